@@ -1,0 +1,175 @@
+# The testbed, sourced by the integration tests and the demo: a scratch folder, a throwaway PKI
+# made with the openssl command, a real Mosquitto on a free loopback port with TLS and an ACL,
+# garaged, and MQTT clients. Every process started here is recorded by PID and ended on exit.
+# TESTBED_DIR chooses the scratch folder (the demo keeps it under build/); default: a new one in /tmp.
+set -u
+if [ -n "${TESTBED_DIR:-}" ]; then
+	T=$TESTBED_DIR
+	rm -rf "$T" && mkdir -p "$T"
+else
+	T=$(mktemp -d /tmp/garaged-test.XXXXXX)
+fi
+T=$(cd "$T" && pwd)
+chmod 755 "$T"
+PIDS=()
+GARAGED=${GARAGED_BIN:-$PWD/build/bin}/garaged
+GARAGECTL=${GARAGED_BIN:-$PWD/build/bin}/garagectl
+
+cleanup() {
+	local p rc=$?
+	for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null; done
+	for p in "${PIDS[@]}"; do
+		for _ in $(seq 20); do kill -0 "$p" 2>/dev/null || break; sleep 0.1; done
+		kill -9 "$p" 2>/dev/null
+		wait "$p" 2>/dev/null
+	done
+	# The test build runs under ASan and UBSan: a report anywhere in garaged's log fails the test.
+	if grep -qE 'ERROR: (Address|Leak)Sanitizer|runtime error:' "$T"/garaged*.log 2>/dev/null; then
+		echo "FAIL: sanitizer report in garaged's log:"
+		grep -hE -A5 'ERROR: (Address|Leak)Sanitizer|runtime error:' "$T"/garaged*.log | head -20
+		rc=1
+	fi
+	if [ -n "${KEEP:-}" ]; then echo "kept $T"; else rm -rf "$T"; fi
+	exit $rc
+}
+trap cleanup EXIT
+fail() { echo "FAIL: $*"; [ -f "$T/garaged.log" ] && tail -5 "$T/garaged.log" | sed 's/^/  garaged: /'; exit 1; }
+pass() { echo "PASS: $*"; }
+skip() { echo "SKIP: $*"; exit 77; }
+
+[ -x "$GARAGED" ] || fail "no garaged at $GARAGED (build first)"
+command -v mosquitto >/dev/null || command -v /usr/sbin/mosquitto >/dev/null || fail "mosquitto is not installed (run scripts/bootstrap)"
+export PATH=$PATH:/usr/sbin
+
+free_port() { python3 -c 'import socket;s=socket.socket();s.bind(("127.0.0.1",0));print(s.getsockname()[1])'; }
+
+# issue CA-STEM CN server|client OUT-STEM [SAN] [DAYS]
+issue() {
+	local ca=$1 cn=$2 kind=$3 out=$4 san=${5:-} days=${6:-30} eku=clientAuth
+	[ "$kind" = server ] && eku=serverAuth
+	openssl req -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -subj "/CN=$cn" \
+		-keyout "$T/pki/$out.key" -out "$T/pki/$out.csr" 2>/dev/null || fail "csr $out"
+	{ echo "basicConstraints=CA:FALSE"; echo "extendedKeyUsage=$eku"
+	  [ -n "$san" ] && echo "subjectAltName=$san"; } >"$T/pki/$out.ext"
+	openssl x509 -req -in "$T/pki/$out.csr" -CA "$T/pki/$ca.crt" -CAkey "$T/pki/$ca.key" \
+		-CAcreateserial -days "$days" -extfile "$T/pki/$out.ext" -out "$T/pki/$out.crt" \
+		2>/dev/null || fail "issue $out"
+	chmod 600 "$T/pki/$out.key"
+}
+
+# A CA, a rogue CA with the same subject, the broker's certificate, clients.
+make_pki() {
+	mkdir -p "$T/pki"
+	local ca
+	for ca in ca rogue-ca; do
+		openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 30 \
+			-subj "/CN=garaged test CA" -keyout "$T/pki/$ca.key" -out "$T/pki/$ca.crt" \
+			2>/dev/null || fail "$ca"
+	done
+	issue ca localhost server localhost "DNS:localhost,IP:127.0.0.1"
+	issue ca garage.local client garage.local
+	issue ca ctl.local client ctl.local
+	chmod 600 "$T"/pki/*.key
+}
+
+# start_broker [SERVER-STEM] [PORT]: sets PORT and BROKER_PID. The ACL is the product's model:
+# the device writes its own state topics and reads its commands; the controller the reverse.
+start_broker() {
+	local stem=${1:-localhost}
+	PORT=${2:-$(free_port)}
+	cat >"$T/acl" <<ACL
+user garage.local
+topic read garage/garage/+/cmd
+topic read garage/garage/+/ha_cmd
+topic write garage/garage/availability
+topic write garage/garage/+/state
+topic write garage/garage/events
+topic readwrite homeassistant/#
+user ctl.local
+topic write garage/garage/+/cmd
+topic read garage/#
+topic read homeassistant/#
+ACL
+	cat >"$T/mosquitto.conf" <<CONF
+per_listener_settings false
+allow_anonymous false
+persistence false
+user root
+listener $PORT 127.0.0.1
+cafile $T/pki/ca.crt
+certfile $T/pki/$stem.crt
+keyfile $T/pki/$stem.key
+require_certificate true
+use_identity_as_username true
+acl_file $T/acl
+CONF
+	mosquitto -c "$T/mosquitto.conf" >>"$T/mosquitto.log" 2>&1 &
+	BROKER_PID=$!
+	PIDS+=("$BROKER_PID")
+	local i
+	for i in $(seq 50); do ss -ltn | grep -q "127.0.0.1:$PORT " && return 0; sleep 0.1; done
+	fail "mosquitto did not listen on $PORT: $(tail -2 "$T/mosquitto.log")"
+}
+
+# write_conf [extra lines appended to [door.main]]
+write_conf() {
+	cat >"$T/garaged.conf" <<CONF
+[device]
+id = garage
+
+[mqtt]
+host = ${HOST:-localhost}
+port = $PORT
+cafile = ${CAFILE:-$T/pki/ca.crt}
+certfile = $T/pki/garage.local.crt
+keyfile = $T/pki/garage.local.key
+keepalive = ${KEEPALIVE:-30}
+topic_prefix = garage
+
+[security]
+authorized_keys = $T/authorized_keys
+
+[door.main]
+backend = sim
+relay_pulse_ms = 200
+sim_travel_ms = 1000
+sim_log = $T/sim.log
+CONF
+	local l
+	for l in "$@"; do echo "$l" >>"$T/garaged.conf"; done
+	touch "$T/authorized_keys"
+}
+
+start_garaged() {
+	"$GARAGED" -c "$T/garaged.conf" -f -v >>"$T/garaged.log" 2>&1 &
+	GARAGED_PID=$!
+	PIDS+=("$GARAGED_PID")
+}
+
+# MQTT as the controller (ctl.local) unless another client stem is given.
+sub() { # sub TOPIC COUNT WAIT_S [stem]
+	mosquitto_sub -h localhost -p "$PORT" --cafile "$T/pki/ca.crt" \
+		--cert "$T/pki/${4:-ctl.local}.crt" --key "$T/pki/${4:-ctl.local}.key" \
+		-t "$1" -C "$2" -W "$3" 2>/dev/null
+}
+pub() { # pub TOPIC PAYLOAD [mosquitto_pub args]
+	local topic=$1 payload=$2
+	shift 2
+	mosquitto_pub -h localhost -p "$PORT" --cafile "$T/pki/ca.crt" --cert "$T/pki/ctl.local.crt" \
+		--key "$T/pki/ctl.local.key" -t "$topic" -m "$payload" -q 1 "$@"
+}
+# watch: every message under garage/# with its topic, appended to $T/watch.log.
+watch() {
+	: >"$T/watch.log"
+	mosquitto_sub -h localhost -p "$PORT" --cafile "$T/pki/ca.crt" --cert "$T/pki/ctl.local.crt" \
+		--key "$T/pki/ctl.local.key" -t 'garage/#' -v >>"$T/watch.log" 2>/dev/null &
+	PIDS+=("$!")
+	sleep 0.3
+}
+# await PATTERN SECONDS [FILE]: until a line matches the extended regex (bounded).
+await() {
+	local i f=${3:-$T/watch.log}
+	for i in $(seq $(($2 * 10))); do grep -Eq "$1" "$f" 2>/dev/null && return 0; sleep 0.1; done
+	return 1
+}
+count() { local n; n=$(grep -Ec "$1" "${2:-$T/watch.log}" 2>/dev/null); echo "${n:-0}"; }

@@ -1,0 +1,436 @@
+/*
+ * mqtt: see mqtt.h. libmosquitto drives the protocol and TLS; this file drives libmosquitto
+ * from the daemon's poll loop through its "network loop for use in other event loops" calls
+ * (mosquitto_socket, mosquitto_loop_read/write/misc, mosquitto_want_write), so that garaged
+ * stays single-threaded and sleeps until something happens.
+ */
+#include "mqtt.h"
+
+#include <errno.h>
+#include <mosquitto.h>
+#include <openssl/ssl.h>
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+#include <time.h>
+
+#include "log.h"
+
+/* Reconnect backoff: exponential with full jitter, so that a fleet does not reconnect in step. */
+#define MQTT_BACKOFF_MIN_MS 500U
+#define MQTT_BACKOFF_MAX_MS 60000U
+/* A connection that lived this long was a good one: the next failure starts the backoff over. */
+#define MQTT_LIVED_MS 30000U
+/* libmosquitto counts keepalive in whole seconds; look a little after it is due. */
+#define MQTT_KEEPALIVE_SLACK 200U
+/* Packets read in one go while TLS still holds decrypted bytes that poll() cannot see. */
+#define MQTT_READ_BURST 64
+
+enum mqtt_state {
+	MQTT_IDLE,       /* not started, or waiting for reconnect_at */
+	MQTT_CONNECTING, /* TCP/TLS/CONNECT in progress */
+	MQTT_CONNECTED,  /* CONNACK accepted */
+};
+
+struct mqtt {
+	struct mosquitto *mosq;
+	const struct config *cfg;
+	struct mqtt_callbacks cb;
+	void *arg;
+	enum mqtt_state state;
+	bool started_once;
+	unsigned attempt;      /* failures in a row, for the backoff */
+	uint64_t reconnect_at; /* when state is MQTT_IDLE after a failure; 0 = not scheduled */
+	uint64_t last_io;      /* last read, write or publish: keepalive counts from here */
+	uint64_t connected_at;
+	int goodbye_mid; /* the message id of the final "offline", while waiting for it */
+	bool goodbye_acked;
+};
+
+static uint64_t
+mqtt_now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000U + (uint64_t)ts.tv_nsec / 1000000U;
+}
+
+static void
+on_log(struct mosquitto *mosq, void *obj, int level, const char *str)
+{
+	(void)mosq;
+	(void)obj;
+	if (level & (MOSQ_LOG_ERR | MOSQ_LOG_WARNING))
+		log_warnx("mqtt: %s", str);
+	else
+		log_debug("mqtt: %s", str);
+}
+
+static void
+on_connect(struct mosquitto *mosq, void *obj, int rc)
+{
+	struct mqtt *m = obj;
+
+	(void)mosq;
+	if (rc != 0) {
+		/* The broker answered but said no: a certificate it does not accept as a user, an
+		 * ACL, a bad password. libmosquitto closes the socket; we retry with backoff. */
+		log_warnx("broker %s:%u refused the connection: %s", m->cfg->host, m->cfg->port,
+		          mosquitto_connack_string(rc));
+		return;
+	}
+	m->state = MQTT_CONNECTED;
+	m->connected_at = mqtt_now_ms();
+	log_info("connected to %s:%u over TLS", m->cfg->host, m->cfg->port);
+	m->cb.connected(m->arg);
+}
+
+static void
+on_disconnect(struct mosquitto *mosq, void *obj, int rc)
+{
+	struct mqtt *m = obj;
+
+	(void)mosq;
+	if (m->state == MQTT_CONNECTED && rc != 0)
+		log_warnx("lost the connection to %s:%u: %s", m->cfg->host, m->cfg->port,
+		          mosquitto_strerror(rc));
+	if (m->state == MQTT_CONNECTED && mqtt_now_ms() - m->connected_at >= MQTT_LIVED_MS)
+		m->attempt = 0;
+	m->state = MQTT_IDLE;
+}
+
+static void
+on_message(struct mosquitto *mosq, void *obj, const struct mosquitto_message *msg)
+{
+	struct mqtt *m = obj;
+
+	(void)mosq;
+	if (msg->payloadlen < 0)
+		return;
+	m->cb.message(m->arg, msg->topic, msg->payload, (size_t)msg->payloadlen, msg->retain);
+}
+
+static void
+on_publish(struct mosquitto *mosq, void *obj, int mid)
+{
+	struct mqtt *m = obj;
+
+	(void)mosq;
+	if (m->goodbye_mid != 0 && mid == m->goodbye_mid)
+		m->goodbye_acked = true;
+}
+
+struct mqtt *
+mqtt_new(const struct config *cfg, const char *will_topic, const struct mqtt_callbacks *cb,
+         void *arg, char *err, size_t errlen)
+{
+	struct mqtt *m;
+	char client_id[64];
+	int rc;
+
+	mosquitto_lib_init();
+	m = calloc(1, sizeof(*m));
+	if (m == NULL) {
+		snprintf(err, errlen, "out of memory");
+		return NULL;
+	}
+	m->cfg = cfg;
+	m->cb = *cb;
+	m->arg = arg;
+
+	/* The broker maps the certificate's CN to the user name and, with
+	 * use_username_as_clientid, to the client id; this one only matters without that. */
+	snprintf(client_id, sizeof(client_id), "garaged-%s", cfg->device_id);
+	m->mosq = mosquitto_new(client_id, true, m);
+	if (m->mosq == NULL) {
+		snprintf(err, errlen, "mosquitto_new: %s", strerror(errno));
+		free(m);
+		return NULL;
+	}
+	mosquitto_int_option(m->mosq, MOSQ_OPT_PROTOCOL_VERSION, MQTT_PROTOCOL_V311);
+	mosquitto_log_callback_set(m->mosq, on_log);
+	mosquitto_connect_callback_set(m->mosq, on_connect);
+	mosquitto_disconnect_callback_set(m->mosq, on_disconnect);
+	mosquitto_message_callback_set(m->mosq, on_message);
+	mosquitto_publish_callback_set(m->mosq, on_publish);
+
+	rc = mosquitto_tls_set(m->mosq, cfg->cafile, NULL, cfg->certfile, cfg->keyfile, NULL);
+	if (rc == MOSQ_ERR_SUCCESS)
+		rc = mosquitto_tls_opts_set(m->mosq, SSL_VERIFY_PEER, cfg->tls_version, NULL);
+	/* Host name verification stays on: the broker's certificate must name cfg->host. */
+	if (rc == MOSQ_ERR_SUCCESS)
+		rc = mosquitto_tls_insecure_set(m->mosq, false);
+	if (rc == MOSQ_ERR_SUCCESS)
+		rc = mosquitto_will_set(m->mosq, will_topic, (int)strlen("offline"), "offline", 1,
+		                        true);
+	if (rc != MOSQ_ERR_SUCCESS) {
+		snprintf(err, errlen, "TLS set-up with cafile %s, certfile %s, keyfile %s: %s",
+		         cfg->cafile, cfg->certfile, cfg->keyfile, mosquitto_strerror(rc));
+		mqtt_free(m);
+		return NULL;
+	}
+	return m;
+}
+
+void
+mqtt_free(struct mqtt *m)
+{
+	if (m == NULL)
+		return;
+	mosquitto_destroy(m->mosq);
+	free(m);
+	mosquitto_lib_cleanup();
+}
+
+static uint32_t
+mqtt_backoff_ms(unsigned attempt)
+{
+	uint32_t cap = MQTT_BACKOFF_MIN_MS, r = 0;
+
+	while (attempt-- > 0 && cap < MQTT_BACKOFF_MAX_MS)
+		cap *= 2;
+	if (cap > MQTT_BACKOFF_MAX_MS)
+		cap = MQTT_BACKOFF_MAX_MS;
+	if (getrandom(&r, sizeof(r), 0) != (ssize_t)sizeof(r))
+		r = (uint32_t)mqtt_now_ms();
+	return MQTT_BACKOFF_MIN_MS + r % (cap - MQTT_BACKOFF_MIN_MS + 1);
+}
+
+static void
+mqtt_schedule_reconnect(struct mqtt *m, uint64_t now)
+{
+	uint32_t delay = mqtt_backoff_ms(m->attempt);
+
+	if (m->attempt < 16)
+		m->attempt++;
+	m->state = MQTT_IDLE;
+	m->reconnect_at = now + delay;
+	log_info("connecting to %s:%u again in %.1f s", m->cfg->host, m->cfg->port,
+	         (double)delay / 1000.0);
+}
+
+/* After every call into libmosquitto: a closed socket means the attempt or session is over. */
+static void
+mqtt_settle(struct mqtt *m, uint64_t now)
+{
+	if (mosquitto_socket(m->mosq) < 0 && m->reconnect_at == 0)
+		mqtt_schedule_reconnect(m, now);
+}
+
+static void
+mqtt_connect(struct mqtt *m, uint64_t now)
+{
+	int rc;
+
+	m->reconnect_at = 0;
+	m->state = MQTT_CONNECTING;
+	m->last_io = now;
+	if (!m->started_once) {
+		m->started_once = true;
+		rc =
+		    mosquitto_connect_async(m->mosq, m->cfg->host, m->cfg->port, m->cfg->keepalive);
+	} else {
+		rc = mosquitto_reconnect_async(m->mosq);
+	}
+	if (rc != MOSQ_ERR_SUCCESS) {
+		if (rc == MOSQ_ERR_ERRNO)
+			log_warnx("cannot connect to %s:%u: %s", m->cfg->host, m->cfg->port,
+			          strerror(errno));
+		else
+			log_warnx("cannot connect to %s:%u: %s", m->cfg->host, m->cfg->port,
+			          mosquitto_strerror(rc));
+	}
+	mqtt_settle(m, now);
+}
+
+void
+mqtt_start(struct mqtt *m, uint64_t now_ms)
+{
+	log_info("connecting to %s:%u (TLS, client certificate %s)", m->cfg->host, m->cfg->port,
+	         m->cfg->certfile);
+	mqtt_connect(m, now_ms);
+}
+
+int
+mqtt_fd(const struct mqtt *m)
+{
+	return mosquitto_socket(m->mosq);
+}
+
+bool
+mqtt_want_write(const struct mqtt *m)
+{
+	return mosquitto_want_write(m->mosq);
+}
+
+static void
+mqtt_report(struct mqtt *m, const char *what, int rc)
+{
+	if (rc == MOSQ_ERR_SUCCESS || rc == MOSQ_ERR_NO_CONN)
+		return;
+	if (m->state == MQTT_CONNECTING)
+		log_warnx("connecting to %s:%u failed while %s: %s", m->cfg->host, m->cfg->port,
+		          what, rc == MOSQ_ERR_ERRNO ? strerror(errno) : mosquitto_strerror(rc));
+	else
+		log_debug("%s: %s", what,
+		          rc == MOSQ_ERR_ERRNO ? strerror(errno) : mosquitto_strerror(rc));
+}
+
+void
+mqtt_io(struct mqtt *m, short revents, uint64_t now_ms)
+{
+	int rc = MOSQ_ERR_SUCCESS, i;
+	SSL *ssl;
+
+	m->last_io = now_ms;
+	if (revents & (POLLIN | POLLHUP | POLLERR)) {
+		rc = mosquitto_loop_read(m->mosq, 1);
+		/* TLS may have decrypted more than one packet; poll() cannot see those bytes. */
+		for (i = 0; rc == MOSQ_ERR_SUCCESS && i < MQTT_READ_BURST; i++) {
+			ssl = mosquitto_ssl_get(m->mosq);
+			if (ssl == NULL || SSL_pending(ssl) <= 0)
+				break;
+			rc = mosquitto_loop_read(m->mosq, 1);
+		}
+		mqtt_report(m, "reading", rc);
+	}
+	if (rc == MOSQ_ERR_SUCCESS && mosquitto_socket(m->mosq) >= 0 &&
+	    (revents & POLLOUT || mosquitto_want_write(m->mosq))) {
+		rc = mosquitto_loop_write(m->mosq, 1);
+		mqtt_report(m, "writing", rc);
+	}
+	mqtt_settle(m, now_ms);
+}
+
+uint64_t
+mqtt_next_deadline(const struct mqtt *m)
+{
+	if (m->reconnect_at != 0)
+		return m->reconnect_at;
+	if (mosquitto_socket(m->mosq) >= 0)
+		return m->last_io + (uint64_t)m->cfg->keepalive * 1000U + MQTT_KEEPALIVE_SLACK;
+	return UINT64_MAX;
+}
+
+void
+mqtt_tick(struct mqtt *m, uint64_t now_ms)
+{
+	int rc;
+
+	if (m->reconnect_at != 0) {
+		if (now_ms >= m->reconnect_at)
+			mqtt_connect(m, now_ms);
+		return;
+	}
+	if (mosquitto_socket(m->mosq) >= 0 &&
+	    now_ms >= m->last_io + (uint64_t)m->cfg->keepalive * 1000U) {
+		/* Sends PINGREQ when due, and closes a connection whose PINGRESP never came (or a
+		 * connection attempt that has taken a whole keepalive period). */
+		m->last_io = now_ms;
+		rc = mosquitto_loop_misc(m->mosq);
+		if (rc == MOSQ_ERR_SUCCESS && mosquitto_want_write(m->mosq))
+			rc = mosquitto_loop_write(m->mosq, 1);
+		mqtt_report(m, "keepalive", rc);
+		if (mosquitto_socket(m->mosq) < 0 && m->state != MQTT_IDLE) {
+			log_warnx("no answer from %s:%u within the keepalive of %u s", m->cfg->host,
+			          m->cfg->port, m->cfg->keepalive);
+			m->state = MQTT_IDLE;
+		}
+	}
+	mqtt_settle(m, now_ms);
+}
+
+bool
+mqtt_connected(const struct mqtt *m)
+{
+	return m->state == MQTT_CONNECTED;
+}
+
+int
+mqtt_publish(struct mqtt *m, const char *topic, const void *payload, size_t len, bool retain)
+{
+	int rc;
+
+	if (m->state != MQTT_CONNECTED)
+		return -1;
+	rc = mosquitto_publish(m->mosq, NULL, topic, (int)len, payload, 1, retain);
+	if (rc != MOSQ_ERR_SUCCESS) {
+		log_warnx("publish to %s: %s", topic, mosquitto_strerror(rc));
+		return -1;
+	}
+	m->last_io = mqtt_now_ms();
+	return 0;
+}
+
+int
+mqtt_subscribe(struct mqtt *m, const char *topic)
+{
+	int rc;
+
+	rc = mosquitto_subscribe(m->mosq, NULL, topic, 1);
+	if (rc != MOSQ_ERR_SUCCESS) {
+		log_warnx("subscribe to %s: %s", topic, mosquitto_strerror(rc));
+		return -1;
+	}
+	log_debug("subscribed to %s", topic);
+	return 0;
+}
+
+/* Runs the socket alone until done() or the deadline; the daemon's loop has stopped. */
+static void
+mqtt_drain(struct mqtt *m, bool (*done)(const struct mqtt *), uint64_t deadline)
+{
+	struct pollfd pfd;
+	uint64_t now;
+
+	while (!done(m) && (now = mqtt_now_ms()) < deadline) {
+		pfd.fd = mosquitto_socket(m->mosq);
+		if (pfd.fd < 0)
+			return;
+		pfd.events = POLLIN | (mosquitto_want_write(m->mosq) ? POLLOUT : 0);
+		pfd.revents = 0;
+		if (poll(&pfd, 1, (int)(deadline - now)) < 0 && errno != EINTR)
+			return;
+		if (pfd.revents & (POLLIN | POLLHUP | POLLERR))
+			mosquitto_loop_read(m->mosq, 1);
+		if (mosquitto_socket(m->mosq) >= 0 && mosquitto_want_write(m->mosq))
+			mosquitto_loop_write(m->mosq, 1);
+	}
+}
+
+static bool
+mqtt_goodbye_acked(const struct mqtt *m)
+{
+	return m->goodbye_acked;
+}
+
+static bool
+mqtt_flushed(const struct mqtt *m)
+{
+	return !mosquitto_want_write(m->mosq);
+}
+
+void
+mqtt_goodbye(struct mqtt *m, const char *topic, const char *payload, unsigned timeout_ms)
+{
+	uint64_t deadline = mqtt_now_ms() + timeout_ms;
+	int mid = 0;
+
+	if (m->state != MQTT_CONNECTED)
+		return;
+	if (mosquitto_publish(m->mosq, &mid, topic, (int)strlen(payload), payload, 1, true) ==
+	    MOSQ_ERR_SUCCESS) {
+		m->goodbye_mid = mid;
+		mqtt_drain(m, mqtt_goodbye_acked, deadline);
+		if (!m->goodbye_acked)
+			log_warnx("the broker did not acknowledge '%s' on %s in time", payload,
+			          topic);
+	}
+	/* A clean DISCONNECT tells the broker not to send the will. */
+	m->state = MQTT_IDLE;
+	mosquitto_disconnect(m->mosq);
+	mqtt_drain(m, mqtt_flushed, deadline + 500U);
+}

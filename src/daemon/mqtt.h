@@ -1,0 +1,65 @@
+/*
+ * mqtt: garaged's one outbound connection to the broker, over mutually authenticated TLS.
+ *
+ * It owns the libmosquitto handle: TLS settings (CA, client certificate, host name check,
+ * minimum protocol version), the last will ("offline" on the availability topic), connecting
+ * and reconnecting with backoff, and keepalive. It does no polling of its own: the daemon's
+ * poll loop asks for the socket, what to wait for and the next deadline, and calls back in.
+ * It never interprets a payload; messages go to the daemon's callback as raw bytes.
+ */
+#ifndef GARAGED_MQTT_H
+#define GARAGED_MQTT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "config.h"
+
+struct mqtt;
+
+struct mqtt_callbacks {
+	/* The broker accepted the session: publish state and subscribe now. */
+	void (*connected)(void *arg);
+	/* A message on a subscribed topic; payload is not NUL-terminated. */
+	void (*message)(void *arg, const char *topic, const void *payload, size_t len,
+	                bool retained);
+};
+
+/*
+ * Creates the client from the configuration (no network traffic yet). Returns NULL with a
+ * one-line reason in err (a certificate or key that TLS cannot load, for instance).
+ */
+struct mqtt *mqtt_new(const struct config *cfg, const char *will_topic,
+                      const struct mqtt_callbacks *cb, void *arg, char *err, size_t errlen);
+
+/* Ends the session cleanly if there is one (no will sent) and frees everything. */
+void mqtt_free(struct mqtt *m);
+
+/* Starts the first connection attempt now. Failures are retried, never fatal. */
+void mqtt_start(struct mqtt *m, uint64_t now_ms);
+
+/* The socket to poll (-1 while disconnected), and whether to poll it for POLLOUT too. */
+int mqtt_fd(const struct mqtt *m);
+bool mqtt_want_write(const struct mqtt *m);
+
+/* The socket is ready (revents from poll). */
+void mqtt_io(struct mqtt *m, short revents, uint64_t now_ms);
+
+/* The next time mqtt_tick() has work (keepalive, reconnect), in monotonic milliseconds. */
+uint64_t mqtt_next_deadline(const struct mqtt *m);
+void mqtt_tick(struct mqtt *m, uint64_t now_ms);
+
+bool mqtt_connected(const struct mqtt *m);
+
+/* Publishes with QoS 1. Returns 0, or -1 when not connected or the message was refused. */
+int mqtt_publish(struct mqtt *m, const char *topic, const void *payload, size_t len, bool retain);
+int mqtt_subscribe(struct mqtt *m, const char *topic);
+
+/*
+ * The clean goodbye: publishes PAYLOAD retained on TOPIC (QoS 1), waits up to timeout_ms for
+ * the broker's acknowledgement, then disconnects so that the broker drops the will.
+ */
+void mqtt_goodbye(struct mqtt *m, const char *topic, const char *payload, unsigned timeout_ms);
+
+#endif

@@ -1,0 +1,37 @@
+#!/bin/bash
+# garaged trusts only a broker whose certificate chains to the configured CA and names the
+# configured host. A broker with a certificate from a forged CA (same subject, other key) or for
+# another host is refused; garaged keeps retrying (network errors are never fatal) and never
+# comes online there. The broker, for its part, refuses a client certificate from another CA.
+source "$(dirname "$0")/../../scripts/testbed.sh"
+make_pki
+issue rogue-ca localhost server rogue-localhost "DNS:localhost,IP:127.0.0.1"
+issue ca other.example server other.example "DNS:other.example"
+issue rogue-ca garage.local client rogue-garage.local
+
+refused() { # refused BROKER-STEM WHAT
+	start_broker "$1"
+	write_conf
+	: >"$T/garaged.log"
+	start_garaged
+	sleep 3
+	kill -0 "$GARAGED_PID" 2>/dev/null || fail "garaged exited on $2 (network errors must be retried)"
+	[ "$(sub garage/garage/availability 1 2)" = online ] && fail "garaged came online with $2"
+	grep -q 'certificate verify failed' "$T/garaged.log" || fail "the refusal of $2 is not logged"
+	grep -q 'again in' "$T/garaged.log" || fail "garaged does not retry after $2"
+	kill "$GARAGED_PID" "$BROKER_PID"; wait "$GARAGED_PID" "$BROKER_PID" 2>/dev/null
+	pass "refused $2, logged it, kept retrying"
+}
+refused rogue-localhost "a broker certificate from a forged CA with the same subject"
+refused other.example "a broker certificate for another host name"
+
+# The broker refuses a device whose client certificate is from another CA.
+start_broker
+write_conf
+sed -i "s|$T/pki/garage.local.|$T/pki/rogue-garage.local.|" "$T/garaged.conf"
+: >"$T/garaged.log"
+start_garaged
+sleep 3
+kill -0 "$GARAGED_PID" 2>/dev/null || fail "garaged exited when the broker refused its certificate"
+[ "$(sub garage/garage/availability 1 2)" = online ] && fail "a client certificate from a forged CA got online"
+pass "the broker refuses a client certificate from a forged CA; garaged retries"
