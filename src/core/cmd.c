@@ -1,0 +1,1060 @@
+/*
+ * cmd: the signed-command verifier, its codec, the authorized_keys parser and the replay window
+ * (see cmd.h for what it owns).
+ *
+ * Every byte that reaches cmd_check() is hostile until the signature says otherwise, so the
+ * parser is deliberately narrower than JSON: one flat object, the seven fields exactly once,
+ * no escapes, no bytes before the '{' or after the '}'. jsmn finds the tokens; the bytes between
+ * them are then checked here one by one, because jsmn 1.1.0 alone accepts some non-JSON with
+ * token counts that look right ({,"a":"b"}, {"a":"b",}, {"a":"b",,"c":"d"}, {"a"::"b"}). Text
+ * is built by hand rather than with snprintf, which would pull the whole of printf into a
+ * microcontroller image for two messages.
+ *
+ * It never does I/O, never reads a clock and never allocates; the largest thing on the stack is
+ * the jsmn token array of cmd_check() and one parsed key in cmd_keys_parse().
+ */
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <string.h>
+
+#include "base64.h"
+#include "cmd.h"
+
+/*
+ * jsmn is header-only and included here and nowhere else; static keeps its symbols out of the
+ * library's namespace. The build defines JSMN_STRICT (bare words are not values), but the
+ * checks below do not rely on it: every byte between tokens is checked again.
+ */
+#define JSMN_STATIC
+#include <jsmn.h>
+
+/* A valid command has 15 tokens; the rest of the room lets a bad one be named precisely. */
+#define CMD_JSON_TOKENS   32
+#define CMD_KEYS_LINE_MAX 1024U
+#define NOT_FOUND         SIZE_MAX
+
+static const char *const action_names[CMD_ACTION_COUNT] = {"open", "close", "stop", "toggle"};
+
+static const char *const reason_names[] = {
+    [CMD_OK] = "ok",
+    [CMD_MALFORMED] = "malformed",
+    [CMD_TOO_LARGE] = "too_large",
+    [CMD_UNKNOWN_KEY] = "unknown_key",
+    [CMD_FORBIDDEN] = "forbidden",
+    [CMD_BAD_SIGNATURE] = "bad_signature",
+    [CMD_STALE] = "stale",
+    [CMD_FUTURE] = "future",
+    [CMD_REPLAY] = "replay",
+    [CMD_UNKNOWN_DOOR] = "unknown_door",
+    [CMD_RETAINED] = "retained",
+    [CMD_RATE_LIMITED] = "rate_limited",
+};
+
+const char *
+cmd_action_name(enum cmd_action a)
+{
+	if ((unsigned int)a < CMD_ACTION_COUNT)
+		return action_names[a];
+	return "unknown";
+}
+
+const char *
+cmd_reason_name(enum cmd_reason r)
+{
+	if ((unsigned int)r < sizeof(reason_names) / sizeof(reason_names[0]))
+		return reason_names[r];
+	return "unknown";
+}
+
+bool
+cmd_action_parse(const char *s, size_t len, enum cmd_action *out)
+{
+	if (s == NULL)
+		return false;
+	for (unsigned int a = 0; a < CMD_ACTION_COUNT; a++) {
+		if (strlen(action_names[a]) == len && memcmp(action_names[a], s, len) == 0) {
+			if (out != NULL)
+				*out = (enum cmd_action)a;
+			return true;
+		}
+	}
+	return false;
+}
+
+/* ---- text building ---------------------------------------------------------------------- */
+
+/*
+ * An output buffer that never overflows: a put that does not fit sets full and the text stays
+ * NUL-terminated at what did fit, which is snprintf's truncation without snprintf.
+ */
+struct text {
+	char *buf;
+	size_t cap;
+	size_t len;
+	bool full;
+};
+
+static void
+text_init(struct text *t, char *buf, size_t cap)
+{
+	t->buf = buf;
+	t->cap = buf != NULL ? cap : 0;
+	t->len = 0;
+	t->full = false;
+	if (t->cap != 0)
+		t->buf[0] = '\0';
+}
+
+static void
+text_putn(struct text *t, const char *s, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		if (t->len + 1 >= t->cap) {
+			t->full = true;
+			return;
+		}
+		t->buf[t->len++] = s[i];
+		t->buf[t->len] = '\0';
+	}
+}
+
+static void
+text_puts(struct text *t, const char *s)
+{
+	text_putn(t, s, strlen(s));
+}
+
+static void
+text_put_u64(struct text *t, uint64_t v)
+{
+	char digits[20];
+	size_t n = 0;
+
+	do {
+		digits[n++] = (char)('0' + v % 10);
+		v /= 10;
+	} while (v != 0);
+	while (n > 0)
+		text_putn(t, &digits[--n], 1);
+}
+
+static void
+text_put_i64(struct text *t, int64_t v)
+{
+	if (v < 0) {
+		text_putn(t, "-", 1);
+		/* Negating INT64_MIN overflows; going through unsigned arithmetic does not. */
+		text_put_u64(t, (uint64_t)0 - (uint64_t)v);
+	} else {
+		text_put_u64(t, (uint64_t)v);
+	}
+}
+
+/*
+ * Quotes a word taken from the input for an error message: at most 40 bytes, anything that
+ * is not printable ASCII shown as '?', so a message never carries control bytes into a log.
+ */
+static void
+text_put_quoted(struct text *t, const char *s, size_t n)
+{
+	size_t shown = n > 40 ? 40 : n;
+
+	text_putn(t, "\"", 1);
+	for (size_t i = 0; i < shown; i++) {
+		char c = s[i] >= 0x20 && s[i] < 0x7f ? s[i] : '?';
+
+		text_putn(t, &c, 1);
+	}
+	if (shown < n)
+		text_puts(t, "...");
+	text_putn(t, "\"", 1);
+}
+
+size_t
+cmd_signed_text(char *buf, size_t buflen, const char *device, const char *door,
+                enum cmd_action action, int64_t ts, const char *nonce_b64, const char *kid)
+{
+	struct text t;
+
+	if (buf == NULL || device == NULL || door == NULL || nonce_b64 == NULL || kid == NULL ||
+	    (unsigned int)action >= CMD_ACTION_COUNT)
+		return 0;
+	text_init(&t, buf, buflen);
+	text_puts(&t, "garaged-cmd-v1\n");
+	text_puts(&t, device);
+	text_puts(&t, "\n");
+	text_puts(&t, door);
+	text_puts(&t, "\n");
+	text_puts(&t, action_names[action]);
+	text_puts(&t, "\n");
+	text_put_i64(&t, ts);
+	text_puts(&t, "\n");
+	text_puts(&t, nonce_b64);
+	text_puts(&t, "\n");
+	text_puts(&t, kid);
+	if (t.full) {
+		if (buflen != 0)
+			buf[0] = '\0';
+		return 0;
+	}
+	return t.len;
+}
+
+/* ---- names -------------------------------------------------------------------------------- */
+
+/* Door names and the device id: [a-z0-9_-]{1,32}. */
+static bool
+is_name(const char *s, size_t n)
+{
+	if (n < 1 || n > CMD_NAME_MAX)
+		return false;
+	for (size_t i = 0; i < n; i++) {
+		char c = s[i];
+
+		if (!((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_' || c == '-'))
+			return false;
+	}
+	return true;
+}
+
+/* Key ids: [A-Za-z0-9._@-]{1,64}; never a newline, so the signed text stays unambiguous. */
+static bool
+is_kid(const char *s, size_t n)
+{
+	if (n < 1 || n > CMD_KID_MAX)
+		return false;
+	for (size_t i = 0; i < n; i++) {
+		char c = s[i];
+
+		if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+		      c == '.' || c == '_' || c == '@' || c == '-'))
+			return false;
+	}
+	return true;
+}
+
+/* s[0..n) equals the NUL-terminated name held in a buffer of cap bytes. */
+static bool
+name_eq(const char *s, size_t n, const char *name, size_t cap)
+{
+	return n < cap && memcmp(s, name, n) == 0 && name[n] == '\0';
+}
+
+/* Copies a name already checked to fit, NUL-terminated. */
+static void
+copy_name(char *dst, const char *s, size_t n)
+{
+	memcpy(dst, s, n);
+	dst[n] = '\0';
+}
+
+/* ---- authorized_keys ------------------------------------------------------------------- */
+
+static bool
+is_blank(char c)
+{
+	return c == ' ' || c == '\t';
+}
+
+/* The next run of non-blank bytes in s[*pos..n), or false at the end of the line. */
+static bool
+next_word(const char *s, size_t n, size_t *pos, const char **word, size_t *wlen)
+{
+	size_t i = *pos;
+	size_t start;
+
+	while (i < n && is_blank(s[i]))
+		i++;
+	if (i == n) {
+		*pos = i;
+		return false;
+	}
+	start = i;
+	while (i < n && !is_blank(s[i]))
+		i++;
+	*word = s + start;
+	*wlen = i - start;
+	*pos = i;
+	return true;
+}
+
+/* actions=open,close: each name once, at least one. */
+static int
+parse_actions(struct cmd_key *k, const char *v, size_t n, struct text *e)
+{
+	size_t i = 0;
+
+	k->actions = 0;
+	for (;;) {
+		size_t start = i;
+		enum cmd_action a;
+
+		while (i < n && v[i] != ',')
+			i++;
+		if (i == start) {
+			text_puts(e, "empty action in actions=: list actions as "
+			             "actions=open,close,stop,toggle");
+			return -1;
+		} else if (!cmd_action_parse(v + start, i - start, &a)) {
+			text_puts(e, "unknown action ");
+			text_put_quoted(e, v + start, i - start);
+			text_puts(e, ": use open, close, stop or toggle");
+			return -1;
+		} else if (k->actions & (1U << a)) {
+			text_puts(e, "action ");
+			text_put_quoted(e, v + start, i - start);
+			text_puts(e, " is listed twice in actions=: list it once");
+			return -1;
+		}
+		k->actions |= 1U << a;
+		if (i == n)
+			return 0;
+		i++; /* the comma */
+	}
+}
+
+/* doors=main,side: each name once, at least one, at most CMD_MAX_DOORS. */
+static int
+parse_doors(struct cmd_key *k, const char *v, size_t n, struct text *e)
+{
+	size_t i = 0;
+
+	k->all_doors = false;
+	k->ndoors = 0;
+	for (;;) {
+		size_t start = i;
+
+		while (i < n && v[i] != ',')
+			i++;
+		if (i == start) {
+			text_puts(e, "empty door in doors=: list doors as doors=main,side");
+			return -1;
+		} else if (!is_name(v + start, i - start)) {
+			text_puts(e, "door name ");
+			text_put_quoted(e, v + start, i - start);
+			text_puts(e, " is invalid: use 1 to 32 of a-z 0-9 _ -");
+			return -1;
+		}
+		for (size_t d = 0; d < k->ndoors; d++) {
+			if (name_eq(v + start, i - start, k->doors[d], sizeof(k->doors[d]))) {
+				text_puts(e, "door ");
+				text_put_quoted(e, v + start, i - start);
+				text_puts(e, " is listed twice in doors=: list it once");
+				return -1;
+			}
+		}
+		if (k->ndoors == CMD_MAX_DOORS) {
+			text_puts(e, "too many doors in doors=: at most ");
+			text_put_u64(e, CMD_MAX_DOORS);
+			text_puts(e, " are allowed; leave doors= out to allow every door");
+			return -1;
+		}
+		copy_name(k->doors[k->ndoors++], v + start, i - start);
+		if (i == n)
+			return 0;
+		i++; /* the comma */
+	}
+}
+
+/*
+ * One line without its line ending: 0 for a blank or comment line, 1 with *k filled and
+ * *kid_at pointing at the key id in s for a key, -1 with the reason (after the line number the
+ * caller has already written) in e.
+ */
+static int
+parse_key_line(const char *s, size_t n, struct cmd_key *k, const char **kid_at, struct text *e)
+{
+	const char *w;
+	size_t wl;
+	size_t pos = 0;
+	bool seen_actions = false;
+	bool seen_doors = false;
+
+	if (!next_word(s, n, &pos, &w, &wl) || w[0] == '#')
+		return 0;
+
+	memset(k, 0, sizeof(*k));
+	if (wl != 7 || memcmp(w, "ed25519", 7) != 0) {
+		text_puts(e, "key type ");
+		text_put_quoted(e, w, wl);
+		text_puts(e, " is not supported: only ed25519 keys are supported "
+		             "(create one with garagectl keygen)");
+		return -1;
+	}
+
+	if (!next_word(s, n, &pos, &w, &wl)) {
+		text_puts(e, "missing public key: write \"ed25519 <base64 key> <key-id>\"");
+		return -1;
+	}
+	/* 44 characters are exactly 32 bytes; checking first keeps the decoder's output bounded. */
+	if (wl != 44 || base64_decode(BASE64_STANDARD_PADDED, w, wl, k->pub, sizeof(k->pub)) !=
+	                    (int)CMD_PUBKEY_LEN) {
+		text_puts(e,
+		          "public key is not the standard base64 of 32 bytes: copy the whole line "
+		          "that garagectl keygen printed");
+		return -1;
+	}
+
+	if (!next_word(s, n, &pos, &w, &wl)) {
+		text_puts(e, "missing key id after the public key: add a name such as alice-phone");
+		return -1;
+	} else if (!is_kid(w, wl)) {
+		text_puts(e, "key id ");
+		text_put_quoted(e, w, wl);
+		text_puts(e, " is invalid: use 1 to 64 of A-Z a-z 0-9 . _ @ -");
+		return -1;
+	}
+	copy_name(k->kid, w, wl);
+	*kid_at = w;
+
+	k->actions = (1U << CMD_ACTION_COUNT) - 1U;
+	k->all_doors = true;
+	while (next_word(s, n, &pos, &w, &wl)) {
+		if (wl >= 8 && memcmp(w, "actions=", 8) == 0) {
+			if (seen_actions) {
+				text_puts(e,
+				          "actions= is given twice: put every action in one list");
+				return -1;
+			}
+			seen_actions = true;
+			if (parse_actions(k, w + 8, wl - 8, e) != 0)
+				return -1;
+		} else if (wl >= 6 && memcmp(w, "doors=", 6) == 0) {
+			if (seen_doors) {
+				text_puts(e, "doors= is given twice: put every door in one list");
+				return -1;
+			}
+			seen_doors = true;
+			if (parse_doors(k, w + 6, wl - 6, e) != 0)
+				return -1;
+		} else {
+			text_puts(e, "unknown option ");
+			text_put_quoted(e, w, wl);
+			text_puts(e, ": only actions=... and doors=... may follow the key id");
+			return -1;
+		}
+	}
+	return 1;
+}
+
+/*
+ * One pass over the whole text. With ring NULL it only validates and reports the first error;
+ * with a ring it fills it. cmd_keys_parse() runs the first and, only if the text is good, the
+ * second, so that a bad file never leaves a half-written ring behind and the two passes cannot
+ * disagree (they are the same code).
+ */
+static int
+keys_pass(struct cmd_keyring *ring, const char *text, size_t len, struct text *e)
+{
+	/* Where each key id was seen in the text, to name the first line of a duplicate. */
+	struct {
+		const char *kid;
+		size_t len;
+		size_t line;
+	} seen[CMD_MAX_KEYS];
+	struct cmd_key k;
+	size_t nkeys = 0;
+	size_t line = 0;
+	size_t pos = 0;
+
+	while (pos < len) {
+		size_t start = pos;
+		size_t end;
+		size_t kidlen;
+		const char *kid_at = NULL;
+		int r;
+
+		while (pos < len && text[pos] != '\n')
+			pos++;
+		end = pos;
+		if (pos < len)
+			pos++; /* the '\n' */
+		if (end > start && text[end - 1] == '\r')
+			end--; /* CRLF, as a file edited on Windows has it */
+		line++;
+
+		/* The message starts with the line number, wiped again if the line is good. */
+		text_init(e, e->buf, e->cap);
+		text_put_u64(e, line);
+		text_puts(e, ": ");
+		if (end - start > CMD_KEYS_LINE_MAX) {
+			text_puts(e, "line is longer than ");
+			text_put_u64(e, CMD_KEYS_LINE_MAX);
+			text_puts(e, " bytes: put one key on each line");
+			return -1;
+		} else if (memchr(text + start, '\0', end - start) != NULL) {
+			text_puts(e, "line contains a NUL byte: the file must be plain text");
+			return -1;
+		}
+		r = parse_key_line(text + start, end - start, &k, &kid_at, e);
+		if (r < 0)
+			return -1;
+		else if (r == 0)
+			continue;
+
+		kidlen = strlen(k.kid);
+		for (size_t i = 0; i < nkeys; i++) {
+			if (seen[i].len == kidlen && memcmp(seen[i].kid, k.kid, kidlen) == 0) {
+				text_puts(e, "duplicate key id ");
+				text_put_quoted(e, k.kid, kidlen);
+				text_puts(e, " (first on line ");
+				text_put_u64(e, seen[i].line);
+				text_puts(e, "): give each key its own id");
+				return -1;
+			}
+		}
+		if (nkeys == CMD_MAX_KEYS) {
+			text_puts(e, "too many keys: at most ");
+			text_put_u64(e, CMD_MAX_KEYS);
+			text_puts(e, " are allowed; remove keys that are no longer used");
+			return -1;
+		}
+		seen[nkeys].kid = kid_at;
+		seen[nkeys].len = kidlen;
+		seen[nkeys].line = line;
+		if (ring != NULL)
+			ring->keys[nkeys] = k;
+		nkeys++;
+	}
+	text_init(e, e->buf, e->cap);
+	if (ring != NULL)
+		ring->nkeys = nkeys;
+	return 0;
+}
+
+int
+cmd_keys_parse(struct cmd_keyring *ring, const char *text, size_t len, char *err, size_t errlen)
+{
+	struct text e;
+
+	text_init(&e, err, errlen);
+	if (text == NULL)
+		len = 0;
+	if (keys_pass(NULL, text, len, &e) != 0)
+		return -1;
+	/* The text is good: only now is the old ring replaced, entirely, slots past nkeys too. */
+	if (ring != NULL) {
+		memset(ring, 0, sizeof(*ring));
+		(void)keys_pass(ring, text, len, &e);
+	}
+	return 0;
+}
+
+/* ---- the command's JSON ------------------------------------------------------------------- */
+
+enum field {
+	F_V = 0,
+	F_DOOR,
+	F_ACTION,
+	F_TS,
+	F_NONCE,
+	F_KID,
+	F_SIG,
+	F_COUNT,
+};
+
+static const char *const field_names[F_COUNT] = {"v",     "door", "action", "ts",
+                                                 "nonce", "kid",  "sig"};
+
+/* A field's value as found in the payload; count says how often its key appeared. */
+struct field_value {
+	const char *s;
+	size_t n;
+	bool is_string;
+	unsigned int count;
+};
+
+/* The longest base64url texts a valid nonce and signature can have. */
+#define NONCE_TEXT_MAX ((CMD_NONCE_MAX * 4U + 2U) / 3U)
+#define SIG_TEXT_MAX   ((CMD_SIG_LEN * 4U + 2U) / 3U)
+_Static_assert(NONCE_TEXT_MAX == CMD_NONCE_TEXT_MAX, "struct cmd's nonce holds the longest text");
+
+_Static_assert(sizeof("garaged-cmd-v1\n") - 1 + CMD_NAME_MAX + 1 + CMD_NAME_MAX + 1 +
+                       sizeof("toggle") - 1 + 1 + 12 + 1 + NONCE_TEXT_MAX + 1 + CMD_KID_MAX <
+                   CMD_SIGNED_TEXT_MAX,
+               "the longest text a valid command can sign fits CMD_SIGNED_TEXT_MAX");
+
+static bool
+is_json_ws(char c)
+{
+	return c == ' ' || c == '\t' || c == '\n' || c == '\r';
+}
+
+static size_t
+skip_json_ws(const char *js, size_t len, size_t pos)
+{
+	while (pos < len && is_json_ws(js[pos]))
+		pos++;
+	return pos;
+}
+
+/* Where a token's bytes begin and end in the text: a string token excludes its quotes. */
+static size_t
+tok_begin(const jsmntok_t *t)
+{
+	return (size_t)t->start - (t->type == JSMN_STRING ? 1U : 0U);
+}
+
+static size_t
+tok_after(const jsmntok_t *t)
+{
+	return (size_t)t->end + (t->type == JSMN_STRING ? 1U : 0U);
+}
+
+/*
+ * True iff js[0..len) is exactly one JSON object whose values are all strings or primitives:
+ * '{' first, '}' last, and between the tokens nothing but JSON whitespace and the one ':' or
+ * ',' that belongs there. jsmn stops at a NUL byte, so an embedded NUL never gets this far.
+ * On success tok[1 + 2i] and tok[2 + 2i] are the i-th key and value, for i < *npairs.
+ */
+static bool
+json_flat_object(const char *js, size_t len, jsmntok_t *tok, size_t *npairs)
+{
+	jsmn_parser p;
+	size_t n;
+	size_t pos;
+	int r;
+
+	if (len < 2 || js[0] != '{' || js[len - 1] != '}')
+		return false;
+	jsmn_init(&p);
+	r = jsmn_parse(&p, js, len, tok, CMD_JSON_TOKENS);
+	if (r < 1 || tok[0].type != JSMN_OBJECT || tok[0].start != 0 || tok[0].end != (int)len ||
+	    tok[0].size < 0 || r != 1 + 2 * tok[0].size)
+		return false;
+	n = (size_t)tok[0].size;
+
+	pos = 1;
+	for (size_t i = 0; i < n; i++) {
+		const jsmntok_t *k = &tok[1 + 2 * i];
+		const jsmntok_t *val = &tok[2 + 2 * i];
+
+		if (k->type != JSMN_STRING || k->size != 1 || k->start < 1 || k->end < k->start)
+			return false;
+		else if ((val->type != JSMN_STRING && val->type != JSMN_PRIMITIVE) ||
+		         val->size != 0 || val->start < 1 || val->end < val->start)
+			return false;
+
+		pos = skip_json_ws(js, len, pos);
+		if (pos != tok_begin(k))
+			return false;
+		pos = skip_json_ws(js, len, tok_after(k));
+		if (pos >= len || js[pos] != ':')
+			return false;
+		pos = skip_json_ws(js, len, pos + 1);
+		if (pos != tok_begin(val))
+			return false;
+		pos = skip_json_ws(js, len, tok_after(val));
+		if (i + 1 < n) {
+			if (pos >= len || js[pos] != ',')
+				return false;
+			pos++;
+		}
+	}
+	pos = skip_json_ws(js, len, pos);
+	if (pos != len - 1)
+		return false;
+	*npairs = n;
+	return true;
+}
+
+/* ts: 1 to 12 decimal digits, no sign, fraction, exponent or leading zero: one spelling. */
+static bool
+parse_ts(const char *s, size_t n, int64_t *ts)
+{
+	int64_t t = 0;
+
+	if (n < 1 || n > 12 || (n > 1 && s[0] == '0'))
+		return false;
+	for (size_t i = 0; i < n; i++) {
+		if (s[i] < '0' || s[i] > '9')
+			return false;
+		t = t * 10 + (s[i] - '0');
+	}
+	*ts = t;
+	return true;
+}
+
+/* The value of a field that appeared exactly once with the expected JSON type, or NULL. */
+static const struct field_value *
+field_get(const struct field_value *f, enum field which, bool want_string)
+{
+	if (f[which].count != 1 || f[which].is_string != want_string)
+		return NULL;
+	return &f[which];
+}
+
+/* ---- the replay window -------------------------------------------------------------------- */
+
+/*
+ * The window is an open-addressing hash table with linear probing, keyed by the decoded nonce.
+ * A nonce is only ever inserted after its signature verified, so only key holders choose what
+ * goes in; FNV-1a is enough to spread random nonces. An entry whose command could no longer
+ * pass the time check is dead. Dead entries are removed whenever a lookup walks over them, and
+ * all at once when the table is nearly full, by shifting the rest of their cluster back: no
+ * tombstones, and every live entry stays reachable from its home slot without crossing an
+ * empty one. One slot always stays empty, so that every probe ends within one lap and a
+ * removal never chases its own hole round the table: the window holds CMD_REPLAY_SLOTS - 1
+ * live nonces. The verifier must start zeroed (every slot empty).
+ */
+static size_t
+replay_home(const uint8_t *nonce, size_t len)
+{
+	uint32_t h = 2166136261U;
+
+	for (size_t i = 0; i < len; i++) {
+		h ^= nonce[i];
+		h *= 16777619U;
+	}
+	return (size_t)h % CMD_REPLAY_SLOTS;
+}
+
+/* Empties slot hole and moves later entries of its cluster back so lookups still find them. */
+static void
+replay_remove(struct cmd_replay_slot *r, size_t hole)
+{
+	size_t j = hole;
+
+	r[hole].len = 0;
+	/* Entries only move into holes behind j, so j reaches the table's empty slot in a lap. */
+	for (;;) {
+		size_t home;
+		bool stays;
+
+		j = (j + 1) % CMD_REPLAY_SLOTS;
+		if (r[j].len == 0)
+			return;
+		home = replay_home(r[j].nonce, r[j].len);
+		/* The entry may not move back past its home: it stays if home is in (hole, j]. */
+		if (hole <= j)
+			stays = hole < home && home <= j;
+		else
+			stays = hole < home || home <= j;
+		if (stays)
+			continue;
+		r[hole] = r[j];
+		r[j].len = 0;
+		hole = j;
+	}
+}
+
+/*
+ * True iff the nonce is live in the window. Otherwise *slot is where it would go: the empty
+ * slot that ends its probe sequence. Dead entries met on the way are removed.
+ */
+static bool
+replay_seen(struct cmd_replay_slot *r, const uint8_t *nonce, size_t len, int64_t oldest,
+            size_t *slot)
+{
+	size_t i = replay_home(nonce, len);
+	size_t steps = 0;
+
+	*slot = NOT_FOUND;
+	/* Each pass advances (a lap at most) or removes an entry (each one at most once). */
+	while (steps < CMD_REPLAY_SLOTS) {
+		if (r[i].len == 0) {
+			*slot = i;
+			return false;
+		} else if (r[i].ts < oldest) {
+			replay_remove(r, i);
+			continue;
+		} else if (r[i].len == len && memcmp(r[i].nonce, nonce, len) == 0) {
+			return true;
+		}
+		i = (i + 1) % CMD_REPLAY_SLOTS;
+		steps++;
+	}
+	return false;
+}
+
+static size_t
+replay_empty_slots(const struct cmd_replay_slot *r)
+{
+	size_t n = 0;
+
+	for (size_t i = 0; i < CMD_REPLAY_SLOTS; i++)
+		n += r[i].len == 0;
+	return n;
+}
+
+/*
+ * Removes every dead entry. A removal only moves entries from ahead of i back to i or into
+ * slots it had already emptied, so one pass, re-examining i after each removal, misses none.
+ */
+static void
+replay_purge(struct cmd_replay_slot *r, int64_t oldest)
+{
+	for (size_t i = 0; i < CMD_REPLAY_SLOTS; i++) {
+		while (r[i].len != 0 && r[i].ts < oldest)
+			replay_remove(r, i);
+	}
+}
+
+/*
+ * Remembers a nonce at the slot replay_seen() found for it, provided another slot stays empty;
+ * if none would, the dead entries are purged first. False when the live ones fill the window.
+ * The scan this costs is paid only for commands with a valid signature.
+ */
+static bool
+replay_insert(struct cmd_replay_slot *r, const uint8_t *nonce, size_t len, int64_t ts,
+              int64_t oldest, size_t slot)
+{
+	if (slot == NOT_FOUND || replay_empty_slots(r) < 2) {
+		replay_purge(r, oldest);
+		/* The purge moved entries about, so the nonce's place must be found again. */
+		if (replay_seen(r, nonce, len, oldest, &slot) || slot == NOT_FOUND ||
+		    replay_empty_slots(r) < 2)
+			return false;
+	}
+	memcpy(r[slot].nonce, nonce, len);
+	r[slot].len = (uint8_t)len;
+	r[slot].ts = ts;
+	return true;
+}
+
+/* ---- the verifier ------------------------------------------------------------------------- */
+
+static int64_t
+sat_sub(int64_t a, uint32_t b)
+{
+	return a < INT64_MIN + (int64_t)b ? INT64_MIN : a - (int64_t)b;
+}
+
+static int64_t
+sat_add(int64_t a, uint32_t b)
+{
+	return a > INT64_MAX - (int64_t)b ? INT64_MAX : a + (int64_t)b;
+}
+
+static size_t
+find_door(const struct cmd_verifier *v, const char *s, size_t n)
+{
+	size_t ndoors = v->ndoors < CMD_MAX_DOORS ? v->ndoors : CMD_MAX_DOORS;
+
+	for (size_t i = 0; i < ndoors; i++) {
+		if (name_eq(s, n, v->doors[i], sizeof(v->doors[i])))
+			return i;
+	}
+	return NOT_FOUND;
+}
+
+static const struct cmd_key *
+find_key(const struct cmd_keyring *ring, const char *kid, size_t n)
+{
+	size_t nkeys;
+
+	if (ring == NULL)
+		return NULL;
+	nkeys = ring->nkeys < CMD_MAX_KEYS ? ring->nkeys : CMD_MAX_KEYS;
+	for (size_t i = 0; i < nkeys; i++) {
+		if (name_eq(kid, n, ring->keys[i].kid, sizeof(ring->keys[i].kid)))
+			return &ring->keys[i];
+	}
+	return NULL;
+}
+
+static bool
+key_allows_door(const struct cmd_key *k, const char *door, size_t n)
+{
+	size_t ndoors = k->ndoors < CMD_MAX_DOORS ? k->ndoors : CMD_MAX_DOORS;
+
+	if (k->all_doors)
+		return true;
+	for (size_t i = 0; i < ndoors; i++) {
+		if (name_eq(door, n, k->doors[i], sizeof(k->doors[i])))
+			return true;
+	}
+	return false;
+}
+
+/* The length of a string NUL-terminated within cap bytes, or NOT_FOUND if it is not. */
+static size_t
+bounded_len(const char *s, size_t cap)
+{
+	/* A loop, not memchr: nothing past the NUL of a short string may be read. */
+	for (size_t i = 0; i < cap; i++) {
+		if (s[i] == '\0')
+			return i;
+	}
+	return NOT_FOUND;
+}
+
+/*
+ * Reads the seven fields into *out as far as each is valid, whatever is wrong elsewhere, so a
+ * rejection can still say which door, key and action it was about. The decoded nonce and the
+ * signature go to the caller's buffers. Returns false if any field is missing, repeated, of
+ * the wrong type or out of its charset, or any other key is present. No value may contain a
+ * backslash: none of the charsets has one, so JSON escapes are refused without decoding them,
+ * and the bytes checked are the bytes signed.
+ */
+static bool
+read_fields(const char *js, const jsmntok_t *tok, size_t npairs, struct cmd *out,
+            uint8_t nonce[CMD_NONCE_MAX], size_t *nonce_len, char nonce_text[NONCE_TEXT_MAX + 1],
+            uint8_t sig[CMD_SIG_LEN])
+{
+	struct field_value f[F_COUNT];
+	const struct field_value *x;
+	bool ok = true;
+	int r;
+
+	memset(f, 0, sizeof(f));
+	for (size_t i = 0; i < npairs; i++) {
+		const jsmntok_t *k = &tok[1 + 2 * i];
+		const jsmntok_t *val = &tok[2 + 2 * i];
+		size_t klen = (size_t)(k->end - k->start);
+		unsigned int which;
+
+		for (which = 0; which < F_COUNT; which++) {
+			if (strlen(field_names[which]) == klen &&
+			    memcmp(field_names[which], js + k->start, klen) == 0)
+				break;
+		}
+		if (which == F_COUNT) {
+			ok = false; /* a key that is not ours, however it is spelt */
+			continue;
+		}
+		f[which].count++;
+		f[which].s = js + val->start;
+		f[which].n = (size_t)(val->end - val->start);
+		f[which].is_string = val->type == JSMN_STRING;
+	}
+
+	x = field_get(f, F_V, false);
+	if (x == NULL || x->n != 1 || x->s[0] != '1')
+		ok = false;
+
+	x = field_get(f, F_DOOR, true);
+	if (x != NULL && is_name(x->s, x->n))
+		copy_name(out->door, x->s, x->n);
+	else
+		ok = false;
+
+	x = field_get(f, F_ACTION, true);
+	if (x != NULL && cmd_action_parse(x->s, x->n, &out->action))
+		out->has_action = true;
+	else
+		ok = false;
+
+	x = field_get(f, F_TS, false);
+	if (x == NULL || !parse_ts(x->s, x->n, &out->ts))
+		ok = false;
+
+	x = field_get(f, F_KID, true);
+	if (x != NULL && is_kid(x->s, x->n))
+		copy_name(out->kid, x->s, x->n);
+	else
+		ok = false;
+
+	x = field_get(f, F_NONCE, true);
+	r = -1;
+	if (x != NULL && x->n <= NONCE_TEXT_MAX)
+		r = base64_decode(BASE64_URL_UNPADDED, x->s, x->n, nonce, CMD_NONCE_MAX);
+	if (r >= (int)CMD_NONCE_MIN && r <= (int)CMD_NONCE_MAX) {
+		*nonce_len = (size_t)r;
+		memcpy(nonce_text, x->s, x->n);
+		nonce_text[x->n] = '\0';
+		/* Also for the audit event: whose answer it is, for the sender to match. */
+		copy_name(out->nonce, x->s, x->n);
+	} else {
+		ok = false;
+	}
+
+	x = field_get(f, F_SIG, true);
+	if (x == NULL || x->n != SIG_TEXT_MAX ||
+	    base64_decode(BASE64_URL_UNPADDED, x->s, x->n, sig, CMD_SIG_LEN) != (int)CMD_SIG_LEN)
+		ok = false;
+	return ok;
+}
+
+enum cmd_reason
+cmd_check(struct cmd_verifier *v, const char *topic_door, const uint8_t *payload, size_t len,
+          bool retained, int64_t now, struct cmd *out)
+{
+	struct cmd scratch;
+	jsmntok_t tok[CMD_JSON_TOKENS];
+	size_t npairs = 0;
+	uint8_t nonce[CMD_NONCE_MAX];
+	size_t nonce_len = 0;
+	char nonce_text[NONCE_TEXT_MAX + 1];
+	uint8_t sig[CMD_SIG_LEN];
+	char signed_text[CMD_SIGNED_TEXT_MAX];
+	size_t signed_len;
+	const struct cmd_key *key;
+	size_t door_len, kid_len, topic_len, topic_index, slot;
+	int64_t oldest;
+
+	if (out == NULL)
+		out = &scratch;
+	memset(out, 0, sizeof(*out));
+
+	/* A retained message is replayed by the broker to every new subscriber: never act on it. */
+	if (retained)
+		return CMD_RETAINED;
+	else if (len > CMD_MAX_PAYLOAD)
+		return CMD_TOO_LARGE;
+	else if (payload == NULL)
+		return CMD_MALFORMED;
+	if (!json_flat_object((const char *)payload, len, tok, &npairs))
+		return CMD_MALFORMED;
+	if (!read_fields((const char *)payload, tok, npairs, out, nonce, &nonce_len, nonce_text,
+	                 sig))
+		return CMD_MALFORMED;
+	/* A verifier nobody configured has no doors: fail closed, and say so. */
+	if (v == NULL)
+		return CMD_UNKNOWN_DOOR;
+
+	/*
+	 * The topic is not signed, but the daemon acts on the door it subscribed for as well as
+	 * on the one in the payload; a disagreement is never resolved in anybody's favour.
+	 */
+	door_len = strlen(out->door);
+	out->door_index = find_door(v, out->door, door_len);
+	if (out->door_index == NOT_FOUND) {
+		out->door_index = 0;
+		return CMD_UNKNOWN_DOOR;
+	}
+	topic_len = topic_door != NULL ? bounded_len(topic_door, CMD_NAME_MAX + 1) : NOT_FOUND;
+	topic_index = topic_len != NOT_FOUND ? find_door(v, topic_door, topic_len) : NOT_FOUND;
+	if (topic_index == NOT_FOUND)
+		return CMD_UNKNOWN_DOOR;
+	else if (topic_index != out->door_index)
+		return CMD_MALFORMED;
+
+	kid_len = strlen(out->kid);
+	key = find_key(v->keys, out->kid, kid_len);
+	if (key == NULL)
+		return CMD_UNKNOWN_KEY;
+	else if ((key->actions & (1U << out->action)) == 0 ||
+	         !key_allows_door(key, out->door, door_len))
+		return CMD_FORBIDDEN;
+
+	/* Whole seconds at both ends: the boundaries themselves are inside the window. */
+	oldest = sat_sub(now, v->clock_skew);
+	if (out->ts < v->start_time || out->ts < oldest)
+		return CMD_STALE;
+	else if (out->ts > sat_add(now, v->clock_skew))
+		return CMD_FUTURE;
+
+	/* Anything older than this can never pass the time check again, so it may be forgotten. */
+	if (oldest < v->start_time)
+		oldest = v->start_time;
+	if (replay_seen(v->replay, nonce, nonce_len, oldest, &slot))
+		return CMD_REPLAY;
+
+	/* Everything cheap has passed; only now is the one expensive check made. */
+	if (v->verify == NULL || bounded_len(v->device_id, sizeof(v->device_id)) == NOT_FOUND)
+		return CMD_BAD_SIGNATURE;
+	signed_len = cmd_signed_text(signed_text, sizeof(signed_text), v->device_id, out->door,
+	                             out->action, out->ts, nonce_text, out->kid);
+	if (signed_len == 0 || !v->verify(sig, (const uint8_t *)signed_text, signed_len, key->pub))
+		return CMD_BAD_SIGNATURE;
+
+	/*
+	 * Remember the nonce until its command could no longer pass the time check. With no room
+	 * left, refusing is the safe side: forgetting a live nonce would let its command replay.
+	 */
+	if (!replay_insert(v->replay, nonce, nonce_len, out->ts, oldest, slot))
+		return CMD_RATE_LIMITED;
+	return CMD_OK;
+}

@@ -1,0 +1,147 @@
+/*
+ * cmd: signed commands (SPEC "Signed command"): the codec, the keyring, the replay window and
+ * the verifier that decides, from raw payload bytes, whether a command may move a door.
+ *
+ * It owns every rule that stands between a byte string from the network and a relay pulse:
+ * size, strict JSON shape (jsmn, no allocation), field charsets that keep the signed text
+ * unambiguous, known key, per-key permissions, the time window, the replay window, and the
+ * Ed25519 signature. It never does I/O, never reads a clock, never allocates: the caller
+ * passes the time and a signature primitive (libsodium on Linux; a microcontroller port
+ * brings its own), and all storage is fixed-size from core_config.h.
+ */
+#ifndef GARAGED_CORE_CMD_H
+#define GARAGED_CORE_CMD_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "core_config.h"
+
+#ifndef CMD_MAX_PAYLOAD
+#define CMD_MAX_PAYLOAD (512U) /* bytes; longer is "too_large" before any parsing */
+#endif
+#ifndef CMD_MAX_KEYS
+#define CMD_MAX_KEYS (32U) /* authorized_keys lines */
+#endif
+#ifndef CMD_MAX_DOORS
+#define CMD_MAX_DOORS (8U)
+#endif
+#ifndef CMD_REPLAY_SLOTS
+#define CMD_REPLAY_SLOTS (1024U) /* nonces remembered within the time window */
+#endif
+#define CMD_NAME_MAX      32U /* device id, door: [a-z0-9_-]{1,32} */
+#define CMD_KID_MAX       64U /* key id: [A-Za-z0-9._@-]{1,64} */
+#define CMD_NONCE_MIN     8U  /* nonce bytes, decoded from base64url */
+#define CMD_NONCE_MAX     32U
+#define CMD_NONCE_TEXT_MAX 43U /* base64url without padding of CMD_NONCE_MAX bytes */
+#define CMD_SIG_LEN       64U
+#define CMD_PUBKEY_LEN    32U
+/* "garaged-cmd-v1\n" + 6 fields and separators: the largest text ever signed. */
+#define CMD_SIGNED_TEXT_MAX 256U
+
+enum cmd_action {
+	CMD_ACTION_OPEN = 0,
+	CMD_ACTION_CLOSE,
+	CMD_ACTION_STOP,
+	CMD_ACTION_TOGGLE,
+	CMD_ACTION_COUNT,
+};
+
+/* SPEC "Events" reasons; CMD_OK is not one of them. */
+enum cmd_reason {
+	CMD_OK = 0,
+	CMD_MALFORMED,
+	CMD_TOO_LARGE,
+	CMD_UNKNOWN_KEY,
+	CMD_FORBIDDEN,
+	CMD_BAD_SIGNATURE,
+	CMD_STALE,
+	CMD_FUTURE,
+	CMD_REPLAY,
+	CMD_UNKNOWN_DOOR,
+	CMD_RETAINED,
+	CMD_RATE_LIMITED,
+};
+
+const char *cmd_action_name(enum cmd_action a); /* "open" ... */
+const char *cmd_reason_name(enum cmd_reason r); /* "malformed" ...; "ok" for CMD_OK */
+/* Parses "open" ... into *out; false for anything else. */
+bool cmd_action_parse(const char *s, size_t len, enum cmd_action *out);
+
+/* One authorized_keys line. */
+struct cmd_key {
+	char kid[CMD_KID_MAX + 1];
+	uint8_t pub[CMD_PUBKEY_LEN];
+	uint32_t actions; /* bit (1 << enum cmd_action); all four when the line has no actions= */
+	bool all_doors;   /* no doors= on the line */
+	char doors[CMD_MAX_DOORS][CMD_NAME_MAX + 1];
+	size_t ndoors;
+};
+
+struct cmd_keyring {
+	struct cmd_key keys[CMD_MAX_KEYS];
+	size_t nkeys;
+};
+
+/*
+ * Parses an authorized_keys text (SPEC "authorized_keys": one key a line, '#' comments, blank
+ * lines) into *ring. Returns 0, or -1 with "LINE: message" in err (the caller adds the file
+ * name); *ring is then unchanged, so that a bad file on reload keeps the old keys.
+ */
+int cmd_keys_parse(struct cmd_keyring *ring, const char *text, size_t len, char *err,
+		   size_t errlen);
+
+/* The signature primitive: true iff sig is a valid Ed25519 signature of msg by pub. */
+typedef bool (*cmd_verify_fn)(const uint8_t sig[CMD_SIG_LEN], const uint8_t *msg, size_t len,
+			      const uint8_t pub[CMD_PUBKEY_LEN]);
+
+/*
+ * Builds the signed text "garaged-cmd-v1\n<device>\n<door>\n<action>\n<ts>\n<nonce>\n<kid>"
+ * (nonce as its base64url text, no trailing newline) into buf. Returns its length, or 0 when
+ * it does not fit. garagectl signs exactly what the device verifies.
+ */
+size_t cmd_signed_text(char *buf, size_t buflen, const char *device, const char *door,
+		       enum cmd_action action, int64_t ts, const char *nonce_b64, const char *kid);
+
+/* A command as far as it was understood; fields are empty/zero where parsing did not reach. */
+struct cmd {
+	enum cmd_action action;
+	bool has_action;
+	char door[CMD_NAME_MAX + 1];
+	size_t door_index; /* into the verifier's doors, valid when the result is CMD_OK */
+	int64_t ts;
+	char kid[CMD_KID_MAX + 1];
+	char nonce[CMD_NONCE_TEXT_MAX + 1]; /* as received (base64url), for the audit event */
+};
+
+/* Remembered nonces, each until its command's timestamp leaves the window. Fixed memory. */
+struct cmd_replay_slot {
+	uint8_t nonce[CMD_NONCE_MAX];
+	uint8_t len; /* 0 = free */
+	int64_t ts;
+};
+
+struct cmd_verifier {
+	char device_id[CMD_NAME_MAX + 1];
+	char doors[CMD_MAX_DOORS][CMD_NAME_MAX + 1];
+	size_t ndoors;
+	uint32_t clock_skew; /* seconds */
+	int64_t start_time;  /* unix seconds when the daemon started: older commands are stale */
+	const struct cmd_keyring *keys;
+	cmd_verify_fn verify;
+	struct cmd_replay_slot replay[CMD_REPLAY_SLOTS];
+};
+
+/*
+ * Judges one message from TOPIC_DOOR's command topic: returns CMD_OK and fills *out, or the
+ * SPEC reason (and *out as far as it got). Order: retained first (whatever else is true),
+ * then size, shape, door, key, permission, time, replay: every cheap check before the
+ * signature, so a flood of forgeries costs little. Only a command with a valid signature
+ * enters the replay window, so forgeries cannot fill it; a full window of live nonces refuses
+ * new commands as rate_limited rather than forget one that could then be replayed.
+ */
+enum cmd_reason cmd_check(struct cmd_verifier *v, const char *topic_door, const uint8_t *payload,
+			  size_t len, bool retained, int64_t now, struct cmd *out);
+
+#endif

@@ -1,0 +1,1682 @@
+/*
+ * Unit tests of the command verifier (cmd_check and its helpers in src/core/cmd.c).
+ *
+ * Commands are signed for real, with Ed25519 keys that libsodium makes for each run, and
+ * verified through libsodium (sig_sodium) behind a wrapper that counts its calls: that is how
+ * the tests see that no cheap rejection ever reaches the expensive check. Hostile payloads
+ * are written as templates in which $TS, $NONCE and $SIG stand for the fields of one valid
+ * command, so each row differs from an accepted command in exactly the way it names.
+ */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <stdbool.h>
+#include <stdio.h>
+#include <string.h>
+
+#include <sodium.h>
+
+#include "base64.h"
+#include "cmd.h"
+#include "sig_sodium.h"
+
+#define DEVICE "garage"
+#define NOW    INT64_C(1795547679)
+#define START  (NOW - 3600) /* the daemon has been up for an hour */
+#define SKEW   30U
+#define NONCE  "q83vEjRWeJA" /* the SPEC's example: 8 bytes */
+
+/* The SPEC's example with its fields as placeholders, signed by alice for door main. */
+#define BASE                                                                                       \
+	"{\"v\":1,\"door\":\"main\",\"action\":\"open\",\"ts\":$TS,\"nonce\":\"$NONCE\","          \
+	"\"kid\":\"alice\",\"sig\":\"$SIG\"}"
+
+struct keypair {
+	uint8_t pk[crypto_sign_PUBLICKEYBYTES];
+	uint8_t sk[crypto_sign_SECRETKEYBYTES];
+};
+
+/* alice may do anything; bob may only open the side door; mallory is in no keyring. */
+static struct keypair alice, bob, mallory;
+
+static unsigned int verify_calls;
+
+static bool
+counting_verify(const uint8_t sig[CMD_SIG_LEN], const uint8_t *msg, size_t len,
+                const uint8_t pub[CMD_PUBKEY_LEN])
+{
+	verify_calls++;
+	return sig_sodium_verify(sig, msg, len, pub);
+}
+
+struct fixture {
+	struct cmd_keyring ring;
+	struct cmd_verifier v;
+};
+
+/* What a command says, and who signs what for which device. */
+struct spec {
+	const char *device; /* the device id in the signed text */
+	const char *door;
+	const char *action;
+	int64_t ts;
+	const char *nonce;
+	const char *kid;
+	const struct keypair *signer;
+};
+
+static struct spec
+default_spec(void)
+{
+	struct spec s = {DEVICE, "main", "open", NOW, NONCE, "alice", &alice};
+
+	return s;
+}
+
+/* The signature of s, as base64url without padding (86 characters). */
+static void
+sign_spec(const struct spec *s, char sig_b64[CMD_SIG_LEN * 2])
+{
+	char text[CMD_SIGNED_TEXT_MAX];
+	uint8_t sig[CMD_SIG_LEN];
+	enum cmd_action a = CMD_ACTION_OPEN;
+	size_t n;
+
+	(void)cmd_action_parse(s->action, strlen(s->action), &a);
+	n = cmd_signed_text(text, sizeof(text), s->device, s->door, a, s->ts, s->nonce, s->kid);
+	assert_true(n > 0);
+	crypto_sign_detached(sig, NULL, (const uint8_t *)text, n, s->signer->sk);
+	sodium_bin2base64(sig_b64, CMD_SIG_LEN * 2, sig, sizeof(sig),
+	                  sodium_base64_VARIANT_URLSAFE_NO_PADDING);
+}
+
+/* The JSON of s with the signature sig_b64, in the field order of the SPEC. */
+static size_t
+build_with_sig(char *buf, size_t cap, const struct spec *s, const char *sig_b64)
+{
+	int n = snprintf(buf, cap,
+	                 "{\"v\":1,\"door\":\"%s\",\"action\":\"%s\",\"ts\":%lld,\"nonce\":\"%s\","
+	                 "\"kid\":\"%s\",\"sig\":\"%s\"}",
+	                 s->door, s->action, (long long)s->ts, s->nonce, s->kid, sig_b64);
+
+	assert_true(n > 0 && (size_t)n < cap);
+	return (size_t)n;
+}
+
+static size_t
+build(char *buf, size_t cap, const struct spec *s)
+{
+	char sig[CMD_SIG_LEN * 2];
+
+	sign_spec(s, sig);
+	return build_with_sig(buf, cap, s, sig);
+}
+
+/* Replaces $TS, $NONCE and $SIG in tpl with the default spec's values. */
+static size_t
+expand(char *out, size_t cap, const char *tpl)
+{
+	struct spec s = default_spec();
+	char sig[CMD_SIG_LEN * 2];
+	char ts[24];
+	size_t n = 0;
+
+	sign_spec(&s, sig);
+	snprintf(ts, sizeof(ts), "%lld", (long long)s.ts);
+	while (*tpl != '\0') {
+		const char *put = NULL;
+		size_t skip = 1;
+
+		if (strncmp(tpl, "$TS", 3) == 0) {
+			put = ts;
+			skip = 3;
+		} else if (strncmp(tpl, "$NONCE", 6) == 0) {
+			put = NONCE;
+			skip = 6;
+		} else if (strncmp(tpl, "$SIG", 4) == 0) {
+			put = sig;
+			skip = 4;
+		}
+		if (put != NULL) {
+			assert_true(n + strlen(put) < cap);
+			memcpy(out + n, put, strlen(put));
+			n += strlen(put);
+		} else {
+			assert_true(n + 1 < cap);
+			out[n++] = *tpl;
+		}
+		tpl += skip;
+	}
+	out[n] = '\0';
+	return n;
+}
+
+/* Nonce number i as base64url of 8 bytes. */
+static void
+nonce_text(char out[16], uint32_t i)
+{
+	uint8_t raw[8] = {
+	    'n',       'o', 'n', 'c', (uint8_t)(i >> 24), (uint8_t)(i >> 16), (uint8_t)(i >> 8),
+	    (uint8_t)i};
+
+	base64_encode(BASE64_URL_UNPADDED, raw, sizeof(raw), out, 16);
+}
+
+static enum cmd_reason
+check(struct fixture *f, const char *topic, const char *payload, size_t len, int64_t now,
+      struct cmd *out)
+{
+	return cmd_check(&f->v, topic, (const uint8_t *)payload, len, false, now, out);
+}
+
+static enum cmd_reason
+check_spec(struct fixture *f, const struct spec *s, int64_t now)
+{
+	char buf[CMD_MAX_PAYLOAD + 1];
+	size_t n = build(buf, sizeof(buf), s);
+	struct cmd out;
+
+	return check(f, s->door, buf, n, now, &out);
+}
+
+#define assert_reason(got, want)                                                                   \
+	do {                                                                                       \
+		enum cmd_reason got_ = (got);                                                      \
+		enum cmd_reason want_ = (want);                                                    \
+		if (got_ != want_)                                                                 \
+			fail_msg("reason %s, want %s", cmd_reason_name(got_),                      \
+			         cmd_reason_name(want_));                                          \
+	} while (0)
+
+/* ---- accepted commands -------------------------------------------------------------------- */
+
+static void
+test_cmd_ValidCommandAccepted(void **state)
+{
+	struct fixture *f = *state;
+	char buf[CMD_MAX_PAYLOAD + 1];
+	struct cmd out;
+	struct spec s = default_spec();
+	size_t n = build(buf, sizeof(buf), &s);
+
+	assert_reason(check(f, "main", buf, n, NOW, &out), CMD_OK);
+	assert_int_equal(verify_calls, 1);
+	assert_string_equal(out.door, "main");
+	assert_int_equal(out.door_index, 0);
+	assert_true(out.has_action);
+	assert_int_equal(out.action, CMD_ACTION_OPEN);
+	assert_int_equal(out.ts, NOW);
+	assert_string_equal(out.kid, "alice");
+	assert_string_equal(out.nonce, s.nonce);
+}
+
+static void
+test_cmd_EveryActionOnEveryDoor(void **state)
+{
+	static const char *const doors[] = {"main", "side"};
+	struct fixture *f = *state;
+	char buf[CMD_MAX_PAYLOAD + 1];
+	char nonce[16];
+	struct cmd out;
+
+	for (size_t d = 0; d < 2; d++) {
+		for (unsigned int a = 0; a < CMD_ACTION_COUNT; a++) {
+			struct spec s = default_spec();
+			size_t n;
+
+			nonce_text(nonce, (uint32_t)(d * CMD_ACTION_COUNT + a));
+			s.door = doors[d];
+			s.action = cmd_action_name((enum cmd_action)a);
+			s.nonce = nonce;
+			n = build(buf, sizeof(buf), &s);
+			assert_reason(check(f, doors[d], buf, n, NOW, &out), CMD_OK);
+			assert_int_equal(out.door_index, d);
+			assert_int_equal(out.action, a);
+		}
+	}
+	/* bob's one permission works too. */
+	{
+		struct spec s = default_spec();
+
+		s.door = "side";
+		s.kid = "bob";
+		s.signer = &bob;
+		s.nonce = "bob-nonce-A";
+		assert_reason(check_spec(f, &s, NOW), CMD_OK);
+	}
+}
+
+/* Nonces of every allowed size, 8 to 32 bytes. */
+static void
+test_cmd_NonceSizes(void **state)
+{
+	struct fixture *f = *state;
+	uint8_t raw[CMD_NONCE_MAX + 1];
+	char nonce[64];
+
+	for (size_t len = 0; len <= CMD_NONCE_MAX + 1; len++) {
+		struct spec s = default_spec();
+		enum cmd_reason want =
+		    len >= CMD_NONCE_MIN && len <= CMD_NONCE_MAX ? CMD_OK : CMD_MALFORMED;
+
+		memset(raw, (int)len, sizeof(raw));
+		assert_true(base64_encode(BASE64_URL_UNPADDED, raw, len, nonce, sizeof(nonce)) >
+		                0 ||
+		            len == 0);
+		s.nonce = nonce;
+		verify_calls = 0;
+		assert_reason(check_spec(f, &s, NOW), want);
+		assert_int_equal(verify_calls, want == CMD_OK ? 1 : 0);
+	}
+}
+
+/* JSON allows whitespace between tokens and keys in any order; neither changes what is signed. */
+static void
+test_cmd_KeyOrderAndInnerWhitespace(void **state)
+{
+	static const char *const pairs[7] = {
+	    "\"v\":1",          "\"door\":\"main\"",    "\"action\":\"open\"",
+	    "\"ts\":$TS",       "\"nonce\":\"$NONCE\"", "\"kid\":\"alice\"",
+	    "\"sig\":\"$SIG\"",
+	};
+	struct fixture *f = *state;
+	char tpl[512];
+	char buf[CMD_MAX_PAYLOAD + 1];
+	size_t n;
+
+	for (size_t rot = 0; rot < 7; rot++) {
+		size_t t = 0;
+
+		t += (size_t)snprintf(tpl + t, sizeof(tpl) - t, "{");
+		for (size_t i = 0; i < 7; i++)
+			t += (size_t)snprintf(tpl + t, sizeof(tpl) - t, "%s%s", i ? "," : "",
+			                      pairs[(7 - i + rot) % 7]);
+		snprintf(tpl + t, sizeof(tpl) - t, "}");
+		n = expand(buf, sizeof(buf), tpl);
+		memset(f->v.replay, 0, sizeof(f->v.replay));
+		assert_reason(check(f, "main", buf, n, NOW, NULL), CMD_OK);
+	}
+
+	n = expand(buf, sizeof(buf),
+	           "{ \"v\" : 1 ,\n\t\"door\":\"main\",\r\n\"action\":  \"open\",\"ts\":$TS\n,"
+	           "\"nonce\":\"$NONCE\",\"kid\":\"alice\",\"sig\":\"$SIG\"\n}");
+	memset(f->v.replay, 0, sizeof(f->v.replay));
+	assert_reason(check(f, "main", buf, n, NOW, NULL), CMD_OK);
+}
+
+/* ---- hostile payloads --------------------------------------------------------------------- */
+
+static const struct {
+	const char *name;
+	const char *topic;
+	const char *tpl;
+	enum cmd_reason want;
+} hostile[] = {
+    {"the valid command itself", "main", BASE, CMD_OK},
+    /* Not one JSON object. */
+    {"empty", "main", "", CMD_MALFORMED},
+    {"not JSON", "main", "open the door", CMD_MALFORMED},
+    {"plain OPEN", "main", "OPEN", CMD_MALFORMED},
+    {"array", "main", "[" BASE "]", CMD_MALFORMED},
+    {"empty array", "main", "[]", CMD_MALFORMED},
+    {"string", "main", "\"open\"", CMD_MALFORMED},
+    {"number", "main", "1", CMD_MALFORMED},
+    {"null", "main", "null", CMD_MALFORMED},
+    {"empty object", "main", "{}", CMD_MALFORMED},
+    {"open brace", "main", "{", CMD_MALFORMED},
+    {"close brace", "main", "}", CMD_MALFORMED},
+    {"unterminated", "main",
+     "{\"v\":1,\"door\":\"main\",\"action\":\"open\",\"ts\":$TS,\"nonce\":\"$NONCE\","
+     "\"kid\":\"alice\",\"sig\":\"$SIG\"",
+     CMD_MALFORMED},
+    {"unterminated string", "main",
+     "{\"v\":1,\"door\":\"main\",\"action\":\"open\",\"ts\":$TS,\"nonce\":\"$NONCE\","
+     "\"kid\":\"alice\",\"sig\":\"$SIG}",
+     CMD_MALFORMED},
+    {"two objects", "main", BASE BASE, CMD_MALFORMED},
+    {"nested object value", "main",
+     "{\"v\":1,\"door\":{\"name\":\"main\"},\"action\":\"open\",\"ts\":$TS,\"nonce\":"
+     "\"$NONCE\",\"kid\":\"alice\",\"sig\":\"$SIG\"}",
+     CMD_MALFORMED},
+    {"array value", "main",
+     "{\"v\":1,\"door\":[\"main\"],\"action\":\"open\",\"ts\":$TS,\"nonce\":\"$NONCE\","
+     "\"kid\":\"alice\",\"sig\":\"$SIG\"}",
+     CMD_MALFORMED},
+    {"empty object value", "main",
+     "{\"v\":1,\"door\":\"main\",\"action\":\"open\",\"ts\":$TS,\"nonce\":\"$NONCE\","
+     "\"kid\":\"alice\",\"sig\":\"$SIG\",\"x\":{}}",
+     CMD_MALFORMED},
+    /* Bytes outside the object. */
+    {"trailing space", "main", BASE " ", CMD_MALFORMED},
+    {"trailing newline", "main", BASE "\n", CMD_MALFORMED},
+    {"trailing CRLF", "main", BASE "\r\n", CMD_MALFORMED},
+    {"trailing garbage", "main", BASE "x", CMD_MALFORMED},
+    {"trailing comma", "main", BASE ",", CMD_MALFORMED},
+    {"trailing brace", "main", BASE "}", CMD_MALFORMED},
+    {"leading space", "main", " " BASE, CMD_MALFORMED},
+    {"leading newline", "main", "\n" BASE, CMD_MALFORMED},
+    {"leading BOM", "main", "\xef\xbb\xbf" BASE, CMD_MALFORMED},
+    /* Broken separators that a tokenizer alone might let through. */
+    {"comma before the first key", "main",
+     "{,\"v\":1,\"door\":\"main\",\"action\":\"open\",\"ts\":$TS,\"nonce\":\"$NONCE\","
+     "\"kid\":\"alice\",\"sig\":\"$SIG\"}",
+     CMD_MALFORMED},
+    {"comma after the last value", "main",
+     "{\"v\":1,\"door\":\"main\",\"action\":\"open\",\"ts\":$TS,\"nonce\":\"$NONCE\","
+     "\"kid\":\"alice\",\"sig\":\"$SIG\",}",
+     CMD_MALFORMED},
+    {"missing comma", "main",
+     "{\"v\":1,\"door\":\"main\" \"action\":\"open\",\"ts\":$TS,\"nonce\":\"$NONCE\","
+     "\"kid\":\"alice\",\"sig\":\"$SIG\"}",
+     CMD_MALFORMED},
+    {"double comma", "main",
+     "{\"v\":1,,\"door\":\"main\",\"action\":\"open\",\"ts\":$TS,\"nonce\":\"$NONCE\","
+     "\"kid\":\"alice\",\"sig\":\"$SIG\"}",
+     CMD_MALFORMED},
+    {"missing colon", "main",
+     "{\"v\":1,\"door\" \"main\",\"action\":\"open\",\"ts\":$TS,\"nonce\":\"$NONCE\","
+     "\"kid\":\"alice\",\"sig\":\"$SIG\"}",
+     CMD_MALFORMED},
+    {"double colon", "main",
+     "{\"v\":1,\"door\"::\"main\",\"action\":\"open\",\"ts\":$TS,\"nonce\":\"$NONCE\","
+     "\"kid\":\"alice\",\"sig\":\"$SIG\"}",
+     CMD_MALFORMED},
+    {"value chained with a colon", "main",
+     "{\"v\":1,\"door\":\"main\":\"side\",\"action\":\"open\",\"ts\":$TS,\"nonce\":"
+     "\"$NONCE\",\"kid\":\"alice\",\"sig\":\"$SIG\"}",
+     CMD_MALFORMED},
+    {"semicolon for comma", "main",
+     "{\"v\":1;\"door\":\"main\",\"action\":\"open\",\"ts\":$TS,\"nonce\":\"$NONCE\","
+     "\"kid\":\"alice\",\"sig\":\"$SIG\"}",
+     CMD_MALFORMED},
+    {"bare word key", "main",
+     "{v:1,\"door\":\"main\",\"action\":\"open\",\"ts\":$TS,\"nonce\":\"$NONCE\","
+     "\"kid\":\"alice\",\"sig\":\"$SIG\"}",
+     CMD_MALFORMED},
+    {"single quotes", "main",
+     "{'v':1,\"door\":\"main\",\"action\":\"open\",\"ts\":$TS,\"nonce\":\"$NONCE\","
+     "\"kid\":\"alice\",\"sig\":\"$SIG\"}",
+     CMD_MALFORMED},
+    {"escaped key for v", "main",
+     "{\"\\u0076\":1,\"door\":\"main\",\"action\":\"open\",\"ts\":$TS,\"nonce\":\"$NONCE\","
+     "\"kid\":\"alice\",\"sig\":\"$SIG\"}",
+     CMD_MALFORMED},
+    /* v. */
+    {"v as string", "main",
+     "{\"v\":\"1\",\"door\":\"main\",\"action\":\"open\",\"ts\":$TS,\"nonce\":\"$NONCE\","
+     "\"kid\":\"alice\",\"sig\":\"$SIG\"}",
+     CMD_MALFORMED},
+    {"v = 2", "main",
+     "{\"v\":2,\"door\":\"main\",\"action\":\"open\",\"ts\":$TS,\"nonce\":\"$NONCE\","
+     "\"kid\":\"alice\",\"sig\":\"$SIG\"}",
+     CMD_MALFORMED},
+    {"v = 0", "main",
+     "{\"v\":0,\"door\":\"main\",\"action\":\"open\",\"ts\":$TS,\"nonce\":\"$NONCE\","
+     "\"kid\":\"alice\",\"sig\":\"$SIG\"}",
+     CMD_MALFORMED},
+    {"v = 1.0", "main",
+     "{\"v\":1.0,\"door\":\"main\",\"action\":\"open\",\"ts\":$TS,\"nonce\":\"$NONCE\","
+     "\"kid\":\"alice\",\"sig\":\"$SIG\"}",
+     CMD_MALFORMED},
+    {"v = 01", "main",
+     "{\"v\":01,\"door\":\"main\",\"action\":\"open\",\"ts\":$TS,\"nonce\":\"$NONCE\","
+     "\"kid\":\"alice\",\"sig\":\"$SIG\"}",
+     CMD_MALFORMED},
+    {"v = 1e0", "main",
+     "{\"v\":1e0,\"door\":\"main\",\"action\":\"open\",\"ts\":$TS,\"nonce\":\"$NONCE\","
+     "\"kid\":\"alice\",\"sig\":\"$SIG\"}",
+     CMD_MALFORMED},
+    {"v = -1", "main",
+     "{\"v\":-1,\"door\":\"main\",\"action\":\"open\",\"ts\":$TS,\"nonce\":\"$NONCE\","
+     "\"kid\":\"alice\",\"sig\":\"$SIG\"}",
+     CMD_MALFORMED},
+    {"v = true", "main",
+     "{\"v\":true,\"door\":\"main\",\"action\":\"open\",\"ts\":$TS,\"nonce\":\"$NONCE\","
+     "\"kid\":\"alice\",\"sig\":\"$SIG\"}",
+     CMD_MALFORMED},
+    {"v = null", "main",
+     "{\"v\":null,\"door\":\"main\",\"action\":\"open\",\"ts\":$TS,\"nonce\":\"$NONCE\","
+     "\"kid\":\"alice\",\"sig\":\"$SIG\"}",
+     CMD_MALFORMED},
+    {"v = +1", "main",
+     "{\"v\":+1,\"door\":\"main\",\"action\":\"open\",\"ts\":$TS,\"nonce\":\"$NONCE\","
+     "\"kid\":\"alice\",\"sig\":\"$SIG\"}",
+     CMD_MALFORMED},
+    /* ts. */
+    {"ts as string", "main",
+     "{\"v\":1,\"door\":\"main\",\"action\":\"open\",\"ts\":\"$TS\",\"nonce\":\"$NONCE\","
+     "\"kid\":\"alice\",\"sig\":\"$SIG\"}",
+     CMD_MALFORMED},
+    {"ts negative", "main",
+     "{\"v\":1,\"door\":\"main\",\"action\":\"open\",\"ts\":-$TS,\"nonce\":\"$NONCE\","
+     "\"kid\":\"alice\",\"sig\":\"$SIG\"}",
+     CMD_MALFORMED},
+    {"ts minus zero", "main",
+     "{\"v\":1,\"door\":\"main\",\"action\":\"open\",\"ts\":-0,\"nonce\":\"$NONCE\","
+     "\"kid\":\"alice\",\"sig\":\"$SIG\"}",
+     CMD_MALFORMED},
+    {"ts with fraction", "main",
+     "{\"v\":1,\"door\":\"main\",\"action\":\"open\",\"ts\":$TS.0,\"nonce\":\"$NONCE\","
+     "\"kid\":\"alice\",\"sig\":\"$SIG\"}",
+     CMD_MALFORMED},
+    {"ts with exponent", "main",
+     "{\"v\":1,\"door\":\"main\",\"action\":\"open\",\"ts\":$TSe0,\"nonce\":\"$NONCE\","
+     "\"kid\":\"alice\",\"sig\":\"$SIG\"}",
+     CMD_MALFORMED},
+    {"ts in scientific notation", "main",
+     "{\"v\":1,\"door\":\"main\",\"action\":\"open\",\"ts\":1.795547679e9,\"nonce\":"
+     "\"$NONCE\",\"kid\":\"alice\",\"sig\":\"$SIG\"}",
+     CMD_MALFORMED},
+    {"ts with leading zero", "main",
+     "{\"v\":1,\"door\":\"main\",\"action\":\"open\",\"ts\":0$TS,\"nonce\":\"$NONCE\","
+     "\"kid\":\"alice\",\"sig\":\"$SIG\"}",
+     CMD_MALFORMED},
+    {"ts of 13 digits", "main",
+     "{\"v\":1,\"door\":\"main\",\"action\":\"open\",\"ts\":1795547679000,\"nonce\":"
+     "\"$NONCE\",\"kid\":\"alice\",\"sig\":\"$SIG\"}",
+     CMD_MALFORMED},
+    {"ts of 30 digits", "main",
+     "{\"v\":1,\"door\":\"main\",\"action\":\"open\",\"ts\":179554767900000000000000000000,"
+     "\"nonce\":\"$NONCE\",\"kid\":\"alice\",\"sig\":\"$SIG\"}",
+     CMD_MALFORMED},
+    {"ts = true", "main",
+     "{\"v\":1,\"door\":\"main\",\"action\":\"open\",\"ts\":true,\"nonce\":\"$NONCE\","
+     "\"kid\":\"alice\",\"sig\":\"$SIG\"}",
+     CMD_MALFORMED},
+    {"ts = null", "main",
+     "{\"v\":1,\"door\":\"main\",\"action\":\"open\",\"ts\":null,\"nonce\":\"$NONCE\","
+     "\"kid\":\"alice\",\"sig\":\"$SIG\"}",
+     CMD_MALFORMED},
+    {"ts with plus sign", "main",
+     "{\"v\":1,\"door\":\"main\",\"action\":\"open\",\"ts\":+$TS,\"nonce\":\"$NONCE\","
+     "\"kid\":\"alice\",\"sig\":\"$SIG\"}",
+     CMD_MALFORMED},
+    {"ts with hex", "main",
+     "{\"v\":1,\"door\":\"main\",\"action\":\"open\",\"ts\":0x6b05c11f,\"nonce\":\"$NONCE\","
+     "\"kid\":\"alice\",\"sig\":\"$SIG\"}",
+     CMD_MALFORMED},
+    /* door. */
+    {"door as number", "main",
+     "{\"v\":1,\"door\":1,\"action\":\"open\",\"ts\":$TS,\"nonce\":\"$NONCE\","
+     "\"kid\":\"alice\",\"sig\":\"$SIG\"}",
+     CMD_MALFORMED},
+    {"door null", "main",
+     "{\"v\":1,\"door\":null,\"action\":\"open\",\"ts\":$TS,\"nonce\":\"$NONCE\","
+     "\"kid\":\"alice\",\"sig\":\"$SIG\"}",
+     CMD_MALFORMED},
+    {"door uppercase", "main",
+     "{\"v\":1,\"door\":\"Main\",\"action\":\"open\",\"ts\":$TS,\"nonce\":\"$NONCE\","
+     "\"kid\":\"alice\",\"sig\":\"$SIG\"}",
+     CMD_MALFORMED},
+    {"door with space", "main",
+     "{\"v\":1,\"door\":\"ma in\",\"action\":\"open\",\"ts\":$TS,\"nonce\":\"$NONCE\","
+     "\"kid\":\"alice\",\"sig\":\"$SIG\"}",
+     CMD_MALFORMED},
+    {"door empty", "main",
+     "{\"v\":1,\"door\":\"\",\"action\":\"open\",\"ts\":$TS,\"nonce\":\"$NONCE\","
+     "\"kid\":\"alice\",\"sig\":\"$SIG\"}",
+     CMD_MALFORMED},
+    {"door of 33 characters", "main",
+     "{\"v\":1,\"door\":\"abcdefghijklmnopqrstuvwxyz0123456\",\"action\":\"open\",\"ts\":$TS,"
+     "\"nonce\":\"$NONCE\",\"kid\":\"alice\",\"sig\":\"$SIG\"}",
+     CMD_MALFORMED},
+    {"door with escape", "main",
+     "{\"v\":1,\"door\":\"ma\\u0069n\",\"action\":\"open\",\"ts\":$TS,\"nonce\":\"$NONCE\","
+     "\"kid\":\"alice\",\"sig\":\"$SIG\"}",
+     CMD_MALFORMED},
+    {"door with escaped newline", "main",
+     "{\"v\":1,\"door\":\"main\\n\",\"action\":\"open\",\"ts\":$TS,\"nonce\":\"$NONCE\","
+     "\"kid\":\"alice\",\"sig\":\"$SIG\"}",
+     CMD_MALFORMED},
+    {"door with raw newline", "main",
+     "{\"v\":1,\"door\":\"main\n\",\"action\":\"open\",\"ts\":$TS,\"nonce\":\"$NONCE\","
+     "\"kid\":\"alice\",\"sig\":\"$SIG\"}",
+     CMD_MALFORMED},
+    {"door with slash", "main",
+     "{\"v\":1,\"door\":\"main/side\",\"action\":\"open\",\"ts\":$TS,\"nonce\":\"$NONCE\","
+     "\"kid\":\"alice\",\"sig\":\"$SIG\"}",
+     CMD_MALFORMED},
+    /* action. */
+    {"action uppercase", "main",
+     "{\"v\":1,\"door\":\"main\",\"action\":\"OPEN\",\"ts\":$TS,\"nonce\":\"$NONCE\","
+     "\"kid\":\"alice\",\"sig\":\"$SIG\"}",
+     CMD_MALFORMED},
+    {"action unknown", "main",
+     "{\"v\":1,\"door\":\"main\",\"action\":\"unlock\",\"ts\":$TS,\"nonce\":\"$NONCE\","
+     "\"kid\":\"alice\",\"sig\":\"$SIG\"}",
+     CMD_MALFORMED},
+    {"action with suffix", "main",
+     "{\"v\":1,\"door\":\"main\",\"action\":\"opens\",\"ts\":$TS,\"nonce\":\"$NONCE\","
+     "\"kid\":\"alice\",\"sig\":\"$SIG\"}",
+     CMD_MALFORMED},
+    {"action prefix", "main",
+     "{\"v\":1,\"door\":\"main\",\"action\":\"ope\",\"ts\":$TS,\"nonce\":\"$NONCE\","
+     "\"kid\":\"alice\",\"sig\":\"$SIG\"}",
+     CMD_MALFORMED},
+    {"action empty", "main",
+     "{\"v\":1,\"door\":\"main\",\"action\":\"\",\"ts\":$TS,\"nonce\":\"$NONCE\","
+     "\"kid\":\"alice\",\"sig\":\"$SIG\"}",
+     CMD_MALFORMED},
+    {"action with escape", "main",
+     "{\"v\":1,\"door\":\"main\",\"action\":\"op\\u0065n\",\"ts\":$TS,\"nonce\":\"$NONCE\","
+     "\"kid\":\"alice\",\"sig\":\"$SIG\"}",
+     CMD_MALFORMED},
+    {"action with escaped NUL", "main",
+     "{\"v\":1,\"door\":\"main\",\"action\":\"open\\u0000\",\"ts\":$TS,\"nonce\":\"$NONCE\","
+     "\"kid\":\"alice\",\"sig\":\"$SIG\"}",
+     CMD_MALFORMED},
+    {"action as number", "main",
+     "{\"v\":1,\"door\":\"main\",\"action\":0,\"ts\":$TS,\"nonce\":\"$NONCE\","
+     "\"kid\":\"alice\",\"sig\":\"$SIG\"}",
+     CMD_MALFORMED},
+    /* kid. */
+    {"kid with space", "main",
+     "{\"v\":1,\"door\":\"main\",\"action\":\"open\",\"ts\":$TS,\"nonce\":\"$NONCE\","
+     "\"kid\":\"ali ce\",\"sig\":\"$SIG\"}",
+     CMD_MALFORMED},
+    {"kid with raw newline", "main",
+     "{\"v\":1,\"door\":\"main\",\"action\":\"open\",\"ts\":$TS,\"nonce\":\"$NONCE\","
+     "\"kid\":\"alice\nmain\",\"sig\":\"$SIG\"}",
+     CMD_MALFORMED},
+    {"kid with escaped newline", "main",
+     "{\"v\":1,\"door\":\"main\",\"action\":\"open\",\"ts\":$TS,\"nonce\":\"$NONCE\","
+     "\"kid\":\"alice\\n\",\"sig\":\"$SIG\"}",
+     CMD_MALFORMED},
+    {"kid with escape", "main",
+     "{\"v\":1,\"door\":\"main\",\"action\":\"open\",\"ts\":$TS,\"nonce\":\"$NONCE\","
+     "\"kid\":\"ali\\u0063e\",\"sig\":\"$SIG\"}",
+     CMD_MALFORMED},
+    {"kid with UTF-8", "main",
+     "{\"v\":1,\"door\":\"main\",\"action\":\"open\",\"ts\":$TS,\"nonce\":\"$NONCE\","
+     "\"kid\":\"alic\xc3\xa9\",\"sig\":\"$SIG\"}",
+     CMD_MALFORMED},
+    {"kid empty", "main",
+     "{\"v\":1,\"door\":\"main\",\"action\":\"open\",\"ts\":$TS,\"nonce\":\"$NONCE\","
+     "\"kid\":\"\",\"sig\":\"$SIG\"}",
+     CMD_MALFORMED},
+    {"kid of 65 characters", "main",
+     "{\"v\":1,\"door\":\"main\",\"action\":\"open\",\"ts\":$TS,\"nonce\":\"$NONCE\",\"kid\":"
+     "\"a123456789b123456789c123456789d123456789e123456789f123456789g1234\",\"sig\":\"$SIG\"}",
+     CMD_MALFORMED},
+    {"kid as number", "main",
+     "{\"v\":1,\"door\":\"main\",\"action\":\"open\",\"ts\":$TS,\"nonce\":\"$NONCE\","
+     "\"kid\":7,\"sig\":\"$SIG\"}",
+     CMD_MALFORMED},
+    /* nonce. */
+    {"nonce of 7 bytes", "main",
+     "{\"v\":1,\"door\":\"main\",\"action\":\"open\",\"ts\":$TS,\"nonce\":\"q83vEjRWeA\","
+     "\"kid\":\"alice\",\"sig\":\"$SIG\"}",
+     CMD_MALFORMED},
+    {"nonce of 33 bytes", "main",
+     "{\"v\":1,\"door\":\"main\",\"action\":\"open\",\"ts\":$TS,\"nonce\":"
+     "\"AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA\",\"kid\":\"alice\",\"sig\":\"$SIG\"}",
+     CMD_MALFORMED},
+    {"nonce of 200 characters", "main",
+     "{\"v\":1,\"door\":\"main\",\"action\":\"open\",\"ts\":$TS,\"nonce\":\""
+     "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA"
+     "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA"
+     "AAAAAAAAAAAAAAAA\",\"kid\":\"alice\",\"sig\":\"$SIG\"}",
+     CMD_MALFORMED},
+    {"nonce padded", "main",
+     "{\"v\":1,\"door\":\"main\",\"action\":\"open\",\"ts\":$TS,\"nonce\":\"$NONCE=\","
+     "\"kid\":\"alice\",\"sig\":\"$SIG\"}",
+     CMD_MALFORMED},
+    {"nonce in the standard alphabet", "main",
+     "{\"v\":1,\"door\":\"main\",\"action\":\"open\",\"ts\":$TS,\"nonce\":\"q83vEjRWe+/\","
+     "\"kid\":\"alice\",\"sig\":\"$SIG\"}",
+     CMD_MALFORMED},
+    {"nonce with non-zero unused bits", "main",
+     "{\"v\":1,\"door\":\"main\",\"action\":\"open\",\"ts\":$TS,\"nonce\":\"q83vEjRWeJB\","
+     "\"kid\":\"alice\",\"sig\":\"$SIG\"}",
+     CMD_MALFORMED},
+    {"nonce of 1 mod 4 characters", "main",
+     "{\"v\":1,\"door\":\"main\",\"action\":\"open\",\"ts\":$TS,\"nonce\":\"q83vEjRWeJAAA\","
+     "\"kid\":\"alice\",\"sig\":\"$SIG\"}",
+     CMD_MALFORMED},
+    {"nonce with an escaped slash", "main",
+     "{\"v\":1,\"door\":\"main\",\"action\":\"open\",\"ts\":$TS,\"nonce\":\"q83vEjRWe\\/A\","
+     "\"kid\":\"alice\",\"sig\":\"$SIG\"}",
+     CMD_MALFORMED},
+    {"nonce empty", "main",
+     "{\"v\":1,\"door\":\"main\",\"action\":\"open\",\"ts\":$TS,\"nonce\":\"\","
+     "\"kid\":\"alice\",\"sig\":\"$SIG\"}",
+     CMD_MALFORMED},
+    {"nonce as number", "main",
+     "{\"v\":1,\"door\":\"main\",\"action\":\"open\",\"ts\":$TS,\"nonce\":12345678,"
+     "\"kid\":\"alice\",\"sig\":\"$SIG\"}",
+     CMD_MALFORMED},
+    /* sig. */
+    {"sig of 63 bytes", "main",
+     "{\"v\":1,\"door\":\"main\",\"action\":\"open\",\"ts\":$TS,\"nonce\":\"$NONCE\","
+     "\"kid\":\"alice\",\"sig\":"
+     "\"AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA"
+     "AAAAAAAAAAAAAAA\"}",
+     CMD_MALFORMED},
+    {"sig of 65 bytes", "main",
+     "{\"v\":1,\"door\":\"main\",\"action\":\"open\",\"ts\":$TS,\"nonce\":\"$NONCE\","
+     "\"kid\":\"alice\",\"sig\":\"$SIGAA\"}",
+     CMD_MALFORMED},
+    {"sig one character short", "main",
+     "{\"v\":1,\"door\":\"main\",\"action\":\"open\",\"ts\":$TS,\"nonce\":\"$NONCE\","
+     "\"kid\":\"alice\",\"sig\":"
+     "\"AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA"
+     "AAAAAAAAAAAAAAAAAAA\"}",
+     CMD_MALFORMED},
+    {"sig padded", "main",
+     "{\"v\":1,\"door\":\"main\",\"action\":\"open\",\"ts\":$TS,\"nonce\":\"$NONCE\","
+     "\"kid\":\"alice\",\"sig\":\"$SIG==\"}",
+     CMD_MALFORMED},
+    {"sig in the standard alphabet", "main",
+     "{\"v\":1,\"door\":\"main\",\"action\":\"open\",\"ts\":$TS,\"nonce\":\"$NONCE\","
+     "\"kid\":\"alice\",\"sig\":\"++++++++++++++++++++++++++++++++++++++++++++++++++++++++++++++"
+     "++++++++++++++++++++++++\"}",
+     CMD_MALFORMED},
+    {"sig empty", "main",
+     "{\"v\":1,\"door\":\"main\",\"action\":\"open\",\"ts\":$TS,\"nonce\":\"$NONCE\","
+     "\"kid\":\"alice\",\"sig\":\"\"}",
+     CMD_MALFORMED},
+    {"sig as number", "main",
+     "{\"v\":1,\"door\":\"main\",\"action\":\"open\",\"ts\":$TS,\"nonce\":\"$NONCE\","
+     "\"kid\":\"alice\",\"sig\":0}",
+     CMD_MALFORMED},
+    /* Doors and the topic. */
+    {"unknown door", "garden",
+     "{\"v\":1,\"door\":\"garden\",\"action\":\"open\",\"ts\":$TS,\"nonce\":\"$NONCE\","
+     "\"kid\":\"alice\",\"sig\":\"$SIG\"}",
+     CMD_UNKNOWN_DOOR},
+    {"unknown door on a known topic", "main",
+     "{\"v\":1,\"door\":\"garden\",\"action\":\"open\",\"ts\":$TS,\"nonce\":\"$NONCE\","
+     "\"kid\":\"alice\",\"sig\":\"$SIG\"}",
+     CMD_UNKNOWN_DOOR},
+    {"known door on an unknown topic", "garden", BASE, CMD_UNKNOWN_DOOR},
+    {"topic empty", "", BASE, CMD_UNKNOWN_DOOR},
+    {"topic uppercase", "Main", BASE, CMD_UNKNOWN_DOOR},
+    {"topic with a suffix", "main2", BASE, CMD_UNKNOWN_DOOR},
+    {"topic longer than any name", "mainmainmainmainmainmainmainmainmainmain", BASE,
+     CMD_UNKNOWN_DOOR},
+    {"payload main on topic side", "side", BASE, CMD_MALFORMED},
+    {"payload side on topic main", "main",
+     "{\"v\":1,\"door\":\"side\",\"action\":\"open\",\"ts\":$TS,\"nonce\":\"$NONCE\","
+     "\"kid\":\"alice\",\"sig\":\"$SIG\"}",
+     CMD_MALFORMED},
+    /* Keys and permissions. */
+    {"unknown kid", "main",
+     "{\"v\":1,\"door\":\"main\",\"action\":\"open\",\"ts\":$TS,\"nonce\":\"$NONCE\","
+     "\"kid\":\"mallory\",\"sig\":\"$SIG\"}",
+     CMD_UNKNOWN_KEY},
+    {"kid in another case", "main",
+     "{\"v\":1,\"door\":\"main\",\"action\":\"open\",\"ts\":$TS,\"nonce\":\"$NONCE\","
+     "\"kid\":\"Alice\",\"sig\":\"$SIG\"}",
+     CMD_UNKNOWN_KEY},
+    {"kid a prefix of a known one", "main",
+     "{\"v\":1,\"door\":\"main\",\"action\":\"open\",\"ts\":$TS,\"nonce\":\"$NONCE\","
+     "\"kid\":\"alic\",\"sig\":\"$SIG\"}",
+     CMD_UNKNOWN_KEY},
+    {"kid extending a known one", "main",
+     "{\"v\":1,\"door\":\"main\",\"action\":\"open\",\"ts\":$TS,\"nonce\":\"$NONCE\","
+     "\"kid\":\"alicex\",\"sig\":\"$SIG\"}",
+     CMD_UNKNOWN_KEY},
+    {"forbidden door", "main",
+     "{\"v\":1,\"door\":\"main\",\"action\":\"open\",\"ts\":$TS,\"nonce\":\"$NONCE\","
+     "\"kid\":\"bob\",\"sig\":\"$SIG\"}",
+     CMD_FORBIDDEN},
+    {"forbidden action", "side",
+     "{\"v\":1,\"door\":\"side\",\"action\":\"close\",\"ts\":$TS,\"nonce\":\"$NONCE\","
+     "\"kid\":\"bob\",\"sig\":\"$SIG\"}",
+     CMD_FORBIDDEN},
+    {"forbidden action and door", "main",
+     "{\"v\":1,\"door\":\"main\",\"action\":\"toggle\",\"ts\":$TS,\"nonce\":\"$NONCE\","
+     "\"kid\":\"bob\",\"sig\":\"$SIG\"}",
+     CMD_FORBIDDEN},
+    /* Time. */
+    {"ts zero", "main",
+     "{\"v\":1,\"door\":\"main\",\"action\":\"open\",\"ts\":0,\"nonce\":\"$NONCE\","
+     "\"kid\":\"alice\",\"sig\":\"$SIG\"}",
+     CMD_STALE},
+    {"ts far in the future", "main",
+     "{\"v\":1,\"door\":\"main\",\"action\":\"open\",\"ts\":999999999999,\"nonce\":\"$NONCE\","
+     "\"kid\":\"alice\",\"sig\":\"$SIG\"}",
+     CMD_FUTURE},
+    /* Everything right but the signature: the only rows that reach verify. */
+    {"signature of another command", "side",
+     "{\"v\":1,\"door\":\"side\",\"action\":\"open\",\"ts\":$TS,\"nonce\":\"$NONCE\","
+     "\"kid\":\"bob\",\"sig\":\"$SIG\"}",
+     CMD_BAD_SIGNATURE},
+    {"signature for another door", "side",
+     "{\"v\":1,\"door\":\"side\",\"action\":\"open\",\"ts\":$TS,\"nonce\":\"$NONCE\","
+     "\"kid\":\"alice\",\"sig\":\"$SIG\"}",
+     CMD_BAD_SIGNATURE},
+    {"signature for another action", "main",
+     "{\"v\":1,\"door\":\"main\",\"action\":\"close\",\"ts\":$TS,\"nonce\":\"$NONCE\","
+     "\"kid\":\"alice\",\"sig\":\"$SIG\"}",
+     CMD_BAD_SIGNATURE},
+    {"signature for another ts", "main",
+     "{\"v\":1,\"door\":\"main\",\"action\":\"open\",\"ts\":1795547680,\"nonce\":\"$NONCE\","
+     "\"kid\":\"alice\",\"sig\":\"$SIG\"}",
+     CMD_BAD_SIGNATURE},
+    {"signature for another nonce", "main",
+     "{\"v\":1,\"door\":\"main\",\"action\":\"open\",\"ts\":$TS,\"nonce\":\"q83vEjRWeJQ\","
+     "\"kid\":\"alice\",\"sig\":\"$SIG\"}",
+     CMD_BAD_SIGNATURE},
+    {"all-zero signature", "main",
+     "{\"v\":1,\"door\":\"main\",\"action\":\"open\",\"ts\":$TS,\"nonce\":\"$NONCE\","
+     "\"kid\":\"alice\",\"sig\":"
+     "\"AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA"
+     "AAAAAAAAAAAAAAAAAAAA\"}",
+     CMD_BAD_SIGNATURE},
+};
+
+static void
+test_cmd_HostilePayloads(void **state)
+{
+	struct fixture *f = *state;
+	char buf[1024];
+
+	for (size_t i = 0; i < sizeof(hostile) / sizeof(hostile[0]); i++) {
+		size_t n = expand(buf, sizeof(buf), hostile[i].tpl);
+		enum cmd_reason got;
+		unsigned int want_calls =
+		    hostile[i].want == CMD_OK || hostile[i].want == CMD_BAD_SIGNATURE ? 1 : 0;
+
+		memset(f->v.replay, 0, sizeof(f->v.replay));
+		verify_calls = 0;
+		got = check(f, hostile[i].topic, buf, n, NOW, NULL);
+		if (got != hostile[i].want)
+			fail_msg("%s: %s, want %s", hostile[i].name, cmd_reason_name(got),
+			         cmd_reason_name(hostile[i].want));
+		/* Only a command that passed every cheap check costs a verification. */
+		if (verify_calls != want_calls)
+			fail_msg("%s: %u verify calls, want %u", hostile[i].name, verify_calls,
+			         want_calls);
+	}
+}
+
+/* Each field missing, each field twice (same value and a different one), and extra fields. */
+static void
+test_cmd_MissingDuplicatedAndExtraFields(void **state)
+{
+	static const char *const pairs[7] = {
+	    "\"v\":1",          "\"door\":\"main\"",    "\"action\":\"open\"",
+	    "\"ts\":$TS",       "\"nonce\":\"$NONCE\"", "\"kid\":\"alice\"",
+	    "\"sig\":\"$SIG\"",
+	};
+	static const char *const other[7] = {
+	    "\"v\":1",           "\"door\":\"side\"",         "\"action\":\"close\"",
+	    "\"ts\":1795547680", "\"nonce\":\"q83vEjRWeJQ\"", "\"kid\":\"bob\"",
+	    "\"sig\":\"$SIG\"",
+	};
+	static const char *const extra[] = {
+	    "\"x\":\"y\"", "\"V\":1",  "\"sig2\":\"$SIG\"",
+	    "\"\":1",      "\"v \":1", "\"comment\":\"hi\"",
+	};
+	struct fixture *f = *state;
+	char tpl[1024];
+	char buf[1024];
+	size_t n;
+
+	for (size_t variant = 0; variant < 3 * 7 + sizeof(extra) / sizeof(extra[0]); variant++) {
+		size_t t = 0;
+
+		t += (size_t)snprintf(tpl + t, sizeof(tpl) - t, "{");
+		for (size_t i = 0; i < 7; i++) {
+			if (variant < 7 && i == variant)
+				continue; /* missing */
+			t += (size_t)snprintf(tpl + t, sizeof(tpl) - t, "%s%s", t > 1 ? "," : "",
+			                      pairs[i]);
+			if (variant >= 7 && variant < 14 && i == variant - 7)
+				t += (size_t)snprintf(tpl + t, sizeof(tpl) - t, ",%s", pairs[i]);
+		}
+		/* The second copy comes last, where a "last one wins" parser would take it. */
+		if (variant >= 14 && variant < 21)
+			t += (size_t)snprintf(tpl + t, sizeof(tpl) - t, ",%s", other[variant - 14]);
+		if (variant >= 21)
+			t += (size_t)snprintf(tpl + t, sizeof(tpl) - t, ",%s", extra[variant - 21]);
+		snprintf(tpl + t, sizeof(tpl) - t, "}");
+
+		n = expand(buf, sizeof(buf), tpl);
+		verify_calls = 0;
+		if (check(f, "main", buf, n, NOW, NULL) != CMD_MALFORMED)
+			fail_msg("should be malformed: %s", buf);
+		assert_int_equal(verify_calls, 0);
+	}
+}
+
+static void
+test_cmd_TooLarge(void **state)
+{
+	struct fixture *f = *state;
+	char buf[2048];
+	char padded[CMD_MAX_PAYLOAD + 2];
+	struct cmd out;
+	size_t n = expand(buf, sizeof(buf), BASE);
+
+	/* A valid command padded inside with whitespace to exactly 512 bytes is still valid... */
+	assert_true(n < CMD_MAX_PAYLOAD);
+	padded[0] = '{';
+	memset(padded + 1, ' ', CMD_MAX_PAYLOAD - n);
+	memcpy(padded + 1 + CMD_MAX_PAYLOAD - n, buf + 1, n - 1);
+	assert_reason(check(f, "main", padded, CMD_MAX_PAYLOAD, NOW, &out), CMD_OK);
+
+	/* ...and one byte more is too large, before any parsing and at no verification cost. */
+	memset(f->v.replay, 0, sizeof(f->v.replay));
+	padded[0] = '{';
+	memset(padded + 1, ' ', CMD_MAX_PAYLOAD + 1 - n);
+	memcpy(padded + 1 + CMD_MAX_PAYLOAD + 1 - n, buf + 1, n - 1);
+	verify_calls = 0;
+	assert_reason(check(f, "main", padded, CMD_MAX_PAYLOAD + 1, NOW, &out), CMD_TOO_LARGE);
+	assert_int_equal(verify_calls, 0);
+	assert_string_equal(out.door, "");
+	assert_string_equal(out.kid, "");
+	assert_string_equal(out.nonce, "");
+
+	memset(buf, 'x', sizeof(buf));
+	assert_reason(check(f, "main", buf, 513, NOW, &out), CMD_TOO_LARGE);
+	assert_reason(check(f, "main", buf, sizeof(buf), NOW, &out), CMD_TOO_LARGE);
+	/* The length alone decides: a huge one is refused without reading a byte. */
+	assert_reason(check(f, "main", buf, SIZE_MAX, NOW, &out), CMD_TOO_LARGE);
+	assert_int_equal(verify_calls, 0);
+}
+
+static void
+test_cmd_EmbeddedNul(void **state)
+{
+	struct fixture *f = *state;
+	char base[1024];
+	char buf[1024];
+	size_t n = expand(base, sizeof(base), BASE);
+
+	/* A NUL anywhere in the payload: inside a string, between tokens, at the very end. */
+	for (size_t at = 0; at <= n; at++) {
+		memcpy(buf, base, at);
+		buf[at] = '\0';
+		memcpy(buf + at + 1, base + at, n - at);
+		verify_calls = 0;
+		if (check(f, "main", buf, n + 1, NOW, NULL) != CMD_MALFORMED)
+			fail_msg("NUL inserted at %zu was not malformed", at);
+		assert_int_equal(verify_calls, 0);
+	}
+	/* A NUL replacing the closing brace. */
+	memcpy(buf, base, n);
+	buf[n - 1] = '\0';
+	assert_reason(check(f, "main", buf, n, NOW, NULL), CMD_MALFORMED);
+}
+
+/* A retained message is refused whatever it is, and does not use up the command's nonce. */
+static void
+test_cmd_RetainedAlwaysRefused(void **state)
+{
+	struct fixture *f = *state;
+	char buf[1024];
+	struct cmd out;
+	size_t n = expand(buf, sizeof(buf), BASE);
+
+	verify_calls = 0;
+	assert_reason(cmd_check(&f->v, "main", (const uint8_t *)buf, n, true, NOW, &out),
+	              CMD_RETAINED);
+	assert_int_equal(verify_calls, 0);
+	assert_string_equal(out.door, "");
+	assert_false(out.has_action);
+	assert_reason(cmd_check(&f->v, "main", (const uint8_t *)"junk", 4, true, NOW, &out),
+	              CMD_RETAINED);
+	assert_reason(cmd_check(&f->v, "nope", (const uint8_t *)buf, 100000, true, NOW, &out),
+	              CMD_RETAINED);
+	assert_reason(cmd_check(&f->v, "main", NULL, 0, true, NOW, &out), CMD_RETAINED);
+	assert_int_equal(verify_calls, 0);
+
+	/* Delivered live (MQTT 3.1.1 clears the flag for existing subscribers), it is judged. */
+	assert_reason(check(f, "main", buf, n, NOW, &out), CMD_OK);
+	assert_reason(cmd_check(&f->v, "main", (const uint8_t *)buf, n, true, NOW, &out),
+	              CMD_RETAINED);
+	assert_reason(check(f, "main", buf, n, NOW, &out), CMD_REPLAY);
+}
+
+/* ---- time --------------------------------------------------------------------------------- */
+
+static void
+test_cmd_TimeBoundaries(void **state)
+{
+	static const struct {
+		const char *name;
+		int64_t now;
+		int64_t ts;
+		enum cmd_reason want;
+	} rows[] = {
+	    {"ts == now", NOW, NOW, CMD_OK},
+	    {"ts == now - skew", NOW, NOW - SKEW, CMD_OK},
+	    {"ts == now - skew - 1", NOW, NOW - SKEW - 1, CMD_STALE},
+	    {"ts == now + skew", NOW, NOW + SKEW, CMD_OK},
+	    {"ts == now + skew + 1", NOW, NOW + SKEW + 1, CMD_FUTURE},
+	    {"an hour old", NOW, NOW - 3600, CMD_STALE},
+	    {"a day ahead", NOW, NOW + 86400, CMD_FUTURE},
+	    {"ts == start_time", START + 10, START, CMD_OK},
+	    {"ts == start_time - 1, within skew", START + 10, START - 1, CMD_STALE},
+	    {"at start, one second before it", START, START - 1, CMD_STALE},
+	    {"at start, ts == start", START, START, CMD_OK},
+	    {"at start, ts == start + skew", START, START + SKEW, CMD_OK},
+	    {"clock behind start, ts == start", START - 5, START, CMD_OK},
+	    {"clock far behind start, ts == start", START - 100, START, CMD_FUTURE},
+	};
+	struct fixture *f = *state;
+
+	for (size_t i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
+		struct spec s = default_spec();
+		enum cmd_reason got;
+
+		s.ts = rows[i].ts;
+		memset(f->v.replay, 0, sizeof(f->v.replay));
+		verify_calls = 0;
+		got = check_spec(f, &s, rows[i].now);
+		if (got != rows[i].want)
+			fail_msg("%s: %s, want %s", rows[i].name, cmd_reason_name(got),
+			         cmd_reason_name(rows[i].want));
+		assert_int_equal(verify_calls, rows[i].want == CMD_OK ? 1 : 0);
+	}
+}
+
+static void
+test_cmd_ZeroSkew(void **state)
+{
+	struct fixture *f = *state;
+	struct spec s = default_spec();
+
+	f->v.clock_skew = 0;
+	assert_reason(check_spec(f, &s, NOW), CMD_OK);
+	s.nonce = "q83vEjRWeJQ";
+	assert_reason(check_spec(f, &s, NOW + 1), CMD_STALE);
+	assert_reason(check_spec(f, &s, NOW - 1), CMD_FUTURE);
+}
+
+/* A clock at the ends of int64_t neither wraps the window nor lets anything through. */
+static void
+test_cmd_ExtremeClock(void **state)
+{
+	struct fixture *f = *state;
+	struct spec s = default_spec();
+
+	f->v.clock_skew = UINT32_MAX;
+	f->v.start_time = INT64_MIN;
+	assert_reason(check_spec(f, &s, INT64_MAX), CMD_STALE);
+	assert_reason(check_spec(f, &s, INT64_MIN), CMD_FUTURE);
+	f->v.start_time = INT64_MAX;
+	assert_reason(check_spec(f, &s, NOW), CMD_STALE);
+}
+
+/* ---- replay ------------------------------------------------------------------------------- */
+
+static void
+test_cmd_SameCommandTwiceIsReplay(void **state)
+{
+	struct fixture *f = *state;
+	char buf[1024];
+	size_t n = expand(buf, sizeof(buf), BASE);
+
+	assert_reason(check(f, "main", buf, n, NOW, NULL), CMD_OK);
+	verify_calls = 0;
+	assert_reason(check(f, "main", buf, n, NOW, NULL), CMD_REPLAY);
+	assert_reason(check(f, "main", buf, n, NOW + 1, NULL), CMD_REPLAY);
+	/* The replay check comes before the signature: a replay flood costs no verification. */
+	assert_int_equal(verify_calls, 0);
+}
+
+/* The nonce is what is remembered: a re-signed command reusing it is refused as well. */
+static void
+test_cmd_NonceReuseIsReplay(void **state)
+{
+	struct fixture *f = *state;
+	struct spec s = default_spec();
+
+	assert_reason(check_spec(f, &s, NOW), CMD_OK);
+	s.ts = NOW + 1;
+	assert_reason(check_spec(f, &s, NOW), CMD_REPLAY);
+	s.action = "close";
+	assert_reason(check_spec(f, &s, NOW), CMD_REPLAY);
+	s.door = "side";
+	s.kid = "bob";
+	s.action = "open";
+	s.signer = &bob;
+	assert_reason(check_spec(f, &s, NOW), CMD_REPLAY);
+}
+
+static void
+test_cmd_ReplayWindowExpiry(void **state)
+{
+	struct fixture *f = *state;
+	struct spec s = default_spec();
+
+	assert_reason(check_spec(f, &s, NOW), CMD_OK);
+	/* While the first command could still pass the time check, its nonce is remembered. */
+	s.ts = NOW + SKEW;
+	assert_reason(check_spec(f, &s, NOW + SKEW), CMD_REPLAY);
+	/* One second later it could not, and the nonce may be used again. */
+	s.ts = NOW + SKEW + 1;
+	assert_reason(check_spec(f, &s, NOW + SKEW + 1), CMD_OK);
+	assert_reason(check_spec(f, &s, NOW + SKEW + 1), CMD_REPLAY);
+	/* The original command is stale by then, so forgetting its nonce let nothing replay. */
+	s.ts = NOW;
+	assert_reason(check_spec(f, &s, NOW + SKEW + 1), CMD_STALE);
+}
+
+/* ---- signatures --------------------------------------------------------------------------- */
+
+static enum cmd_reason
+check_with_sig(struct fixture *f, const struct spec *s, const uint8_t sig[CMD_SIG_LEN])
+{
+	char sig_b64[CMD_SIG_LEN * 2];
+	char buf[CMD_MAX_PAYLOAD + 1];
+	size_t n;
+
+	sodium_bin2base64(sig_b64, sizeof(sig_b64), sig, CMD_SIG_LEN,
+	                  sodium_base64_VARIANT_URLSAFE_NO_PADDING);
+	n = build_with_sig(buf, sizeof(buf), s, sig_b64);
+	return check(f, s->door, buf, n, NOW, NULL);
+}
+
+static void
+signature_of(const struct spec *s, uint8_t sig[CMD_SIG_LEN])
+{
+	char sig_b64[CMD_SIG_LEN * 2];
+	size_t n = 0;
+
+	sign_spec(s, sig_b64);
+	assert_int_equal(sodium_base642bin(sig, CMD_SIG_LEN, sig_b64, strlen(sig_b64), NULL, &n,
+	                                   NULL, sodium_base64_VARIANT_URLSAFE_NO_PADDING),
+	                 0);
+	assert_int_equal(n, CMD_SIG_LEN);
+}
+
+static void
+test_cmd_EveryFlippedSignatureBitRefused(void **state)
+{
+	struct fixture *f = *state;
+	struct spec s = default_spec();
+	uint8_t sig[CMD_SIG_LEN];
+
+	signature_of(&s, sig);
+	verify_calls = 0;
+	for (size_t bit = 0; bit < CMD_SIG_LEN * 8; bit++) {
+		sig[bit / 8] ^= (uint8_t)(1U << (bit % 8));
+		if (check_with_sig(f, &s, sig) != CMD_BAD_SIGNATURE)
+			fail_msg("signature with bit %zu flipped was not refused", bit);
+		sig[bit / 8] ^= (uint8_t)(1U << (bit % 8));
+	}
+	assert_int_equal(verify_calls, CMD_SIG_LEN * 8);
+	/* The unflipped signature still works: the refusals were about the bits. */
+	assert_reason(check_with_sig(f, &s, sig), CMD_OK);
+}
+
+static void
+test_cmd_ForgedSignaturesRefused(void **state)
+{
+	struct fixture *f = *state;
+	struct spec s;
+
+	/* mallory signs in alice's name. */
+	s = default_spec();
+	s.signer = &mallory;
+	assert_reason(check_spec(f, &s, NOW), CMD_BAD_SIGNATURE);
+	/* bob, who is in the keyring, signs in alice's name. */
+	s = default_spec();
+	s.signer = &bob;
+	assert_reason(check_spec(f, &s, NOW), CMD_BAD_SIGNATURE);
+	/* alice's signature for another device is no good here. */
+	s = default_spec();
+	s.device = "garage2";
+	assert_reason(check_spec(f, &s, NOW), CMD_BAD_SIGNATURE);
+	s.device = "";
+	assert_reason(check_spec(f, &s, NOW), CMD_BAD_SIGNATURE);
+	/* alice signs as bob: the kid is covered by the signature too. */
+	s = default_spec();
+	s.door = "side";
+	s.kid = "bob";
+	assert_reason(check_spec(f, &s, NOW), CMD_BAD_SIGNATURE);
+	/* All of these were refused before any nonce was remembered: the real one still works. */
+	s = default_spec();
+	assert_reason(check_spec(f, &s, NOW), CMD_OK);
+}
+
+/* S + L verifies in a lax Ed25519: libsodium refuses the non-canonical S, so must we. */
+static void
+test_cmd_MalleatedSignatureRefused(void **state)
+{
+	static const uint8_t order[32] = {
+	    0xed, 0xd3, 0xf5, 0x5c, 0x1a, 0x63, 0x12, 0x58, 0xd6, 0x9c, 0xf7,
+	    0xa2, 0xde, 0xf9, 0xde, 0x14, 0,    0,    0,    0,    0,    0,
+	    0,    0,    0,    0,    0,    0,    0,    0,    0,    0x10,
+	};
+	struct fixture *f = *state;
+	struct spec s = default_spec();
+	uint8_t sig[CMD_SIG_LEN];
+	unsigned int carry = 0;
+
+	signature_of(&s, sig);
+	for (size_t i = 0; i < 32; i++) {
+		unsigned int sum = sig[32 + i] + order[i] + carry;
+
+		sig[32 + i] = (uint8_t)sum;
+		carry = sum >> 8;
+	}
+	assert_int_equal(carry, 0);
+	assert_reason(check_with_sig(f, &s, sig), CMD_BAD_SIGNATURE);
+}
+
+/* The signed text is exactly the SPEC's, independently of cmd_signed_text. */
+static void
+test_cmd_SignatureOverTheSpecText(void **state)
+{
+	static const char text[] =
+	    "garaged-cmd-v1\ngarage\nmain\nopen\n1795547679\nq83vEjRWeJA\nalice";
+	struct fixture *f = *state;
+	struct spec s = default_spec();
+	uint8_t sig[CMD_SIG_LEN];
+
+	crypto_sign_detached(sig, NULL, (const uint8_t *)text, sizeof(text) - 1, alice.sk);
+	assert_reason(check_with_sig(f, &s, sig), CMD_OK);
+
+	/* The same with a trailing newline is another text, and another signature. */
+	memset(f->v.replay, 0, sizeof(f->v.replay));
+	crypto_sign_detached(sig, NULL,
+	                     (const uint8_t *)"garaged-cmd-v1\ngarage\nmain\nopen\n"
+	                                      "1795547679\nq83vEjRWeJA\nalice\n",
+	                     sizeof(text), alice.sk);
+	assert_reason(check_with_sig(f, &s, sig), CMD_BAD_SIGNATURE);
+}
+
+/* A forgery with nonce N must not keep the real command with nonce N out. */
+static void
+test_cmd_ForgeryDoesNotEnterReplayWindow(void **state)
+{
+	struct fixture *f = *state;
+	struct spec s = default_spec();
+
+	s.signer = &mallory;
+	assert_reason(check_spec(f, &s, NOW), CMD_BAD_SIGNATURE);
+	assert_reason(check_spec(f, &s, NOW), CMD_BAD_SIGNATURE); /* still not a replay */
+	s.signer = &alice;
+	assert_reason(check_spec(f, &s, NOW), CMD_OK);
+	assert_reason(check_spec(f, &s, NOW), CMD_REPLAY);
+}
+
+/* A key removed from authorized_keys (SIGHUP) is unknown from the next command on. */
+static void
+test_cmd_RevokedKeyRefused(void **state)
+{
+	struct fixture *f = *state;
+	struct spec s = default_spec();
+	char text[128];
+	char b64[64];
+	char err[128];
+
+	sodium_bin2base64(b64, sizeof(b64), bob.pk, sizeof(bob.pk), sodium_base64_VARIANT_ORIGINAL);
+	snprintf(text, sizeof(text), "ed25519 %s bob actions=open doors=side\n", b64);
+	assert_int_equal(cmd_keys_parse(&f->ring, text, strlen(text), err, sizeof(err)), 0);
+	assert_reason(check_spec(f, &s, NOW), CMD_UNKNOWN_KEY);
+}
+
+/* ---- the window's capacity ---------------------------------------------------------------- */
+
+static void
+test_cmd_FullWindowIsRateLimited(void **state)
+{
+	/* One slot always stays empty, so that every probe of the table ends. */
+	const uint32_t cap = CMD_REPLAY_SLOTS - 1;
+	const uint32_t early = CMD_REPLAY_SLOTS / 2;
+	struct fixture *f = *state;
+	struct spec s = default_spec();
+	char nonce[16];
+
+	s.nonce = nonce;
+	/* Some early in the skew, the rest late: every one of them live at NOW. */
+	for (uint32_t i = 0; i < cap; i++) {
+		nonce_text(nonce, i);
+		s.ts = i < early ? NOW - SKEW : NOW;
+		assert_reason(check_spec(f, &s, NOW), CMD_OK);
+	}
+
+	/* A new valid command: verified, then refused rather than evict a live nonce. */
+	nonce_text(nonce, cap);
+	s.ts = NOW;
+	verify_calls = 0;
+	assert_reason(check_spec(f, &s, NOW), CMD_RATE_LIMITED);
+	assert_int_equal(verify_calls, 1);
+	/* It was not accepted, so it is not remembered either: it is refused the same way again. */
+	assert_reason(check_spec(f, &s, NOW), CMD_RATE_LIMITED);
+	/* A forgery is still a forgery, and every remembered nonce is still a replay. */
+	s.signer = &mallory;
+	assert_reason(check_spec(f, &s, NOW), CMD_BAD_SIGNATURE);
+	s.signer = &alice;
+	for (uint32_t i = 0; i < cap; i++) {
+		nonce_text(nonce, i);
+		assert_reason(check_spec(f, &s, NOW), CMD_REPLAY);
+	}
+
+	/* One second on, the early ones can no longer pass the time check: room again. */
+	s.ts = NOW + 1;
+	for (uint32_t i = 0; i < early; i++) {
+		nonce_text(nonce, cap + i);
+		assert_reason(check_spec(f, &s, NOW + 1), CMD_OK);
+	}
+	/* Exactly as many were freed as were dead, and now they are used up. */
+	nonce_text(nonce, 3 * CMD_REPLAY_SLOTS);
+	assert_reason(check_spec(f, &s, NOW + 1), CMD_RATE_LIMITED);
+	/* The late ones are still remembered, the early ones forgotten (and stale anyway). */
+	for (uint32_t i = early; i < cap; i++) {
+		nonce_text(nonce, i);
+		assert_reason(check_spec(f, &s, NOW + 1), CMD_REPLAY);
+	}
+	nonce_text(nonce, 0);
+	s.ts = NOW - SKEW;
+	assert_reason(check_spec(f, &s, NOW + 1), CMD_STALE);
+}
+
+/* xorshift64*, seeded, so that a failure repeats. */
+static uint64_t
+rng(uint64_t *st)
+{
+	*st ^= *st >> 12;
+	*st ^= *st << 25;
+	*st ^= *st >> 27;
+	return *st * 0x2545f4914f6cdd1dULL;
+}
+
+/*
+ * The window against the simplest possible model of it (every accepted nonce with its
+ * timestamp) over thousands of random commands: fresh nonces faster than they die, so that
+ * the window is full most of the time and dead entries are purged and live ones moved about
+ * constantly; replays of recently accepted nonces, which must be found wherever the moving
+ * left them; time that mostly ticks and sometimes jumps. Whatever the table does inside, its
+ * answers must be the model's.
+ */
+static void
+test_cmd_ReplayWindowMatchesModel(void **state)
+{
+	enum { STEPS = 12000 };
+	struct fixture *f = *state;
+	int64_t *model_ts = test_malloc(STEPS * sizeof(*model_ts)); /* by nonce; -1: never */
+	uint32_t *accepted = test_malloc(STEPS * sizeof(*accepted));
+	size_t naccepted = 0;
+	uint32_t fresh = 0;
+	uint64_t seed = 0x5eed1234abcdULL;
+	int64_t now = NOW;
+	size_t reasons[CMD_RATE_LIMITED + 1] = {0};
+	char nonce[16];
+
+	for (size_t i = 0; i < STEPS; i++)
+		model_ts[i] = -1;
+	for (int step = 0; step < STEPS; step++) {
+		struct spec s = default_spec();
+		uint32_t pick;
+		int64_t oldest;
+		size_t live = 0;
+		enum cmd_reason want;
+		enum cmd_reason got;
+
+		if (rng(&seed) % 100 == 0)
+			now += 1;
+		else if (rng(&seed) % 2000 == 0)
+			now += (int64_t)(rng(&seed) % 100);
+		/* Half the time, one of the last 1500 accepted nonces comes again. */
+		if (naccepted > 0 && rng(&seed) % 2 == 0) {
+			size_t back = (size_t)(rng(&seed) % (naccepted < 1500 ? naccepted : 1500));
+
+			pick = accepted[naccepted - 1 - back];
+		} else {
+			pick = fresh++;
+		}
+		s.ts = now - SKEW - 1 + (int64_t)(rng(&seed) % (2 * SKEW + 3));
+		nonce_text(nonce, pick);
+		s.nonce = nonce;
+
+		oldest = now - SKEW > START ? now - SKEW : START;
+		for (size_t i = 0; i < naccepted; i++)
+			live += model_ts[accepted[i]] >= oldest;
+		if (s.ts < now - (int64_t)SKEW)
+			want = CMD_STALE;
+		else if (s.ts > now + (int64_t)SKEW)
+			want = CMD_FUTURE;
+		else if (model_ts[pick] >= oldest)
+			want = CMD_REPLAY;
+		else if (live == CMD_REPLAY_SLOTS - 1)
+			want = CMD_RATE_LIMITED;
+		else
+			want = CMD_OK;
+
+		got = check_spec(f, &s, now);
+		if (got != want)
+			fail_msg("step %d (nonce %u, ts now%+lld, %zu live): %s, want %s", step,
+			         pick, (long long)(s.ts - now), live, cmd_reason_name(got),
+			         cmd_reason_name(want));
+		if (got == CMD_OK) {
+			if (model_ts[pick] == -1)
+				accepted[naccepted++] = pick;
+			model_ts[pick] = s.ts;
+		}
+		reasons[got]++;
+	}
+	/* The run went through every case it is meant to test, not just the easy one. */
+	assert_true(reasons[CMD_OK] > 2000);
+	assert_true(reasons[CMD_REPLAY] > 1000);
+	assert_true(reasons[CMD_RATE_LIMITED] > 1000);
+	assert_true(reasons[CMD_STALE] > 50);
+	assert_true(reasons[CMD_FUTURE] > 50);
+	test_free(accepted);
+	test_free(model_ts);
+}
+
+/* ---- what a rejection can still say ------------------------------------------------------- */
+
+static void
+test_cmd_OutFilledAsFarAsParsed(void **state)
+{
+	static const struct {
+		const char *name;
+		const char *tpl;
+		bool retained;
+		enum cmd_reason want;
+		const char *door;
+		bool has_action;
+		int64_t ts;
+		const char *kid;
+	} rows[] = {
+	    {"accepted", BASE, false, CMD_OK, "main", true, NOW, "alice"},
+	    {"retained", BASE, true, CMD_RETAINED, "", false, 0, ""},
+	    {"not JSON", "door=main kid=alice", false, CMD_MALFORMED, "", false, 0, ""},
+	    {"trailing byte", BASE " ", false, CMD_MALFORMED, "", false, 0, ""},
+	    {"unknown kid",
+	     "{\"v\":1,\"door\":\"main\",\"action\":\"open\",\"ts\":$TS,\"nonce\":\"$NONCE\","
+	     "\"kid\":\"mallory\",\"sig\":\"$SIG\"}",
+	     false, CMD_UNKNOWN_KEY, "main", true, NOW, "mallory"},
+	    {"unknown door",
+	     "{\"v\":1,\"door\":\"garden\",\"action\":\"open\",\"ts\":$TS,\"nonce\":\"$NONCE\","
+	     "\"kid\":\"alice\",\"sig\":\"$SIG\"}",
+	     false, CMD_UNKNOWN_DOOR, "garden", true, NOW, "alice"},
+	    {"stale",
+	     "{\"v\":1,\"door\":\"main\",\"action\":\"open\",\"ts\":1,\"nonce\":\"$NONCE\","
+	     "\"kid\":\"alice\",\"sig\":\"$SIG\"}",
+	     false, CMD_STALE, "main", true, 1, "alice"},
+	    {"bad nonce",
+	     "{\"v\":1,\"door\":\"main\",\"action\":\"open\",\"ts\":$TS,\"nonce\":\"x\","
+	     "\"kid\":\"alice\",\"sig\":\"$SIG\"}",
+	     false, CMD_MALFORMED, "main", true, NOW, "alice"},
+	    {"bad sig",
+	     "{\"v\":1,\"door\":\"main\",\"action\":\"open\",\"ts\":$TS,\"nonce\":\"$NONCE\","
+	     "\"kid\":\"alice\",\"sig\":\"x\"}",
+	     false, CMD_MALFORMED, "main", true, NOW, "alice"},
+	    {"v = 2",
+	     "{\"v\":2,\"door\":\"main\",\"action\":\"open\",\"ts\":$TS,\"nonce\":\"$NONCE\","
+	     "\"kid\":\"alice\",\"sig\":\"$SIG\"}",
+	     false, CMD_MALFORMED, "main", true, NOW, "alice"},
+	    {"extra field",
+	     "{\"v\":1,\"door\":\"main\",\"action\":\"open\",\"ts\":$TS,\"nonce\":\"$NONCE\","
+	     "\"kid\":\"alice\",\"sig\":\"$SIG\",\"x\":1}",
+	     false, CMD_MALFORMED, "main", true, NOW, "alice"},
+	    {"bad door",
+	     "{\"v\":1,\"door\":\"Main\",\"action\":\"open\",\"ts\":$TS,\"nonce\":\"$NONCE\","
+	     "\"kid\":\"alice\",\"sig\":\"$SIG\"}",
+	     false, CMD_MALFORMED, "", true, NOW, "alice"},
+	    {"bad action",
+	     "{\"v\":1,\"door\":\"main\",\"action\":\"fly\",\"ts\":$TS,\"nonce\":\"$NONCE\","
+	     "\"kid\":\"alice\",\"sig\":\"$SIG\"}",
+	     false, CMD_MALFORMED, "main", false, NOW, "alice"},
+	    {"bad ts",
+	     "{\"v\":1,\"door\":\"main\",\"action\":\"open\",\"ts\":\"$TS\",\"nonce\":\"$NONCE\","
+	     "\"kid\":\"alice\",\"sig\":\"$SIG\"}",
+	     false, CMD_MALFORMED, "main", true, 0, "alice"},
+	    {"bad kid",
+	     "{\"v\":1,\"door\":\"main\",\"action\":\"open\",\"ts\":$TS,\"nonce\":\"$NONCE\","
+	     "\"kid\":\"a b\",\"sig\":\"$SIG\"}",
+	     false, CMD_MALFORMED, "main", true, NOW, ""},
+	    /* A field given twice says nothing reliable: it is left empty. */
+	    {"door twice",
+	     "{\"v\":1,\"door\":\"main\",\"action\":\"open\",\"ts\":$TS,\"nonce\":\"$NONCE\","
+	     "\"kid\":\"alice\",\"sig\":\"$SIG\",\"door\":\"side\"}",
+	     false, CMD_MALFORMED, "", true, NOW, "alice"},
+	    {"kid twice",
+	     "{\"v\":1,\"door\":\"main\",\"action\":\"open\",\"ts\":$TS,\"nonce\":\"$NONCE\","
+	     "\"kid\":\"alice\",\"sig\":\"$SIG\",\"kid\":\"bob\"}",
+	     false, CMD_MALFORMED, "main", true, NOW, ""},
+	};
+	struct fixture *f = *state;
+	char buf[1024];
+	struct cmd out;
+
+	for (size_t i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
+		size_t n = expand(buf, sizeof(buf), rows[i].tpl);
+		enum cmd_reason got;
+
+		/* Stale data in *out must never survive into the answer. */
+		memset(&out, 0x5a, sizeof(out));
+		memset(f->v.replay, 0, sizeof(f->v.replay));
+		got =
+		    cmd_check(&f->v, "main", (const uint8_t *)buf, n, rows[i].retained, NOW, &out);
+		if (got != rows[i].want)
+			fail_msg("%s: %s, want %s", rows[i].name, cmd_reason_name(got),
+			         cmd_reason_name(rows[i].want));
+		if (strcmp(out.door, rows[i].door) != 0 || strcmp(out.kid, rows[i].kid) != 0 ||
+		    out.has_action != rows[i].has_action || out.ts != rows[i].ts)
+			fail_msg("%s: door \"%s\" kid \"%s\" has_action %d ts %lld", rows[i].name,
+			         out.door, out.kid, out.has_action, (long long)out.ts);
+		if (out.has_action)
+			assert_int_equal(out.action, CMD_ACTION_OPEN);
+	}
+}
+
+/* ---- defensive edges ---------------------------------------------------------------------- */
+
+static void
+test_cmd_FailsClosedOnMissingPieces(void **state)
+{
+	struct fixture *f = *state;
+	char buf[1024];
+	size_t n = expand(buf, sizeof(buf), BASE);
+
+	f->v.verify = NULL;
+	assert_reason(check(f, "main", buf, n, NOW, NULL), CMD_BAD_SIGNATURE);
+	f->v.verify = counting_verify;
+	f->v.keys = NULL;
+	assert_reason(check(f, "main", buf, n, NOW, NULL), CMD_UNKNOWN_KEY);
+	f->v.keys = &f->ring;
+	f->v.ndoors = 0;
+	assert_reason(check(f, "main", buf, n, NOW, NULL), CMD_UNKNOWN_DOOR);
+	f->v.ndoors = 2;
+	assert_reason(cmd_check(NULL, "main", (const uint8_t *)buf, n, false, NOW, NULL),
+	              CMD_UNKNOWN_DOOR);
+	assert_reason(cmd_check(&f->v, "main", NULL, 0, false, NOW, NULL), CMD_MALFORMED);
+	assert_reason(cmd_check(&f->v, "main", NULL, 10, false, NOW, NULL), CMD_MALFORMED);
+	assert_reason(cmd_check(&f->v, NULL, (const uint8_t *)buf, n, false, NOW, NULL),
+	              CMD_UNKNOWN_DOOR);
+	/* A device id that is not NUL-terminated cannot be what anybody signed for. */
+	memset(f->v.device_id, 'g', sizeof(f->v.device_id));
+	assert_reason(check(f, "main", buf, n, NOW, NULL), CMD_BAD_SIGNATURE);
+	strcpy(f->v.device_id, DEVICE);
+	assert_reason(check(f, "main", buf, n, NOW, NULL), CMD_OK);
+}
+
+/* A flood of commands refused by cheap checks costs no verification at all. */
+static void
+test_cmd_CheapRejectionsNeverVerify(void **state)
+{
+	struct fixture *f = *state;
+	char buf[1024];
+	size_t n = expand(buf, sizeof(buf), BASE);
+	struct spec s = default_spec();
+
+	assert_reason(check(f, "main", buf, n, NOW, NULL), CMD_OK);
+	verify_calls = 0;
+	for (int i = 0; i < 1000; i++) {
+		assert_reason(check(f, "main", buf, n, NOW, NULL), CMD_REPLAY);
+		assert_reason(cmd_check(&f->v, "main", (const uint8_t *)buf, n, true, NOW, NULL),
+		              CMD_RETAINED);
+		assert_reason(check(f, "main", buf, n - 1, NOW, NULL), CMD_MALFORMED);
+		assert_reason(check(f, "main", buf, 600, NOW, NULL), CMD_TOO_LARGE);
+		assert_reason(check(f, "garden", buf, n, NOW, NULL), CMD_UNKNOWN_DOOR);
+		assert_reason(check(f, "main", buf, n, NOW + 3600, NULL), CMD_STALE);
+		assert_reason(check(f, "main", buf, n, NOW - 3600, NULL), CMD_FUTURE);
+	}
+	s.kid = "mallory";
+	s.signer = &mallory;
+	assert_reason(check_spec(f, &s, NOW), CMD_UNKNOWN_KEY);
+	s.kid = "bob";
+	assert_reason(check_spec(f, &s, NOW), CMD_FORBIDDEN);
+	assert_int_equal(verify_calls, 0);
+}
+
+/* ---- helpers: signed text, names ---------------------------------------------------------- */
+
+static void
+test_cmd_SignedText(void **state)
+{
+	static const char want[] =
+	    "garaged-cmd-v1\ngarage\nmain\nopen\n1795547679\nq83vEjRWeJA\nalice";
+	char buf[CMD_SIGNED_TEXT_MAX];
+	size_t n;
+
+	(void)state;
+	n = cmd_signed_text(buf, sizeof(buf), "garage", "main", CMD_ACTION_OPEN, NOW, NONCE,
+	                    "alice");
+	assert_int_equal(n, sizeof(want) - 1);
+	assert_string_equal(buf, want);
+	/* Exactly enough room for the text and its NUL, and one byte less. */
+	assert_int_equal(cmd_signed_text(buf, sizeof(want), "garage", "main", CMD_ACTION_OPEN, NOW,
+	                                 NONCE, "alice"),
+	                 sizeof(want) - 1);
+	assert_int_equal(cmd_signed_text(buf, sizeof(want) - 1, "garage", "main", CMD_ACTION_OPEN,
+	                                 NOW, NONCE, "alice"),
+	                 0);
+	assert_int_equal(
+	    cmd_signed_text(buf, 0, "garage", "main", CMD_ACTION_OPEN, NOW, NONCE, "alice"), 0);
+	n = cmd_signed_text(buf, sizeof(buf), "d", "side", CMD_ACTION_TOGGLE, 0, "AAAAAAAAAAA",
+	                    "k");
+	assert_int_equal(n, strlen(buf));
+	assert_string_equal(buf, "garaged-cmd-v1\nd\nside\ntoggle\n0\nAAAAAAAAAAA\nk");
+	cmd_signed_text(buf, sizeof(buf), "d", "x", CMD_ACTION_STOP, INT64_MIN, "n", "k");
+	assert_string_equal(buf, "garaged-cmd-v1\nd\nx\nstop\n-9223372036854775808\nn\nk");
+	cmd_signed_text(buf, sizeof(buf), "d", "x", CMD_ACTION_CLOSE, INT64_MAX, "n", "k");
+	assert_string_equal(buf, "garaged-cmd-v1\nd\nx\nclose\n9223372036854775807\nn\nk");
+	assert_int_equal(cmd_signed_text(buf, sizeof(buf), NULL, "x", CMD_ACTION_OPEN, 1, "n", "k"),
+	                 0);
+	assert_int_equal(cmd_signed_text(buf, sizeof(buf), "d", "x", CMD_ACTION_COUNT, 1, "n", "k"),
+	                 0);
+	assert_int_equal(cmd_signed_text(NULL, 10, "d", "x", CMD_ACTION_OPEN, 1, "n", "k"), 0);
+}
+
+static void
+test_cmd_Names(void **state)
+{
+	static const char *const reasons[] = {
+	    "ok",    "malformed", "too_large", "unknown_key",  "forbidden", "bad_signature",
+	    "stale", "future",    "replay",    "unknown_door", "retained",  "rate_limited",
+	};
+	enum cmd_action a;
+
+	(void)state;
+	for (unsigned int r = 0; r < sizeof(reasons) / sizeof(reasons[0]); r++)
+		assert_string_equal(cmd_reason_name((enum cmd_reason)r), reasons[r]);
+	assert_string_equal(cmd_reason_name((enum cmd_reason)99), "unknown");
+	assert_string_equal(cmd_action_name(CMD_ACTION_OPEN), "open");
+	assert_string_equal(cmd_action_name(CMD_ACTION_CLOSE), "close");
+	assert_string_equal(cmd_action_name(CMD_ACTION_STOP), "stop");
+	assert_string_equal(cmd_action_name(CMD_ACTION_TOGGLE), "toggle");
+	assert_string_equal(cmd_action_name(CMD_ACTION_COUNT), "unknown");
+
+	assert_true(cmd_action_parse("toggle", 6, &a));
+	assert_int_equal(a, CMD_ACTION_TOGGLE);
+	assert_true(cmd_action_parse("stopped", 4, &a)); /* only len bytes are looked at */
+	assert_int_equal(a, CMD_ACTION_STOP);
+	assert_false(cmd_action_parse("stop", 5, &a));
+	assert_false(cmd_action_parse("ope", 3, &a));
+	assert_false(cmd_action_parse("OPEN", 4, &a));
+	assert_false(cmd_action_parse("", 0, &a));
+	assert_false(cmd_action_parse(NULL, 0, &a));
+}
+
+/* ---- fixture ------------------------------------------------------------------------------ */
+
+static int
+setup(void **state)
+{
+	struct fixture *f = test_calloc(1, sizeof(*f));
+	char text[512];
+	char a64[64];
+	char b64[64];
+	char err[128];
+
+	if (f == NULL)
+		return -1;
+	sodium_bin2base64(a64, sizeof(a64), alice.pk, sizeof(alice.pk),
+	                  sodium_base64_VARIANT_ORIGINAL);
+	sodium_bin2base64(b64, sizeof(b64), bob.pk, sizeof(bob.pk), sodium_base64_VARIANT_ORIGINAL);
+	snprintf(text, sizeof(text),
+	         "ed25519 %s alice\n"
+	         "ed25519 %s bob actions=open doors=side\n",
+	         a64, b64);
+	if (cmd_keys_parse(&f->ring, text, strlen(text), err, sizeof(err)) != 0) {
+		print_error("keys: %s\n", err);
+		test_free(f);
+		return -1;
+	}
+	strcpy(f->v.device_id, DEVICE);
+	strcpy(f->v.doors[0], "main");
+	strcpy(f->v.doors[1], "side");
+	f->v.ndoors = 2;
+	f->v.clock_skew = SKEW;
+	f->v.start_time = START;
+	f->v.keys = &f->ring;
+	f->v.verify = counting_verify;
+	verify_calls = 0;
+	*state = f;
+	return 0;
+}
+
+static int
+teardown(void **state)
+{
+	test_free(*state);
+	return 0;
+}
+
+#define T(name) cmocka_unit_test_setup_teardown(name, setup, teardown)
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+	    T(test_cmd_ValidCommandAccepted),
+	    T(test_cmd_EveryActionOnEveryDoor),
+	    T(test_cmd_NonceSizes),
+	    T(test_cmd_KeyOrderAndInnerWhitespace),
+	    T(test_cmd_HostilePayloads),
+	    T(test_cmd_MissingDuplicatedAndExtraFields),
+	    T(test_cmd_TooLarge),
+	    T(test_cmd_EmbeddedNul),
+	    T(test_cmd_RetainedAlwaysRefused),
+	    T(test_cmd_TimeBoundaries),
+	    T(test_cmd_ZeroSkew),
+	    T(test_cmd_ExtremeClock),
+	    T(test_cmd_SameCommandTwiceIsReplay),
+	    T(test_cmd_NonceReuseIsReplay),
+	    T(test_cmd_ReplayWindowExpiry),
+	    T(test_cmd_EveryFlippedSignatureBitRefused),
+	    T(test_cmd_ForgedSignaturesRefused),
+	    T(test_cmd_MalleatedSignatureRefused),
+	    T(test_cmd_SignatureOverTheSpecText),
+	    T(test_cmd_ForgeryDoesNotEnterReplayWindow),
+	    T(test_cmd_RevokedKeyRefused),
+	    T(test_cmd_FullWindowIsRateLimited),
+	    T(test_cmd_ReplayWindowMatchesModel),
+	    T(test_cmd_OutFilledAsFarAsParsed),
+	    T(test_cmd_FailsClosedOnMissingPieces),
+	    T(test_cmd_CheapRejectionsNeverVerify),
+	    T(test_cmd_SignedText),
+	    T(test_cmd_Names),
+	};
+
+	if (sig_sodium_init() != 0)
+		return 1;
+	crypto_sign_keypair(alice.pk, alice.sk);
+	crypto_sign_keypair(bob.pk, bob.sk);
+	crypto_sign_keypair(mallory.pk, mallory.sk);
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
