@@ -1,30 +1,382 @@
 /*
- * garagectl: the owner's tool. This first cut only knows its version; signed commands, keys,
- * the private CA and the broker configuration arrive with their issues (see docs/).
+ * garagectl: the owner's tool (SPEC "garagectl"). This file owns the command line: the
+ * subcommands, their options, the usage text, which configuration is read, how flags override
+ * it, and the exit status (0 success, 1 refused or failed, 2 usage or configuration error).
+ * The work is done by ctl_config (ctl.conf), ctl_keys (keys and signing) and ctl_command (the
+ * MQTT session); this file never talks to the network or touches key material itself.
  */
+#include <errno.h>
+#include <signal.h>
+#include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
-static void
-usage(FILE *f)
+#include <openssl/evp.h>
+
+#include "cmd.h"
+#include "ctl_command.h"
+#include "ctl_config.h"
+#include "ctl_keys.h"
+
+#define WAIT_DEFAULT_S 60
+#define WAIT_MAX_S     3600
+
+static const char usage_text[] =
+    "usage: garagectl [-c ctl.conf] [--device ID] [--kid KID] [--key FILE] COMMAND [options]\n"
+    "\n"
+    "commands:\n"
+    "  open|close|stop|toggle [--door N] [--wait [SECONDS]]\n"
+    "          send a signed command to door N (default: main); with --wait, follow the\n"
+    "          door until it gets where the command leads (default 60 s)\n"
+    "  status [--watch]\n"
+    "          show the device's availability and each door's state; with --watch, keep\n"
+    "          showing every change until interrupted\n"
+    "  keygen --id KID [-o FILE] [--force]\n"
+    "          make an Ed25519 signing key: the private key goes to FILE (default KID.key,\n"
+    "          mode 0600, never overwritten without --force); the line for the device's\n"
+    "          authorized_keys goes to standard output\n"
+    "  pki, broker-config\n"
+    "          (not built yet)\n"
+    "\n"
+    "options:\n"
+    "  -c FILE        the configuration ([mqtt] as in garaged.conf, and [signing] with key,\n"
+    "                 kid and device); default $GARAGECTL_CONF, else\n"
+    "                 ~/.config/garagectl/ctl.conf\n"
+    "  --device ID    --kid KID    --key FILE    instead of [signing]'s device, kid and key\n"
+    "  --version      --help\n"
+    "\n"
+    "exit status: 0 success, 1 refused or failed, 2 usage or configuration error\n";
+
+struct options {
+	const char *conf;
+	const char *device;
+	const char *kid;
+	const char *key;
+};
+
+static int usage_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+/* Prints "garagectl: <message>; see garagectl --help" and returns the usage exit status. */
+static int
+usage_error(const char *fmt, ...)
 {
-	fprintf(
-	    f,
-	    "usage: garagectl --version\n"
-	    "(open/close/stop/toggle, status, keygen, pki and broker-config are not built yet)\n");
+	va_list ap;
+
+	fputs("garagectl: ", stderr);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputs("; see garagectl --help\n", stderr);
+	return CTL_EXIT_USAGE;
+}
+
+/*
+ * Matches option NAME at argv[*i], as "NAME VALUE" or, for long options, "NAME=VALUE".
+ * Returns 1 with the value in *val (and *i on its last word), 0 if argv[*i] is not NAME, or
+ * -1 when the value is missing (reported).
+ */
+static int
+option_value(int argc, char *argv[], int *i, const char *name, const char **val)
+{
+	const char *a = argv[*i];
+	size_t n = strlen(name);
+
+	if (strncmp(a, name, n) != 0)
+		return 0;
+	if (a[n] == '=' && name[1] == '-') {
+		*val = a + n + 1;
+		return 1;
+	}
+	if (a[n] != '\0')
+		return 0;
+	if (*i + 1 >= argc) {
+		usage_error("%s needs a value", name);
+		return -1;
+	}
+	*val = argv[++*i];
+	return 1;
+}
+
+/* The options that may come before or after the command. Returns as option_value(). */
+static int
+global_option(int argc, char *argv[], int *i, struct options *o)
+{
+	static const char *const names[] = {"-c", "--device", "--kid", "--key"};
+	const char **fields[] = {&o->conf, &o->device, &o->kid, &o->key};
+	size_t k;
+	int r;
+
+	for (k = 0; k < sizeof(names) / sizeof(names[0]); k++)
+		if ((r = option_value(argc, argv, i, names[k], fields[k])) != 0)
+			return r;
+	return 0;
+}
+
+/* A whole number of seconds for --wait. */
+static bool
+parse_seconds(const char *s, unsigned *out)
+{
+	unsigned long n;
+	char *end;
+
+	if (*s < '0' || *s > '9')
+		return false;
+	errno = 0;
+	n = strtoul(s, &end, 10);
+	if (errno != 0 || *end != '\0' || n < 1 || n > WAIT_MAX_S)
+		return false;
+	*out = (unsigned)n;
+	return true;
+}
+
+/* ctl.conf, with the flags laid over it. Returns 0, or the exit status (message printed). */
+static int
+load_config(const struct options *o, struct ctl_config *cfg)
+{
+	char path[CONFIG_PATH_MAX], err[CONFIG_ERROR_MAX + CONFIG_PATH_MAX];
+
+	if (o->conf != NULL) {
+		snprintf(path, sizeof(path), "%s", o->conf);
+	} else {
+		if (ctl_config_default_path(path, sizeof(path), err, sizeof(err)) != 0) {
+			fprintf(stderr, "garagectl: %s\n", err);
+			return CTL_EXIT_USAGE;
+		}
+		if (access(path, F_OK) != 0 && errno == ENOENT) {
+			fprintf(
+			    stderr,
+			    "garagectl: no configuration at %s; create it ([mqtt] as in "
+			    "garaged.conf, [signing] with key, kid and device) or give -c FILE\n",
+			    path);
+			return CTL_EXIT_USAGE;
+		}
+	}
+	if (ctl_config_load(cfg, path, err, sizeof(err)) != 0) {
+		/* FILE:LINE: message, as garaged prints it. */
+		fprintf(stderr, "%s\n", err);
+		return CTL_EXIT_USAGE;
+	}
+	if (o->device != NULL) {
+		if (!ctl_name_valid(o->device))
+			return usage_error("--device must be 1 to 32 characters of a-z, 0-9, '_' "
+			                   "and '-', not '%s'",
+			                   o->device);
+		snprintf(cfg->device, sizeof(cfg->device), "%s", o->device);
+	}
+	if (o->kid != NULL) {
+		if (!ctl_kid_valid(o->kid))
+			return usage_error("--kid must be 1 to 64 characters of A-Z, a-z, 0-9 and "
+			                   "'._@-', not '%s'",
+			                   o->kid);
+		snprintf(cfg->kid, sizeof(cfg->kid), "%s", o->kid);
+	}
+	if (o->key != NULL) {
+		if (*o->key == '\0' || strlen(o->key) >= sizeof(cfg->key))
+			return usage_error("--key needs the path of a key file, not '%s'", o->key);
+		snprintf(cfg->key, sizeof(cfg->key), "%s", o->key);
+	}
+	if (cfg->device[0] == '\0') {
+		fprintf(stderr,
+		        "garagectl: which device? set device = ID in [signing] of %s, or give "
+		        "--device ID\n",
+		        path);
+		return CTL_EXIT_USAGE;
+	}
+	return 0;
+}
+
+static int
+run_action(int argc, char *argv[], int i, struct options *o, enum cmd_action action)
+{
+	struct ctl_config cfg;
+	struct ctl_signed cmd;
+	struct ctl_request req;
+	const char *door = "main";
+	bool wait = false;
+	unsigned wait_s = WAIT_DEFAULT_S;
+	char err[512];
+	EVP_PKEY *key;
+	int r;
+
+	for (; i < argc; i++) {
+		if ((r = global_option(argc, argv, &i, o)) < 0 ||
+		    (r == 0 && (r = option_value(argc, argv, &i, "--door", &door)) < 0))
+			return CTL_EXIT_USAGE;
+		if (r > 0)
+			continue;
+		if (strcmp(argv[i], "--wait") == 0) {
+			wait = true;
+			/* The seconds are optional: a number right after --wait is them. */
+			if (i + 1 < argc && argv[i + 1][0] >= '0' && argv[i + 1][0] <= '9' &&
+			    !parse_seconds(argv[++i], &wait_s))
+				return usage_error("--wait takes 1 to 3600 seconds, not '%s'",
+				                   argv[i]);
+		} else if (strncmp(argv[i], "--wait=", 7) == 0) {
+			wait = true;
+			if (!parse_seconds(argv[i] + 7, &wait_s))
+				return usage_error("--wait takes 1 to 3600 seconds, not '%s'",
+				                   argv[i] + 7);
+		} else {
+			return usage_error("unknown option or argument '%s'", argv[i]);
+		}
+	}
+	if (!ctl_name_valid(door))
+		return usage_error(
+		    "--door must be a door name (1 to 32 characters of a-z, 0-9, '_' "
+		    "and '-'), not '%s'",
+		    door);
+	if ((r = load_config(o, &cfg)) != 0)
+		return r;
+	if (cfg.kid[0] == '\0') {
+		fprintf(stderr,
+		        "garagectl: which key id? set kid = KID in [signing] of %s, or give --kid "
+		        "KID\n",
+		        cfg.mqtt.file);
+		return CTL_EXIT_USAGE;
+	}
+	if (cfg.key[0] == '\0') {
+		fprintf(stderr,
+		        "garagectl: which signing key? set key = FILE in [signing] of %s, or give "
+		        "--key FILE (garagectl keygen makes one)\n",
+		        cfg.mqtt.file);
+		return CTL_EXIT_USAGE;
+	}
+	key = ctl_key_load(cfg.key, err, sizeof(err));
+	if (key == NULL) {
+		fprintf(stderr, "garagectl: %s\n", err);
+		return CTL_EXIT_USAGE;
+	}
+	r = ctl_sign_command(key, cfg.device, door, action, cfg.kid, &cmd, err, sizeof(err));
+	EVP_PKEY_free(key);
+	if (r != 0) {
+		fprintf(stderr, "garagectl: %s\n", err);
+		return CTL_EXIT_FAILED;
+	}
+	req = (struct ctl_request){
+	    .device = cfg.device,
+	    .door = door,
+	    .kid = cfg.kid,
+	    .action = action,
+	    .cmd = &cmd,
+	    .wait = wait,
+	    .wait_s = wait_s,
+	};
+	return ctl_command_send(&cfg.mqtt, &req);
+}
+
+static int
+run_status(int argc, char *argv[], int i, struct options *o)
+{
+	struct ctl_config cfg;
+	bool watch = false;
+	int r;
+
+	for (; i < argc; i++) {
+		if ((r = global_option(argc, argv, &i, o)) < 0)
+			return CTL_EXIT_USAGE;
+		if (r > 0)
+			continue;
+		if (strcmp(argv[i], "--watch") == 0)
+			watch = true;
+		else
+			return usage_error("unknown option or argument '%s'", argv[i]);
+	}
+	if ((r = load_config(o, &cfg)) != 0)
+		return r;
+	return ctl_status(&cfg.mqtt, cfg.device, watch);
+}
+
+static int
+run_keygen(int argc, char *argv[], int i)
+{
+	const char *kid = NULL, *out = NULL;
+	char path[CONFIG_PATH_MAX], line[CTL_KEY_LINE_MAX], err[512];
+	bool force = false;
+	int r;
+
+	for (; i < argc; i++) {
+		if ((r = option_value(argc, argv, &i, "--id", &kid)) < 0 ||
+		    (r == 0 && (r = option_value(argc, argv, &i, "-o", &out)) < 0) ||
+		    (r == 0 && (r = option_value(argc, argv, &i, "--output", &out)) < 0))
+			return CTL_EXIT_USAGE;
+		if (r > 0)
+			continue;
+		if (strcmp(argv[i], "--force") == 0)
+			force = true;
+		else
+			return usage_error("unknown option or argument '%s'", argv[i]);
+	}
+	if (kid == NULL)
+		return usage_error("%s",
+		                   "keygen needs --id KID, the key's name in authorized_keys");
+	if (!ctl_kid_valid(kid))
+		return usage_error("--id must be 1 to 64 characters of A-Z, a-z, 0-9 and '._@-', "
+		                   "not '%s'",
+		                   kid);
+	if (out == NULL)
+		snprintf(path, sizeof(path), "%s.key", kid);
+	else if (*out == '\0' || strlen(out) >= sizeof(path))
+		return usage_error("-o needs the path of the key file to write, not '%s'", out);
+	else
+		snprintf(path, sizeof(path), "%s", out);
+
+	if (ctl_keygen(kid, path, force, line, sizeof(line), err, sizeof(err)) != 0) {
+		fprintf(stderr, "garagectl: %s\n", err);
+		return CTL_EXIT_FAILED;
+	}
+	printf("%s\n", line);
+	fflush(stdout);
+	fprintf(stderr,
+	        "garagectl: wrote the private key to %s (mode 0600); add the line above to the "
+	        "device's authorized_keys and send garaged SIGHUP\n",
+	        path);
+	return CTL_EXIT_OK;
 }
 
 int
 main(int argc, char *argv[])
 {
-	if (argc == 2 && strcmp(argv[1], "--version") == 0) {
-		printf("garagectl %s\n", GARAGED_VERSION);
-		return 0;
+	struct options o = {0};
+	enum cmd_action action;
+	const char *cmd;
+	int i, r;
+
+	/* A broker that closes the connection must show as an error, not kill the process. */
+	signal(SIGPIPE, SIG_IGN);
+
+	for (i = 1; i < argc; i++) {
+		if ((r = global_option(argc, argv, &i, &o)) < 0)
+			return CTL_EXIT_USAGE;
+		if (r > 0)
+			continue;
+		if (strcmp(argv[i], "--version") == 0) {
+			printf("garagectl %s\n", GARAGED_VERSION);
+			return CTL_EXIT_OK;
+		}
+		if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
+			fputs(usage_text, stdout);
+			return CTL_EXIT_OK;
+		}
+		if (argv[i][0] == '-')
+			return usage_error("unknown option '%s'", argv[i]);
+		break;
 	}
-	if (argc == 2 && (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0)) {
-		usage(stdout);
-		return 0;
+	if (i >= argc) {
+		fputs(usage_text, stderr);
+		return CTL_EXIT_USAGE;
 	}
-	usage(stderr);
-	return 2;
+	cmd = argv[i++];
+	if (cmd_action_parse(cmd, strlen(cmd), &action))
+		return run_action(argc, argv, i, &o, action);
+	if (strcmp(cmd, "status") == 0)
+		return run_status(argc, argv, i, &o);
+	if (strcmp(cmd, "keygen") == 0)
+		return run_keygen(argc, argv, i);
+	if (strcmp(cmd, "pki") == 0 || strcmp(cmd, "broker-config") == 0) {
+		fprintf(stderr, "garagectl: '%s' is not built yet\n", cmd);
+		return CTL_EXIT_USAGE;
+	}
+	return usage_error("unknown command '%s'", cmd);
 }

@@ -7,6 +7,9 @@
  * repeated key at its own line; then, once the whole file was read, required keys that are
  * missing; then, when asked, the files named in the configuration that are missing or unsafe.
  *
+ * garagectl's ctl.conf shares the [mqtt] section (config_load_mqtt()): its keys are read by the
+ * same code, so the tool and the daemon cannot come to disagree on what a key means.
+ *
  * It never prints, never exits, never opens a network connection and never touches a GPIO line:
  * the caller decides what to do with the message.
  */
@@ -39,6 +42,7 @@ enum section_kind {
 	SEC_MQTT,
 	SEC_SECURITY,
 	SEC_HA,
+	SEC_OWN, /* the caller's own section, in a file read by config_load_mqtt() */
 	SEC_DOOR,
 	SEC_IGNORED, /* a section already reported as wrong: its keys are not looked at */
 };
@@ -96,6 +100,7 @@ static const char *const door_keys[DK_NKEYS] = {
 };
 
 #define MAX_KEYS MQ_NKEYS /* the most keys of [device], [mqtt], [security], [homeassistant] */
+_Static_assert(CONFIG_SECTION_KEYS_MAX <= MAX_KEYS, "a caller's section has too many keys");
 
 struct section_def {
 	const char *name;
@@ -103,7 +108,7 @@ struct section_def {
 	size_t nkeys;
 };
 
-/* Indexed by enum section_kind; [door.NAME] is matched by its prefix. */
+/* Indexed by enum section_kind; [door.NAME] is matched by its prefix; SEC_OWN is the caller's. */
 static const struct section_def sections[] = {
     [SEC_DEVICE] = {"device", device_keys, DEV_NKEYS},
     [SEC_MQTT] = {"mqtt", mqtt_keys, MQ_NKEYS},
@@ -117,6 +122,11 @@ static const struct section_def sections[] = {
 struct parser {
 	struct config *cfg;
 	const char *name; /* of the file, for messages */
+
+	/* Set for config_load_mqtt(): the file has [mqtt] and this section, nothing else. */
+	const struct config_section *own;
+	struct section_def own_def;
+	char own_sections[CONFIG_NAME_MAX * 2]; /* "[mqtt] and [NAME]", for messages */
 
 	/* The text being read and how far; lineno is the line inih is handling right now. */
 	const char *text;
@@ -140,6 +150,19 @@ struct parser {
 
 static void fail(struct parser *p, int line, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
+
+static const struct section_def *
+section_def(const struct parser *p, enum section_kind k)
+{
+	return k == SEC_OWN ? &p->own_def : &sections[k];
+}
+
+/* The sections this file may have, for messages. */
+static const char *
+section_list(const struct parser *p)
+{
+	return p->own != NULL ? p->own_sections : ALL_SECTIONS;
+}
 
 static void
 fail(struct parser *p, int line, const char *fmt, ...)
@@ -689,6 +712,20 @@ unknown_key(struct parser *p, const struct section_def *s, const char *name)
 	     show(shown, sizeof(shown), name), section, section, valid);
 }
 
+static void
+set_own(struct parser *p, int key, const char *v)
+{
+	char msg[CONFIG_ERROR_MAX - 64];
+
+	if (has_control(v)) {
+		fail(p, p->lineno, "%s contains a control character; remove it", p->own->keys[key]);
+		return;
+	}
+	msg[0] = '\0';
+	if (p->own->set(p->own->arg, (size_t)key, v, msg, sizeof(msg)) != 0)
+		fail(p, p->lineno, "%s", msg[0] != '\0' ? msg : "bad value");
+}
+
 /* inih's handler: one "name = value" of the current section, at line p->lineno. */
 static int
 on_key(void *user, const char *inih_section, const char *name, const char *value)
@@ -705,10 +742,10 @@ on_key(void *user, const char *inih_section, const char *name, const char *value
 		return 1;
 	if (p->sec == SEC_NONE) {
 		fail(p, p->lineno, "'%s' is outside any section; put it under its section (%s)",
-		     show(shown, sizeof(shown), name), ALL_SECTIONS);
+		     show(shown, sizeof(shown), name), section_list(p));
 		return 1;
 	}
-	s = &sections[p->sec];
+	s = section_def(p, p->sec);
 	key = find_key(s, name);
 	if (key < 0) {
 		unknown_key(p, s, name);
@@ -747,6 +784,9 @@ on_key(void *user, const char *inih_section, const char *name, const char *value
 		break;
 	case SEC_DOOR:
 		set_door(p, key, value);
+		break;
+	case SEC_OWN:
+		set_own(p, key, value);
 		break;
 	default:
 		assert(!"unhandled section");
@@ -806,6 +846,15 @@ open_door_section(struct parser *p, const char *name)
 	p->sec = SEC_DOOR;
 }
 
+/* A garaged.conf has every section but SEC_OWN; a file read by config_load_mqtt() two. */
+static bool
+allowed_section(const struct parser *p, enum section_kind k)
+{
+	if (p->own != NULL)
+		return k == SEC_MQTT || k == SEC_OWN;
+	return k != SEC_OWN;
+}
+
 /*
  * Called by the reader for a "[section]" line, just before inih sees it: Debian's inih does not
  * call the handler on a section header, and a section without keys (or an unknown one) must
@@ -841,15 +890,15 @@ open_section(struct parser *p, char *line)
 		}
 	}
 
-	if (strncmp(s, "door.", 5) == 0) {
+	if (strncmp(s, "door.", 5) == 0 && p->own == NULL) {
 		open_door_section(p, s + 5);
 	} else {
 		for (k = SEC_DEVICE; k < SEC_DOOR; k++)
-			if (strcmp(s, sections[k].name) == 0)
+			if (allowed_section(p, k) && strcmp(s, section_def(p, k)->name) == 0)
 				break;
 		if (k == SEC_DOOR) {
 			fail(p, p->lineno, "unknown section [%s]; the sections are %s",
-			     show(shown, sizeof(shown), s), ALL_SECTIONS);
+			     show(shown, sizeof(shown), s), section_list(p));
 			p->sec = SEC_IGNORED;
 		} else if (p->header[k] != 0) {
 			fail(p, p->lineno, "[%s] appears twice (first at line %d); merge the two",
@@ -988,6 +1037,8 @@ check_required(struct parser *p)
 		const struct required *r = &required_keys[i];
 		const char *section = sections[r->sec].name;
 
+		if (!allowed_section(p, r->sec))
+			continue;
 		if (p->header[r->sec] == 0)
 			fail(p, last, "there is no [%s] section; add [%s] with %s", section,
 			     section, r->add);
@@ -995,7 +1046,7 @@ check_required(struct parser *p)
 			fail(p, p->header[r->sec], "[%s] has no '%s'; add %s", section,
 			     sections[r->sec].keys[r->key], r->add);
 	}
-	if (cfg->ndoors == 0)
+	if (cfg->ndoors == 0 && p->own == NULL)
 		fail(p, last,
 		     "there is no door; add a [door.main] section with backend = sim or gpiod");
 	for (i = 0; i < cfg->ndoors; i++) {
@@ -1101,7 +1152,7 @@ check_files(struct parser *p)
 		check_file(p, "keyfile", cfg->keyfile, mq[MQ_KEYFILE], true);
 	if (!p->failed && cfg->password_file[0] != '\0')
 		check_file(p, "password_file", cfg->password_file, mq[MQ_PASSWORD_FILE], true);
-	if (!p->failed)
+	if (!p->failed && p->own == NULL)
 		check_file(p, "authorized_keys", cfg->authorized_keys,
 		           p->key_line[SEC_SECURITY][SK_AUTHORIZED_KEYS], false);
 	for (i = 0; i < cfg->ndoors && !p->failed; i++)
@@ -1123,14 +1174,17 @@ config_defaults(struct config *cfg)
 	cfg->ha_commands = CONFIG_HA_COMMANDS_OFF;
 }
 
-int
-config_parse_buffer(struct config *cfg, const char *name, const char *text, size_t len,
-                    bool check_files_too, char *err, size_t errlen)
+/* config_parse_buffer(), and with OWN the two-section file of config_load_mqtt(). */
+static int
+parse(struct config *cfg, const char *name, const char *text, size_t len, bool check_files_too,
+      const struct config_section *own, char *err, size_t errlen)
 {
 	struct parser p;
 	int syntax;
 
 	assert(cfg != NULL && name != NULL && (text != NULL || len == 0));
+	assert(own == NULL ||
+	       (own->name != NULL && own->nkeys <= CONFIG_SECTION_KEYS_MAX && own->set != NULL));
 	config_defaults(cfg);
 	if (err != NULL && errlen > 0)
 		err[0] = '\0';
@@ -1148,6 +1202,13 @@ config_parse_buffer(struct config *cfg, const char *name, const char *text, size
 	p.name = name;
 	p.text = text != NULL ? text : "";
 	p.len = len;
+	if (own != NULL) {
+		p.own = own;
+		p.own_def.name = own->name;
+		p.own_def.keys = own->keys;
+		p.own_def.nkeys = own->nkeys;
+		snprintf(p.own_sections, sizeof(p.own_sections), "[mqtt] and [%s]", own->name);
+	}
 
 	syntax = ini_parse_stream(read_line, &p, on_key, &p);
 	if (syntax > 0)
@@ -1169,7 +1230,15 @@ config_parse_buffer(struct config *cfg, const char *name, const char *text, size
 }
 
 int
-config_load(struct config *cfg, const char *path, char *err, size_t errlen)
+config_parse_buffer(struct config *cfg, const char *name, const char *text, size_t len,
+                    bool check_files_too, char *err, size_t errlen)
+{
+	return parse(cfg, name, text, len, check_files_too, NULL, err, errlen);
+}
+
+static int
+load(struct config *cfg, const char *path, const struct config_section *own, char *err,
+     size_t errlen)
 {
 	FILE *f;
 	char *text;
@@ -1214,7 +1283,21 @@ config_load(struct config *cfg, const char *path, char *err, size_t errlen)
 		free(text);
 		return -1;
 	}
-	ret = config_parse_buffer(cfg, path, text, len, true, err, errlen);
+	ret = parse(cfg, path, text, len, true, own, err, errlen);
 	free(text);
 	return ret;
+}
+
+int
+config_load(struct config *cfg, const char *path, char *err, size_t errlen)
+{
+	return load(cfg, path, NULL, err, errlen);
+}
+
+int
+config_load_mqtt(struct config *cfg, const char *path, const struct config_section *own, char *err,
+                 size_t errlen)
+{
+	assert(own != NULL);
+	return load(cfg, path, own, err, errlen);
 }

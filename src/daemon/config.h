@@ -5,7 +5,8 @@
  * required keys, and the first error as "FILE:LINE: message" that says what to do. It reads
  * the configuration file and checks that the files named in it exist and are safe (a private
  * key readable by group or others is refused); it never opens a network connection, never
- * touches a GPIO line and never exits the process.
+ * touches a GPIO line and never exits the process. garagectl reads ctl.conf's [mqtt] through it
+ * too (config_load_mqtt()), so both ends share one meaning of every [mqtt] key.
  */
 #ifndef GARAGED_CONFIG_H
 #define GARAGED_CONFIG_H
@@ -119,5 +120,30 @@ int config_load(struct config *cfg, const char *path, char *err, size_t errlen);
  */
 int config_parse_buffer(struct config *cfg, const char *name, const char *text, size_t len,
                         bool check_files, char *err, size_t errlen);
+
+/*
+ * A section of the caller's own, for files that share garaged.conf's [mqtt] (garagectl's
+ * ctl.conf and its [signing]). config.c reads it like its own sections: unknown and repeated
+ * keys are reported at their line; set() gives each value its meaning.
+ */
+#define CONFIG_SECTION_KEYS_MAX 11 /* as many keys as [mqtt] has */
+
+struct config_section {
+	const char *name;        /* "signing" for [signing] */
+	const char *const *keys; /* at most CONFIG_SECTION_KEYS_MAX */
+	size_t nkeys;
+	/* Takes keys[key] = value. Returns 0, or -1 with what to change in msg (no FILE:LINE). */
+	int (*set)(void *arg, size_t key, const char *value, char *msg, size_t msglen);
+	void *arg;
+};
+
+/*
+ * Reads PATH as a file of two sections: [mqtt], with exactly the keys, defaults, checks and
+ * messages of garaged.conf (host, cafile, certfile and keyfile required; the files named
+ * checked as config_load() checks them), and OWN. Any other section is an error. The fields
+ * of *cfg outside [mqtt] keep their defaults. Returns 0, or -1 with "PATH:LINE: message".
+ */
+int config_load_mqtt(struct config *cfg, const char *path, const struct config_section *own,
+                     char *err, size_t errlen);
 
 #endif

@@ -1,0 +1,977 @@
+/*
+ * ctl_command: see ctl_command.h. A command-line tool may block: libmosquitto's own
+ * mosquitto_loop() waits on the socket, bounded by the next thing this file has to do (a
+ * deadline, or the next redraw of a progress line), so the process sleeps between messages.
+ *
+ * Everything read from the broker is untrusted: payloads are bounded, events are parsed with
+ * cJSON and never trusted to be well-formed, and text shown on the terminal is stripped of
+ * control characters.
+ */
+#include "ctl_command.h"
+
+#include <errno.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <cJSON.h>
+#include <mosquitto.h>
+#include <openssl/crypto.h>
+#include <openssl/evp.h>
+#include <openssl/rand.h>
+#include <openssl/ssl.h>
+#include <openssl/x509.h>
+
+#include "ctl_config.h"
+
+/* How long the broker may take to accept the session (TCP, TLS, CONNACK, SUBACK). */
+#define CONNECT_TIMEOUT_MS 10000U
+/* How long the device may take to answer a command with its event. */
+#define ANSWER_TIMEOUT_MS 10000U
+/* status: retained messages come in a burst right after the SUBACK; this much quiet ends it. */
+#define STATUS_QUIET_MS 500U
+#define STATUS_MAX_MS   3000U
+/* How often a progress line on a terminal is redrawn. */
+#define PROGRESS_MS 100U
+/* status --watch: the pause before connecting again after the connection was lost. */
+#define RECONNECT_MS 2000U
+
+#define MAX_DOORS 32 /* doors of one device shown; garaged drives at most CONFIG_MAX_DOORS */
+#define STATE_MAX 16 /* longer than any state SPEC names; longer payloads are cut */
+#define TOPIC_MAX (CONFIG_PREFIX_MAX + 2 * CONFIG_NAME_MAX + 16)
+#define EVENT_MAX 2048 /* an event is one small JSON object; larger ones are not read */
+#define SHOW_MAX  64   /* how much of a string from the network is shown */
+#define ERROR_MAX 1024
+
+/* Set by SIGINT/SIGTERM; the loops look at it after every wait. */
+static volatile sig_atomic_t interrupted;
+
+static void
+on_signal(int sig)
+{
+	(void)sig;
+	interrupted = 1;
+}
+
+struct door_seen {
+	char name[CONFIG_NAME_MAX + 1];
+	char state[STATE_MAX + 1];    /* "" = nothing heard yet */
+	char retained[STATE_MAX + 1]; /* the state the broker held when we subscribed */
+};
+
+enum answer {
+	ANSWER_NONE = 0,
+	ANSWER_ACCEPTED,
+	ANSWER_REJECTED,
+};
+
+struct session {
+	struct mosquitto *mosq;
+	const struct config *cfg;
+	const char *device;
+
+	char t_avail[TOPIC_MAX];
+	char t_states[TOPIC_MAX];
+	char t_events[TOPIC_MAX];
+
+	bool connected;
+	bool subscribed;
+	int sub_mid;
+	bool failed; /* the session cannot go on; error says why */
+	char error[ERROR_MAX];
+	char last_log[256]; /* libmosquitto's last error line: the TLS reason, mostly */
+
+	char availability[STATE_MAX + 1]; /* "" = unknown */
+	struct door_seen doors[MAX_DOORS];
+	size_t ndoors;
+	uint64_t last_msg; /* monotonic ms of the last availability or state message */
+
+	/* The command being followed, and the device's answer to it. */
+	const struct ctl_request *req;
+	enum answer answer;
+	char reason[SHOW_MAX + 1];
+
+	/* status --watch prints every change as it comes. */
+	bool watching;
+};
+
+static uint64_t
+now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000U + (uint64_t)ts.tv_nsec / 1000000U;
+}
+
+/* One line on stderr, "garagectl: ...", after whatever stdout holds. */
+static void errline(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+static void
+errline(const char *fmt, ...)
+{
+	va_list ap;
+
+	fflush(stdout);
+	fputs("garagectl: ", stderr);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+}
+
+/* Bytes from the network, made safe to show: printable ASCII, at most size - 1 of them. */
+static void
+copy_shown(char *dst, size_t size, const void *src, size_t len)
+{
+	const unsigned char *s = src;
+	size_t i;
+
+	for (i = 0; i < len && i + 1 < size; i++)
+		dst[i] = (s[i] >= 0x20 && s[i] < 0x7f) ? (char)s[i] : '?';
+	dst[i] = '\0';
+}
+
+static bool
+moving(const char *state)
+{
+	return strcmp(state, "opening") == 0 || strcmp(state, "closing") == 0;
+}
+
+static const char *
+or_unknown(const char *s)
+{
+	return s[0] != '\0' ? s : "unknown";
+}
+
+static struct door_seen *
+door_find(struct session *s, const char *name, bool add)
+{
+	size_t i;
+
+	for (i = 0; i < s->ndoors; i++)
+		if (strcmp(s->doors[i].name, name) == 0)
+			return &s->doors[i];
+	if (!add || s->ndoors == MAX_DOORS)
+		return NULL;
+	memset(&s->doors[s->ndoors], 0, sizeof(s->doors[0]));
+	memcpy(s->doors[s->ndoors].name, name, strlen(name) + 1);
+	return &s->doors[s->ndoors++];
+}
+
+/* A time stamp for status --watch lines. */
+static const char *
+stamp(char *buf, size_t size)
+{
+	time_t t = time(NULL);
+	struct tm tm;
+
+	if (localtime_r(&t, &tm) == NULL || strftime(buf, size, "%Y-%m-%d %H:%M:%S", &tm) == 0)
+		snprintf(buf, size, "%lld", (long long)t);
+	return buf;
+}
+
+/* "AB:CD:..." for a message. */
+static const char *
+hex_colons(char *buf, size_t size, const unsigned char *d, size_t n)
+{
+	size_t i;
+
+	buf[0] = '\0';
+	for (i = 0; i < n && 3 * i + 3 <= size; i++)
+		snprintf(buf + 3 * i, size - 3 * i, "%02X%s", d[i], i + 1 < n ? ":" : "");
+	return buf;
+}
+
+/* The three things a pin may name (config.h): SHA-256 of the certificate and of its
+ * SubjectPublicKeyInfo (both DER), and SHA-1 of the certificate. */
+static int
+peer_digests(struct mosquitto *mosq, unsigned char cert256[EVP_MAX_MD_SIZE],
+             unsigned char spki256[EVP_MAX_MD_SIZE], unsigned char cert1[EVP_MAX_MD_SIZE])
+{
+	SSL *ssl = mosquitto_ssl_get(mosq);
+	X509 *peer = ssl != NULL ? SSL_get1_peer_certificate(ssl) : NULL;
+	unsigned char *spki = NULL;
+	unsigned int n256 = 0, n1 = 0;
+	int len;
+	bool ok;
+
+	if (peer == NULL)
+		return -1;
+	len = i2d_X509_PUBKEY(X509_get_X509_PUBKEY(peer), &spki);
+	ok = X509_digest(peer, EVP_sha256(), cert256, &n256) == 1 && n256 == 32 &&
+	     X509_digest(peer, EVP_sha1(), cert1, &n1) == 1 && n1 == 20 && len > 0 &&
+	     EVP_Digest(spki, (size_t)len, spki256, NULL, EVP_sha256(), NULL) == 1;
+	OPENSSL_free(spki);
+	X509_free(peer);
+	return ok ? 0 : -1;
+}
+
+/*
+ * The pins of [mqtt]: the broker's certificate must match one of them, or the session ends
+ * before anything is published. Checked once the TLS handshake and CONNECT are done, which is
+ * the first moment libmosquitto lets us see the certificate; nothing signed has gone out yet.
+ */
+static int
+check_pins(struct session *s)
+{
+	const struct config *cfg = s->cfg;
+	unsigned char cert256[EVP_MAX_MD_SIZE], spki256[EVP_MAX_MD_SIZE], cert1[EVP_MAX_MD_SIZE];
+	char seen[3 * 32 + 1], seen_spki[3 * 32 + 1];
+	bool match = false, spki_pinned = false;
+	size_t i;
+
+	if (cfg->npins == 0)
+		return 0;
+	if (peer_digests(s->mosq, cert256, spki256, cert1) != 0) {
+		snprintf(s->error, sizeof(s->error),
+		         "cannot read the broker's certificate to check the pins of %s", cfg->file);
+		return -1;
+	}
+	for (i = 0; i < cfg->npins && !match; i++) {
+		const struct config_pin *p = &cfg->pins[i];
+
+		switch (p->kind) {
+		case CONFIG_PIN_CERT_SHA256:
+			match = memcmp(p->digest, cert256, 32) == 0;
+			break;
+		case CONFIG_PIN_SPKI_SHA256:
+			spki_pinned = true;
+			match = memcmp(p->digest, spki256, 32) == 0;
+			break;
+		case CONFIG_PIN_CERT_SHA1:
+			match = memcmp(p->digest, cert1, 20) == 0;
+			if (match)
+				errline("%s:%d: this pin is SHA-1, which is weak; pin sha256:%s "
+				        "instead",
+				        cfg->file, p->line,
+				        hex_colons(seen, sizeof(seen), cert256, 32));
+			break;
+		}
+	}
+	if (match)
+		return 0;
+	snprintf(s->error, sizeof(s->error),
+	         "the broker's certificate matches no pin in %s: it is sha256:%s%s%s; if the "
+	         "broker's certificate was replaced on purpose, pin the new one",
+	         cfg->file, hex_colons(seen, sizeof(seen), cert256, 32),
+	         spki_pinned ? ", its public key spki-sha256:" : "",
+	         spki_pinned ? hex_colons(seen_spki, sizeof(seen_spki), spki256, 32) : "");
+	return -1;
+}
+
+static void
+on_log(struct mosquitto *mosq, void *obj, int level, const char *str)
+{
+	struct session *s = obj;
+
+	(void)mosq;
+	if (level & MOSQ_LOG_ERR)
+		snprintf(s->last_log, sizeof(s->last_log), "%s", str);
+}
+
+static void
+on_connect(struct mosquitto *mosq, void *obj, int rc)
+{
+	struct session *s = obj;
+	char *topics[3] = {s->t_avail, s->t_states, s->t_events};
+	int ret;
+
+	if (rc != 0) {
+		snprintf(s->error, sizeof(s->error),
+		         "the broker %s:%u refused the connection: %s; check that it accepts "
+		         "the certificate %s%s",
+		         s->cfg->host, s->cfg->port, mosquitto_connack_string(rc), s->cfg->certfile,
+		         s->cfg->username[0] != '\0' ? " and the user name and password" : "");
+		s->failed = true;
+		return;
+	}
+	if (check_pins(s) != 0) {
+		s->failed = true;
+		mosquitto_disconnect(mosq);
+		return;
+	}
+	s->connected = true;
+	s->subscribed = false;
+	/* Subscribed before anything is published, so that the answer cannot be missed. */
+	ret = mosquitto_subscribe_multiple(mosq, &s->sub_mid, 3, topics, 1, 0, NULL);
+	if (ret != MOSQ_ERR_SUCCESS) {
+		snprintf(s->error, sizeof(s->error), "cannot subscribe to %s/%s/#: %s",
+		         s->cfg->topic_prefix, s->device, mosquitto_strerror(ret));
+		s->failed = true;
+	}
+}
+
+static void
+on_subscribe(struct mosquitto *mosq, void *obj, int mid, int count, const int *granted)
+{
+	struct session *s = obj;
+	int i;
+
+	(void)mosq;
+	if (mid != s->sub_mid)
+		return;
+	for (i = 0; i < count; i++) {
+		if (granted[i] > 2) {
+			snprintf(s->error, sizeof(s->error),
+			         "the broker refused the subscription to %s/%s/#; its ACL must let "
+			         "the certificate %s read the device's topics",
+			         s->cfg->topic_prefix, s->device, s->cfg->certfile);
+			s->failed = true;
+			return;
+		}
+	}
+	s->subscribed = true;
+	s->last_msg = now_ms();
+}
+
+static void
+on_disconnect(struct mosquitto *mosq, void *obj, int rc)
+{
+	struct session *s = obj;
+
+	(void)mosq;
+	s->connected = false;
+	if (rc != 0 && s->error[0] == '\0')
+		snprintf(s->error, sizeof(s->error), "lost the connection to %s:%u: %s",
+		         s->cfg->host, s->cfg->port,
+		         s->last_log[0] != '\0' ? s->last_log : mosquitto_strerror(rc));
+}
+
+/* A string member of an event, made safe to show (into buf, SHOW_MAX), or DFLT. */
+static const char *
+shown_string(char *buf, const cJSON *item, const char *dflt)
+{
+	if (!cJSON_IsString(item))
+		return dflt;
+	copy_shown(buf, SHOW_MAX, item->valuestring, strlen(item->valuestring));
+	return buf;
+}
+
+/* status --watch: one line for a command event. */
+static void
+print_event(const cJSON *ev)
+{
+	const cJSON *door = cJSON_GetObjectItemCaseSensitive(ev, "door");
+	const cJSON *action = cJSON_GetObjectItemCaseSensitive(ev, "action");
+	const cJSON *result = cJSON_GetObjectItemCaseSensitive(ev, "result");
+	const cJSON *reason = cJSON_GetObjectItemCaseSensitive(ev, "reason");
+	const cJSON *kid = cJSON_GetObjectItemCaseSensitive(ev, "kid");
+	char d[SHOW_MAX], a[SHOW_MAX], r[SHOW_MAX], why[SHOW_MAX], k[SHOW_MAX], when[32];
+
+	/* "2025-06-01 12:00:00 main: open accepted (alice)", "... main: rejected replay" */
+	printf("%s %s: %s%s%s%s%s%s%s\n", stamp(when, sizeof(when)), shown_string(d, door, "?"),
+	       shown_string(a, action, ""), cJSON_IsString(action) ? " " : "",
+	       shown_string(r, result, "?"), cJSON_IsString(reason) ? " " : "",
+	       shown_string(why, reason, ""), cJSON_IsString(kid) ? " by " : "",
+	       shown_string(k, kid, ""));
+	fflush(stdout);
+}
+
+/* Is this event the answer to the command being followed? */
+static bool
+is_our_answer(const struct session *s, const cJSON *ev)
+{
+	const struct ctl_request *req = s->req;
+	const cJSON *type = cJSON_GetObjectItemCaseSensitive(ev, "type");
+	const cJSON *nonce = cJSON_GetObjectItemCaseSensitive(ev, "nonce");
+	const cJSON *door = cJSON_GetObjectItemCaseSensitive(ev, "door");
+	const cJSON *kid = cJSON_GetObjectItemCaseSensitive(ev, "kid");
+
+	if (!cJSON_IsString(type) || strcmp(type->valuestring, "command") != 0)
+		return false;
+	/* The nonce names one command; every other clue could fit another's. */
+	if (nonce != NULL)
+		return cJSON_IsString(nonce) && strcmp(nonce->valuestring, req->cmd->nonce) == 0;
+	/* A device whose events carry no nonce: this door, this key, since we sent. */
+	return cJSON_IsString(door) && strcmp(door->valuestring, req->door) == 0 &&
+	       cJSON_IsString(kid) && strcmp(kid->valuestring, req->kid) == 0;
+}
+
+static void
+handle_event(struct session *s, const void *payload, size_t len)
+{
+	const cJSON *result, *reason;
+	cJSON *ev;
+
+	if (len > EVENT_MAX)
+		return;
+	ev = cJSON_ParseWithLength(payload, len);
+	if (!cJSON_IsObject(ev)) {
+		cJSON_Delete(ev);
+		return;
+	}
+	if (s->watching) {
+		const cJSON *type = cJSON_GetObjectItemCaseSensitive(ev, "type");
+
+		/* State events repeat the state topic, which is printed already. */
+		if (cJSON_IsString(type) && strcmp(type->valuestring, "command") == 0)
+			print_event(ev);
+	}
+	if (s->req != NULL && s->answer == ANSWER_NONE && is_our_answer(s, ev)) {
+		result = cJSON_GetObjectItemCaseSensitive(ev, "result");
+		reason = cJSON_GetObjectItemCaseSensitive(ev, "reason");
+		if (cJSON_IsString(result) && strcmp(result->valuestring, "accepted") == 0) {
+			s->answer = ANSWER_ACCEPTED;
+		} else if (cJSON_IsString(result) && strcmp(result->valuestring, "rejected") == 0) {
+			s->answer = ANSWER_REJECTED;
+			if (cJSON_IsString(reason))
+				copy_shown(s->reason, sizeof(s->reason), reason->valuestring,
+				           strlen(reason->valuestring));
+			else
+				snprintf(s->reason, sizeof(s->reason), "no reason given");
+		}
+	}
+	cJSON_Delete(ev);
+}
+
+/* P/D/N/state: the door's name N, when the topic is one. */
+static bool
+state_topic_door(const struct session *s, const char *topic, char *door, size_t size)
+{
+	size_t plen = strlen(s->cfg->topic_prefix), dlen = strlen(s->device), n;
+	const char *name, *end;
+
+	if (strncmp(topic, s->cfg->topic_prefix, plen) != 0 || topic[plen] != '/' ||
+	    strncmp(topic + plen + 1, s->device, dlen) != 0 || topic[plen + 1 + dlen] != '/')
+		return false;
+	name = topic + plen + 1 + dlen + 1;
+	end = strchr(name, '/');
+	if (end == NULL || strcmp(end, "/state") != 0)
+		return false;
+	n = (size_t)(end - name);
+	if (n == 0 || n >= size)
+		return false;
+	memcpy(door, name, n);
+	door[n] = '\0';
+	return ctl_name_valid(door);
+}
+
+static void
+on_message(struct mosquitto *mosq, void *obj, const struct mosquitto_message *msg)
+{
+	struct session *s = obj;
+	char name[CONFIG_NAME_MAX + 1], value[STATE_MAX + 1], when[32];
+	struct door_seen *d;
+
+	(void)mosq;
+	if (msg->payloadlen < 0 || msg->topic == NULL)
+		return;
+	if (strcmp(msg->topic, s->t_events) == 0) {
+		handle_event(s, msg->payload, (size_t)msg->payloadlen);
+		return;
+	}
+	copy_shown(value, sizeof(value), msg->payload, (size_t)msg->payloadlen);
+	if (strcmp(msg->topic, s->t_avail) == 0) {
+		if (s->watching && strcmp(s->availability, value) != 0) {
+			printf("%s device %s: %s\n", stamp(when, sizeof(when)), s->device,
+			       or_unknown(value));
+			fflush(stdout);
+		}
+		memcpy(s->availability, value, sizeof(value));
+		s->last_msg = now_ms();
+		return;
+	}
+	if (!state_topic_door(s, msg->topic, name, sizeof(name)))
+		return;
+	/* An empty retained message is how a state is deleted from the broker. */
+	d = door_find(s, name, msg->payloadlen > 0);
+	if (d == NULL)
+		return;
+	if (s->watching && strcmp(d->state, value) != 0) {
+		printf("%s %s: %s\n", stamp(when, sizeof(when)), name, or_unknown(value));
+		fflush(stdout);
+	}
+	memcpy(d->state, value, sizeof(value));
+	if (msg->retain)
+		memcpy(d->retained, value, sizeof(value));
+	s->last_msg = now_ms();
+}
+
+static void
+session_close(struct session *s)
+{
+	if (s->mosq != NULL) {
+		if (s->connected)
+			mosquitto_disconnect(s->mosq);
+		mosquitto_destroy(s->mosq);
+		s->mosq = NULL;
+	}
+	mosquitto_lib_cleanup();
+}
+
+static int
+read_password(const struct config *cfg, char *buf, size_t size, char *err, size_t errlen)
+{
+	FILE *f = fopen(cfg->password_file, "re");
+	size_t n;
+
+	if (f == NULL) {
+		snprintf(err, errlen, "password_file %s: %s", cfg->password_file, strerror(errno));
+		return -1;
+	}
+	if (fgets(buf, (int)size, f) == NULL)
+		buf[0] = '\0';
+	fclose(f);
+	n = strcspn(buf, "\r\n");
+	buf[n] = '\0';
+	return 0;
+}
+
+/* The TLS handshake or the session set-up failed: say so with the library's reason. */
+static void
+tls_failed(const struct session *s, int rc)
+{
+	const struct config *cfg = s->cfg;
+	const char *why = s->error[0] != '\0'      ? s->error
+	                  : s->last_log[0] != '\0' ? s->last_log
+	                                           : mosquitto_strerror(rc);
+
+	errline("cannot connect to %s:%u over TLS: %s; check that cafile in %s is the CA of the "
+	        "broker's certificate, that this certificate names %s, and that the broker "
+	        "accepts certfile",
+	        cfg->host, cfg->port, why, cfg->file, cfg->host);
+}
+
+/*
+ * Connects and subscribes to the device's topics. Returns 0 once the SUBACK is in, or -1 with
+ * the reason printed.
+ */
+static int
+session_open(struct session *s, const struct config *cfg, const char *device)
+{
+	unsigned char rnd[6];
+	char client_id[32], password[256] = "", err[ERROR_MAX];
+	uint64_t deadline;
+	int rc;
+
+	memset(s, 0, sizeof(*s));
+	s->cfg = cfg;
+	s->device = device;
+	snprintf(s->t_avail, sizeof(s->t_avail), "%s/%s/availability", cfg->topic_prefix, device);
+	snprintf(s->t_states, sizeof(s->t_states), "%s/%s/+/state", cfg->topic_prefix, device);
+	snprintf(s->t_events, sizeof(s->t_events), "%s/%s/events", cfg->topic_prefix, device);
+
+	mosquitto_lib_init();
+	/* A random client id, so that two garagectl runs never take each other's session. */
+	if (RAND_bytes(rnd, sizeof(rnd)) != 1)
+		memset(rnd, 0, sizeof(rnd));
+	snprintf(client_id, sizeof(client_id), "garagectl-%02x%02x%02x%02x%02x%02x", rnd[0], rnd[1],
+	         rnd[2], rnd[3], rnd[4], rnd[5]);
+	s->mosq = mosquitto_new(client_id, true, s);
+	if (s->mosq == NULL) {
+		errline("cannot create an MQTT client: %s", strerror(errno));
+		session_close(s);
+		return -1;
+	}
+	mosquitto_int_option(s->mosq, MOSQ_OPT_PROTOCOL_VERSION, MQTT_PROTOCOL_V311);
+	mosquitto_log_callback_set(s->mosq, on_log);
+	mosquitto_connect_callback_set(s->mosq, on_connect);
+	mosquitto_subscribe_callback_set(s->mosq, on_subscribe);
+	mosquitto_disconnect_callback_set(s->mosq, on_disconnect);
+	mosquitto_message_callback_set(s->mosq, on_message);
+
+	rc = mosquitto_tls_set(s->mosq, cfg->cafile, NULL, cfg->certfile, cfg->keyfile, NULL);
+	if (rc == MOSQ_ERR_SUCCESS)
+		rc = mosquitto_tls_opts_set(s->mosq, SSL_VERIFY_PEER, cfg->tls_version, NULL);
+	/* Host name verification stays on: the broker's certificate must name cfg->host. */
+	if (rc == MOSQ_ERR_SUCCESS)
+		rc = mosquitto_tls_insecure_set(s->mosq, false);
+	if (rc != MOSQ_ERR_SUCCESS) {
+		errline("TLS set-up with cafile %s, certfile %s, keyfile %s: %s; check those files",
+		        cfg->cafile, cfg->certfile, cfg->keyfile, mosquitto_strerror(rc));
+		session_close(s);
+		return -1;
+	}
+	if (cfg->password_file[0] != '\0' &&
+	    read_password(cfg, password, sizeof(password), err, sizeof(err)) != 0) {
+		errline("%s", err);
+		session_close(s);
+		return -1;
+	}
+	if (cfg->username[0] != '\0' &&
+	    mosquitto_username_pw_set(s->mosq, cfg->username,
+	                              password[0] != '\0' ? password : NULL) != MOSQ_ERR_SUCCESS) {
+		errline("cannot set the MQTT user name");
+		session_close(s);
+		return -1;
+	}
+
+	rc = mosquitto_connect(s->mosq, cfg->host, cfg->port, cfg->keepalive);
+	OPENSSL_cleanse(password, sizeof(password));
+	if (rc == MOSQ_ERR_ERRNO)
+		errline("cannot connect to %s:%u: %s; is the broker running, and are host and port "
+		        "in %s right?",
+		        cfg->host, cfg->port, strerror(errno), cfg->file);
+	else if (rc == MOSQ_ERR_EAI)
+		errline("cannot find the address of %s; check host in %s", cfg->host, cfg->file);
+	else if (rc != MOSQ_ERR_SUCCESS)
+		tls_failed(s, rc);
+	if (rc != MOSQ_ERR_SUCCESS) {
+		session_close(s);
+		return -1;
+	}
+	deadline = now_ms() + CONNECT_TIMEOUT_MS;
+	while (!s->subscribed && !s->failed && !interrupted) {
+		uint64_t now = now_ms();
+
+		if (now >= deadline) {
+			snprintf(s->error, sizeof(s->error),
+			         "the broker %s:%u did not accept the session within %u s",
+			         cfg->host, cfg->port, CONNECT_TIMEOUT_MS / 1000U);
+			break;
+		}
+		rc = mosquitto_loop(s->mosq, (int)(deadline - now), 1);
+		if (rc != MOSQ_ERR_SUCCESS && !s->failed && s->error[0] == '\0')
+			snprintf(s->error, sizeof(s->error), "%s",
+			         s->last_log[0] != '\0' ? s->last_log : mosquitto_strerror(rc));
+		if (rc != MOSQ_ERR_SUCCESS)
+			break;
+	}
+	if (!s->subscribed) {
+		if (interrupted)
+			errline("interrupted");
+		else if (s->failed)
+			errline("%s", s->error);
+		else
+			tls_failed(s, MOSQ_ERR_TLS);
+		session_close(s);
+		return -1;
+	}
+	return 0;
+}
+
+/*
+ * Runs the network until the deadline (monotonic ms), at most max_ms. Returns 0, or -1 when
+ * the session is over (the reason is in s->error).
+ */
+static int
+session_pump(struct session *s, uint64_t deadline, unsigned max_ms)
+{
+	uint64_t now = now_ms();
+	uint64_t wait = deadline > now ? deadline - now : 0;
+	int rc;
+
+	/* mosquitto_loop() sends PINGREQ only when it returns: wake within the keepalive. */
+	if (max_ms > (unsigned)s->cfg->keepalive * 500U)
+		max_ms = (unsigned)s->cfg->keepalive * 500U;
+	if (wait > max_ms)
+		wait = max_ms;
+	rc = mosquitto_loop(s->mosq, (int)wait, 1);
+	if (rc != MOSQ_ERR_SUCCESS && s->error[0] == '\0')
+		snprintf(s->error, sizeof(s->error), "lost the connection to %s:%u: %s",
+		         s->cfg->host, s->cfg->port,
+		         rc == MOSQ_ERR_ERRNO ? strerror(errno) : mosquitto_strerror(rc));
+	return rc == MOSQ_ERR_SUCCESS && !s->failed ? 0 : -1;
+}
+
+static void
+install_signals(void)
+{
+	struct sigaction sa;
+
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = on_signal;
+	sigemptyset(&sa.sa_mask);
+	/* No SA_RESTART: the wait in mosquitto_loop() must end when the owner presses ^C. */
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+}
+
+/* Where the action leads, as the state topic says it. */
+enum target {
+	TARGET_OPEN,   /* "open" */
+	TARGET_CLOSED, /* "closed" */
+	TARGET_STILL,  /* any state that is not opening or closing */
+	TARGET_END,    /* "open" or "closed" */
+};
+
+static enum target
+target_of(enum cmd_action action, const char *before)
+{
+	switch (action) {
+	case CMD_ACTION_OPEN:
+		return TARGET_OPEN;
+	case CMD_ACTION_CLOSE:
+		return TARGET_CLOSED;
+	case CMD_ACTION_STOP:
+		return TARGET_STILL;
+	default:
+		break;
+	}
+	/* toggle: the other end; a moving door stops; from stopped or unknown, either end. */
+	if (strcmp(before, "closed") == 0)
+		return TARGET_OPEN;
+	if (strcmp(before, "open") == 0)
+		return TARGET_CLOSED;
+	if (moving(before))
+		return TARGET_STILL;
+	return TARGET_END;
+}
+
+static bool
+reached(enum target t, const char *state)
+{
+	switch (t) {
+	case TARGET_OPEN:
+		return strcmp(state, "open") == 0;
+	case TARGET_CLOSED:
+		return strcmp(state, "closed") == 0;
+	case TARGET_STILL:
+		return state[0] != '\0' && !moving(state);
+	case TARGET_END:
+		return strcmp(state, "open") == 0 || strcmp(state, "closed") == 0;
+	}
+	return false;
+}
+
+static const char *
+target_text(enum target t)
+{
+	switch (t) {
+	case TARGET_OPEN:
+		return "reach open";
+	case TARGET_CLOSED:
+		return "reach closed";
+	case TARGET_STILL:
+		return "stop";
+	case TARGET_END:
+		return "reach open or closed";
+	}
+	return "";
+}
+
+/* Why a rejected command was rejected, and what the owner can do about it. */
+static const char *
+reason_hint(const char *reason)
+{
+	static const struct {
+		const char *reason, *hint;
+	} hints[] = {
+	    {"unknown_key", "add this key's authorized_keys line on the device and send garaged "
+	                    "SIGHUP"},
+	    {"forbidden", "the device's authorized_keys line for this key does not allow this "
+	                  "action or door"},
+	    {"bad_signature", "check that kid and device in ctl.conf match the key and the "
+	                      "device's [device] id"},
+	    {"stale", "check that this computer's clock and the device's agree"},
+	    {"future", "check that this computer's clock and the device's agree"},
+	    {"replay", "send the command again"},
+	    {"unknown_door", "check --door against the device's [door.NAME] sections"},
+	    {"rate_limited", "wait a little and send the command again"},
+	};
+	size_t i;
+
+	for (i = 0; i < sizeof(hints) / sizeof(hints[0]); i++)
+		if (strcmp(reason, hints[i].reason) == 0)
+			return hints[i].hint;
+	return NULL;
+}
+
+/* The answer to the command: waits up to ANSWER_TIMEOUT_MS for the device's event. */
+static int
+await_answer(struct session *s, const struct ctl_request *req)
+{
+	uint64_t deadline = now_ms() + ANSWER_TIMEOUT_MS;
+	const char *hint;
+
+	while (s->answer == ANSWER_NONE && !interrupted && now_ms() < deadline)
+		if (session_pump(s, deadline, UINT32_MAX) != 0) {
+			errline("%s; the command may not have reached the device: check with "
+			        "garagectl status",
+			        s->error);
+			return CTL_EXIT_FAILED;
+		}
+	if (interrupted) {
+		errline("interrupted before the device answered; check with garagectl status");
+		return CTL_EXIT_FAILED;
+	}
+	if (s->answer == ANSWER_REJECTED) {
+		hint = reason_hint(s->reason);
+		errline("the device refused the command: %s%s%s", s->reason,
+		        hint != NULL ? "; " : "", hint != NULL ? hint : "");
+		return CTL_EXIT_FAILED;
+	}
+	if (s->answer == ANSWER_NONE) {
+		if (strcmp(s->availability, "online") == 0)
+			errline("no answer from device %s within %u s although it is online; check "
+			        "that the broker's ACL lets this client write %s/%s/%s/cmd",
+			        req->device, ANSWER_TIMEOUT_MS / 1000U, s->cfg->topic_prefix,
+			        req->device, req->door);
+		else
+			errline("no answer from device %s within %u s; is garaged running and "
+			        "connected? (availability: %s)",
+			        req->device, ANSWER_TIMEOUT_MS / 1000U,
+			        or_unknown(s->availability));
+		return CTL_EXIT_FAILED;
+	}
+	return CTL_EXIT_OK;
+}
+
+/* --wait: follows the door's state topic until it shows where the action leads. */
+static int
+follow_door(struct session *s, const struct ctl_request *req)
+{
+	struct door_seen *d = door_find(s, req->door, true);
+	const char *before;
+	enum target target;
+	bool tty = isatty(STDOUT_FILENO) == 1;
+	char shown[STATE_MAX + 1] = "";
+	uint64_t start = now_ms(), deadline = start + (uint64_t)req->wait_s * 1000U;
+	int ret = CTL_EXIT_OK;
+
+	if (d == NULL) {
+		errline("device %s has more doors than garagectl can follow", req->device);
+		return CTL_EXIT_FAILED;
+	}
+	/* toggle's end depends on the state before the command: the one the broker held when
+	 * we subscribed, or failing that the latest one heard. */
+	before = d->retained[0] != '\0' ? d->retained : d->state;
+	target = target_of(req->action, before);
+	for (;;) {
+		uint64_t now = now_ms();
+		bool done = reached(target, d->state);
+
+		if (tty) {
+			printf("\r\033[K%s: %s  %.1f s%s", req->door, or_unknown(d->state),
+			       (double)(now - start) / 1000.0, done ? "\n" : "");
+			fflush(stdout);
+		} else if (strcmp(shown, d->state) != 0) {
+			printf("%s: %s\n", req->door, or_unknown(d->state));
+			fflush(stdout);
+		}
+		memcpy(shown, d->state, sizeof(shown));
+		if (done)
+			break;
+		if (interrupted || now >= deadline) {
+			if (tty)
+				putchar('\n');
+			if (interrupted)
+				errline("interrupted; door %s is %s", req->door,
+				        or_unknown(d->state));
+			else
+				errline("door %s did not %s within %u s; it is %s%s", req->door,
+				        target_text(target), req->wait_s, or_unknown(d->state),
+				        strcmp(s->availability, "online") == 0
+				            ? ""
+				            : " (the device is not online)");
+			ret = CTL_EXIT_FAILED;
+			break;
+		}
+		/* On a terminal the elapsed time ticks; otherwise sleep until something happens. */
+		if (session_pump(s, deadline, tty ? PROGRESS_MS : UINT32_MAX) != 0) {
+			if (tty)
+				putchar('\n');
+			errline("%s; check the door with garagectl status", s->error);
+			ret = CTL_EXIT_FAILED;
+			break;
+		}
+	}
+	return ret;
+}
+
+int
+ctl_command_send(const struct config *mqtt, const struct ctl_request *req)
+{
+	struct session s;
+	char topic[TOPIC_MAX];
+	int rc, ret;
+
+	install_signals();
+	if (session_open(&s, mqtt, req->device) != 0)
+		return CTL_EXIT_FAILED;
+	s.req = req;
+	snprintf(topic, sizeof(topic), "%s/%s/%s/cmd", mqtt->topic_prefix, req->device, req->door);
+	/* QoS 1 so that the broker has it; never retained: the device ignores retained ones. */
+	rc =
+	    mosquitto_publish(s.mosq, NULL, topic, (int)req->cmd->len, req->cmd->payload, 1, false);
+	if (rc != MOSQ_ERR_SUCCESS) {
+		errline("cannot publish the command on %s: %s", topic, mosquitto_strerror(rc));
+		session_close(&s);
+		return CTL_EXIT_FAILED;
+	}
+	ret = await_answer(&s, req);
+	if (ret == CTL_EXIT_OK) {
+		printf("door %s: %s accepted\n", req->door, cmd_action_name(req->action));
+		fflush(stdout);
+		if (req->wait)
+			ret = follow_door(&s, req);
+	}
+	session_close(&s);
+	return ret;
+}
+
+static int
+door_cmp(const void *a, const void *b)
+{
+	return strcmp(((const struct door_seen *)a)->name, ((const struct door_seen *)b)->name);
+}
+
+int
+ctl_status(const struct config *mqtt, const char *device, bool watch)
+{
+	struct session s;
+	uint64_t start, end, now, again;
+	size_t i;
+
+	install_signals();
+	if (session_open(&s, mqtt, device) != 0)
+		return CTL_EXIT_FAILED;
+	/* The retained messages follow the SUBACK in a burst: read until it has passed. */
+	start = now_ms();
+	while (!interrupted) {
+		end = s.last_msg + STATUS_QUIET_MS;
+		if (end > start + STATUS_MAX_MS)
+			end = start + STATUS_MAX_MS;
+		if ((now = now_ms()) >= end)
+			break;
+		if (session_pump(&s, end, STATUS_MAX_MS) != 0) {
+			errline("%s", s.error);
+			session_close(&s);
+			return CTL_EXIT_FAILED;
+		}
+	}
+	if (s.availability[0] == '\0' && s.ndoors == 0 && !watch) {
+		errline("no retained state for device %s on the broker; is garaged configured with "
+		        "[device] id = %s and topic_prefix = %s, and has it ever run?",
+		        device, device, mqtt->topic_prefix);
+		session_close(&s);
+		return CTL_EXIT_FAILED;
+	}
+	qsort(s.doors, s.ndoors, sizeof(s.doors[0]), door_cmp);
+	printf("device %s: %s\n", device, or_unknown(s.availability));
+	for (i = 0; i < s.ndoors; i++)
+		printf("  %s: %s\n", s.doors[i].name, or_unknown(s.doors[i].state));
+	fflush(stdout);
+
+	s.watching = watch;
+	while (watch && !interrupted) {
+		if (session_pump(&s, UINT64_MAX, 60000U) == 0 || interrupted)
+			continue;
+		if (s.failed) {
+			/* Refused by the broker, or a pin that does not match: retrying is futile.
+			 */
+			errline("%s", s.error);
+			session_close(&s);
+			return CTL_EXIT_FAILED;
+		}
+		/* The owner asked to watch: a lost connection is retried, not the end. */
+		errline("%s; connecting again in %u s", s.error, RECONNECT_MS / 1000U);
+		s.error[0] = '\0';
+		s.last_log[0] = '\0';
+		for (again = now_ms() + RECONNECT_MS; !interrupted && now_ms() < again;) {
+			struct timespec tick = {0, PROGRESS_MS * 1000000L};
+
+			nanosleep(&tick, NULL);
+		}
+		if (!interrupted)
+			mosquitto_reconnect(s.mosq);
+	}
+	session_close(&s);
+	return CTL_EXIT_OK;
+}

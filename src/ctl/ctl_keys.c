@@ -1,0 +1,290 @@
+/*
+ * ctl_keys: see ctl_keys.h. OpenSSL does the cryptography and the PEM encoding; the core does
+ * the signed text and base64, so that garagectl signs exactly the bytes garaged verifies.
+ */
+#include "ctl_keys.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <openssl/bio.h>
+#include <openssl/crypto.h>
+#include <openssl/err.h>
+#include <openssl/evp.h>
+#include <openssl/pem.h>
+#include <openssl/rand.h>
+
+#include "base64.h"
+
+/* A PEM Ed25519 key is about 120 bytes; anything much larger is not one. */
+#define KEY_FILE_MAX 16384
+/* Nonce bytes: within SPEC's 8 to 32, enough that two commands never share one. */
+#define NONCE_BYTES 16
+
+/* The first OpenSSL error, for a message; "" when the queue is empty. */
+static const char *
+ssl_reason(char *buf, size_t size)
+{
+	unsigned long e = ERR_get_error();
+
+	buf[0] = '\0';
+	if (e != 0)
+		snprintf(buf, size, " (%s)", ERR_reason_error_string(e));
+	ERR_clear_error();
+	return buf;
+}
+
+static int
+write_all(int fd, const char *p, size_t n)
+{
+	while (n > 0) {
+		ssize_t w = write(fd, p, n);
+
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w <= 0)
+			return -1;
+		p += w;
+		n -= (size_t)w;
+	}
+	return 0;
+}
+
+/*
+ * Writes the private key text to PATH, mode 0600. Without FORCE, O_EXCL makes "never
+ * overwrite" hold even against a file that appears meanwhile; with FORCE, a temporary file
+ * in the same directory is renamed over PATH, so that a crash leaves the old key or the new
+ * one, never half of either.
+ */
+static int
+write_key_file(const char *path, const char *pem, size_t len, bool force, char *err, size_t errlen)
+{
+	char tmp[4096];
+	const char *target = path;
+	int fd, e;
+
+	if (force) {
+		if ((size_t)snprintf(tmp, sizeof(tmp), "%s.XXXXXX", path) >= sizeof(tmp)) {
+			snprintf(err, errlen, "%s: the path is too long; use a shorter one", path);
+			return -1;
+		}
+		fd = mkstemp(tmp); /* created 0600 */
+		target = tmp;
+	} else {
+		fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600);
+	}
+	if (fd < 0) {
+		e = errno;
+		if (e == EEXIST)
+			snprintf(
+			    err, errlen,
+			    "%s already exists; keygen never overwrites a key (give --force to "
+			    "replace it, or -o with another file)",
+			    path);
+		else
+			snprintf(err, errlen, "cannot create %s: %s; choose another file with -o",
+			         target, strerror(e));
+		return -1;
+	}
+	/* The umask may only have taken bits away, but say exactly what the file is. */
+	if (fchmod(fd, 0600) != 0 || write_all(fd, pem, len) != 0 || fsync(fd) != 0) {
+		e = errno;
+		close(fd);
+		unlink(target);
+		snprintf(err, errlen, "cannot write %s: %s", target, strerror(e));
+		return -1;
+	}
+	if (close(fd) != 0) {
+		e = errno;
+		unlink(target);
+		snprintf(err, errlen, "cannot write %s: %s", target, strerror(e));
+		return -1;
+	}
+	if (force && rename(tmp, path) != 0) {
+		e = errno;
+		unlink(tmp);
+		snprintf(err, errlen, "cannot replace %s: %s", path, strerror(e));
+		return -1;
+	}
+	return 0;
+}
+
+int
+ctl_keygen(const char *kid, const char *path, bool force, char *line, size_t linelen, char *err,
+           size_t errlen)
+{
+	EVP_PKEY *key;
+	BIO *bio = NULL;
+	uint8_t pub[CMD_PUBKEY_LEN];
+	size_t publen = sizeof(pub);
+	char pub64[64], why[256];
+	char *pem;
+	long pemlen;
+	int ret = -1;
+
+	key = EVP_PKEY_Q_keygen(NULL, NULL, "ED25519");
+	if (key == NULL) {
+		snprintf(err, errlen, "cannot make an Ed25519 key%s", ssl_reason(why, sizeof(why)));
+		return -1;
+	}
+	if (EVP_PKEY_get_raw_public_key(key, pub, &publen) != 1 || publen != sizeof(pub) ||
+	    base64_encode(BASE64_STANDARD_PADDED, pub, publen, pub64, sizeof(pub64)) == 0) {
+		snprintf(err, errlen, "cannot read the new public key%s",
+		         ssl_reason(why, sizeof(why)));
+		goto out;
+	}
+	if ((size_t)snprintf(line, linelen, "ed25519 %s %s", pub64, kid) >= linelen) {
+		snprintf(err, errlen, "internal error: the authorized_keys line is too long");
+		goto out;
+	}
+	/* PKCS#8 "BEGIN PRIVATE KEY", unencrypted: what openssl genpkey writes. */
+	bio = BIO_new(BIO_s_secmem());
+	if (bio == NULL || PEM_write_bio_PrivateKey(bio, key, NULL, NULL, 0, NULL, NULL) != 1 ||
+	    (pemlen = BIO_get_mem_data(bio, &pem)) <= 0) {
+		snprintf(err, errlen, "cannot encode the private key%s",
+		         ssl_reason(why, sizeof(why)));
+		goto out;
+	}
+	ret = write_key_file(path, pem, (size_t)pemlen, force, err, errlen);
+out:
+	BIO_free(bio); /* a secure-memory BIO: cleared when freed */
+	EVP_PKEY_free(key);
+	return ret;
+}
+
+EVP_PKEY *
+ctl_key_load(const char *path, char *err, size_t errlen)
+{
+	struct stat st;
+	EVP_PKEY *key = NULL;
+	BIO *bio = NULL;
+	char *buf = NULL, why[256];
+	ssize_t n;
+	size_t len = 0;
+	int fd, e;
+
+	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
+	if (fd < 0) {
+		e = errno;
+		snprintf(err, errlen, "signing key %s: %s; %s", path, strerror(e),
+		         e == ENOENT ? "fix key = in [signing] (or --key), or make one with "
+		                       "garagectl keygen"
+		                     : "make it readable by you");
+		return NULL;
+	}
+	if (fstat(fd, &st) != 0) {
+		snprintf(err, errlen, "signing key %s: %s", path, strerror(errno));
+		goto out;
+	}
+	if (!S_ISREG(st.st_mode)) {
+		snprintf(err, errlen, "signing key %s is not a regular file; give the key file",
+		         path);
+		goto out;
+	}
+	/* Checked before reading: a key others can read must be treated as already leaked. */
+	if ((st.st_mode & (S_IRWXG | S_IRWXO)) != 0) {
+		snprintf(err, errlen,
+		         "signing key %s is open to group or others (mode %04o); run chmod 600 %s",
+		         path, (unsigned)(st.st_mode & 07777), path);
+		goto out;
+	}
+	buf = OPENSSL_secure_malloc(KEY_FILE_MAX);
+	if (buf == NULL) {
+		snprintf(err, errlen, "out of memory");
+		goto out;
+	}
+	while (len < KEY_FILE_MAX && (n = read(fd, buf + len, KEY_FILE_MAX - len)) != 0) {
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0) {
+			snprintf(err, errlen, "signing key %s: %s", path, strerror(errno));
+			goto out;
+		}
+		len += (size_t)n;
+	}
+	if (len == KEY_FILE_MAX) {
+		snprintf(err, errlen, "signing key %s is too large to be a key; give the key file",
+		         path);
+		goto out;
+	}
+	bio = BIO_new_mem_buf(buf, (int)len);
+	if (bio != NULL)
+		key = PEM_read_bio_PrivateKey(bio, NULL, NULL, NULL);
+	if (key == NULL) {
+		snprintf(err, errlen,
+		         "signing key %s is not a PEM private key%s; give the file that garagectl "
+		         "keygen (or openssl genpkey -algorithm ed25519) wrote",
+		         path, ssl_reason(why, sizeof(why)));
+	} else if (EVP_PKEY_get_id(key) != EVP_PKEY_ED25519) {
+		snprintf(err, errlen,
+		         "signing key %s is a %s key, not Ed25519; make one with garagectl keygen",
+		         path, EVP_PKEY_get0_type_name(key));
+		EVP_PKEY_free(key);
+		key = NULL;
+	}
+out:
+	BIO_free(bio);
+	if (buf != NULL)
+		OPENSSL_secure_clear_free(buf, KEY_FILE_MAX);
+	close(fd);
+	return key;
+}
+
+int
+ctl_sign_command(EVP_PKEY *key, const char *device, const char *door, enum cmd_action action,
+                 const char *kid, struct ctl_signed *out, char *err, size_t errlen)
+{
+	uint8_t nonce[NONCE_BYTES], sig[CMD_SIG_LEN];
+	char text[CMD_SIGNED_TEXT_MAX], sig64[CMD_SIG_LEN * 2], why[256];
+	size_t textlen, siglen = sizeof(sig);
+	EVP_MD_CTX *md;
+	int n, ok;
+
+	memset(out, 0, sizeof(*out));
+	if (RAND_bytes(nonce, sizeof(nonce)) != 1 ||
+	    base64_encode(BASE64_URL_UNPADDED, nonce, sizeof(nonce), out->nonce,
+	                  sizeof(out->nonce)) == 0) {
+		snprintf(err, errlen, "cannot make a nonce%s", ssl_reason(why, sizeof(why)));
+		return -1;
+	}
+	out->ts = (int64_t)time(NULL);
+	textlen =
+	    cmd_signed_text(text, sizeof(text), device, door, action, out->ts, out->nonce, kid);
+	if (textlen == 0) {
+		snprintf(err, errlen, "internal error: the signed text does not fit");
+		return -1;
+	}
+	/* Ed25519 hashes the message itself: no digest is named (NULL), one shot. */
+	md = EVP_MD_CTX_new();
+	ok = md != NULL && EVP_DigestSignInit(md, NULL, NULL, NULL, key) == 1 &&
+	     EVP_DigestSign(md, sig, &siglen, (const unsigned char *)text, textlen) == 1 &&
+	     siglen == sizeof(sig);
+	EVP_MD_CTX_free(md);
+	if (!ok || base64_encode(BASE64_URL_UNPADDED, sig, siglen, sig64, sizeof(sig64)) == 0) {
+		snprintf(err, errlen, "cannot sign the command%s", ssl_reason(why, sizeof(why)));
+		return -1;
+	}
+	/*
+	 * Written with snprintf rather than a JSON library: every field is from a charset that
+	 * needs no escaping (validated names and key id, base64url, digits), and the field order
+	 * is the one SPEC shows.
+	 */
+	n = snprintf(out->payload, sizeof(out->payload),
+	             "{\"v\":1,\"door\":\"%s\",\"action\":\"%s\",\"ts\":%" PRId64
+	             ",\"nonce\":\"%s\",\"kid\":\"%s\",\"sig\":\"%s\"}",
+	             door, cmd_action_name(action), out->ts, out->nonce, kid, sig64);
+	if (n < 0 || (size_t)n >= sizeof(out->payload)) {
+		snprintf(err, errlen, "internal error: the command is larger than %u bytes",
+		         CMD_MAX_PAYLOAD);
+		return -1;
+	}
+	out->len = (size_t)n;
+	return 0;
+}

@@ -1,0 +1,54 @@
+/*
+ * ctl_keys: the owner's Ed25519 signing keys, with OpenSSL.
+ *
+ * It owns making a key pair (garagectl keygen), the private key file (PEM PKCS#8, the format
+ * `openssl genpkey -algorithm ed25519` writes, created 0600 and never overwritten unless
+ * asked), the authorized_keys line that goes with it, loading a private key (refused when
+ * group or others may read it), and turning a command into its signed payload (SPEC "Signed
+ * command") with the core's cmd_signed_text(). It never talks to the network.
+ */
+#ifndef GARAGECTL_KEYS_H
+#define GARAGECTL_KEYS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <openssl/types.h>
+
+#include "cmd.h"
+
+/* "ed25519 " + 44 characters of base64 + " " + a key id + NUL */
+#define CTL_KEY_LINE_MAX (8 + 44 + 1 + CMD_KID_MAX + 1)
+
+/*
+ * Makes a key pair for KID and writes the private key to PATH, mode 0600. An existing PATH is
+ * an error unless FORCE, which replaces it atomically. On success the authorized_keys line
+ * "ed25519 <base64 public key> KID" is in line. Returns 0, or -1 with what to do in err.
+ */
+int ctl_keygen(const char *kid, const char *path, bool force, char *line, size_t linelen, char *err,
+               size_t errlen);
+
+/*
+ * Loads an Ed25519 private key from PATH (PEM). Returns the key, which the caller frees with
+ * EVP_PKEY_free(), or NULL with what to do in err (a key file readable by group or others is
+ * refused before it is read).
+ */
+EVP_PKEY *ctl_key_load(const char *path, char *err, size_t errlen);
+
+/* A command ready to publish on P/D/N/cmd, and what identifies it in the device's events. */
+struct ctl_signed {
+	char payload[CMD_MAX_PAYLOAD + 1];
+	size_t len;
+	char nonce[CMD_NONCE_TEXT_MAX + 1];
+	int64_t ts;
+};
+
+/*
+ * Signs ACTION on DOOR of DEVICE as KID with KEY, now, with a fresh random nonce, into *out.
+ * Returns 0, or -1 with the reason in err.
+ */
+int ctl_sign_command(EVP_PKEY *key, const char *device, const char *door, enum cmd_action action,
+                     const char *kid, struct ctl_signed *out, char *err, size_t errlen);
+
+#endif
