@@ -173,3 +173,20 @@ await() {
 	return 1
 }
 count() { local n; n=$(grep -Ec "$1" "${2:-$T/watch.log}" 2>/dev/null); echo "${n:-0}"; }
+
+# Signing keys and commands made with the openssl command, independently of garagectl.
+# keypair NAME: $T/NAME.ed.key; sets PUB_B64 (the raw 32-byte public key, standard base64).
+keypair() {
+	openssl genpkey -algorithm ed25519 -out "$T/$1.ed.key" 2>/dev/null || fail "ed25519 keygen"
+	PUB_B64=$(openssl pkey -in "$T/$1.ed.key" -pubout -outform DER 2>/dev/null | tail -c 32 | base64 -w0)
+}
+nonce() { head -c 12 /dev/urandom | basenc --base64url -w0 | tr -d '='; }
+# sign KEYNAME DEVICE DOOR ACTION TS NONCE KID: prints the signed command of SPEC.
+sign() {
+	local msg=$T/msg.$$ sig
+	printf 'garaged-cmd-v1\n%s\n%s\n%s\n%s\n%s\n%s' "$2" "$3" "$4" "$5" "$6" "$7" >"$msg"
+	sig=$(openssl pkeyutl -sign -rawin -inkey "$T/$1.ed.key" -in "$msg" 2>/dev/null | basenc --base64url -w0 | tr -d '=')
+	printf '{"v":1,"door":"%s","action":"%s","ts":%s,"nonce":"%s","kid":"%s","sig":"%s"}' "$3" "$4" "$5" "$6" "$7" "$sig"
+}
+# relay_edges [FILE]: how many times the simulated relay was energised.
+relay_edges() { local n; n=$(grep -c 'relay on' "${1:-$T/sim.log}" 2>/dev/null); echo "${n:-0}"; }

@@ -292,3 +292,40 @@ door_state_name(enum door_state s)
 		return "unknown";
 	}
 }
+
+/* The presses to reach END (OPEN going up, CLOSED going down); see door_presses(). */
+static unsigned
+presses_towards(const struct door *d, enum door_state end, enum door_state towards,
+                enum door_state away, bool up)
+{
+	bool next_up;
+
+	if (d->state == end || d->state == towards)
+		return 0;
+	if (d->state == away)
+		return 2;
+	if (d->state == DOOR_STOPPED) {
+		/* The next press goes the other way from the last one (up when unknown, as
+		 * door_pulse() assumes): right at once, or reverse, stop and reverse again. */
+		next_up = d->dir != DOOR_DIR_UP;
+		return next_up == up ? 1 : 3;
+	}
+	return 1;
+}
+
+unsigned
+door_presses(const struct door *d, enum door_goal goal)
+{
+	switch (goal) {
+	case DOOR_GOAL_OPEN:
+		return presses_towards(d, DOOR_OPEN, DOOR_OPENING, DOOR_CLOSING, true);
+	case DOOR_GOAL_CLOSE:
+		return presses_towards(d, DOOR_CLOSED, DOOR_CLOSING, DOOR_OPENING, false);
+	case DOOR_GOAL_STOP:
+		return is_moving(d) ? 1 : 0;
+	case DOOR_GOAL_TOGGLE:
+		return 1;
+	default:
+		return 0;
+	}
+}

@@ -100,6 +100,24 @@ struct door_change door_tick(struct door *d, uint64_t now_ms);
 /* The next time door_tick() has something to do, or DOOR_NO_DEADLINE. */
 uint64_t door_next_deadline(const struct door *d);
 
+/* What an owner asks of a door; the core's own words, so door.h needs nothing from cmd.h. */
+enum door_goal {
+	DOOR_GOAL_OPEN = 0,
+	DOOR_GOAL_CLOSE,
+	DOOR_GOAL_STOP,
+	DOOR_GOAL_TOGGLE,
+};
+
+/*
+ * How many presses of a single-button opener reach GOAL from the door's state now: 0 when it
+ * is there or on its way (open on an open or opening door), 1 for a plain press, 2 to turn a
+ * door moving the wrong way (stop, then reverse), 3 to turn a door stopped after moving the
+ * right way (reverse, stop, reverse). Toggle is always one press; stop presses only a moving
+ * door. An UNKNOWN door gets one press for open or close: the owner asked, and one press is
+ * what the wall button would do.
+ */
+unsigned door_presses(const struct door *d, enum door_goal goal);
+
 /* "closed", "opening", ... as on the MQTT state topic. */
 const char *door_state_name(enum door_state s);
 

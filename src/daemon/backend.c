@@ -66,3 +66,9 @@ backend_dispatch(struct backend *b)
 {
 	return b->ops->dispatch(b);
 }
+
+bool
+backend_has_open_sensor(const struct backend *b)
+{
+	return b->has_open_sensor;
+}

@@ -28,6 +28,13 @@ struct backend_levels {
  */
 struct backend *backend_open(const struct config_door *door, char *err, size_t errlen);
 
+/*
+ * Whether the door has an open-position switch: a gpiod door when open_line is set; the
+ * simulated door always (it models a fully equipped door, so that travel timeouts and
+ * obstructions show as on real hardware with both switches).
+ */
+bool backend_has_open_sensor(const struct backend *b);
+
 /* Releases the relay (never left energised) and frees everything. NULL is fine. */
 void backend_close(struct backend *b);
 

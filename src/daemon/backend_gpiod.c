@@ -173,6 +173,7 @@ gpio_open(const struct config_door *door, char *err, size_t errlen)
 			goto fail;
 		}
 	}
+	g->base.has_open_sensor = door->open_line >= 0;
 	return &g->base;
 
 fail:

@@ -23,6 +23,7 @@ struct backend_ops {
  */
 struct backend {
 	const struct backend_ops *ops;
+	bool has_open_sensor; /* set by the implementation's open */
 };
 
 extern const struct backend_ops backend__sim_ops;

@@ -19,9 +19,9 @@
  *     has moved 2% of travel away from that end, as a real switch does when its magnet leaves.
  *     Between the two, the switch keeps the level it had (so a door stopped at 1% on the way up
  *     still reads closed, and one stopped at 1% on the way down does not).
- *   - The door has an open switch only when the configuration sets open_line; otherwise
- *     backend_read() reports open as false, as wired hardware without that switch would. The
- *     default configuration has no open_line, so the default simulated door has one switch.
+ *   - The door always has both switches, whatever open_line says: it models a fully equipped
+ *     door, so that the daemon sees end positions, travel timeouts and obstructions as it would
+ *     on hardware with both (the gpio keys of a sim door are accepted and ignored).
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -54,7 +54,6 @@ struct sim {
 	struct backend base; /* first: backend.c holds a pointer to it */
 	int64_t travel;      /* ns from closed to open */
 	int64_t release;     /* ns of travel after which an end switch releases */
-	bool has_open;       /* the door has an open switch (open_line set) */
 	bool relay;          /* the relay is energised */
 	int tfd;             /* the timerfd, CLOCK_MONOTONIC */
 	int logfd;           /* sim_log, or -1 */
@@ -126,10 +125,10 @@ sim_next_change(const struct sim *s, int64_t after)
 	if (s->motion == SIM_UP) {
 		if (s->closed0 && s->pos0 < s->release)
 			t[n++] = s->t0 + (s->release - s->pos0);
-		if (s->has_open && !s->open0)
+		if (!s->open0)
 			t[n++] = s->t0 + (s->travel - s->pos0);
 	} else if (s->motion == SIM_DOWN) {
-		if (s->has_open && s->open0 && s->pos0 > s->travel - s->release)
+		if (s->open0 && s->pos0 > s->travel - s->release)
 			t[n++] = s->t0 + (s->pos0 - (s->travel - s->release));
 		if (!s->closed0)
 			t[n++] = s->t0 + s->pos0;
@@ -238,7 +237,7 @@ sim_open(const struct config_door *door, char *err, size_t errlen)
 	s->logfd = -1;
 	s->travel = (int64_t)door->sim_travel_ms * 1000000;
 	s->release = s->travel * SIM_RELEASE_PERCENT / 100;
-	s->has_open = door->open_line >= 0;
+	s->base.has_open_sensor = true;
 
 	s->tfd = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
 	if (s->tfd < 0) {
@@ -320,7 +319,7 @@ sim_read(struct backend *b, struct backend_levels *out)
 
 	sim_at(s, sim_clock(CLOCK_MONOTONIC), &st);
 	out->closed = st.closed;
-	out->open = s->has_open && st.open;
+	out->open = st.open;
 	return 0;
 }
 

@@ -1,7 +1,11 @@
 /*
  * garaged: the daemon. It owns the process (arguments, signals, the poll loop) and ties the
- * parts together: the configuration (config.c), the door hardware (backend*.c), the door
- * state machines (src/core/door.c) and the broker connection (mqtt.c).
+ * parts together: the configuration (config.c), the doors (doors.c: hardware, state machine,
+ * relay timing), the command verifier (src/core/cmd.c, with keys from authkeys.c), the audit
+ * trail (events.c) and the broker connection (mqtt.c).
+ *
+ * A message from the broker is raw bytes with a retained flag until the core's verifier says
+ * otherwise; only a verified command reaches a door (handle_command()).
  *
  * One thread, one poll(2) over: the broker socket, a timerfd armed for the earliest deadline
  * of anything (relay release, sensor debounce, travel timeout, keepalive, reconnect), a
@@ -20,21 +24,22 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "backend.h"
+#include "authkeys.h"
+#include "cmd.h"
 #include "config.h"
 #include "door.h"
+#include "doors.h"
+#include "events.h"
 #include "log.h"
 #include "mqtt.h"
+#include "sig_sodium.h"
 
 #define TOPIC_MAX       (CONFIG_PREFIX_MAX + CONFIG_NAME_MAX * 2 + 32)
 #define GOODBYE_TIMEOUT 2000U
 
 struct garage_door {
-	const struct config_door *conf;
-	struct backend *backend;
-	struct door door;
+	struct gdoor gd;
 	char state_topic[TOPIC_MAX];
-	char cmd_topic[TOPIC_MAX];
 };
 
 struct garaged {
@@ -43,6 +48,10 @@ struct garaged {
 	size_t ndoors;
 	struct mqtt *mqtt;
 	char availability_topic[TOPIC_MAX];
+	char events_topic[TOPIC_MAX];
+	char cmd_filter[TOPIC_MAX]; /* P/D/+/cmd: unknown doors are heard, and refused aloud */
+	struct cmd_keyring keys;
+	struct cmd_verifier verifier;
 	int sfd;
 	int tfd;
 	uint64_t armed; /* the deadline the timerfd is set to, UINT64_MAX when disarmed */
@@ -68,22 +77,36 @@ usage(void)
 }
 
 static void
-publish_state(struct garaged *g, struct garage_door *gd)
+publish_state(struct garaged *g, struct garage_door *d)
 {
-	const char *s = door_state_name(gd->door.state);
+	const char *s = door_state_name(d->gd.door.state);
 
-	mqtt_publish(g->mqtt, gd->state_topic, s, strlen(s), true);
+	mqtt_publish(g->mqtt, d->state_topic, s, strlen(s), true);
 }
 
-/* A door changed state: say so in the log and, when connected, on its retained topic. */
+/* One audit event: on P/D/events when connected, and always as one log line. */
 static void
-door_changed(struct garaged *g, struct garage_door *gd, struct door_change c)
+publish_event(struct garaged *g, const char *json, size_t len)
 {
-	if (!c.changed)
+	if (len == 0) {
+		log_warnx("an event did not fit in %u bytes", EVENT_MAX);
 		return;
-	log_info("door %s: %s -> %s", gd->conf->name, door_state_name(c.from),
-	         door_state_name(c.to));
-	publish_state(g, gd);
+	}
+	log_info("event %s", json);
+	mqtt_publish(g->mqtt, g->events_topic, json, len, false);
+}
+
+/* A door changed state: the retained state topic and a state event. */
+static void
+door_changed(void *arg, struct gdoor *gd, struct door_change c)
+{
+	struct garaged *g = arg;
+	struct garage_door *d = (struct garage_door *)gd; /* gd is the first member */
+	char ev[EVENT_MAX];
+
+	publish_state(g, d);
+	publish_event(
+	    g, ev, event_state(ev, sizeof(ev), (int64_t)time(NULL), gd->conf->name, c.from, c.to));
 }
 
 static void
@@ -94,68 +117,98 @@ on_connected(void *arg)
 
 	/* After every (re)connect: the retained truth again, never a transition. */
 	mqtt_publish(g->mqtt, g->availability_topic, "online", strlen("online"), true);
-	for (i = 0; i < g->ndoors; i++) {
+	for (i = 0; i < g->ndoors; i++)
 		publish_state(g, &g->doors[i]);
-		mqtt_subscribe(g->mqtt, g->doors[i].cmd_topic);
+	mqtt_subscribe(g->mqtt, g->cmd_filter);
+}
+
+/*
+ * The door segment of "P/D/<door>/cmd" into out (empty when the topic has another shape or a
+ * segment too long to be a door: the verifier then refuses it as unknown_door).
+ */
+static void
+topic_door(const struct garaged *g, const char *topic, char *out, size_t outlen)
+{
+	size_t plen = strlen(g->cfg.topic_prefix), dlen = strlen(g->cfg.device_id), n;
+	const char *seg, *end;
+
+	out[0] = '\0';
+	if (strncmp(topic, g->cfg.topic_prefix, plen) != 0 || topic[plen] != '/' ||
+	    strncmp(topic + plen + 1, g->cfg.device_id, dlen) != 0 || topic[plen + 1 + dlen] != '/')
+		return;
+	seg = topic + plen + 1 + dlen + 1;
+	end = strchr(seg, '/');
+	if (end == NULL || strcmp(end, "/cmd") != 0)
+		return;
+	n = (size_t)(end - seg);
+	if (n >= outlen)
+		return;
+	memcpy(out, seg, n);
+	out[n] = '\0';
+}
+
+static enum door_goal
+goal_of(enum cmd_action a)
+{
+	switch (a) {
+	case CMD_ACTION_OPEN:
+		return DOOR_GOAL_OPEN;
+	case CMD_ACTION_CLOSE:
+		return DOOR_GOAL_CLOSE;
+	case CMD_ACTION_STOP:
+		return DOOR_GOAL_STOP;
+	case CMD_ACTION_TOGGLE:
+	default:
+		return DOOR_GOAL_TOGGLE;
 	}
+}
+
+/*
+ * The only way from network bytes to a relay: the core verifies the raw payload (retained
+ * flag, shape, key, permission, time, replay, signature), then the door applies its own rule
+ * (the pulse interval). Every outcome is one audit event.
+ */
+static void
+handle_command(struct garaged *g, const char *topic, const void *payload, size_t len, bool retained)
+{
+	char door[CMD_NAME_MAX + 2], ev[EVENT_MAX];
+	struct cmd c;
+	enum cmd_reason r;
+	unsigned presses = 0;
+	uint64_t now = now_ms();
+
+	topic_door(g, topic, door, sizeof(door));
+	r = cmd_check(&g->verifier, door, payload, len, retained, (int64_t)time(NULL), &c);
+	if (r == CMD_OK)
+		r = gdoor_act(&g->doors[c.door_index].gd, goal_of(c.action), now, &presses);
+	publish_event(g, ev, event_command(ev, sizeof(ev), (int64_t)time(NULL), &c, r, presses));
 }
 
 static void
 on_message(void *arg, const char *topic, const void *payload, size_t len, bool retained)
 {
-	(void)arg;
-	(void)payload;
-	/* Signed commands are verified by a later release; until then nothing acts on them. */
-	log_warnx("dropped a %zu-byte %smessage on %s: command verification is not built yet", len,
-	          retained ? "retained " : "", topic);
-}
-
-static void
-read_sensors(struct garaged *g, struct garage_door *gd, uint64_t now)
-{
-	struct backend_levels lv;
-
-	if (backend_read(gd->backend, &lv) != 0) {
-		log_warn("door %s: reading the sensors", gd->conf->name);
-		return;
-	}
-	door_changed(g, gd, door_sensor(&gd->door, DOOR_SENSOR_CLOSED, lv.closed, now));
-	door_changed(g, gd, door_sensor(&gd->door, DOOR_SENSOR_OPEN, lv.open, now));
+	handle_command(arg, topic, payload, len, retained);
 }
 
 static void
 open_doors(struct garaged *g)
 {
 	char err[CONFIG_ERROR_MAX];
-	struct backend_levels lv;
-	struct door_params p;
 	size_t i;
 	uint64_t now = now_ms();
 
 	for (i = 0; i < g->cfg.ndoors; i++) {
-		struct garage_door *gd = &g->doors[i];
+		struct garage_door *d = &g->doors[i];
+		const struct config_door *conf = &g->cfg.doors[i];
 
-		gd->conf = &g->cfg.doors[i];
-		gd->backend = backend_open(gd->conf, err, sizeof(err));
-		if (gd->backend == NULL)
-			log_fatalx("door %s: %s", gd->conf->name, err);
+		if (gdoor_open(&d->gd, conf, door_changed, g, now, err, sizeof(err)) != 0)
+			log_fatalx("door %s: %s", conf->name, err);
 		g->ndoors++;
-		/* The sensors decide the state at start, never a remembered command. */
-		if (backend_read(gd->backend, &lv) != 0)
-			log_fatalx("door %s: reading the sensors: %s", gd->conf->name,
-			           strerror(errno));
-		memset(&p, 0, sizeof(p));
-		p.has_open_sensor = gd->conf->open_line >= 0;
-		p.travel_ms = gd->conf->travel_time_s * 1000U;
-		p.debounce_ms = DOOR_DEBOUNCE_MS;
-		door_init(&gd->door, &p, lv.closed, lv.open, now);
-		log_info("door %s (%s): %s", gd->conf->name,
-		         gd->conf->backend == CONFIG_BACKEND_SIM ? "simulated" : "gpiod",
-		         door_state_name(gd->door.state));
-		snprintf(gd->state_topic, sizeof(gd->state_topic), "%s/%s/%s/state",
-		         g->cfg.topic_prefix, g->cfg.device_id, gd->conf->name);
-		snprintf(gd->cmd_topic, sizeof(gd->cmd_topic), "%s/%s/%s/cmd", g->cfg.topic_prefix,
-		         g->cfg.device_id, gd->conf->name);
+		log_info("door %s (%s): %s", conf->name,
+		         conf->backend == CONFIG_BACKEND_SIM ? "simulated" : "gpiod",
+		         door_state_name(d->gd.door.state));
+		snprintf(d->state_topic, sizeof(d->state_topic), "%s/%s/%s/state",
+		         g->cfg.topic_prefix, g->cfg.device_id, conf->name);
 	}
 }
 
@@ -164,12 +217,43 @@ close_doors(struct garaged *g)
 {
 	size_t i;
 
-	/* backend_close() releases the relay: never leave it energised. */
-	for (i = 0; i < g->ndoors; i++) {
-		backend_close(g->doors[i].backend);
-		g->doors[i].backend = NULL;
-	}
+	/* gdoor_close() releases the relay: never leave it energised. */
+	for (i = 0; i < g->ndoors; i++)
+		gdoor_close(&g->doors[i].gd);
 	g->ndoors = 0;
+}
+
+static void
+load_keys(struct garaged *g, bool at_start)
+{
+	char err[CONFIG_ERROR_MAX];
+
+	if (authkeys_load(g->cfg.authorized_keys, &g->keys, err, sizeof(err)) != 0) {
+		if (at_start)
+			log_fatalx("%s", err);
+		log_warnx("%s; keeping the %zu key(s) loaded before", err, g->keys.nkeys);
+		return;
+	}
+	log_info("%zu authorized key(s) from %s", g->keys.nkeys, g->cfg.authorized_keys);
+}
+
+static void
+setup_verifier(struct garaged *g)
+{
+	struct cmd_verifier *v = &g->verifier;
+	size_t i;
+
+	memset(v, 0, sizeof(*v));
+	snprintf(v->device_id, sizeof(v->device_id), "%s", g->cfg.device_id);
+	for (i = 0; i < g->cfg.ndoors && i < CMD_MAX_DOORS; i++)
+		snprintf(v->doors[i], sizeof(v->doors[i]), "%s", g->cfg.doors[i].name);
+	v->ndoors = i;
+	v->clock_skew = g->cfg.clock_skew;
+	/* Commands stamped before this second are stale: nothing recorded before a restart
+	 * can be replayed after it, though the replay window itself was lost. */
+	v->start_time = (int64_t)time(NULL);
+	v->keys = &g->keys;
+	v->verify = sig_sodium_verify;
 }
 
 static uint64_t
@@ -179,7 +263,7 @@ next_deadline(const struct garaged *g)
 	size_t i;
 
 	for (i = 0; i < g->ndoors; i++) {
-		t = door_next_deadline(&g->doors[i].door);
+		t = gdoor_deadline(&g->doors[i].gd);
 		if (t < d)
 			d = t;
 	}
@@ -221,7 +305,8 @@ handle_signals(struct garaged *g)
 			g->stop = true;
 			break;
 		case SIGHUP:
-			log_info("SIGHUP: nothing to reload yet");
+			log_info("SIGHUP: reloading %s", g->cfg.authorized_keys);
+			load_keys(g, false);
 			break;
 		default:
 			break;
@@ -249,7 +334,7 @@ run(struct garaged *g)
 		    .events =
 		        (short)(POLLIN | (mfd >= 0 && mqtt_want_write(g->mqtt) ? POLLOUT : 0))};
 		for (i = 0; i < g->ndoors; i++)
-			pfd[n++] = (struct pollfd){.fd = backend_fd(g->doors[i].backend),
+			pfd[n++] = (struct pollfd){.fd = backend_fd(g->doors[i].gd.backend),
 			                           .events = POLLIN};
 		if (poll(pfd, (nfds_t)n, -1) < 0) {
 			if (errno == EINTR)
@@ -266,15 +351,11 @@ run(struct garaged *g)
 		}
 		if (mfd >= 0 && pfd[2].revents)
 			mqtt_io(g->mqtt, pfd[2].revents, now);
-		for (i = 0; i < g->ndoors; i++) {
-			if (!(pfd[3 + i].revents & POLLIN))
-				continue;
-			if (backend_dispatch(g->doors[i].backend) != 0)
-				log_warn("door %s: backend", g->doors[i].conf->name);
-			read_sensors(g, &g->doors[i], now);
-		}
 		for (i = 0; i < g->ndoors; i++)
-			door_changed(g, &g->doors[i], door_tick(&g->doors[i].door, now));
+			if (pfd[3 + i].revents & POLLIN)
+				gdoor_sensors(&g->doors[i].gd, now);
+		for (i = 0; i < g->ndoors; i++)
+			gdoor_tick(&g->doors[i].gd, now);
 		mqtt_tick(g->mqtt, now);
 	}
 }
@@ -361,9 +442,17 @@ main(int argc, char *argv[])
 	log_info("garaged %s starting: device %s, %zu door(s)", GARAGED_VERSION, g.cfg.device_id,
 	         g.cfg.ndoors);
 
+	if (sig_sodium_init() != 0)
+		log_fatalx("libsodium failed to initialise");
+	load_keys(&g, true);
+	setup_verifier(&g);
 	open_doors(&g);
 	snprintf(g.availability_topic, sizeof(g.availability_topic), "%s/%s/availability",
 	         g.cfg.topic_prefix, g.cfg.device_id);
+	snprintf(g.events_topic, sizeof(g.events_topic), "%s/%s/events", g.cfg.topic_prefix,
+	         g.cfg.device_id);
+	snprintf(g.cmd_filter, sizeof(g.cmd_filter), "%s/%s/+/cmd", g.cfg.topic_prefix,
+	         g.cfg.device_id);
 	g.mqtt = mqtt_new(&g.cfg, g.availability_topic, &cb, &g, err, sizeof(err));
 	if (g.mqtt == NULL) {
 		close_doors(&g);

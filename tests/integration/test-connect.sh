@@ -1,7 +1,7 @@
 #!/bin/bash
 # garaged connects out to a real Mosquitto over mutual TLS, announces itself online (retained),
 # publishes each door's state as its sensors read at start (retained), subscribes to its command
-# topics, listens on no port, and a command (not verified yet) moves nothing.
+# topics, listens on no port, and a malformed command moves nothing.
 source "$(dirname "$0")/../../scripts/testbed.sh"
 make_pki
 start_broker
@@ -26,9 +26,9 @@ n=$(ss -tnpH state established | grep -c "pid=$GARAGED_PID,")
 [ "$n" = 1 ] || fail "garaged has $n TCP connections, want exactly 1"
 pass "no listening socket, one outbound connection"
 
-# Subscribed: the broker delivers a command, garaged logs it and moves nothing.
+# Subscribed: the broker delivers a command, garaged refuses it aloud and moves nothing.
 pub garage/garage/main/cmd '{"v":1}'
-await 'dropped a 7-byte message on garage/garage/main/cmd' 5 "$T/garaged.log" || fail "garaged did not receive the command"
-[ -s "$T/sim.log" ] && fail "the relay moved for an unverified command: $(cat "$T/sim.log")"
+await '^garage/garage/events .*"reason":"malformed"' 5 || fail "no 'malformed' event for a bad command"
+[ -s "$T/sim.log" ] && fail "the relay moved for a malformed command: $(cat "$T/sim.log")"
 kill -0 "$GARAGED_PID" || fail "garaged died"
-pass "commands are received and, unverified, move nothing"
+pass "commands are received; a malformed one is refused with an event and moves nothing"

@@ -1110,6 +1110,81 @@ test_door_DeadlineDoesNotWrap(void **state)
 	assert_no_change(door_tick(&d, start + 50), DOOR_CLOSING);
 }
 
+/* ---- door_presses ------------------------------------------------------------------------- */
+
+/* A door put into STATE (moving, stopped) with the given last direction, sensors to match. */
+static void
+door_in(struct door *d, enum door_state state, enum door_dir dir)
+{
+	door_init(d, &closed_only, false, false, 1000);
+	d->state = state;
+	d->dir = dir;
+	d->move_start_ms = 1000;
+}
+
+static void
+test_door_PressesTable(void **state)
+{
+	static const struct {
+		enum door_state state;
+		enum door_dir dir;
+		unsigned open, close, stop, toggle;
+	} rows[] = {
+	    {DOOR_CLOSED, DOOR_DIR_DOWN, 1, 0, 0, 1},  {DOOR_OPEN, DOOR_DIR_UP, 0, 1, 0, 1},
+	    {DOOR_OPENING, DOOR_DIR_UP, 0, 2, 1, 1},   {DOOR_CLOSING, DOOR_DIR_DOWN, 2, 0, 1, 1},
+	    {DOOR_STOPPED, DOOR_DIR_DOWN, 1, 3, 0, 1}, {DOOR_STOPPED, DOOR_DIR_UP, 3, 1, 0, 1},
+	    {DOOR_STOPPED, DOOR_DIR_NONE, 1, 3, 0, 1}, {DOOR_UNKNOWN, DOOR_DIR_NONE, 1, 1, 0, 1},
+	};
+	struct door d;
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
+		door_in(&d, rows[i].state, rows[i].dir);
+		assert_int_equal(door_presses(&d, DOOR_GOAL_OPEN), rows[i].open);
+		assert_int_equal(door_presses(&d, DOOR_GOAL_CLOSE), rows[i].close);
+		assert_int_equal(door_presses(&d, DOOR_GOAL_STOP), rows[i].stop);
+		assert_int_equal(door_presses(&d, DOOR_GOAL_TOGGLE), rows[i].toggle);
+	}
+}
+
+/*
+ * The counts agree with the machine's own model of a press: from every moving or stopped
+ * state, that many door_pulse() calls leave the door moving towards the goal.
+ */
+static void
+test_door_PressesAgreeWithPulse(void **state)
+{
+	/* Every state a press can meet while the machine predicts the door: moving (with its
+	 * own direction) and stopped after either direction or none. */
+	static const struct {
+		enum door_state state;
+		enum door_dir dir;
+	} starts[] = {
+	    {DOOR_OPENING, DOOR_DIR_UP},   {DOOR_CLOSING, DOOR_DIR_DOWN},
+	    {DOOR_STOPPED, DOOR_DIR_UP},   {DOOR_STOPPED, DOOR_DIR_DOWN},
+	    {DOOR_STOPPED, DOOR_DIR_NONE},
+	};
+	struct door d;
+	unsigned n, k;
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < sizeof(starts) / sizeof(starts[0]); i++) {
+		door_in(&d, starts[i].state, starts[i].dir);
+		n = door_presses(&d, DOOR_GOAL_OPEN);
+		for (k = 0; k < n; k++)
+			door_pulse(&d, 1000 + k);
+		assert_int_equal(d.state, DOOR_OPENING);
+
+		door_in(&d, starts[i].state, starts[i].dir);
+		n = door_presses(&d, DOOR_GOAL_CLOSE);
+		for (k = 0; k < n; k++)
+			door_pulse(&d, 1000 + k);
+		assert_int_equal(d.state, DOOR_CLOSING);
+	}
+}
+
 int
 main(void)
 {
@@ -1175,6 +1250,8 @@ main(void)
 	    cmocka_unit_test(test_door_DeadlineMinOfDebounceAndTravel),
 	    cmocka_unit_test(test_door_DeadlineMinOfTwoDebounces),
 	    cmocka_unit_test(test_door_DeadlineDoesNotWrap),
+	    cmocka_unit_test(test_door_PressesTable),
+	    cmocka_unit_test(test_door_PressesAgreeWithPulse),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -1,0 +1,148 @@
+/*
+ * doors: see doors.h. The relay is only ever energised here, in press(), and every path that
+ * energises it also sets the deadline that releases it.
+ */
+#include "doors.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "log.h"
+
+static void
+report(struct gdoor *gd, struct door_change c)
+{
+	if (c.changed)
+		gd->changed(gd->arg, gd, c);
+}
+
+/* The gap between the starts of two presses: never closer than the opener can tell apart. */
+static uint64_t
+press_spacing(const struct gdoor *gd)
+{
+	uint64_t gap = gd->conf->min_pulse_interval_ms;
+
+	if (gap < 2U * (uint64_t)gd->conf->relay_pulse_ms)
+		gap = 2U * (uint64_t)gd->conf->relay_pulse_ms;
+	return gap;
+}
+
+static void
+release(struct gdoor *gd)
+{
+	if (backend_relay(gd->backend, false) != 0)
+		log_warn("door %s: releasing the relay", gd->conf->name);
+	gd->relay_on = false;
+}
+
+static void
+press(struct gdoor *gd, uint64_t now)
+{
+	if (backend_relay(gd->backend, true) != 0) {
+		/* A relay that cannot be driven must not be left half-driven either. */
+		log_warn("door %s: energising the relay", gd->conf->name);
+		backend_relay(gd->backend, false);
+		gd->presses_left = 0;
+		return;
+	}
+	gd->relay_on = true;
+	gd->relay_off_at = now + gd->conf->relay_pulse_ms;
+	gd->last_press_at = now;
+	gd->presses_left--;
+	gd->next_press_at = now + press_spacing(gd);
+	report(gd, door_pulse(&gd->door, now));
+}
+
+int
+gdoor_open(struct gdoor *gd, const struct config_door *conf, gdoor_changed_fn changed, void *arg,
+           uint64_t now, char *err, size_t errlen)
+{
+	struct backend_levels lv;
+	struct door_params p;
+
+	memset(gd, 0, sizeof(*gd));
+	gd->conf = conf;
+	gd->changed = changed;
+	gd->arg = arg;
+	gd->backend = backend_open(conf, err, errlen);
+	if (gd->backend == NULL)
+		return -1;
+	/* The sensors decide the state at start, never a remembered command. */
+	if (backend_read(gd->backend, &lv) != 0) {
+		snprintf(err, errlen, "reading the sensors: %s", strerror(errno));
+		backend_close(gd->backend);
+		gd->backend = NULL;
+		return -1;
+	}
+	memset(&p, 0, sizeof(p));
+	p.has_open_sensor = backend_has_open_sensor(gd->backend);
+	p.travel_ms = conf->travel_time_s * 1000U;
+	p.debounce_ms = DOOR_DEBOUNCE_MS;
+	door_init(&gd->door, &p, lv.closed, lv.open, now);
+	return 0;
+}
+
+void
+gdoor_close(struct gdoor *gd)
+{
+	if (gd->backend == NULL)
+		return;
+	/* backend_close() releases the relay too; say it here so the order is plain. */
+	release(gd);
+	backend_close(gd->backend);
+	gd->backend = NULL;
+}
+
+enum cmd_reason
+gdoor_act(struct gdoor *gd, enum door_goal goal, uint64_t now, unsigned *presses)
+{
+	unsigned n = door_presses(&gd->door, goal);
+
+	*presses = n;
+	if (n == 0)
+		return CMD_OK;
+	if (gd->relay_on || gd->presses_left > 0 ||
+	    (gd->last_press_at != 0 && now - gd->last_press_at < gd->conf->min_pulse_interval_ms))
+		return CMD_RATE_LIMITED;
+	gd->presses_left = n;
+	press(gd, now);
+	return CMD_OK;
+}
+
+void
+gdoor_sensors(struct gdoor *gd, uint64_t now)
+{
+	struct backend_levels lv;
+
+	if (backend_dispatch(gd->backend) != 0)
+		log_warn("door %s: backend events", gd->conf->name);
+	if (backend_read(gd->backend, &lv) != 0) {
+		log_warn("door %s: reading the sensors", gd->conf->name);
+		return;
+	}
+	report(gd, door_sensor(&gd->door, DOOR_SENSOR_CLOSED, lv.closed, now));
+	report(gd, door_sensor(&gd->door, DOOR_SENSOR_OPEN, lv.open, now));
+}
+
+void
+gdoor_tick(struct gdoor *gd, uint64_t now)
+{
+	if (gd->relay_on && now >= gd->relay_off_at)
+		release(gd);
+	if (!gd->relay_on && gd->presses_left > 0 && now >= gd->next_press_at)
+		press(gd, now);
+	report(gd, door_tick(&gd->door, now));
+}
+
+uint64_t
+gdoor_deadline(const struct gdoor *gd)
+{
+	uint64_t d = door_next_deadline(&gd->door);
+
+	if (gd->relay_on && gd->relay_off_at < d)
+		d = gd->relay_off_at;
+	else if (!gd->relay_on && gd->presses_left > 0 && gd->next_press_at < d)
+		d = gd->next_press_at;
+	return d;
+}

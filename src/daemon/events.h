@@ -1,0 +1,29 @@
+/*
+ * events: the audit trail's JSON objects (SPEC "Events"), formatted into a caller's buffer
+ * with no allocation. Every accepted or rejected command and every state transition becomes one
+ * object on P/D/events and the same text in the log.
+ */
+#ifndef GARAGED_EVENTS_H
+#define GARAGED_EVENTS_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "cmd.h"
+#include "door.h"
+
+#define EVENT_MAX 512
+
+/* A command's verdict: "accepted" when reason is CMD_OK, else "rejected" with the reason. */
+size_t event_command(char *buf, size_t len, int64_t ts, const struct cmd *c, enum cmd_reason reason,
+                     unsigned presses);
+
+/* A door's state transition. */
+size_t event_state(char *buf, size_t len, int64_t ts, const char *door, enum door_state from,
+                   enum door_state to);
+
+/* A free-form event of TYPE about DOOR (may be NULL) with a message. */
+size_t event_note(char *buf, size_t len, int64_t ts, const char *type, const char *door,
+                  const char *message);
+
+#endif
