@@ -1639,6 +1639,70 @@ teardown(void **state)
 
 #define T(name) cmocka_unit_test_setup_teardown(name, setup, teardown)
 
+/*
+ * The test vector of docs/protocol.md: the page and the code must agree byte for byte. The key
+ * is derived from the documented seed, the signed text is built by the core, the signature is
+ * compared with the documented one, and the documented command is accepted as it stands.
+ */
+static void
+test_cmd_ProtocolTestVector(void **state)
+{
+	static const char doc_pub_line[] =
+	    "ed25519 A6EHv/POEL4dcN0Y50vAmWfk1jCbpQ1fHdyGZBJVMbg= alice-phone\n";
+	static const char doc_text[] =
+	    "garaged-cmd-v1\ngarage\nmain\nopen\n1795547679\nq83vEjRWeJA\nalice-phone";
+	static const char doc_sig[] = "hO2AEZ9fuRy_E4-mstitp1letSMOG1J9l57GTgbZ_"
+	                              "BzmOFCVudE75K5JJxJ2RloNmoqrEaj81GwQvFHS4zUiBw";
+	static const char doc_cmd[] =
+	    "{\"v\":1,\"door\":\"main\",\"action\":\"open\",\"ts\":1795547679,\"nonce\":"
+	    "\"q83vEjRWeJA\",\"kid\":\"alice-phone\",\"sig\":\"hO2AEZ9fuRy_E4-"
+	    "mstitp1letSMOG1J9l57GTgbZ_"
+	    "BzmOFCVudE75K5JJxJ2RloNmoqrEaj81GwQvFHS4zUiBw\"}";
+	static struct cmd_keyring ring;
+	static struct cmd_verifier v;
+	uint8_t seed[32], pk[32], sk[64], sig[64];
+	char text[CMD_SIGNED_TEXT_MAX], sig_b64[128], err[128];
+	struct cmd out;
+	size_t n, i;
+
+	(void)state;
+	for (i = 0; i < sizeof(seed); i++)
+		seed[i] = (uint8_t)i;
+	assert_int_equal(crypto_sign_seed_keypair(pk, sk, seed), 0);
+
+	/* The documented authorized_keys line holds exactly this public key. */
+	memset(&ring, 0, sizeof(ring));
+	assert_int_equal(
+	    cmd_keys_parse(&ring, doc_pub_line, strlen(doc_pub_line), err, sizeof(err)), 0);
+	assert_int_equal(ring.nkeys, 1);
+	assert_memory_equal(ring.keys[0].pub, pk, 32);
+
+	/* The documented signed text is what the core builds, and its signature is the one shown.
+	 */
+	n = cmd_signed_text(text, sizeof(text), "garage", "main", CMD_ACTION_OPEN, 1795547679,
+	                    "q83vEjRWeJA", "alice-phone");
+	assert_int_equal(n, strlen(doc_text));
+	assert_memory_equal(text, doc_text, n);
+	crypto_sign_detached(sig, NULL, (const uint8_t *)text, n, sk);
+	assert_true(base64_encode(BASE64_URL_UNPADDED, sig, sizeof(sig), sig_b64, sizeof(sig_b64)) >
+	            0);
+	assert_string_equal(sig_b64, doc_sig);
+
+	/* And the documented command is accepted by a device "garage" with door "main". */
+	memset(&v, 0, sizeof(v));
+	strcpy(v.device_id, "garage");
+	strcpy(v.doors[0], "main");
+	v.ndoors = 1;
+	v.clock_skew = 30;
+	v.start_time = 1795547600;
+	v.keys = &ring;
+	v.verify = sig_sodium_verify;
+	assert_int_equal(cmd_check(&v, "main", (const uint8_t *)doc_cmd, strlen(doc_cmd), false,
+	                           1795547679, &out),
+	                 CMD_OK);
+	assert_string_equal(out.kid, "alice-phone");
+}
+
 int
 main(void)
 {
@@ -1671,6 +1735,7 @@ main(void)
 	    T(test_cmd_CheapRejectionsNeverVerify),
 	    T(test_cmd_SignedText),
 	    T(test_cmd_Names),
+	    cmocka_unit_test(test_cmd_ProtocolTestVector),
 	};
 
 	if (sig_sodium_init() != 0)
