@@ -6,6 +6,10 @@
  * Everything read from the broker is untrusted: payloads are bounded, events are parsed with
  * cJSON and never trusted to be well-formed, and text shown on the terminal is stripped of
  * control characters.
+ *
+ * TLS is garaged's own policy (src/daemon/tls.c): the same context, the same pins checked
+ * inside the handshake, so that nothing (not even CONNECT) reaches a broker that fails them,
+ * and the same one-line reason naming the check that failed.
  */
 #include "ctl_command.h"
 
@@ -22,12 +26,10 @@
 #include <cJSON.h>
 #include <mosquitto.h>
 #include <openssl/crypto.h>
-#include <openssl/evp.h>
 #include <openssl/rand.h>
-#include <openssl/ssl.h>
-#include <openssl/x509.h>
 
 #include "ctl_config.h"
+#include "tls.h"
 
 /* How long the broker may take to accept the session (TCP, TLS, CONNACK, SUBACK). */
 #define CONNECT_TIMEOUT_MS 10000U
@@ -72,6 +74,7 @@ enum answer {
 
 struct session {
 	struct mosquitto *mosq;
+	struct tls *tls;
 	const struct config *cfg;
 	const char *device;
 
@@ -176,95 +179,6 @@ stamp(char *buf, size_t size)
 	return buf;
 }
 
-/* "AB:CD:..." for a message. */
-static const char *
-hex_colons(char *buf, size_t size, const unsigned char *d, size_t n)
-{
-	size_t i;
-
-	buf[0] = '\0';
-	for (i = 0; i < n && 3 * i + 3 <= size; i++)
-		snprintf(buf + 3 * i, size - 3 * i, "%02X%s", d[i], i + 1 < n ? ":" : "");
-	return buf;
-}
-
-/* The three things a pin may name (config.h): SHA-256 of the certificate and of its
- * SubjectPublicKeyInfo (both DER), and SHA-1 of the certificate. */
-static int
-peer_digests(struct mosquitto *mosq, unsigned char cert256[EVP_MAX_MD_SIZE],
-             unsigned char spki256[EVP_MAX_MD_SIZE], unsigned char cert1[EVP_MAX_MD_SIZE])
-{
-	SSL *ssl = mosquitto_ssl_get(mosq);
-	X509 *peer = ssl != NULL ? SSL_get1_peer_certificate(ssl) : NULL;
-	unsigned char *spki = NULL;
-	unsigned int n256 = 0, n1 = 0;
-	int len;
-	bool ok;
-
-	if (peer == NULL)
-		return -1;
-	len = i2d_X509_PUBKEY(X509_get_X509_PUBKEY(peer), &spki);
-	ok = X509_digest(peer, EVP_sha256(), cert256, &n256) == 1 && n256 == 32 &&
-	     X509_digest(peer, EVP_sha1(), cert1, &n1) == 1 && n1 == 20 && len > 0 &&
-	     EVP_Digest(spki, (size_t)len, spki256, NULL, EVP_sha256(), NULL) == 1;
-	OPENSSL_free(spki);
-	X509_free(peer);
-	return ok ? 0 : -1;
-}
-
-/*
- * The pins of [mqtt]: the broker's certificate must match one of them, or the session ends
- * before anything is published. Checked once the TLS handshake and CONNECT are done, which is
- * the first moment libmosquitto lets us see the certificate; nothing signed has gone out yet.
- */
-static int
-check_pins(struct session *s)
-{
-	const struct config *cfg = s->cfg;
-	unsigned char cert256[EVP_MAX_MD_SIZE], spki256[EVP_MAX_MD_SIZE], cert1[EVP_MAX_MD_SIZE];
-	char seen[3 * 32 + 1], seen_spki[3 * 32 + 1];
-	bool match = false, spki_pinned = false;
-	size_t i;
-
-	if (cfg->npins == 0)
-		return 0;
-	if (peer_digests(s->mosq, cert256, spki256, cert1) != 0) {
-		snprintf(s->error, sizeof(s->error),
-		         "cannot read the broker's certificate to check the pins of %s", cfg->file);
-		return -1;
-	}
-	for (i = 0; i < cfg->npins && !match; i++) {
-		const struct config_pin *p = &cfg->pins[i];
-
-		switch (p->kind) {
-		case CONFIG_PIN_CERT_SHA256:
-			match = memcmp(p->digest, cert256, 32) == 0;
-			break;
-		case CONFIG_PIN_SPKI_SHA256:
-			spki_pinned = true;
-			match = memcmp(p->digest, spki256, 32) == 0;
-			break;
-		case CONFIG_PIN_CERT_SHA1:
-			match = memcmp(p->digest, cert1, 20) == 0;
-			if (match)
-				errline("%s:%d: this pin is SHA-1, which is weak; pin sha256:%s "
-				        "instead",
-				        cfg->file, p->line,
-				        hex_colons(seen, sizeof(seen), cert256, 32));
-			break;
-		}
-	}
-	if (match)
-		return 0;
-	snprintf(s->error, sizeof(s->error),
-	         "the broker's certificate matches no pin in %s: it is sha256:%s%s%s; if the "
-	         "broker's certificate was replaced on purpose, pin the new one",
-	         cfg->file, hex_colons(seen, sizeof(seen), cert256, 32),
-	         spki_pinned ? ", its public key spki-sha256:" : "",
-	         spki_pinned ? hex_colons(seen_spki, sizeof(seen_spki), spki256, 32) : "");
-	return -1;
-}
-
 static void
 on_log(struct mosquitto *mosq, void *obj, int level, const char *str)
 {
@@ -275,11 +189,77 @@ on_log(struct mosquitto *mosq, void *obj, int level, const char *str)
 		snprintf(s->last_log, sizeof(s->last_log), "%s", str);
 }
 
+/* What the owner can do about the check the last handshake failed. */
+static const char *
+tls_hint(const struct session *s, char *buf, size_t size)
+{
+	const struct config *cfg = s->cfg;
+
+	switch (tls_refused_check(s->tls)) {
+	case TLS_CHECK_CA:
+		snprintf(buf, size, "check that cafile in %s is the CA of the broker's certificate",
+		         cfg->file);
+		break;
+	case TLS_CHECK_HOST:
+		snprintf(buf, size,
+		         "check host in %s: it must be a name the broker's certificate "
+		         "carries",
+		         cfg->file);
+		break;
+	case TLS_CHECK_EXPIRY:
+		snprintf(buf, size,
+		         "renew the broker's certificate, or check this computer's clock");
+		break;
+	case TLS_CHECK_PIN:
+		snprintf(
+		    buf, size,
+		    "if the broker's certificate was replaced on purpose, pin the new one in %s",
+		    cfg->file);
+		break;
+	case TLS_CHECK_PROTOCOL:
+		snprintf(buf, size, "configure the broker for TLS %s or later",
+		         strcmp(cfg->tls_version, "tlsv1.3") == 0 ? "1.3" : "1.2");
+		break;
+	case TLS_CHECK_CLIENT:
+		snprintf(buf, size,
+		         "check that the broker trusts the CA of certfile %s and that the "
+		         "certificate has not expired",
+		         cfg->certfile);
+		break;
+	default:
+		snprintf(buf, size, "check that port %u on %s is the broker's TLS listener",
+		         cfg->port, cfg->host);
+		break;
+	}
+	return buf;
+}
+
+/*
+ * Did TLS refuse this attempt? If so, the one line to print goes to s->error, and the session
+ * has failed: the same broker would be refused the same way again.
+ */
+static bool
+tls_refused(struct session *s)
+{
+	const char *why = tls_explain_failure(s->tls), *ssl;
+	char hint[CONFIG_PATH_MAX + 256];
+
+	if (why == NULL)
+		return false;
+	ssl = tls_ssl_error(s->tls);
+	snprintf(s->error, sizeof(s->error), "cannot connect to %s:%u over TLS%s%s%s: %s; %s",
+	         s->cfg->host, s->cfg->port, ssl != NULL ? " (" : "", ssl != NULL ? ssl : "",
+	         ssl != NULL ? ")" : "", why, tls_hint(s, hint, sizeof(hint)));
+	s->failed = true;
+	return true;
+}
+
 static void
 on_connect(struct mosquitto *mosq, void *obj, int rc)
 {
 	struct session *s = obj;
 	char *topics[3] = {s->t_avail, s->t_states, s->t_events};
+	const struct config_pin *pin;
 	int ret;
 
 	if (rc != 0) {
@@ -291,11 +271,11 @@ on_connect(struct mosquitto *mosq, void *obj, int rc)
 		s->failed = true;
 		return;
 	}
-	if (check_pins(s) != 0) {
-		s->failed = true;
-		mosquitto_disconnect(mosq);
-		return;
-	}
+	/* The pins were checked in the handshake; a SHA-1 one that held is still worth a word. */
+	pin = tls_matched_pin(s->tls);
+	if (pin != NULL && pin->kind == CONFIG_PIN_CERT_SHA1)
+		errline("%s:%d: this pin is SHA-1, which is weak; pin %s instead", s->cfg->file,
+		        pin->line, tls_peer_fingerprint(s->tls));
 	s->connected = true;
 	s->subscribed = false;
 	/* Subscribed before anything is published, so that the answer cannot be missed. */
@@ -334,9 +314,12 @@ static void
 on_disconnect(struct mosquitto *mosq, void *obj, int rc)
 {
 	struct session *s = obj;
+	bool was_connected = s->connected;
 
 	(void)mosq;
 	s->connected = false;
+	if (!was_connected && !s->failed && tls_refused(s))
+		return;
 	if (rc != 0 && s->error[0] == '\0')
 		snprintf(s->error, sizeof(s->error), "lost the connection to %s:%u: %s",
 		         s->cfg->host, s->cfg->port,
@@ -502,6 +485,9 @@ session_close(struct session *s)
 		mosquitto_destroy(s->mosq);
 		s->mosq = NULL;
 	}
+	/* Only now: libmosquitto held a reference to the context and called into it. */
+	tls_free(s->tls);
+	s->tls = NULL;
 	mosquitto_lib_cleanup();
 }
 
@@ -523,14 +509,20 @@ read_password(const struct config *cfg, char *buf, size_t size, char *err, size_
 	return 0;
 }
 
-/* The TLS handshake or the session set-up failed: say so with the library's reason. */
+/* The TLS handshake or the session set-up failed: say which check, or the library's reason. */
 static void
-tls_failed(const struct session *s, int rc)
+tls_failed(struct session *s, int rc)
 {
 	const struct config *cfg = s->cfg;
-	const char *why = s->error[0] != '\0'      ? s->error
-	                  : s->last_log[0] != '\0' ? s->last_log
-	                                           : mosquitto_strerror(rc);
+	const char *why;
+
+	if (tls_refused(s)) {
+		errline("%s", s->error);
+		return;
+	}
+	why = s->error[0] != '\0'      ? s->error
+	      : s->last_log[0] != '\0' ? s->last_log
+	                               : mosquitto_strerror(rc);
 
 	errline("cannot connect to %s:%u over TLS: %s; check that cafile in %s is the CA of the "
 	        "broker's certificate, that this certificate names %s, and that the broker "
@@ -548,7 +540,7 @@ session_open(struct session *s, const struct config *cfg, const char *device)
 	unsigned char rnd[6];
 	char client_id[32], password[256] = "", err[ERROR_MAX];
 	uint64_t deadline;
-	int rc;
+	int rc, saved;
 
 	memset(s, 0, sizeof(*s));
 	s->cfg = cfg;
@@ -576,15 +568,18 @@ session_open(struct session *s, const struct config *cfg, const char *device)
 	mosquitto_disconnect_callback_set(s->mosq, on_disconnect);
 	mosquitto_message_callback_set(s->mosq, on_message);
 
-	rc = mosquitto_tls_set(s->mosq, cfg->cafile, NULL, cfg->certfile, cfg->keyfile, NULL);
+	s->tls = tls_new(cfg, err, sizeof(err));
+	if (s->tls == NULL) {
+		errline("%s; check [mqtt] in %s", err, cfg->file);
+		session_close(s);
+		return -1;
+	}
+	/* libmosquitto uses this context exactly as given: no mosquitto_tls_set(). */
+	rc = mosquitto_void_option(s->mosq, MOSQ_OPT_SSL_CTX, tls_ssl_ctx(s->tls));
 	if (rc == MOSQ_ERR_SUCCESS)
-		rc = mosquitto_tls_opts_set(s->mosq, SSL_VERIFY_PEER, cfg->tls_version, NULL);
-	/* Host name verification stays on: the broker's certificate must name cfg->host. */
-	if (rc == MOSQ_ERR_SUCCESS)
-		rc = mosquitto_tls_insecure_set(s->mosq, false);
+		rc = mosquitto_int_option(s->mosq, MOSQ_OPT_SSL_CTX_WITH_DEFAULTS, 0);
 	if (rc != MOSQ_ERR_SUCCESS) {
-		errline("TLS set-up with cafile %s, certfile %s, keyfile %s: %s; check those files",
-		        cfg->cafile, cfg->certfile, cfg->keyfile, mosquitto_strerror(rc));
+		errline("cannot set up TLS: %s", mosquitto_strerror(rc));
 		session_close(s);
 		return -1;
 	}
@@ -602,12 +597,24 @@ session_open(struct session *s, const struct config *cfg, const char *device)
 		return -1;
 	}
 
+	tls_handshake_begin(s->tls);
 	rc = mosquitto_connect(s->mosq, cfg->host, cfg->port, cfg->keepalive);
+	saved = errno; /* for MOSQ_ERR_ERRNO, past what comes next */
 	OPENSSL_cleanse(password, sizeof(password));
-	if (rc == MOSQ_ERR_ERRNO)
+	if (rc != MOSQ_ERR_SUCCESS && tls_refused(s))
+		errline("%s", s->error);
+	/* A broker that refuses this certificate in TLS 1.3 says so after our side of the
+	 * handshake is done, and often hangs up before its alert can be read. */
+	else if (rc != MOSQ_ERR_SUCCESS && rc != MOSQ_ERR_EAI && tls_handshake_done(s->tls))
+		errline(
+		    "cannot connect to %s:%u: %s, right after the TLS handshake; check that the "
+		    "broker accepts certfile %s (signed by its CA, not expired)",
+		    cfg->host, cfg->port,
+		    rc == MOSQ_ERR_ERRNO ? strerror(saved) : mosquitto_strerror(rc), cfg->certfile);
+	else if (rc == MOSQ_ERR_ERRNO)
 		errline("cannot connect to %s:%u: %s; is the broker running, and are host and port "
 		        "in %s right?",
-		        cfg->host, cfg->port, strerror(errno), cfg->file);
+		        cfg->host, cfg->port, strerror(saved), cfg->file);
 	else if (rc == MOSQ_ERR_EAI)
 		errline("cannot find the address of %s; check host in %s", cfg->host, cfg->file);
 	else if (rc != MOSQ_ERR_SUCCESS)
@@ -969,8 +976,10 @@ ctl_status(const struct config *mqtt, const char *device, bool watch)
 
 			nanosleep(&tick, NULL);
 		}
-		if (!interrupted)
+		if (!interrupted) {
+			tls_handshake_begin(s.tls);
 			mosquitto_reconnect(s.mosq);
+		}
 	}
 	session_close(&s);
 	return CTL_EXIT_OK;

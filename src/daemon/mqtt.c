@@ -3,20 +3,27 @@
  * from the daemon's poll loop through its "network loop for use in other event loops" calls
  * (mosquitto_socket, mosquitto_loop_read/write/misc, mosquitto_want_write), so that garaged
  * stays single-threaded and sleeps until something happens.
+ *
+ * TLS is tls.c's context, handed over whole (MOSQ_OPT_SSL_CTX without libmosquitto's defaults),
+ * so that the pins are checked inside the handshake; when an attempt fails, tls.c says which
+ * check failed and this file logs that as the attempt's one warning line.
  */
 #include "mqtt.h"
 
 #include <errno.h>
 #include <mosquitto.h>
+#include <openssl/crypto.h>
 #include <openssl/ssl.h>
 #include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/random.h>
+#include <sys/socket.h>
 #include <time.h>
 
 #include "log.h"
+#include "tls.h"
 
 /* Reconnect backoff: exponential with full jitter, so that a fleet does not reconnect in step. */
 #define MQTT_BACKOFF_MIN_MS 500U
@@ -27,6 +34,8 @@
 #define MQTT_KEEPALIVE_SLACK 200U
 /* Packets read in one go while TLS still holds decrypted bytes that poll() cannot see. */
 #define MQTT_READ_BURST 64
+/* The first line of password_file; Mosquitto's own limit is far above any sane password. */
+#define MQTT_PASSWORD_MAX 512
 
 enum mqtt_state {
 	MQTT_IDLE,       /* not started, or waiting for reconnect_at */
@@ -36,6 +45,7 @@ enum mqtt_state {
 
 struct mqtt {
 	struct mosquitto *mosq;
+	struct tls *tls;
 	const struct config *cfg;
 	struct mqtt_callbacks cb;
 	void *arg;
@@ -47,6 +57,8 @@ struct mqtt {
 	uint64_t connected_at;
 	int goodbye_mid; /* the message id of the final "offline", while waiting for it */
 	bool goodbye_acked;
+	bool attempt_reported; /* this attempt's failure has had its warning line */
+	bool sha1_told;        /* the SHA-256 to pin instead of a matching SHA-1 pin was logged */
 };
 
 static uint64_t
@@ -63,16 +75,51 @@ on_log(struct mosquitto *mosq, void *obj, int level, const char *str)
 {
 	(void)mosq;
 	(void)obj;
-	if (level & (MOSQ_LOG_ERR | MOSQ_LOG_WARNING))
+	/* OpenSSL's raw error lines are for debugging: mqtt_attempt_failed() says which check
+	 * failed, in one line. */
+	if (strncmp(str, "OpenSSL Error", strlen("OpenSSL Error")) == 0)
+		log_debug("mqtt: %s", str);
+	else if (level & (MOSQ_LOG_ERR | MOSQ_LOG_WARNING))
 		log_warnx("mqtt: %s", str);
 	else
 		log_debug("mqtt: %s", str);
+}
+
+/*
+ * The one warning line of a failed attempt: for TLS, the check that failed and what was
+ * wrong (tls_explain_failure); otherwise FALLBACK.
+ */
+static void
+mqtt_attempt_failed(struct mqtt *m, const char *fallback)
+{
+	const char *why, *ssl;
+
+	if (m->attempt_reported)
+		return;
+	m->attempt_reported = true;
+	/* A broker that refuses our certificate sends an alert saying why, then hangs up. */
+	tls_read_alert(m->tls, mosquitto_ssl_get(m->mosq));
+	why = tls_explain_failure(m->tls);
+	if (why == NULL && tls_handshake_done(m->tls)) {
+		log_warnx("cannot connect to %s:%u: %s, right after the TLS handshake; does the "
+		          "broker accept the client certificate %s?",
+		          m->cfg->host, m->cfg->port, fallback, m->cfg->certfile);
+		return;
+	}
+	if (why == NULL) {
+		log_warnx("cannot connect to %s:%u: %s", m->cfg->host, m->cfg->port, fallback);
+		return;
+	}
+	ssl = tls_ssl_error(m->tls);
+	log_warnx("TLS with %s:%u failed%s%s%s: %s", m->cfg->host, m->cfg->port,
+	          ssl != NULL ? " (" : "", ssl != NULL ? ssl : "", ssl != NULL ? ")" : "", why);
 }
 
 static void
 on_connect(struct mosquitto *mosq, void *obj, int rc)
 {
 	struct mqtt *m = obj;
+	const struct config_pin *pin;
 
 	(void)mosq;
 	if (rc != 0) {
@@ -80,11 +127,19 @@ on_connect(struct mosquitto *mosq, void *obj, int rc)
 		 * ACL, a bad password. libmosquitto closes the socket; we retry with backoff. */
 		log_warnx("broker %s:%u refused the connection: %s", m->cfg->host, m->cfg->port,
 		          mosquitto_connack_string(rc));
+		m->attempt_reported = true;
 		return;
 	}
 	m->state = MQTT_CONNECTED;
 	m->connected_at = mqtt_now_ms();
 	log_info("connected to %s:%u over TLS", m->cfg->host, m->cfg->port);
+	pin = tls_matched_pin(m->tls);
+	if (pin != NULL && pin->kind == CONFIG_PIN_CERT_SHA1 && !m->sha1_told) {
+		m->sha1_told = true;
+		log_info("%s:%d: the broker's certificate matched this SHA-1 pin; pin = %s is its "
+		         "SHA-256 form",
+		         m->cfg->file, pin->line, tls_peer_fingerprint(m->tls));
+	}
 	m->cb.connected(m->arg);
 }
 
@@ -92,8 +147,12 @@ static void
 on_disconnect(struct mosquitto *mosq, void *obj, int rc)
 {
 	struct mqtt *m = obj;
+	int saved = errno;
 
 	(void)mosq;
+	if (m->state == MQTT_CONNECTING && rc != 0)
+		mqtt_attempt_failed(m, rc == MOSQ_ERR_ERRNO && saved != 0 ? strerror(saved)
+		                                                          : mosquitto_strerror(rc));
 	if (m->state == MQTT_CONNECTED && rc != 0)
 		log_warnx("lost the connection to %s:%u: %s", m->cfg->host, m->cfg->port,
 		          mosquitto_strerror(rc));
@@ -123,12 +182,99 @@ on_publish(struct mosquitto *mosq, void *obj, int mid)
 		m->goodbye_acked = true;
 }
 
+/*
+ * The broker password: the first line of password_file (whose mode config.c checks), so that
+ * it is never in garaged.conf or on a command line where others could read it.
+ */
+static int
+read_password(const struct config *cfg, char *buf, size_t size, char *err, size_t errlen)
+{
+	FILE *f;
+	size_t n;
+
+	if (cfg->username[0] == '\0') {
+		snprintf(err, errlen,
+		         "%s: password_file is set but username is empty; add username = ... to "
+		         "[mqtt]",
+		         cfg->file);
+		return -1;
+	}
+	f = fopen(cfg->password_file, "re");
+	if (f == NULL) {
+		snprintf(err, errlen, "password_file %s: %s", cfg->password_file, strerror(errno));
+		return -1;
+	}
+	if (fgets(buf, (int)size, f) == NULL)
+		buf[0] = '\0';
+	fclose(f);
+	n = strcspn(buf, "\r\n");
+	if (buf[n] == '\0' && n + 1 == size) {
+		OPENSSL_cleanse(buf, size);
+		snprintf(err, errlen, "the first line of password_file %s is longer than %zu bytes",
+		         cfg->password_file, size - 2);
+		return -1;
+	}
+	buf[n] = '\0';
+	if (n == 0) {
+		snprintf(err, errlen,
+		         "password_file %s is empty; put the broker password on its first line",
+		         cfg->password_file);
+		return -1;
+	}
+	return 0;
+}
+
+/* The user name and, from password_file, the password; both optional (SPEC "Security"). */
+static int
+mqtt_set_credentials(struct mqtt *m, char *err, size_t errlen)
+{
+	const struct config *cfg = m->cfg;
+	char password[MQTT_PASSWORD_MAX];
+	int rc = MOSQ_ERR_SUCCESS;
+
+	if (cfg->password_file[0] != '\0') {
+		if (read_password(cfg, password, sizeof(password), err, errlen) != 0)
+			return -1;
+		/* libmosquitto keeps its own copy for every reconnection. */
+		rc = mosquitto_username_pw_set(m->mosq, cfg->username, password);
+		OPENSSL_cleanse(password, sizeof(password));
+	} else if (cfg->username[0] != '\0') {
+		rc = mosquitto_username_pw_set(m->mosq, cfg->username, NULL);
+	}
+	if (rc != MOSQ_ERR_SUCCESS) {
+		snprintf(err, errlen, "MQTT user name %s: %s", cfg->username,
+		         mosquitto_strerror(rc));
+		return -1;
+	}
+	return 0;
+}
+
+/* At start: when the device certificate runs out, so that nobody learns it from an outage. */
+static void
+mqtt_log_cert_expiry(const struct mqtt *m)
+{
+	const char *file = m->cfg->certfile, *when = tls_client_cert_not_after(m->tls);
+	int days = mqtt_cert_days_left(m);
+
+	if (tls_client_cert_expires_in(m->tls) < 0)
+		log_warnx("client certificate %s expired on %s; the broker will refuse it: issue a "
+		          "new one",
+		          file, when);
+	else if (days < MQTT_CERT_WARN_DAYS)
+		log_warnx("client certificate %s expires on %s (in %d day%s); issue a new one "
+		          "before then",
+		          file, when, days, days == 1 ? "" : "s");
+	else
+		log_info("client certificate %s expires on %s (in %d days)", file, when, days);
+}
+
 struct mqtt *
 mqtt_new(const struct config *cfg, const char *will_topic, const struct mqtt_callbacks *cb,
          void *arg, char *err, size_t errlen)
 {
 	struct mqtt *m;
 	char client_id[64];
+	size_t i;
 	int rc;
 
 	mosquitto_lib_init();
@@ -157,21 +303,34 @@ mqtt_new(const struct config *cfg, const char *will_topic, const struct mqtt_cal
 	mosquitto_message_callback_set(m->mosq, on_message);
 	mosquitto_publish_callback_set(m->mosq, on_publish);
 
-	rc = mosquitto_tls_set(m->mosq, cfg->cafile, NULL, cfg->certfile, cfg->keyfile, NULL);
+	m->tls = tls_new(cfg, err, errlen);
+	if (m->tls == NULL) {
+		mqtt_free(m);
+		return NULL;
+	}
+	/* Never mosquitto_tls_set(): with it, libmosquitto would build a context of its own
+	 * around ours. Without its defaults it uses this one exactly as given. */
+	rc = mosquitto_void_option(m->mosq, MOSQ_OPT_SSL_CTX, tls_ssl_ctx(m->tls));
 	if (rc == MOSQ_ERR_SUCCESS)
-		rc = mosquitto_tls_opts_set(m->mosq, SSL_VERIFY_PEER, cfg->tls_version, NULL);
-	/* Host name verification stays on: the broker's certificate must name cfg->host. */
-	if (rc == MOSQ_ERR_SUCCESS)
-		rc = mosquitto_tls_insecure_set(m->mosq, false);
+		rc = mosquitto_int_option(m->mosq, MOSQ_OPT_SSL_CTX_WITH_DEFAULTS, 0);
 	if (rc == MOSQ_ERR_SUCCESS)
 		rc = mosquitto_will_set(m->mosq, will_topic, (int)strlen("offline"), "offline", 1,
 		                        true);
 	if (rc != MOSQ_ERR_SUCCESS) {
-		snprintf(err, errlen, "TLS set-up with cafile %s, certfile %s, keyfile %s: %s",
-		         cfg->cafile, cfg->certfile, cfg->keyfile, mosquitto_strerror(rc));
+		snprintf(err, errlen, "MQTT client set-up: %s", mosquitto_strerror(rc));
 		mqtt_free(m);
 		return NULL;
 	}
+	if (mqtt_set_credentials(m, err, errlen) != 0) {
+		mqtt_free(m);
+		return NULL;
+	}
+	for (i = 0; i < cfg->npins; i++)
+		if (cfg->pins[i].kind == CONFIG_PIN_CERT_SHA1)
+			log_warnx("%s:%d: this pin is a SHA-1 fingerprint, and SHA-1 is weak; pin "
+			          "the broker's certificate with sha256: or spki-sha256: instead",
+			          cfg->file, cfg->pins[i].line);
+	mqtt_log_cert_expiry(m);
 	return m;
 }
 
@@ -180,7 +339,9 @@ mqtt_free(struct mqtt *m)
 {
 	if (m == NULL)
 		return;
+	/* libmosquitto holds a reference to the TLS context and calls into it until here. */
 	mosquitto_destroy(m->mosq);
+	tls_free(m->tls);
 	free(m);
 	mosquitto_lib_cleanup();
 }
@@ -228,6 +389,8 @@ mqtt_connect(struct mqtt *m, uint64_t now)
 	m->reconnect_at = 0;
 	m->state = MQTT_CONNECTING;
 	m->last_io = now;
+	m->attempt_reported = false;
+	tls_handshake_begin(m->tls);
 	if (!m->started_once) {
 		m->started_once = true;
 		rc =
@@ -235,14 +398,9 @@ mqtt_connect(struct mqtt *m, uint64_t now)
 	} else {
 		rc = mosquitto_reconnect_async(m->mosq);
 	}
-	if (rc != MOSQ_ERR_SUCCESS) {
-		if (rc == MOSQ_ERR_ERRNO)
-			log_warnx("cannot connect to %s:%u: %s", m->cfg->host, m->cfg->port,
-			          strerror(errno));
-		else
-			log_warnx("cannot connect to %s:%u: %s", m->cfg->host, m->cfg->port,
-			          mosquitto_strerror(rc));
-	}
+	if (rc != MOSQ_ERR_SUCCESS)
+		mqtt_attempt_failed(m, rc == MOSQ_ERR_ERRNO ? strerror(errno)
+		                                            : mosquitto_strerror(rc));
 	mqtt_settle(m, now);
 }
 
@@ -257,6 +415,10 @@ mqtt_start(struct mqtt *m, uint64_t now_ms)
 int
 mqtt_fd(const struct mqtt *m)
 {
+	/* A failed attempt's socket stays open inside libmosquitto until the next attempt closes
+	 * it; polling it meanwhile would wake us for nothing, over and over. */
+	if (m->reconnect_at != 0)
+		return -1;
 	return mosquitto_socket(m->mosq);
 }
 
@@ -266,17 +428,36 @@ mqtt_want_write(const struct mqtt *m)
 	return mosquitto_want_write(m->mosq);
 }
 
+/*
+ * The socket of an attempt in progress hung up or failed: the TCP connect was refused or the
+ * peer went away mid-handshake. libmosquitto 2.0 would keep retrying its TLS write on such a
+ * socket (a busy loop), so the attempt ends here and the next one starts after the backoff.
+ */
+static void
+mqtt_connect_failed(struct mqtt *m, uint64_t now)
+{
+	int err = 0, fd = mosquitto_socket(m->mosq);
+	socklen_t len = sizeof(err);
+
+	if (fd < 0 || getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &len) != 0 || err == 0)
+		err = ECONNRESET;
+	mqtt_attempt_failed(m, strerror(err));
+	mqtt_schedule_reconnect(m, now);
+}
+
 static void
 mqtt_report(struct mqtt *m, const char *what, int rc)
 {
+	char why[160];
+
 	if (rc == MOSQ_ERR_SUCCESS || rc == MOSQ_ERR_NO_CONN)
 		return;
+	snprintf(why, sizeof(why), "failed while %s: %s", what,
+	         rc == MOSQ_ERR_ERRNO ? strerror(errno) : mosquitto_strerror(rc));
 	if (m->state == MQTT_CONNECTING)
-		log_warnx("connecting to %s:%u failed while %s: %s", m->cfg->host, m->cfg->port,
-		          what, rc == MOSQ_ERR_ERRNO ? strerror(errno) : mosquitto_strerror(rc));
+		mqtt_attempt_failed(m, why);
 	else
-		log_debug("%s: %s", what,
-		          rc == MOSQ_ERR_ERRNO ? strerror(errno) : mosquitto_strerror(rc));
+		log_debug("%s", why);
 }
 
 void
@@ -286,6 +467,10 @@ mqtt_io(struct mqtt *m, short revents, uint64_t now_ms)
 	SSL *ssl;
 
 	m->last_io = now_ms;
+	if (m->state == MQTT_CONNECTING && (revents & (POLLHUP | POLLERR))) {
+		mqtt_connect_failed(m, now_ms);
+		return;
+	}
 	if (revents & (POLLIN | POLLHUP | POLLERR)) {
 		rc = mosquitto_loop_read(m->mosq, 1);
 		/* TLS may have decrypted more than one packet; poll() cannot see those bytes. */
@@ -347,6 +532,15 @@ bool
 mqtt_connected(const struct mqtt *m)
 {
 	return m->state == MQTT_CONNECTED;
+}
+
+int
+mqtt_cert_days_left(const struct mqtt *m)
+{
+	int64_t s = tls_client_cert_expires_in(m->tls);
+
+	/* Whole days: a certificate with 23 hours left has 0 days, one expired an hour ago -1. */
+	return (int)(s >= 0 ? s / 86400 : -((-s + 86399) / 86400));
 }
 
 int

@@ -1,11 +1,12 @@
 /*
  * mqtt: garaged's one outbound connection to the broker, over mutually authenticated TLS.
  *
- * It owns the libmosquitto handle: TLS settings (CA, client certificate, host name check,
- * minimum protocol version), the last will ("offline" on the availability topic), connecting
- * and reconnecting with backoff, and keepalive. It does no polling of its own: the daemon's
- * poll loop asks for the socket, what to wait for and the next deadline, and calls back in.
- * It never interprets a payload; messages go to the daemon's callback as raw bytes.
+ * It owns the libmosquitto handle: its TLS context (built by tls.c: CA, client certificate,
+ * host name check, minimum protocol version, pins), the user name and password, the last will
+ * ("offline" on the availability topic), connecting and reconnecting with backoff, and keepalive.
+ * It does no polling of its own: the daemon's poll loop asks for the socket, what to wait for and
+ * the next deadline, and calls back in. It never interprets a payload; messages go to the daemon's
+ * callback as raw bytes.
  */
 #ifndef GARAGED_MQTT_H
 #define GARAGED_MQTT_H
@@ -51,6 +52,15 @@ uint64_t mqtt_next_deadline(const struct mqtt *m);
 void mqtt_tick(struct mqtt *m, uint64_t now_ms);
 
 bool mqtt_connected(const struct mqtt *m);
+
+/* Fewer days than this left on the client certificate is worth a warning (and an event). */
+#define MQTT_CERT_WARN_DAYS 30
+
+/*
+ * Whole days until the client certificate (certfile) expires, counted now; negative once it
+ * has expired. mqtt_new() logs the date at start and warns under MQTT_CERT_WARN_DAYS.
+ */
+int mqtt_cert_days_left(const struct mqtt *m);
 
 /* Publishes with QoS 1. Returns 0, or -1 when not connected or the message was refused. */
 int mqtt_publish(struct mqtt *m, const char *topic, const void *payload, size_t len, bool retain);

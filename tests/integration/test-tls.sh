@@ -9,7 +9,8 @@ issue rogue-ca localhost server rogue-localhost "DNS:localhost,IP:127.0.0.1"
 issue ca other.example server other.example "DNS:other.example"
 issue rogue-ca garage.local client rogue-garage.local
 
-refused() { # refused BROKER-STEM WHAT
+# Each failed attempt is one warning line that names the check that failed (tls.c).
+refused() { # refused BROKER-STEM WHAT LOG-PATTERN
 	start_broker "$1"
 	write_conf
 	: >"$T/garaged.log"
@@ -17,13 +18,16 @@ refused() { # refused BROKER-STEM WHAT
 	sleep 3
 	kill -0 "$GARAGED_PID" 2>/dev/null || fail "garaged exited on $2 (network errors must be retried)"
 	[ "$(sub garage/garage/availability 1 2)" = online ] && fail "garaged came online with $2"
-	grep -q 'certificate verify failed' "$T/garaged.log" || fail "the refusal of $2 is not logged"
+	grep -Eq "warning: TLS with localhost:$PORT failed .*$3" "$T/garaged.log" ||
+		fail "the refusal of $2 is not logged as '$3'"
 	grep -q 'again in' "$T/garaged.log" || fail "garaged does not retry after $2"
 	kill "$GARAGED_PID" "$BROKER_PID"; wait "$GARAGED_PID" "$BROKER_PID" 2>/dev/null
 	pass "refused $2, logged it, kept retrying"
 }
-refused rogue-localhost "a broker certificate from a forged CA with the same subject"
-refused other.example "a broker certificate for another host name"
+refused rogue-localhost "a broker certificate from a forged CA with the same subject" \
+	"CA check failed: the broker's certificate is not signed by the CA in $T/pki/ca.crt: .*subject CN=localhost, issuer CN=garaged test CA"
+refused other.example "a broker certificate for another host name" \
+	"host name check failed: the broker's certificate is for DNS:other.example, not localhost"
 
 # The broker refuses a device whose client certificate is from another CA.
 start_broker
