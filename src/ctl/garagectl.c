@@ -3,7 +3,8 @@
  * subcommands, their options, the usage text, which configuration is read, how flags override
  * it, and the exit status (0 success, 1 refused or failed, 2 usage or configuration error).
  * The work is done by ctl_config (ctl.conf), ctl_keys (keys and signing) and ctl_command (the
- * MQTT session); this file never talks to the network or touches key material itself.
+ * MQTT session); pki and broker-config, which read no ctl.conf, are handed their words whole
+ * (ctl_pki, ctl_broker). This file never talks to the network or touches key material itself.
  */
 #include <errno.h>
 #include <signal.h>
@@ -16,9 +17,11 @@
 #include <openssl/evp.h>
 
 #include "cmd.h"
+#include "ctl_broker.h"
 #include "ctl_command.h"
 #include "ctl_config.h"
 #include "ctl_keys.h"
+#include "ctl_pki.h"
 
 #define WAIT_DEFAULT_S 60
 #define WAIT_MAX_S     3600
@@ -37,8 +40,28 @@ static const char usage_text[] =
     "          make an Ed25519 signing key: the private key goes to FILE (default KID.key,\n"
     "          mode 0600, never overwritten without --force); the line for the device's\n"
     "          authorized_keys goes to standard output\n"
-    "  pki, broker-config\n"
-    "          (not built yet)\n"
+    "  pki init --dir DIR [--days 3650] [--rsa BITS] [--cn NAME] [--force]\n"
+    "          make a private CA in DIR (ca.crt, ca.key): ECDSA P-256, or RSA with --rsa\n"
+    "          (2048 or more) for old clients\n"
+    "  pki issue --dir DIR --server NAME [--ip ADDR]... [--days 365] [--rsa BITS] [--force]\n"
+    "  pki issue --dir DIR --client NAME [--days 365] [--rsa BITS] [--force]\n"
+    "          a certificate signed by DIR's CA: for the broker (SAN NAME and each --ip) or\n"
+    "          for a client whose MQTT identity is NAME; DIR/NAME.crt and DIR/NAME.key\n"
+    "  pki fingerprint FILE [--sha1]\n"
+    "          the certificate's SHA-256 and SPKI SHA-256 and the pin lines for garaged.conf;\n"
+    "          with --sha1 also SHA-1, colon- and space-separated (ESP8266 libraries)\n"
+    "  pki der FILE -o OUT [--force]\n"
+    "          a PEM certificate or private key as DER (a key OUT is 0600, never overwritten\n"
+    "          without --force)\n"
+    "  pki revoke --dir DIR NAME [--crl-days 3650]\n"
+    "          revoke DIR/NAME.crt: recorded in DIR/revoked, and DIR/crl.pem signed again\n"
+    "  broker-config --dir DIR --server NAME --device ID:CN... --controller CN...\n"
+    "          [--homeassistant CN...] [--port 8883] [--prefix garage]\n"
+    "          [--ha-prefix homeassistant]\n"
+    "          write DIR/mosquitto.conf and DIR/acl: a mutual-TLS listener with DIR's\n"
+    "          certificates, and an ACL in which each identity may do only its part\n"
+    "\n"
+    "  Private keys are written 0600 and never overwritten without --force.\n"
     "\n"
     "options:\n"
     "  -c FILE        the configuration ([mqtt] as in garaged.conf, and [signing] with key,\n"
@@ -374,9 +397,9 @@ main(int argc, char *argv[])
 		return run_status(argc, argv, i, &o);
 	if (strcmp(cmd, "keygen") == 0)
 		return run_keygen(argc, argv, i);
-	if (strcmp(cmd, "pki") == 0 || strcmp(cmd, "broker-config") == 0) {
-		fprintf(stderr, "garagectl: '%s' is not built yet\n", cmd);
-		return CTL_EXIT_USAGE;
-	}
+	if (strcmp(cmd, "pki") == 0)
+		return ctl_pki_main(argc - i, argv + i);
+	if (strcmp(cmd, "broker-config") == 0)
+		return ctl_broker_main(argc - i, argv + i);
 	return usage_error("unknown command '%s'", cmd);
 }

@@ -1,0 +1,540 @@
+/*
+ * ctl_broker: see ctl_broker.h. The files are plain text made here; OpenSSL is used only to
+ * look at the CRL's date, and ctl_pki writes the files the way it writes its own.
+ */
+/* realpath() is X/Open, beyond the POSIX level the build asks for. */
+#define _XOPEN_SOURCE 700
+
+#include "ctl_broker.h"
+
+#include <errno.h>
+#include <limits.h>
+#include <pwd.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <openssl/err.h>
+#include <openssl/pem.h>
+#include <openssl/x509.h>
+
+#include "ctl_command.h"
+#include "ctl_config.h"
+#include "ctl_pki.h"
+
+#define PORT_DEFAULT   8883
+#define IDENTITIES_MAX 256
+#define ERR_MAX        (2 * PATH_MAX)
+#define MOSQUITTO_USER "mosquitto"
+/* Warn when the CRL is this close to its next update: after it, Mosquitto refuses everyone. */
+#define CRL_WARN_S (7 * 24 * 3600)
+
+enum role {
+	ROLE_DEVICE,
+	ROLE_CONTROLLER,
+	ROLE_HOMEASSISTANT,
+};
+
+struct identity {
+	enum role role;
+	char id[CONFIG_NAME_MAX + 1]; /* devices only: the garaged device id */
+	const char *cn;               /* the certificate's CN, which is the MQTT user name */
+};
+
+struct broker {
+	const char *dir, *server, *prefix, *ha_prefix;
+	int port;
+	struct identity ids[IDENTITIES_MAX];
+	size_t n;
+	char abs[PATH_MAX]; /* DIR, resolved */
+	bool crl;
+};
+
+static const char *const role_names[] = {"device", "controller", "Home Assistant"};
+
+static int usage_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static int failed(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+/* Prints "garagectl: <message>; see garagectl --help" and returns the usage exit status. */
+static int
+usage_error(const char *fmt, ...)
+{
+	va_list ap;
+
+	fputs("garagectl: ", stderr);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputs("; see garagectl --help\n", stderr);
+	return CTL_EXIT_USAGE;
+}
+
+static int
+failed(const char *fmt, ...)
+{
+	va_list ap;
+
+	fputs("garagectl: ", stderr);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+	return CTL_EXIT_FAILED;
+}
+
+/*
+ * A CN as the ACL can name it: 1 to 64 printable ASCII characters without spaces (an ACL line
+ * would keep them, but a certificate name with one is a typo more often than not), without the
+ * MQTT wildcards (CVE-2017-7650 is why Mosquitto's own plugins refuse them) and without '/'.
+ */
+static bool
+cn_valid(const char *cn)
+{
+	size_t n = strlen(cn);
+
+	if (n < 1 || n > CTL_PKI_NAME_MAX)
+		return false;
+	for (; *cn != '\0'; cn++)
+		if (*cn <= ' ' || *cn > '~' || strchr("+#/", *cn) != NULL)
+			return false;
+	return true;
+}
+
+/* A topic prefix as garaged's topic_prefix takes it: levels without wildcards or spaces. */
+static bool
+prefix_valid(const char *p)
+{
+	size_t n = strlen(p);
+
+	if (n < 1 || n > CONFIG_PREFIX_MAX || p[0] == '/' || p[n - 1] == '/' ||
+	    strstr(p, "//") != NULL)
+		return false;
+	for (; *p != '\0'; p++)
+		if ((unsigned char)*p <= ' ' || *p == 0x7f || *p == '+' || *p == '#')
+			return false;
+	return true;
+}
+
+static bool
+has_control(const char *s)
+{
+	for (; *s != '\0'; s++)
+		if ((unsigned char)*s < 0x20 || *s == 0x7f)
+			return true;
+	return false;
+}
+
+/* Adds an identity; a CN may hold one role only, a device id may appear once. */
+static int
+add_identity(struct broker *b, enum role role, const char *arg)
+{
+	struct identity *e;
+	const char *cn = arg;
+	size_t k, idlen = 0;
+
+	if (b->n == IDENTITIES_MAX)
+		return usage_error("at most %d identities", IDENTITIES_MAX);
+	e = &b->ids[b->n];
+	e->role = role;
+	e->id[0] = '\0';
+	if (role == ROLE_DEVICE) {
+		cn = strchr(arg, ':');
+		idlen = cn != NULL ? (size_t)(cn - arg) : 0;
+		if (cn == NULL || idlen > CONFIG_NAME_MAX)
+			return usage_error(
+			    "--device takes ID:CN (the garaged device id, then the CN "
+			    "of its client certificate), not '%s'",
+			    arg);
+		memcpy(e->id, arg, idlen);
+		e->id[idlen] = '\0';
+		cn++;
+		if (!ctl_name_valid(e->id))
+			return usage_error(
+			    "the device id in --device %s must be 1 to 32 characters "
+			    "of a-z, 0-9, '_' and '-' (id in [device] of garaged.conf)",
+			    arg);
+	}
+	if (!cn_valid(cn))
+		return usage_error(
+		    "'%s' is not a certificate CN an ACL can name (1 to 64 printable "
+		    "characters, no spaces, '+', '#' or '/')",
+		    cn);
+	for (k = 0; k < b->n; k++) {
+		if (strcmp(b->ids[k].cn, cn) == 0)
+			return usage_error(
+			    "%s is given twice (as %s and as %s): one certificate, one "
+			    "role, or a device could command itself",
+			    cn, role_names[b->ids[k].role], role_names[role]);
+		if (role == ROLE_DEVICE && b->ids[k].role == ROLE_DEVICE &&
+		    strcmp(b->ids[k].id, e->id) == 0)
+			return usage_error("device id %s is given twice", e->id);
+	}
+	e->cn = cn;
+	b->n++;
+	return 0;
+}
+
+static int
+parse_args(int argc, char *argv[], struct broker *b)
+{
+	static const char *const role_opts[] = {"--device", "--controller", "--homeassistant"};
+	const char *v = NULL, *port = NULL;
+	char *end;
+	long n;
+	size_t k;
+	int i, r;
+
+	for (i = 0; i < argc; i++) {
+		if ((r = ctl_pki_option(argc, argv, &i, "--dir", &b->dir)) < 0 ||
+		    (r == 0 && (r = ctl_pki_option(argc, argv, &i, "--server", &b->server)) < 0) ||
+		    (r == 0 && (r = ctl_pki_option(argc, argv, &i, "--port", &port)) < 0) ||
+		    (r == 0 && (r = ctl_pki_option(argc, argv, &i, "--prefix", &b->prefix)) < 0) ||
+		    (r == 0 &&
+		     (r = ctl_pki_option(argc, argv, &i, "--ha-prefix", &b->ha_prefix)) < 0))
+			return CTL_EXIT_USAGE;
+		for (k = 0; r == 0 && k < sizeof(role_opts) / sizeof(role_opts[0]); k++) {
+			if ((r = ctl_pki_option(argc, argv, &i, role_opts[k], &v)) < 0)
+				return CTL_EXIT_USAGE;
+			if (r > 0 && add_identity(b, (enum role)k, v) != 0)
+				return CTL_EXIT_USAGE;
+		}
+		if (r == 0)
+			return usage_error("broker-config: unknown option or argument '%s'",
+			                   argv[i]);
+	}
+	if (b->dir == NULL || *b->dir == '\0' || b->server == NULL)
+		return usage_error("broker-config needs --dir DIR (the PKI directory) and --server "
+		                   "NAME (the broker's certificate, DIR/NAME.crt)");
+	if (!ctl_pki_name_valid(b->server))
+		return usage_error("--server takes the NAME given to pki issue --server, not '%s'",
+		                   b->server);
+	if (port != NULL) {
+		errno = 0;
+		n = strtol(port, &end, 10);
+		if (*port < '0' || *port > '9' || errno != 0 || *end != '\0' || n < 1 || n > 65535)
+			return usage_error("--port takes 1 to 65535, not '%s'", port);
+		b->port = (int)n;
+	}
+	if (!prefix_valid(b->prefix) || !prefix_valid(b->ha_prefix))
+		return usage_error("--prefix and --ha-prefix take topic levels without wildcards, "
+		                   "spaces or empty levels, not '%s'",
+		                   prefix_valid(b->prefix) ? b->ha_prefix : b->prefix);
+	for (k = 0; k < b->n && b->ids[k].role != ROLE_DEVICE; k++)
+		;
+	if (k == b->n)
+		return usage_error("broker-config needs at least one --device ID:CN");
+	for (k = 0; k < b->n && b->ids[k].role == ROLE_DEVICE; k++)
+		;
+	if (k == b->n)
+		return usage_error("broker-config needs a --controller CN (or --homeassistant CN) "
+		                   "to command the devices");
+	return 0;
+}
+
+/* DIR/NAME into out; the resolved DIR fits PATH_MAX, its files nearly always do too. */
+static int
+file_in(const struct broker *b, const char *name, char *out, size_t size)
+{
+	if ((size_t)snprintf(out, size, "%s/%s", b->abs, name) >= size)
+		return failed("the path %s/%s is too long; use a shorter --dir", b->abs, name);
+	return 0;
+}
+
+static bool
+exists(const char *path)
+{
+	return access(path, F_OK) == 0;
+}
+
+/*
+ * Says when the CRL is past or near its next update: Mosquitto checks every client against
+ * it, and OpenSSL fails every check once it is out of date.
+ */
+static void
+check_crl(const char *path, const char *dir)
+{
+	BIO *bio = BIO_new_file(path, "r");
+	X509_CRL *crl = bio != NULL ? PEM_read_bio_X509_CRL(bio, NULL, NULL, NULL) : NULL;
+	const ASN1_TIME *next = crl != NULL ? X509_CRL_get0_nextUpdate(crl) : NULL;
+	time_t soon = time(NULL) + CRL_WARN_S;
+
+	if (crl == NULL)
+		fprintf(stderr,
+		        "garagectl: warning: %s is not a PEM CRL; Mosquitto will not start "
+		        "with it (run garagectl pki revoke again)\n",
+		        path);
+	else if (next != NULL && X509_cmp_time(next, &soon) <= 0)
+		fprintf(
+		    stderr,
+		    "garagectl: warning: %s is out of date or will be within a week, and then "
+		    "Mosquitto refuses every client; re-sign it with garagectl pki revoke --dir "
+		    "%s NAME (any NAME already revoked)\n",
+		    path, dir);
+	ERR_clear_error();
+	X509_CRL_free(crl);
+	BIO_free(bio);
+}
+
+/* The command line that makes these files again, for the header of each. */
+static void
+print_command(FILE *f, const struct broker *b)
+{
+	static const char *const opts[] = {"--device", "--controller", "--homeassistant"};
+	size_t k;
+
+	fprintf(f, "#   garagectl broker-config --dir %s --server %s", b->abs, b->server);
+	for (k = 0; k < b->n; k++) {
+		fprintf(f, " \\\n#     %s ", opts[b->ids[k].role]);
+		if (b->ids[k].role == ROLE_DEVICE)
+			fprintf(f, "%s:", b->ids[k].id);
+		fputs(b->ids[k].cn, f);
+	}
+	fprintf(f, " \\\n#     --port %d --prefix %s --ha-prefix %s\n", b->port, b->prefix,
+	        b->ha_prefix);
+}
+
+static void
+print_header(FILE *f, const struct broker *b, const char *what)
+{
+	char now[32];
+	time_t t = time(NULL);
+	struct tm tm;
+
+	if (gmtime_r(&t, &tm) == NULL || strftime(now, sizeof(now), "%Y-%m-%d %H:%M UTC", &tm) == 0)
+		snprintf(now, sizeof(now), "(unknown time)");
+	fprintf(f, "# %s for garaged, written by garagectl %s on %s by\n", what, GARAGED_VERSION,
+	        now);
+	print_command(f, b);
+	fprintf(f, "# Run that again rather than edit this file: each run rewrites it.\n");
+}
+
+static void
+write_acl_text(FILE *f, const struct broker *b)
+{
+	const char *p = b->prefix, *ha = b->ha_prefix;
+	const struct identity *e;
+	size_t k;
+
+	print_header(f, b, "Mosquitto ACL");
+	fprintf(f,
+	        "# Mosquitto allows a user nothing that is not listed here, and users not listed\n"
+	        "# nothing at all (SPEC \"Security model\" 4).\n");
+	for (k = 0; k < b->n; k++) {
+		e = &b->ids[k];
+		fputc('\n', f);
+		switch (e->role) {
+		case ROLE_DEVICE:
+			fprintf(f, "# device %s: reads its commands, writes its own state only\n",
+			        e->id);
+			fprintf(f, "user %s\n", e->cn);
+			fprintf(f, "topic read %s/%s/+/cmd\n", p, e->id);
+			fprintf(f, "topic read %s/%s/+/ha_cmd\n", p, e->id);
+			fprintf(f, "topic write %s/%s/availability\n", p, e->id);
+			fprintf(f, "topic write %s/%s/+/state\n", p, e->id);
+			fprintf(f, "topic write %s/%s/events\n", p, e->id);
+			fprintf(
+			    f,
+			    "# Discovery topics are named DEVICE_DOOR within one level, which no "
+			    "ACL can tie\n# to this device: a device could overwrite another's "
+			    "discovery (accepted: it\n# cannot command a door).\n");
+			fprintf(f, "topic write %s/cover/+/config\n", ha);
+			fprintf(f, "topic read %s/status\n", ha);
+			break;
+		case ROLE_CONTROLLER:
+			fprintf(f,
+			        "# controller: sends signed commands to every device, reads their "
+			        "state\n");
+			fprintf(f, "user %s\n", e->cn);
+			fprintf(f, "topic write %s/+/+/cmd\n", p);
+			fprintf(f, "topic read %s/#\n", p);
+			fprintf(f, "topic read %s/#\n", ha);
+			break;
+		case ROLE_HOMEASSISTANT:
+			fprintf(f, "# Home Assistant: unsigned commands (only where garaged has "
+			           "commands = unsigned),\n# discovery and its own status\n");
+			fprintf(f, "user %s\n", e->cn);
+			fprintf(f, "topic write %s/+/+/ha_cmd\n", p);
+			fprintf(f, "topic read %s/#\n", p);
+			fprintf(f, "topic readwrite %s/#\n", ha);
+			break;
+		}
+	}
+}
+
+static void
+write_conf_text(FILE *f, const struct broker *b)
+{
+	print_header(f, b, "Mosquitto configuration");
+	fprintf(
+	    f,
+	    "# Use it as Mosquitto's main configuration file (mosquitto -c FILE): not from\n"
+	    "# /etc/mosquitto/conf.d, since Debian's main file sets persistence_location too.\n"
+	    "# Mosquitto drops root for its user right after reading this file: that user must\n"
+	    "# be able to enter %s, read the files named here and write the\n"
+	    "# persistence directory.\n\n",
+	    b->abs);
+	fprintf(f, "per_listener_settings false\n");
+	fprintf(f, "allow_anonymous false\n");
+	fprintf(f, "persistence true\n");
+	fprintf(f, "persistence_location %s/data/\n\n", b->abs);
+	fprintf(f,
+	        "# Mutual TLS on every address. The client certificate's CN is the user name the\n"
+	        "# ACL names and the client id, so one certificate is one client and no client "
+	        "can\n# knock another off with its id.\n");
+	fprintf(f, "listener %d\n", b->port);
+	fprintf(f, "cafile %s/ca.crt\n", b->abs);
+	fprintf(f, "certfile %s/%s.crt\n", b->abs, b->server);
+	fprintf(f, "keyfile %s/%s.key\n", b->abs, b->server);
+	fprintf(f, "require_certificate true\n");
+	fprintf(f, "use_identity_as_username true\n");
+	fprintf(f, "use_username_as_clientid true\n");
+	fprintf(f, "tls_version tlsv1.2\n");
+	if (b->crl)
+		fprintf(f,
+		        "# Revoked client certificates (garagectl pki revoke).\n"
+		        "crlfile %s/crl.pem\n",
+		        b->abs);
+	fprintf(f, "\nacl_file %s/acl\n", b->abs);
+}
+
+/* Renders TEXT with FN into a memory stream and writes it to PATH (mode 0644). */
+static int
+write_text(const char *path, const struct broker *b, void (*fn)(FILE *, const struct broker *))
+{
+	char *text = NULL, err[ERR_MAX];
+	size_t len = 0;
+	FILE *f = open_memstream(&text, &len);
+	int r;
+
+	if (f == NULL)
+		return failed("out of memory");
+	fn(f, b);
+	if (fclose(f) != 0) {
+		free(text);
+		return failed("out of memory");
+	}
+	r = ctl_pki_write_file(path, text, len, 0644, err, sizeof(err));
+	free(text);
+	if (r != 0)
+		return failed("%s", err);
+	return 0;
+}
+
+/*
+ * DIR/data for persistence; given to the mosquitto user when there is one, since Mosquitto
+ * writes there after dropping root. Says what to do when it cannot be given.
+ */
+static int
+make_data_dir(const struct broker *b, char *note, size_t notelen)
+{
+	char path[PATH_MAX];
+	struct passwd *pw;
+	struct stat st;
+
+	note[0] = '\0';
+	if (file_in(b, "data", path, sizeof(path)) != 0)
+		return -1;
+	if (mkdir(path, 0700) != 0 &&
+	    !(errno == EEXIST && stat(path, &st) == 0 && S_ISDIR(st.st_mode)))
+		return failed("cannot create the persistence directory %s: %s", path,
+		              errno == EEXIST ? "a file is in the way" : strerror(errno));
+	pw = getpwnam(MOSQUITTO_USER);
+	if (pw == NULL)
+		return 0;
+	if (chown(path, pw->pw_uid, pw->pw_gid) != 0)
+		snprintf(note, notelen,
+		         "run chown %s %s/ (as root): Mosquitto writes its persistence there as "
+		         "the %s user (%s)",
+		         MOSQUITTO_USER, path, MOSQUITTO_USER, strerror(errno));
+	return 0;
+}
+
+int
+ctl_broker_main(int argc, char *argv[])
+{
+	struct broker *b;
+	char ca[PATH_MAX], crt[PATH_MAX], key[PATH_MAX], crl[PATH_MAX], acl[PATH_MAX],
+	    conf[PATH_MAX], note[PATH_MAX + 128];
+	size_t k, counts[3] = {0};
+	int ret = CTL_EXIT_FAILED;
+
+	/* Large (256 identities): on the heap. */
+	b = calloc(1, sizeof(*b));
+	if (b == NULL)
+		return failed("out of memory");
+	b->port = PORT_DEFAULT;
+	b->prefix = "garage";
+	b->ha_prefix = "homeassistant";
+	if (parse_args(argc, argv, b) != 0) {
+		ret = CTL_EXIT_USAGE;
+		goto out;
+	}
+	if (realpath(b->dir, b->abs) == NULL) {
+		failed("%s: %s; give the directory of garagectl pki init", b->dir, strerror(errno));
+		goto out;
+	}
+	/* Every path is written into a line of the configuration. */
+	if (has_control(b->abs)) {
+		failed(
+		    "%s has control characters in its name, which a Mosquitto configuration line "
+		    "cannot hold; use another directory",
+		    b->abs);
+		goto out;
+	}
+	if (file_in(b, "ca.crt", ca, sizeof(ca)) != 0 ||
+	    file_in(b, "crl.pem", crl, sizeof(crl)) != 0 ||
+	    file_in(b, "acl", acl, sizeof(acl)) != 0 ||
+	    file_in(b, "mosquitto.conf", conf, sizeof(conf)) != 0)
+		goto out;
+	if ((size_t)snprintf(crt, sizeof(crt), "%s/%s.crt", b->abs, b->server) >= sizeof(crt) ||
+	    (size_t)snprintf(key, sizeof(key), "%s/%s.key", b->abs, b->server) >= sizeof(key)) {
+		failed("the path %s/%s.crt is too long; use a shorter --dir", b->abs, b->server);
+		goto out;
+	}
+	if (!exists(ca)) {
+		failed("no CA in %s (%s is missing); run garagectl pki init --dir %s first", b->dir,
+		       ca, b->dir);
+		goto out;
+	}
+	if (!exists(crt) || !exists(key)) {
+		failed("no broker certificate %s; run garagectl pki issue --dir %s --server %s "
+		       "first",
+		       exists(crt) ? key : crt, b->dir, b->server);
+		goto out;
+	}
+	b->crl = exists(crl);
+	if (b->crl)
+		check_crl(crl, b->dir);
+	if (make_data_dir(b, note, sizeof(note)) != 0)
+		goto out;
+	/* The ACL first: the configuration names it, and Mosquitto refuses a missing acl_file. */
+	if (write_text(acl, b, write_acl_text) != 0 || write_text(conf, b, write_conf_text) != 0)
+		goto out;
+
+	for (k = 0; k < b->n; k++)
+		counts[b->ids[k].role]++;
+	printf("wrote %s (%zu device%s, %zu controller%s, %zu Home Assistant)\n", acl, counts[0],
+	       counts[0] == 1 ? "" : "s", counts[1], counts[1] == 1 ? "" : "s", counts[2]);
+	printf("wrote %s (TLS listener on port %d, every address; persistence in %s/data/%s)\n",
+	       conf, b->port, b->abs, b->crl ? "; with the CRL" : "");
+	if (note[0] != '\0')
+		printf("then %s\n", note);
+	if (getpwnam(MOSQUITTO_USER) != NULL)
+		printf(
+		    "Mosquitto reads these files as the %s user, after dropping root: let it in, "
+		    "e.g. chgrp %s %s %s && chmod 750 %s && chmod 640 %s (the other keys stay "
+		    "0600)\n",
+		    MOSQUITTO_USER, MOSQUITTO_USER, b->abs, key, b->abs, key);
+	printf("start Mosquitto with it (mosquitto -c %s), or restart it if it already uses this "
+	       "file; a changed ACL alone also takes effect on SIGHUP\n",
+	       conf);
+	ret = CTL_EXIT_OK;
+out:
+	free(b);
+	return ret;
+}
