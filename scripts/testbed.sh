@@ -69,6 +69,7 @@ make_pki() {
 	issue ca localhost server localhost "DNS:localhost,IP:127.0.0.1"
 	issue ca garage.local client garage.local
 	issue ca ctl.local client ctl.local
+	issue ca ha.local client ha.local
 	chmod 600 "$T"/pki/*.key
 }
 
@@ -89,6 +90,10 @@ user ctl.local
 topic write garage/garage/+/cmd
 topic read garage/#
 topic read homeassistant/#
+user ha.local
+topic write garage/garage/+/ha_cmd
+topic read garage/#
+topic readwrite homeassistant/#
 ACL
 	cat >"$T/mosquitto.conf" <<CONF
 per_listener_settings false
@@ -111,7 +116,7 @@ CONF
 	fail "mosquitto did not listen on $PORT: $(tail -2 "$T/mosquitto.log")"
 }
 
-# write_conf [extra lines appended to [door.main]]
+# write_conf [extra lines appended to [door.main]]; RELAY_PULSE_MS and SIM_TRAVEL_MS set those keys
 write_conf() {
 	cat >"$T/garaged.conf" <<CONF
 [device]
@@ -131,8 +136,8 @@ authorized_keys = $T/authorized_keys
 
 [door.main]
 backend = sim
-relay_pulse_ms = 200
-sim_travel_ms = 1000
+relay_pulse_ms = ${RELAY_PULSE_MS:-200}
+sim_travel_ms = ${SIM_TRAVEL_MS:-1000}
 sim_log = $T/sim.log
 CONF
 	local l
@@ -152,17 +157,18 @@ sub() { # sub TOPIC COUNT WAIT_S [stem]
 		--cert "$T/pki/${4:-ctl.local}.crt" --key "$T/pki/${4:-ctl.local}.key" \
 		-t "$1" -C "$2" -W "$3" 2>/dev/null
 }
-pub() { # pub TOPIC PAYLOAD [mosquitto_pub args]
-	local topic=$1 payload=$2
+pub() { # pub TOPIC PAYLOAD [mosquitto_pub args]; as $AS (a client stem), default ctl.local
+	local topic=$1 payload=$2 as=${AS:-ctl.local}
 	shift 2
-	mosquitto_pub -h localhost -p "$PORT" --cafile "$T/pki/ca.crt" --cert "$T/pki/ctl.local.crt" \
-		--key "$T/pki/ctl.local.key" -t "$topic" -m "$payload" -q 1 "$@"
+	mosquitto_pub -h localhost -p "$PORT" --cafile "$T/pki/ca.crt" --cert "$T/pki/$as.crt" \
+		--key "$T/pki/$as.key" -t "$topic" -m "$payload" -q 1 "$@"
 }
-# watch: every message under garage/# with its topic, appended to $T/watch.log.
+# watch: every message under garage/# and homeassistant/# with its topic, appended to
+# $T/watch.log (emptied first unless WATCH_APPEND is set), as the client WATCH_AS (default ctl.local).
 watch() {
-	: >"$T/watch.log"
-	mosquitto_sub -h localhost -p "$PORT" --cafile "$T/pki/ca.crt" --cert "$T/pki/ctl.local.crt" \
-		--key "$T/pki/ctl.local.key" -t 'garage/#' -v >>"$T/watch.log" 2>/dev/null &
+	[ -n "${WATCH_APPEND:-}" ] || : >"$T/watch.log"
+	mosquitto_sub -h localhost -p "$PORT" --cafile "$T/pki/ca.crt" --cert "$T/pki/${WATCH_AS:-ctl.local}.crt" \
+		--key "$T/pki/${WATCH_AS:-ctl.local}.key" -t 'garage/#' -t 'homeassistant/#' -v >>"$T/watch.log" 2>/dev/null &
 	PIDS+=("$!")
 	sleep 0.3
 }

@@ -1,17 +1,21 @@
 /*
- * backend_gpiod: one door wired to a board's GPIO lines, through libgpiod 1.6 (Debian 12).
+ * backend_gpiod: one door wired to a board's GPIO lines.
  *
- * It owns the chip handle, the relay output line, the closed and optional open reed switch
- * inputs with their edge events, and one epoll descriptor that gathers the switches' event
- * descriptors, so the daemon polls a single descriptor per door whichever switches exist. Every
- * call that depends on the libgpiod version lives in this file and nowhere else.
+ * It owns the meaning of a gpiod door's keys: which line is the relay and which are the closed
+ * and optional open reed switches, active_low for all of them, the relay requested at its
+ * released level and released again on every way out, and one epoll descriptor that gathers
+ * the switches' event descriptors, so the daemon polls a single descriptor per door whichever
+ * switches exist. Its errors name the chip, the line and the line's role, as the user wrote
+ * them in garaged.conf.
  *
- * It never interprets edges (the daemon re-reads the levels and its door machine debounces
- * them), never times the relay pulse, never retries and never logs: errors go back through err
- * and errno. It never leaves the relay energised when it lets go of the lines.
+ * It reaches the lines only through gpio_line.h, never libgpiod itself: the libgpiod 1.x/2.x
+ * difference lives in gpio_line_v1.c and gpio_line_v2.c, and the unit tests put an in-memory
+ * chip in their place. It never interprets edges (the daemon re-reads the levels and its door
+ * machine debounces them), never times the relay pulse, never retries and never logs: errors go
+ * back through err and errno.
  */
 #include <errno.h>
-#include <gpiod.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -20,72 +24,74 @@
 
 #include "backend.h"
 #include "backend_impl.h"
+#include "gpio_line.h"
 
-#define GPIO_CONSUMER "garaged"
-
-/* Events read per switch per dispatch: enough for a bouncing reed switch, bounded all the same. */
-#define GPIO_EVENTS_MAX 16
+/* The name other programs (gpioinfo) see on the lines while garaged holds them. */
+#define HW_CONSUMER "garaged"
 
 enum {
-	GPIO_CLOSED = 0,
-	GPIO_OPEN,
-	GPIO_NSENSORS,
+	HW_CLOSED = 0,
+	HW_OPEN,
+	HW_NSENSORS,
 };
 
-static const char *const gpio_sensor_role[GPIO_NSENSORS] = {"closed sensor", "open sensor"};
+static const char *const hw_sensor_role[HW_NSENSORS] = {"closed sensor", "open sensor"};
 
-struct gpio {
+struct hw {
 	struct backend base; /* first: backend.c holds a pointer to it */
-	struct gpiod_chip *chip;
-	struct gpiod_line *relay;                 /* requested as output, or NULL */
-	struct gpiod_line *sensor[GPIO_NSENSORS]; /* requested for both edges, or NULL */
+	struct gpio_chip *chip;
+	struct gpio_line *relay;               /* requested as output, or NULL */
+	struct gpio_line *sensor[HW_NSENSORS]; /* requested for both edges, or NULL */
 	int epfd;
 };
 
-/* Releases whatever has been requested so far, relay first and at its released level. */
+/*
+ * Lets go of whatever has been requested so far. The relay goes first, driven to its released
+ * level before it is given back, because the kernel leaves a released output where it was: an
+ * energised relay would stay pressed until something else took the line.
+ */
 static void
-gpio_free(struct gpio *g)
+hw_free(struct hw *h)
 {
-	if (g->relay != NULL) {
-		(void)gpiod_line_set_value(g->relay, 0);
-		gpiod_line_release(g->relay);
+	if (h->relay != NULL) {
+		(void)gpio_set(h->relay, 0);
+		gpio_release(h->relay);
 	}
-	for (int i = 0; i < GPIO_NSENSORS; i++) {
-		if (g->sensor[i] != NULL)
-			gpiod_line_release(g->sensor[i]);
-	}
-	if (g->epfd >= 0)
-		close(g->epfd);
-	if (g->chip != NULL)
-		gpiod_chip_close(g->chip);
-	free(g);
+	for (int i = 0; i < HW_NSENSORS; i++)
+		gpio_release(h->sensor[i]);
+	if (h->epfd >= 0)
+		close(h->epfd);
+	gpio_chip_close(h->chip);
+	free(h);
 }
 
-static struct gpiod_line *
-gpio_line(struct gpio *g, const struct config_door *door, int offset, char *err, size_t errlen)
+/*
+ * Checks that the chip has line OFFSET before it is requested, so that a line number written
+ * for another board gets a message with the chip's size rather than libgpiod's bare EINVAL.
+ */
+static int
+hw_check_line(const struct hw *h, const struct config_door *door, int offset, const char *role,
+              char *err, size_t errlen)
 {
-	struct gpiod_line *line;
-	int saved;
+	unsigned int n = gpio_chip_num_lines(h->chip);
 
-	/* Checked here so that the message names the chip and the line the user wrote. */
-	if (offset < 0 || (unsigned int)offset >= gpiod_chip_num_lines(g->chip)) {
-		snprintf(err, errlen, "gpio chip '%s' has no line %d", door->chip, offset);
-		errno = ENOENT;
-		return NULL;
-	}
-	line = gpiod_chip_get_line(g->chip, (unsigned int)offset);
-	if (line == NULL) {
-		saved = errno;
-		snprintf(err, errlen, "gpio chip '%s' line %d: %s", door->chip, offset,
-		         strerror(saved));
-		errno = saved;
-	}
-	return line;
+	if (offset >= 0 && (unsigned int)offset < n)
+		return 0;
+	if (n == 0)
+		snprintf(err, errlen,
+		         "gpio chip '%s' line %d (%s): no such line; the chip has none", door->chip,
+		         offset, role);
+	else
+		snprintf(err, errlen,
+		         "gpio chip '%s' line %d (%s): no such line; the chip has lines 0 to %u",
+		         door->chip, offset, role, n - 1);
+	errno = ENOENT;
+	return -1;
 }
 
 static void
-gpio_request_failed(const struct config_door *door, int offset, const char *role, char *err,
-                    size_t errlen)
+hw_line_failed(const struct config_door *door, int offset, const char *role, char *err,
+               size_t errlen)
 {
 	int saved = errno;
 
@@ -95,13 +101,11 @@ gpio_request_failed(const struct config_door *door, int offset, const char *role
 }
 
 static struct backend *
-gpio_open(const struct config_door *door, char *err, size_t errlen)
+hw_open(const struct config_door *door, char *err, size_t errlen)
 {
-	const int offsets[GPIO_NSENSORS] = {door->closed_line, door->open_line};
-	int flags = door->active_low ? GPIOD_LINE_REQUEST_FLAG_ACTIVE_LOW : 0;
-	struct gpiod_line *line;
+	const int offsets[HW_NSENSORS] = {door->closed_line, door->open_line};
 	struct epoll_event ev;
-	struct gpio *g;
+	struct hw *h;
 	int saved;
 
 	if (door->relay_line < 0 || door->closed_line < 0) {
@@ -109,151 +113,135 @@ gpio_open(const struct config_door *door, char *err, size_t errlen)
 		errno = EINVAL;
 		return NULL;
 	}
-	g = calloc(1, sizeof(*g));
-	if (g == NULL) {
-		snprintf(err, errlen, "gpio chip '%s': %s", door->chip, strerror(errno));
+	h = calloc(1, sizeof(*h));
+	if (h == NULL) {
+		saved = errno;
+		snprintf(err, errlen, "gpio chip '%s': %s", door->chip, strerror(saved));
+		errno = saved;
 		return NULL;
 	}
-	g->epfd = -1;
+	h->epfd = -1;
 
-	/*
-	 * gpiod_chip_open_lookup() takes a name, a number, a label or a /dev/ path; any other
-	 * absolute path (a udev symlink elsewhere) is opened as the path it is.
-	 */
-	errno = 0;
-	if (door->chip[0] == '/')
-		g->chip = gpiod_chip_open(door->chip);
-	else
-		g->chip = gpiod_chip_open_lookup(door->chip);
-	if (g->chip == NULL) {
-		saved = errno != 0 ? errno : ENOENT;
+	h->chip = gpio_chip_open(door->chip);
+	if (h->chip == NULL) {
+		saved = errno;
 		snprintf(err, errlen, "gpio chip '%s': %s", door->chip, strerror(saved));
 		goto fail;
 	}
 
 	/* The relay is requested at its released level so that opening never presses the button. */
-	line = gpio_line(g, door, door->relay_line, err, errlen);
-	if (line == NULL) {
+	if (hw_check_line(h, door, door->relay_line, "relay", err, errlen) != 0) {
 		saved = errno;
 		goto fail;
 	}
-	if (gpiod_line_request_output_flags(line, GPIO_CONSUMER, flags, 0) != 0) {
+	h->relay = gpio_request_output(h->chip, (unsigned int)door->relay_line, HW_CONSUMER,
+	                               door->active_low, 0);
+	if (h->relay == NULL) {
 		saved = errno;
-		gpio_request_failed(door, door->relay_line, "relay", err, errlen);
+		hw_line_failed(door, door->relay_line, "relay", err, errlen);
 		goto fail;
 	}
-	g->relay = line;
 
-	g->epfd = epoll_create1(EPOLL_CLOEXEC);
-	if (g->epfd < 0) {
+	h->epfd = epoll_create1(EPOLL_CLOEXEC);
+	if (h->epfd < 0) {
 		saved = errno;
 		snprintf(err, errlen, "gpio chip '%s': epoll: %s", door->chip, strerror(saved));
 		goto fail;
 	}
-	for (int i = 0; i < GPIO_NSENSORS; i++) {
+	for (int i = 0; i < HW_NSENSORS; i++) {
 		if (offsets[i] < 0)
 			continue; /* only the open switch is optional; checked above */
-		line = gpio_line(g, door, offsets[i], err, errlen);
-		if (line == NULL) {
+		if (hw_check_line(h, door, offsets[i], hw_sensor_role[i], err, errlen) != 0) {
 			saved = errno;
 			goto fail;
 		}
-		if (gpiod_line_request_both_edges_events_flags(line, GPIO_CONSUMER, flags) != 0) {
+		h->sensor[i] = gpio_request_edges(h->chip, (unsigned int)offsets[i], HW_CONSUMER,
+		                                  door->active_low);
+		if (h->sensor[i] == NULL) {
 			saved = errno;
-			gpio_request_failed(door, offsets[i], gpio_sensor_role[i], err, errlen);
+			hw_line_failed(door, offsets[i], hw_sensor_role[i], err, errlen);
 			goto fail;
 		}
-		g->sensor[i] = line;
 		memset(&ev, 0, sizeof(ev));
 		ev.events = EPOLLIN;
 		ev.data.u32 = (uint32_t)i;
-		if (epoll_ctl(g->epfd, EPOLL_CTL_ADD, gpiod_line_event_get_fd(line), &ev) != 0) {
+		if (epoll_ctl(h->epfd, EPOLL_CTL_ADD, gpio_line_fd(h->sensor[i]), &ev) != 0) {
 			saved = errno;
-			gpio_request_failed(door, offsets[i], gpio_sensor_role[i], err, errlen);
+			hw_line_failed(door, offsets[i], hw_sensor_role[i], err, errlen);
 			goto fail;
 		}
 	}
-	g->base.has_open_sensor = door->open_line >= 0;
-	return &g->base;
+	h->base.has_open_sensor = door->open_line >= 0;
+	return &h->base;
 
 fail:
-	gpio_free(g);
+	hw_free(h);
 	errno = saved;
 	return NULL;
 }
 
 static void
-gpio_close(struct backend *b)
+hw_close(struct backend *b)
 {
-	gpio_free((struct gpio *)b);
+	hw_free((struct hw *)b);
 }
 
 static int
-gpio_relay(struct backend *b, bool on)
+hw_relay(struct backend *b, bool on)
 {
-	struct gpio *g = (struct gpio *)b;
+	struct hw *h = (struct hw *)b;
 
-	return gpiod_line_set_value(g->relay, on ? 1 : 0) == 0 ? 0 : -1;
+	return gpio_set(h->relay, on ? 1 : 0) == 0 ? 0 : -1;
 }
 
 static int
-gpio_read(struct backend *b, struct backend_levels *out)
+hw_read(struct backend *b, struct backend_levels *out)
 {
-	struct gpio *g = (struct gpio *)b;
-	int v[GPIO_NSENSORS] = {0, 0};
+	struct hw *h = (struct hw *)b;
+	int v[HW_NSENSORS] = {0, 0};
 
-	for (int i = 0; i < GPIO_NSENSORS; i++) {
-		if (g->sensor[i] == NULL)
+	for (int i = 0; i < HW_NSENSORS; i++) {
+		if (h->sensor[i] == NULL)
 			continue;
-		v[i] = gpiod_line_get_value(g->sensor[i]);
+		v[i] = gpio_get(h->sensor[i]);
 		if (v[i] < 0)
 			return -1;
 	}
-	out->closed = v[GPIO_CLOSED] == 1;
-	out->open = v[GPIO_OPEN] == 1;
+	out->closed = v[HW_CLOSED] == 1;
+	out->open = v[HW_OPEN] == 1;
 	return 0;
 }
 
 static int
-gpio_fd(const struct backend *b)
+hw_fd(const struct backend *b)
 {
-	return ((const struct gpio *)b)->epfd;
+	return ((const struct hw *)b)->epfd;
 }
 
 /*
- * Reads away the edge events of the switches that have some, without blocking: the events
- * themselves are not needed, because the daemon reads the levels next. One read per switch
- * is bounded; if more remain, the epoll descriptor stays readable and the daemon comes back.
+ * Reads away the switches' pending edge events without blocking: the events themselves are not
+ * needed, because the daemon reads the levels next. Each switch is drained in turn rather than
+ * only those epoll reported, which costs one zero-timeout check per switch and cannot miss an
+ * edge that arrived in between. If a bouncing switch left more than one call reads, the epoll
+ * descriptor stays readable and the daemon comes back.
  */
 static int
-gpio_dispatch(struct backend *b)
+hw_dispatch(struct backend *b)
 {
-	struct gpio *g = (struct gpio *)b;
-	struct gpiod_line_event events[GPIO_EVENTS_MAX];
-	struct epoll_event ready[GPIO_NSENSORS];
-	int n;
+	struct hw *h = (struct hw *)b;
 
-	do {
-		n = epoll_wait(g->epfd, ready, GPIO_NSENSORS, 0);
-	} while (n < 0 && errno == EINTR);
-	if (n < 0)
-		return -1;
-	for (int i = 0; i < n; i++) {
-		uint32_t which = ready[i].data.u32;
-
-		if (which >= GPIO_NSENSORS || g->sensor[which] == NULL)
-			continue;
-		if (gpiod_line_event_read_multiple(g->sensor[which], events, GPIO_EVENTS_MAX) < 0)
+	for (int i = 0; i < HW_NSENSORS; i++) {
+		if (h->sensor[i] != NULL && gpio_read_events(h->sensor[i]) < 0)
 			return -1;
 	}
 	return 0;
 }
 
 const struct backend_ops backend__gpiod_ops = {
-    .open = gpio_open,
-    .close = gpio_close,
-    .relay = gpio_relay,
-    .read = gpio_read,
-    .fd = gpio_fd,
-    .dispatch = gpio_dispatch,
+    .open = hw_open,
+    .close = hw_close,
+    .relay = hw_relay,
+    .read = hw_read,
+    .fd = hw_fd,
+    .dispatch = hw_dispatch,
 };

@@ -87,16 +87,17 @@ enum {
 	DK_MIN_PULSE_INTERVAL_MS,
 	DK_TRAVEL_TIME_S,
 	DK_AUTO_CLOSE_S,
+	DK_AUTO_CLOSE_WARNING_S,
 	DK_SIM_TRAVEL_MS,
 	DK_SIM_START,
 	DK_SIM_LOG,
 	DK_NKEYS
 };
 static const char *const door_keys[DK_NKEYS] = {
-    "backend",       "chip",         "relay_line",     "closed_line",
-    "open_line",     "active_low",   "relay_pulse_ms", "min_pulse_interval_ms",
-    "travel_time_s", "auto_close_s", "sim_travel_ms",  "sim_start",
-    "sim_log",
+    "backend",       "chip",         "relay_line",           "closed_line",
+    "open_line",     "active_low",   "relay_pulse_ms",       "min_pulse_interval_ms",
+    "travel_time_s", "auto_close_s", "auto_close_warning_s", "sim_travel_ms",
+    "sim_start",     "sim_log",
 };
 
 #define MAX_KEYS MQ_NKEYS /* the most keys of [device], [mqtt], [security], [homeassistant] */
@@ -661,6 +662,9 @@ set_door(struct parser *p, int key, const char *v)
 	case DK_AUTO_CLOSE_S:
 		set_u32(p, "auto_close_s", v, 0, 86400, &d->auto_close_s);
 		break;
+	case DK_AUTO_CLOSE_WARNING_S:
+		set_u32(p, "auto_close_warning_s", v, 0, 3600, &d->auto_close_warning_s);
+		break;
 	case DK_SIM_TRAVEL_MS:
 		set_u32(p, "sim_travel_ms", v, 100, 600000, &d->sim_travel_ms);
 		break;
@@ -805,6 +809,7 @@ door_defaults(struct config_door *d)
 	d->relay_pulse_ms = 500;
 	d->min_pulse_interval_ms = 1000;
 	d->travel_time_s = 15;
+	d->auto_close_warning_s = 10;
 	d->sim_travel_ms = 3000;
 }
 

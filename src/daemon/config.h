@@ -67,6 +67,7 @@ struct config_door {
 	uint32_t min_pulse_interval_ms; /* default 1000 */
 	uint32_t travel_time_s;         /* default 15 */
 	uint32_t auto_close_s;          /* default 0 = off */
+	uint32_t auto_close_warning_s;  /* default 10: the auto_close event this long before */
 	uint32_t sim_travel_ms;         /* default 3000 */
 	bool sim_start_open;            /* default false (closed) */
 	char sim_log[CONFIG_PATH_MAX];  /* empty = no log */

@@ -1,6 +1,11 @@
 /*
  * doors: see doors.h. The relay is only ever energised here, in press(), and every path that
  * energises it also sets the deadline that releases it.
+ *
+ * Auto-close arms only when the door reached OPEN by opening normally (or was open at start),
+ * and disarms on any other state. So a door that stopped on its way, or came back up while
+ * closing (the opener reversing from an obstruction), is never closed by the timer: a person
+ * has to look at it first.
  */
 #include "doors.h"
 
@@ -11,10 +16,28 @@
 #include "log.h"
 
 static void
-report(struct gdoor *gd, struct door_change c)
+arm_auto_close(struct gdoor *gd, uint64_t now)
 {
-	if (c.changed)
-		gd->changed(gd->arg, gd, c);
+	uint64_t total = (uint64_t)gd->conf->auto_close_s * 1000U;
+	uint64_t warn = (uint64_t)gd->conf->auto_close_warning_s * 1000U;
+
+	if (total == 0)
+		return;
+	gd->auto_close_at = now + total;
+	gd->auto_warn_at = warn < total ? gd->auto_close_at - warn : now;
+	gd->auto_warned = false;
+}
+
+static void
+report(struct gdoor *gd, struct door_change c, uint64_t now)
+{
+	if (!c.changed)
+		return;
+	if (c.to == DOOR_OPEN && c.from == DOOR_OPENING)
+		arm_auto_close(gd, now);
+	else if (c.to != DOOR_OPEN)
+		gd->auto_close_at = 0;
+	gd->hooks->changed(gd->arg, gd, c);
 }
 
 /* The gap between the starts of two presses: never closer than the opener can tell apart. */
@@ -51,19 +74,19 @@ press(struct gdoor *gd, uint64_t now)
 	gd->last_press_at = now;
 	gd->presses_left--;
 	gd->next_press_at = now + press_spacing(gd);
-	report(gd, door_pulse(&gd->door, now));
+	report(gd, door_pulse(&gd->door, now), now);
 }
 
 int
-gdoor_open(struct gdoor *gd, const struct config_door *conf, gdoor_changed_fn changed, void *arg,
-           uint64_t now, char *err, size_t errlen)
+gdoor_open(struct gdoor *gd, const struct config_door *conf, const struct gdoor_hooks *hooks,
+           void *arg, uint64_t now, char *err, size_t errlen)
 {
 	struct backend_levels lv;
 	struct door_params p;
 
 	memset(gd, 0, sizeof(*gd));
 	gd->conf = conf;
-	gd->changed = changed;
+	gd->hooks = hooks;
 	gd->arg = arg;
 	gd->backend = backend_open(conf, err, errlen);
 	if (gd->backend == NULL)
@@ -80,6 +103,8 @@ gdoor_open(struct gdoor *gd, const struct config_door *conf, gdoor_changed_fn ch
 	p.travel_ms = conf->travel_time_s * 1000U;
 	p.debounce_ms = DOOR_DEBOUNCE_MS;
 	door_init(&gd->door, &p, lv.closed, lv.open, now);
+	if (gd->door.state == DOOR_OPEN)
+		arm_auto_close(gd, now);
 	return 0;
 }
 
@@ -121,18 +146,42 @@ gdoor_sensors(struct gdoor *gd, uint64_t now)
 		log_warn("door %s: reading the sensors", gd->conf->name);
 		return;
 	}
-	report(gd, door_sensor(&gd->door, DOOR_SENSOR_CLOSED, lv.closed, now));
-	report(gd, door_sensor(&gd->door, DOOR_SENSOR_OPEN, lv.open, now));
+	report(gd, door_sensor(&gd->door, DOOR_SENSOR_CLOSED, lv.closed, now), now);
+	report(gd, door_sensor(&gd->door, DOOR_SENSOR_OPEN, lv.open, now), now);
 }
 
 void
 gdoor_tick(struct gdoor *gd, uint64_t now)
 {
+	struct door_change c;
+	unsigned presses = 0;
+	enum cmd_reason r;
+
 	if (gd->relay_on && now >= gd->relay_off_at)
 		release(gd);
 	if (!gd->relay_on && gd->presses_left > 0 && now >= gd->next_press_at)
 		press(gd, now);
-	report(gd, door_tick(&gd->door, now));
+	c = door_tick(&gd->door, now);
+	report(gd, c, now);
+	/* door_tick() stops a moving door only when its travel time has run out. */
+	if (c.changed && c.to == DOOR_STOPPED)
+		gd->hooks->travel_timeout(gd->arg, gd, c.from);
+	if (gd->auto_close_at != 0 && !gd->auto_warned && now >= gd->auto_warn_at) {
+		gd->auto_warned = true;
+		gd->hooks->auto_close_warning(gd->arg, gd,
+		                              (unsigned)((gd->auto_close_at - now + 999U) / 1000U));
+	}
+	if (gd->auto_close_at != 0 && now >= gd->auto_close_at) {
+		gd->auto_close_at = 0;
+		r = gdoor_act(gd, DOOR_GOAL_CLOSE, now, &presses);
+		/* A press too soon after the last one: try again once the interval has passed,
+		 * rather than forget that the owner wanted this door closed. */
+		if (r == CMD_RATE_LIMITED)
+			gd->auto_close_at = now + (gd->conf->min_pulse_interval_ms > 0
+			                               ? gd->conf->min_pulse_interval_ms
+			                               : gd->conf->relay_pulse_ms);
+		gd->hooks->auto_closed(gd->arg, gd, r, presses);
+	}
 }
 
 uint64_t
@@ -144,5 +193,11 @@ gdoor_deadline(const struct gdoor *gd)
 		d = gd->relay_off_at;
 	else if (!gd->relay_on && gd->presses_left > 0 && gd->next_press_at < d)
 		d = gd->next_press_at;
+	if (gd->auto_close_at != 0) {
+		if (!gd->auto_warned && gd->auto_warn_at < d)
+			d = gd->auto_warn_at;
+		if (gd->auto_close_at < d)
+			d = gd->auto_close_at;
+	}
 	return d;
 }

@@ -19,24 +19,39 @@
 
 struct gdoor;
 
-/* Called for every state transition of a door, with the transition. */
-typedef void (*gdoor_changed_fn)(void *arg, struct gdoor *gd, struct door_change c);
+/* What a door tells the daemon; each hook gets the arg given to gdoor_open(). */
+struct gdoor_hooks {
+	/* Every state transition. */
+	void (*changed)(void *arg, struct gdoor *gd, struct door_change c);
+	/* The travel time ran out with no end position: the door is now stopped. */
+	void (*travel_timeout)(void *arg, struct gdoor *gd, enum door_state was);
+	/* auto_close_warning_s before an automatic close. */
+	void (*auto_close_warning)(void *arg, struct gdoor *gd, unsigned seconds_left);
+	/* The automatic close was attempted: CMD_OK with its presses, or why not. */
+	void (*auto_closed)(void *arg, struct gdoor *gd, enum cmd_reason r, unsigned presses);
+};
 
 struct gdoor {
 	const struct config_door *conf;
 	struct backend *backend;
 	struct door door;
-	gdoor_changed_fn changed;
+	const struct gdoor_hooks *hooks;
 	void *arg;
 	unsigned presses_left;  /* presses still to make in the current sequence */
 	uint64_t next_press_at; /* valid while presses_left > 0 */
 	uint64_t relay_off_at;  /* valid while relay_on */
 	uint64_t last_press_at; /* 0 = never pressed */
 	bool relay_on;
+	uint64_t auto_close_at; /* 0 = not armed */
+	uint64_t auto_warn_at;  /* valid while auto_close_at != 0 and !auto_warned */
+	bool auto_warned;
 };
 
-/* Opens the backend (relay released) and starts the state machine from the sensors. */
-int gdoor_open(struct gdoor *gd, const struct config_door *conf, gdoor_changed_fn changed,
+/*
+ * Opens the backend (relay released) and starts the state machine from the sensors. A door
+ * that is open at start is armed for auto_close_s like one that has just opened.
+ */
+int gdoor_open(struct gdoor *gd, const struct config_door *conf, const struct gdoor_hooks *hooks,
                void *arg, uint64_t now, char *err, size_t errlen);
 /* Releases the relay and closes the backend. */
 void gdoor_close(struct gdoor *gd);

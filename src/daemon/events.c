@@ -78,8 +78,8 @@ finish(struct out *o)
 }
 
 size_t
-event_command(char *buf, size_t len, int64_t ts, const struct cmd *c, enum cmd_reason reason,
-              unsigned presses)
+event_command(char *buf, size_t len, int64_t ts, const struct cmd *c, const char *actor,
+              enum cmd_reason reason, unsigned presses)
 {
 	struct out o = {buf, len, 0, false};
 
@@ -90,6 +90,8 @@ event_command(char *buf, size_t len, int64_t ts, const struct cmd *c, enum cmd_r
 		put_field(&o, "door", c->door);
 	if (c->has_action)
 		put_field(&o, "action", cmd_action_name(c->action));
+	if (actor != NULL)
+		put_field(&o, "actor", actor);
 	if (c->kid[0] != '\0')
 		put_field(&o, "kid", c->kid);
 	if (c->nonce[0] != '\0')

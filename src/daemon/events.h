@@ -12,11 +12,15 @@
 #include "cmd.h"
 #include "door.h"
 
-#define EVENT_MAX 512
+#define EVENT_MAX 1024
 
-/* A command's verdict: "accepted" when reason is CMD_OK, else "rejected" with the reason. */
-size_t event_command(char *buf, size_t len, int64_t ts, const struct cmd *c, enum cmd_reason reason,
-                     unsigned presses);
+/*
+ * A command's verdict: "accepted" when reason is CMD_OK, else "rejected" with the reason.
+ * ACTOR names who acted when no key did ("homeassistant" for its unsigned commands,
+ * "auto_close" for the timer); NULL for a signed command, whose kid says who.
+ */
+size_t event_command(char *buf, size_t len, int64_t ts, const struct cmd *c, const char *actor,
+                     enum cmd_reason reason, unsigned presses);
 
 /* A door's state transition. */
 size_t event_state(char *buf, size_t len, int64_t ts, const char *door, enum door_state from,

@@ -30,6 +30,7 @@
 #include "door.h"
 #include "doors.h"
 #include "events.h"
+#include "ha.h"
 #include "log.h"
 #include "mqtt.h"
 #include "sig_sodium.h"
@@ -49,7 +50,9 @@ struct garaged {
 	struct mqtt *mqtt;
 	char availability_topic[TOPIC_MAX];
 	char events_topic[TOPIC_MAX];
-	char cmd_filter[TOPIC_MAX]; /* P/D/+/cmd: unknown doors are heard, and refused aloud */
+	char cmd_filter[TOPIC_MAX];    /* P/D/+/cmd: unknown doors are heard, and refused aloud */
+	char ha_cmd_filter[TOPIC_MAX]; /* P/D/+/ha_cmd, only with commands = unsigned */
+	char ha_status_topic[TOPIC_MAX];
 	struct cmd_keyring keys;
 	struct cmd_verifier verifier;
 	int sfd;
@@ -96,6 +99,12 @@ publish_event(struct garaged *g, const char *json, size_t len)
 	mqtt_publish(g->mqtt, g->events_topic, json, len, false);
 }
 
+static int64_t
+unix_now(void)
+{
+	return (int64_t)time(NULL);
+}
+
 /* A door changed state: the retained state topic and a state event. */
 static void
 door_changed(void *arg, struct gdoor *gd, struct door_change c)
@@ -105,8 +114,92 @@ door_changed(void *arg, struct gdoor *gd, struct door_change c)
 	char ev[EVENT_MAX];
 
 	publish_state(g, d);
+	publish_event(g, ev, event_state(ev, sizeof(ev), unix_now(), gd->conf->name, c.from, c.to));
+}
+
+static void
+door_travel_timeout(void *arg, struct gdoor *gd, enum door_state was)
+{
+	char ev[EVENT_MAX], msg[128];
+
+	snprintf(msg, sizeof(msg),
+	         "no end position within travel_time_s = %u while %s: an obstruction or a "
+	         "stalled opener; the door is stopped",
+	         gd->conf->travel_time_s, door_state_name(was));
 	publish_event(
-	    g, ev, event_state(ev, sizeof(ev), (int64_t)time(NULL), gd->conf->name, c.from, c.to));
+	    arg, ev, event_note(ev, sizeof(ev), unix_now(), "travel_timeout", gd->conf->name, msg));
+}
+
+static void
+door_auto_close_warning(void *arg, struct gdoor *gd, unsigned seconds_left)
+{
+	char ev[EVENT_MAX], msg[96];
+
+	snprintf(msg, sizeof(msg), "closing automatically in %u s (auto_close_s = %u)",
+	         seconds_left, gd->conf->auto_close_s);
+	publish_event(arg, ev,
+	              event_note(ev, sizeof(ev), unix_now(), "auto_close", gd->conf->name, msg));
+}
+
+static void
+door_auto_closed(void *arg, struct gdoor *gd, enum cmd_reason r, unsigned presses)
+{
+	char ev[EVENT_MAX];
+	struct cmd c;
+
+	memset(&c, 0, sizeof(c));
+	snprintf(c.door, sizeof(c.door), "%s", gd->conf->name);
+	c.action = CMD_ACTION_CLOSE;
+	c.has_action = true;
+	publish_event(arg, ev,
+	              event_command(ev, sizeof(ev), unix_now(), &c, "auto_close", r, presses));
+}
+
+static const struct gdoor_hooks door_hooks = {
+    .changed = door_changed,
+    .travel_timeout = door_travel_timeout,
+    .auto_close_warning = door_auto_close_warning,
+    .auto_closed = door_auto_closed,
+};
+
+/* Retained discovery for every door, at each connect and whenever Home Assistant restarts. */
+static void
+publish_discovery(struct garaged *g)
+{
+	char topic[TOPIC_MAX + CONFIG_PREFIX_MAX], payload[HA_DISCOVERY_MAX];
+	size_t i, n;
+
+	if (!g->cfg.ha_discovery)
+		return;
+	for (i = 0; i < g->ndoors; i++) {
+		const struct config_door *door = g->doors[i].gd.conf;
+
+		n = ha_discovery_payload(payload, sizeof(payload), &g->cfg, door);
+		if (ha_discovery_topic(topic, sizeof(topic), &g->cfg, door) == 0 || n == 0) {
+			log_warnx("door %s: the Home Assistant discovery does not fit", door->name);
+			continue;
+		}
+		mqtt_publish(g->mqtt, topic, payload, n, true);
+	}
+}
+
+/*
+ * A device certificate close to its end is the one failure an owner can see coming: say so on
+ * the audit trail at every connect, while there is still a connection to say it on.
+ */
+static void
+publish_cert_warning(struct garaged *g)
+{
+	char ev[EVENT_MAX], msg[CONFIG_PATH_MAX + 256];
+	int days = mqtt_cert_days_left(g->mqtt);
+
+	if (days >= MQTT_CERT_WARN_DAYS)
+		return;
+	snprintf(msg, sizeof(msg),
+	         "the device certificate %s expires in %d day(s); issue a new one (garagectl pki "
+	         "issue --client ... --force) and restart garaged",
+	         g->cfg.certfile, days);
+	publish_event(g, ev, event_note(ev, sizeof(ev), unix_now(), "certificate", NULL, msg));
 }
 
 static void
@@ -119,15 +212,21 @@ on_connected(void *arg)
 	mqtt_publish(g->mqtt, g->availability_topic, "online", strlen("online"), true);
 	for (i = 0; i < g->ndoors; i++)
 		publish_state(g, &g->doors[i]);
+	publish_discovery(g);
+	publish_cert_warning(g);
 	mqtt_subscribe(g->mqtt, g->cmd_filter);
+	if (g->cfg.ha_commands == CONFIG_HA_COMMANDS_UNSIGNED)
+		mqtt_subscribe(g->mqtt, g->ha_cmd_filter);
+	if (g->cfg.ha_discovery)
+		mqtt_subscribe(g->mqtt, g->ha_status_topic);
 }
 
 /*
- * The door segment of "P/D/<door>/cmd" into out (empty when the topic has another shape or a
- * segment too long to be a door: the verifier then refuses it as unknown_door).
+ * The door segment of "P/D/<door>/<leaf>" into out; false when the topic has another shape.
+ * A segment too long to be a door comes out empty (the verifier then says unknown_door).
  */
-static void
-topic_door(const struct garaged *g, const char *topic, char *out, size_t outlen)
+static bool
+topic_door(const struct garaged *g, const char *topic, const char *leaf, char *out, size_t outlen)
 {
 	size_t plen = strlen(g->cfg.topic_prefix), dlen = strlen(g->cfg.device_id), n;
 	const char *seg, *end;
@@ -135,16 +234,17 @@ topic_door(const struct garaged *g, const char *topic, char *out, size_t outlen)
 	out[0] = '\0';
 	if (strncmp(topic, g->cfg.topic_prefix, plen) != 0 || topic[plen] != '/' ||
 	    strncmp(topic + plen + 1, g->cfg.device_id, dlen) != 0 || topic[plen + 1 + dlen] != '/')
-		return;
+		return false;
 	seg = topic + plen + 1 + dlen + 1;
 	end = strchr(seg, '/');
-	if (end == NULL || strcmp(end, "/cmd") != 0)
-		return;
+	if (end == NULL || end[1] == '\0' || strcmp(end + 1, leaf) != 0)
+		return false;
 	n = (size_t)(end - seg);
-	if (n >= outlen)
-		return;
-	memcpy(out, seg, n);
-	out[n] = '\0';
+	if (n < outlen) {
+		memcpy(out, seg, n);
+		out[n] = '\0';
+	}
+	return true;
 }
 
 static enum door_goal
@@ -164,30 +264,82 @@ goal_of(enum cmd_action a)
 }
 
 /*
- * The only way from network bytes to a relay: the core verifies the raw payload (retained
+ * The only way from a signed command to a relay: the core verifies the raw payload (retained
  * flag, shape, key, permission, time, replay, signature), then the door applies its own rule
  * (the pulse interval). Every outcome is one audit event.
  */
 static void
-handle_command(struct garaged *g, const char *topic, const void *payload, size_t len, bool retained)
+handle_command(struct garaged *g, const char *door, const void *payload, size_t len, bool retained)
 {
-	char door[CMD_NAME_MAX + 2], ev[EVENT_MAX];
+	char ev[EVENT_MAX];
 	struct cmd c;
 	enum cmd_reason r;
 	unsigned presses = 0;
-	uint64_t now = now_ms();
 
-	topic_door(g, topic, door, sizeof(door));
-	r = cmd_check(&g->verifier, door, payload, len, retained, (int64_t)time(NULL), &c);
+	r = cmd_check(&g->verifier, door, payload, len, retained, unix_now(), &c);
 	if (r == CMD_OK)
-		r = gdoor_act(&g->doors[c.door_index].gd, goal_of(c.action), now, &presses);
-	publish_event(g, ev, event_command(ev, sizeof(ev), (int64_t)time(NULL), &c, r, presses));
+		r = gdoor_act(&g->doors[c.door_index].gd, goal_of(c.action), now_ms(), &presses);
+	publish_event(g, ev, event_command(ev, sizeof(ev), unix_now(), &c, NULL, r, presses));
+}
+
+/*
+ * Home Assistant's plain OPEN/CLOSE/STOP, heard only when the owner chose commands = unsigned
+ * (they trust the broker's ACL for it). Still never retained, and still one event each, with
+ * "homeassistant" as the actor.
+ */
+static void
+handle_ha_command(struct garaged *g, const char *door, const void *payload, size_t len,
+                  bool retained)
+{
+	static const char *const words[] = {"OPEN", "CLOSE", "STOP"};
+	static const enum cmd_action actions[] = {CMD_ACTION_OPEN, CMD_ACTION_CLOSE,
+	                                          CMD_ACTION_STOP};
+	char ev[EVENT_MAX];
+	struct cmd c;
+	enum cmd_reason r = CMD_MALFORMED;
+	unsigned presses = 0;
+	size_t i, d;
+
+	memset(&c, 0, sizeof(c));
+	for (d = 0; d < g->ndoors; d++)
+		if (strcmp(g->doors[d].gd.conf->name, door) == 0)
+			break;
+	for (i = 0; i < 3; i++) {
+		if (len == strlen(words[i]) && memcmp(payload, words[i], len) == 0) {
+			c.action = actions[i];
+			c.has_action = true;
+			break;
+		}
+	}
+	if (d < g->ndoors)
+		snprintf(c.door, sizeof(c.door), "%s", door);
+	if (retained)
+		r = CMD_RETAINED;
+	else if (d == g->ndoors)
+		r = CMD_UNKNOWN_DOOR;
+	else if (c.has_action)
+		r = gdoor_act(&g->doors[d].gd, goal_of(c.action), now_ms(), &presses);
+	publish_event(g, ev,
+	              event_command(ev, sizeof(ev), unix_now(), &c, "homeassistant", r, presses));
 }
 
 static void
 on_message(void *arg, const char *topic, const void *payload, size_t len, bool retained)
 {
-	handle_command(arg, topic, payload, len, retained);
+	struct garaged *g = arg;
+	char door[CMD_NAME_MAX + 2];
+
+	if (topic_door(g, topic, "cmd", door, sizeof(door)))
+		handle_command(g, door, payload, len, retained);
+	else if (g->cfg.ha_commands == CONFIG_HA_COMMANDS_UNSIGNED &&
+	         topic_door(g, topic, "ha_cmd", door, sizeof(door)))
+		handle_ha_command(g, door, payload, len, retained);
+	else if (strcmp(topic, g->ha_status_topic) == 0 && len == strlen("online") &&
+	         memcmp(payload, "online", len) == 0)
+		/* Home Assistant (re)started and announced itself: tell it about us again. */
+		publish_discovery(g);
+	else
+		log_debug("ignored a %zu-byte message on %s", len, topic);
 }
 
 static void
@@ -201,7 +353,7 @@ open_doors(struct garaged *g)
 		struct garage_door *d = &g->doors[i];
 		const struct config_door *conf = &g->cfg.doors[i];
 
-		if (gdoor_open(&d->gd, conf, door_changed, g, now, err, sizeof(err)) != 0)
+		if (gdoor_open(&d->gd, conf, &door_hooks, g, now, err, sizeof(err)) != 0)
 			log_fatalx("door %s: %s", conf->name, err);
 		g->ndoors++;
 		log_info("door %s (%s): %s", conf->name,
@@ -252,6 +404,7 @@ setup_verifier(struct garaged *g)
 	/* Commands stamped before this second are stale: nothing recorded before a restart
 	 * can be replayed after it, though the replay window itself was lost. */
 	v->start_time = (int64_t)time(NULL);
+	v->latest = v->start_time;
 	v->keys = &g->keys;
 	v->verify = sig_sodium_verify;
 }
@@ -453,6 +606,9 @@ main(int argc, char *argv[])
 	         g.cfg.device_id);
 	snprintf(g.cmd_filter, sizeof(g.cmd_filter), "%s/%s/+/cmd", g.cfg.topic_prefix,
 	         g.cfg.device_id);
+	snprintf(g.ha_cmd_filter, sizeof(g.ha_cmd_filter), "%s/%s/+/ha_cmd", g.cfg.topic_prefix,
+	         g.cfg.device_id);
+	snprintf(g.ha_status_topic, sizeof(g.ha_status_topic), "%s/status", g.cfg.ha_prefix);
 	g.mqtt = mqtt_new(&g.cfg, g.availability_topic, &cb, &g, err, sizeof(err));
 	if (g.mqtt == NULL) {
 		close_doors(&g);

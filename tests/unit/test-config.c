@@ -235,6 +235,7 @@ test_config_FullValid(void **state)
 	assert_int_equal(d->min_pulse_interval_ms, 1000);
 	assert_int_equal(d->travel_time_s, 15);
 	assert_int_equal(d->auto_close_s, 0);
+	assert_int_equal(d->auto_close_warning_s, 10);
 	assert_int_equal(d->sim_travel_ms, 3000);
 	assert_false(d->sim_start_open);
 	assert_string_equal(d->sim_log, "");
@@ -345,6 +346,8 @@ test_config_BadNumbers(void **state)
 	    {13, "travel_time_s = 0\n", "travel_time_s must be a number from 1 to 600"},
 	    {13, "travel_time_s = 601\n", "travel_time_s"},
 	    {13, "auto_close_s = 86401\n", "auto_close_s must be a number from 0 to 86400"},
+	    {13, "auto_close_warning_s = 3601\n",
+	     "auto_close_warning_s must be a number from 0 to 3600"},
 	    {13, "sim_travel_ms = 99\n", "sim_travel_ms must be a number from 100 to 600000"},
 	    {13, "sim_travel_ms = 600001\n", "sim_travel_ms"},
 	    {13, "relay_line = 1024\n", "relay_line must be a GPIO line number from 0 to 1023"},
@@ -1250,6 +1253,7 @@ test_config_Example(void **state)
 	    "min_pulse_interval_ms",
 	    "travel_time_s",
 	    "auto_close_s",
+	    "auto_close_warning_s",
 	    "sim_travel_ms",
 	    "sim_start",
 	    "sim_log",
