@@ -2,10 +2,14 @@
 # (scripts/bootstrap), so both work on a fresh Debian machine.
 BUILD   ?= build
 CHECK   ?= $(BUILD)/check
+FUZZ    ?= $(BUILD)/fuzz
 PREFIX  ?= /usr/local
 JOBS    ?= $(shell nproc 2>/dev/null || echo 2)
+# Seconds each fuzz target runs in `make fuzz`; FUZZ_TARGETS=cmd runs only some of them.
+FUZZ_SECONDS ?= 60
+FUZZ_TARGETS ?=
 
-.PHONY: all bootstrap check unit integration demo install clean format
+.PHONY: all bootstrap check unit integration demo install clean format fuzz fuzz-smoke
 
 all: $(BUILD)/CMakeCache.txt
 	cmake --build $(BUILD) -j$(JOBS)
@@ -24,6 +28,21 @@ $(CHECK)/CMakeCache.txt:
 check: bootstrap $(CHECK)/CMakeCache.txt all
 	cmake --build $(CHECK) -j$(JOBS)
 	cd $(CHECK) && ctest --output-on-failure -j$(JOBS)
+	$(MAKE) fuzz-smoke
+
+# libFuzzer targets (docs/fuzzing.md): built with clang in their own build directory, each run
+# for FUZZ_SECONDS on a copy of its seed corpus; any crash fails. Only the fuzzers are built
+# there, so the rest of the tree does not need to compile with clang.
+$(FUZZ)/CMakeCache.txt:
+	CC=clang cmake -S . -B $(FUZZ) -DCMAKE_BUILD_TYPE=RelWithDebInfo -DGARAGED_FUZZ=ON \
+		-DGARAGED_TESTS=OFF
+
+fuzz: bootstrap $(FUZZ)/CMakeCache.txt
+	cmake --build $(FUZZ) -j$(JOBS) --target fuzzers
+	tests/fuzz/run.sh $(FUZZ) $(FUZZ_SECONDS) $(JOBS) $(FUZZ_TARGETS)
+
+fuzz-smoke:
+	$(MAKE) fuzz FUZZ_SECONDS=5
 
 demo: bootstrap all
 	scripts/demo

@@ -1029,6 +1029,17 @@ cmd_check(struct cmd_verifier *v, const char *topic_door, const uint8_t *payload
 	         !key_allows_door(key, out->door, door_len))
 		return CMD_FORBIDDEN;
 
+	/*
+	 * A clock stepped back must not reopen the window: a nonce forgotten because its command
+	 * had left the window could otherwise be replayed once the clock shows that time again.
+	 * So time is the latest seen; after a step back, commands are refused as stale until the
+	 * clock catches up (or the daemon restarts, which starts a new window from its start).
+	 */
+	if (now < v->latest)
+		now = v->latest;
+	else
+		v->latest = now;
+
 	/* Whole seconds at both ends: the boundaries themselves are inside the window. */
 	oldest = sat_sub(now, v->clock_skew);
 	if (out->ts < v->start_time || out->ts < oldest)

@@ -30,13 +30,13 @@
 #ifndef CMD_REPLAY_SLOTS
 #define CMD_REPLAY_SLOTS (1024U) /* nonces remembered within the time window */
 #endif
-#define CMD_NAME_MAX      32U /* device id, door: [a-z0-9_-]{1,32} */
-#define CMD_KID_MAX       64U /* key id: [A-Za-z0-9._@-]{1,64} */
-#define CMD_NONCE_MIN     8U  /* nonce bytes, decoded from base64url */
-#define CMD_NONCE_MAX     32U
+#define CMD_NAME_MAX       32U /* device id, door: [a-z0-9_-]{1,32} */
+#define CMD_KID_MAX        64U /* key id: [A-Za-z0-9._@-]{1,64} */
+#define CMD_NONCE_MIN      8U  /* nonce bytes, decoded from base64url */
+#define CMD_NONCE_MAX      32U
 #define CMD_NONCE_TEXT_MAX 43U /* base64url without padding of CMD_NONCE_MAX bytes */
-#define CMD_SIG_LEN       64U
-#define CMD_PUBKEY_LEN    32U
+#define CMD_SIG_LEN        64U
+#define CMD_PUBKEY_LEN     32U
 /* "garaged-cmd-v1\n" + 6 fields and separators: the largest text ever signed. */
 #define CMD_SIGNED_TEXT_MAX 256U
 
@@ -90,11 +90,11 @@ struct cmd_keyring {
  * name); *ring is then unchanged, so that a bad file on reload keeps the old keys.
  */
 int cmd_keys_parse(struct cmd_keyring *ring, const char *text, size_t len, char *err,
-		   size_t errlen);
+                   size_t errlen);
 
 /* The signature primitive: true iff sig is a valid Ed25519 signature of msg by pub. */
 typedef bool (*cmd_verify_fn)(const uint8_t sig[CMD_SIG_LEN], const uint8_t *msg, size_t len,
-			      const uint8_t pub[CMD_PUBKEY_LEN]);
+                              const uint8_t pub[CMD_PUBKEY_LEN]);
 
 /*
  * Builds the signed text "garaged-cmd-v1\n<device>\n<door>\n<action>\n<ts>\n<nonce>\n<kid>"
@@ -102,7 +102,7 @@ typedef bool (*cmd_verify_fn)(const uint8_t sig[CMD_SIG_LEN], const uint8_t *msg
  * it does not fit. garagectl signs exactly what the device verifies.
  */
 size_t cmd_signed_text(char *buf, size_t buflen, const char *device, const char *door,
-		       enum cmd_action action, int64_t ts, const char *nonce_b64, const char *kid);
+                       enum cmd_action action, int64_t ts, const char *nonce_b64, const char *kid);
 
 /* A command as far as it was understood; fields are empty/zero where parsing did not reach. */
 struct cmd {
@@ -128,6 +128,7 @@ struct cmd_verifier {
 	size_t ndoors;
 	uint32_t clock_skew; /* seconds */
 	int64_t start_time;  /* unix seconds when the daemon started: older commands are stale */
+	int64_t latest;      /* the latest "now" seen: time never runs backwards for the window */
 	const struct cmd_keyring *keys;
 	cmd_verify_fn verify;
 	struct cmd_replay_slot replay[CMD_REPLAY_SLOTS];
@@ -142,6 +143,6 @@ struct cmd_verifier {
  * new commands as rate_limited rather than forget one that could then be replayed.
  */
 enum cmd_reason cmd_check(struct cmd_verifier *v, const char *topic_door, const uint8_t *payload,
-			  size_t len, bool retained, int64_t now, struct cmd *out);
+                          size_t len, bool retained, int64_t now, struct cmd *out);
 
 #endif

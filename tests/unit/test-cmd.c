@@ -967,6 +967,7 @@ test_cmd_TimeBoundaries(void **state)
 
 		s.ts = rows[i].ts;
 		memset(f->v.replay, 0, sizeof(f->v.replay));
+		f->v.latest = 0; /* each row is a fresh clock */
 		verify_calls = 0;
 		got = check_spec(f, &s, rows[i].now);
 		if (got != rows[i].want)
@@ -986,6 +987,7 @@ test_cmd_ZeroSkew(void **state)
 	assert_reason(check_spec(f, &s, NOW), CMD_OK);
 	s.nonce = "q83vEjRWeJQ";
 	assert_reason(check_spec(f, &s, NOW + 1), CMD_STALE);
+	f->v.latest = 0;
 	assert_reason(check_spec(f, &s, NOW - 1), CMD_FUTURE);
 }
 
@@ -999,9 +1001,35 @@ test_cmd_ExtremeClock(void **state)
 	f->v.clock_skew = UINT32_MAX;
 	f->v.start_time = INT64_MIN;
 	assert_reason(check_spec(f, &s, INT64_MAX), CMD_STALE);
+	f->v.latest = INT64_MIN;
 	assert_reason(check_spec(f, &s, INT64_MIN), CMD_FUTURE);
+	f->v.latest = INT64_MIN;
 	f->v.start_time = INT64_MAX;
 	assert_reason(check_spec(f, &s, NOW), CMD_STALE);
+}
+
+/*
+ * A clock stepped back does not reopen the replay window: accepted at NOW, forgotten once the
+ * clock passed NOW + skew, the command is refused when the clock shows NOW again (stale against
+ * the latest time seen), and commands are judged against that latest time until it catches up.
+ */
+static void
+test_cmd_ClockSteppedBackDoesNotReopenWindow(void **state)
+{
+	struct fixture *f = *state;
+	struct spec s = default_spec();
+	struct spec later = default_spec();
+
+	assert_reason(check_spec(f, &s, NOW), CMD_OK);
+	/* Time jumps ahead: a fresh command then purges the old nonce from the window. */
+	later.ts = NOW + 10 * SKEW;
+	later.nonce = "AAAAAAAAAAAAAAAAAAAAAA";
+	assert_reason(check_spec(f, &later, NOW + 10 * SKEW), CMD_OK);
+	/* And back: the captured command must not be accepted again. */
+	verify_calls = 0;
+	assert_reason(check_spec(f, &s, NOW), CMD_STALE);
+	assert_int_equal(verify_calls, 0);
+	assert_int_equal(f->v.latest, NOW + 10 * SKEW);
 }
 
 /* ---- replay ------------------------------------------------------------------------------- */
@@ -1513,6 +1541,7 @@ test_cmd_CheapRejectionsNeverVerify(void **state)
 		assert_reason(check(f, "main", buf, 600, NOW, NULL), CMD_TOO_LARGE);
 		assert_reason(check(f, "garden", buf, n, NOW, NULL), CMD_UNKNOWN_DOOR);
 		assert_reason(check(f, "main", buf, n, NOW + 3600, NULL), CMD_STALE);
+		f->v.latest = 0; /* a clock far behind, not one stepped back */
 		assert_reason(check(f, "main", buf, n, NOW - 3600, NULL), CMD_FUTURE);
 	}
 	s.kid = "mallory";
@@ -1719,6 +1748,7 @@ main(void)
 	    T(test_cmd_TimeBoundaries),
 	    T(test_cmd_ZeroSkew),
 	    T(test_cmd_ExtremeClock),
+	    T(test_cmd_ClockSteppedBackDoesNotReopenWindow),
 	    T(test_cmd_SameCommandTwiceIsReplay),
 	    T(test_cmd_NonceReuseIsReplay),
 	    T(test_cmd_ReplayWindowExpiry),
