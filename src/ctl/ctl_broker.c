@@ -57,36 +57,6 @@ struct broker {
 
 static const char *const role_names[] = {"device", "controller", "Home Assistant"};
 
-static int usage_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-static int failed(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-
-/* Prints "garagectl: <message>; see garagectl --help" and returns the usage exit status. */
-static int
-usage_error(const char *fmt, ...)
-{
-	va_list ap;
-
-	fputs("garagectl: ", stderr);
-	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
-	va_end(ap);
-	fputs("; see garagectl --help\n", stderr);
-	return CTL_EXIT_USAGE;
-}
-
-static int
-failed(const char *fmt, ...)
-{
-	va_list ap;
-
-	fputs("garagectl: ", stderr);
-	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
-	va_end(ap);
-	fputc('\n', stderr);
-	return CTL_EXIT_FAILED;
-}
-
 /*
  * A CN as the ACL can name it: 1 to 64 printable ASCII characters without spaces (an ACL line
  * would keep them, but a certificate name with one is a typo more often than not), without the
@@ -138,7 +108,7 @@ add_identity(struct broker *b, enum role role, const char *arg)
 	size_t k, idlen = 0;
 
 	if (b->n == IDENTITIES_MAX)
-		return usage_error("at most %d identities", IDENTITIES_MAX);
+		return ctl_usage_error("at most %d identities", IDENTITIES_MAX);
 	e = &b->ids[b->n];
 	e->role = role;
 	e->id[0] = '\0';
@@ -146,7 +116,7 @@ add_identity(struct broker *b, enum role role, const char *arg)
 		cn = strchr(arg, ':');
 		idlen = cn != NULL ? (size_t)(cn - arg) : 0;
 		if (cn == NULL || idlen > CONFIG_NAME_MAX)
-			return usage_error(
+			return ctl_usage_error(
 			    "--device takes ID:CN (the garaged device id, then the CN "
 			    "of its client certificate), not '%s'",
 			    arg);
@@ -154,25 +124,25 @@ add_identity(struct broker *b, enum role role, const char *arg)
 		e->id[idlen] = '\0';
 		cn++;
 		if (!ctl_name_valid(e->id))
-			return usage_error(
+			return ctl_usage_error(
 			    "the device id in --device %s must be 1 to 32 characters "
 			    "of a-z, 0-9, '_' and '-' (id in [device] of garaged.conf)",
 			    arg);
 	}
 	if (!cn_valid(cn))
-		return usage_error(
+		return ctl_usage_error(
 		    "'%s' is not a certificate CN an ACL can name (1 to 64 printable "
 		    "characters, no spaces, '+', '#' or '/')",
 		    cn);
 	for (k = 0; k < b->n; k++) {
 		if (strcmp(b->ids[k].cn, cn) == 0)
-			return usage_error(
+			return ctl_usage_error(
 			    "%s is given twice (as %s and as %s): one certificate, one "
 			    "role, or a device could command itself",
 			    cn, role_names[b->ids[k].role], role_names[role]);
 		if (role == ROLE_DEVICE && b->ids[k].role == ROLE_DEVICE &&
 		    strcmp(b->ids[k].id, e->id) == 0)
-			return usage_error("device id %s is given twice", e->id);
+			return ctl_usage_error("device id %s is given twice", e->id);
 	}
 	e->cn = cn;
 	b->n++;
@@ -190,49 +160,51 @@ parse_args(int argc, char *argv[], struct broker *b)
 	int i, r;
 
 	for (i = 0; i < argc; i++) {
-		if ((r = ctl_pki_option(argc, argv, &i, "--dir", &b->dir)) < 0 ||
-		    (r == 0 && (r = ctl_pki_option(argc, argv, &i, "--server", &b->server)) < 0) ||
-		    (r == 0 && (r = ctl_pki_option(argc, argv, &i, "--port", &port)) < 0) ||
-		    (r == 0 && (r = ctl_pki_option(argc, argv, &i, "--prefix", &b->prefix)) < 0) ||
-		    (r == 0 &&
-		     (r = ctl_pki_option(argc, argv, &i, "--ha-prefix", &b->ha_prefix)) < 0))
+		if ((r = ctl_option(argc, argv, &i, "--dir", &b->dir)) < 0 ||
+		    (r == 0 && (r = ctl_option(argc, argv, &i, "--server", &b->server)) < 0) ||
+		    (r == 0 && (r = ctl_option(argc, argv, &i, "--port", &port)) < 0) ||
+		    (r == 0 && (r = ctl_option(argc, argv, &i, "--prefix", &b->prefix)) < 0) ||
+		    (r == 0 && (r = ctl_option(argc, argv, &i, "--ha-prefix", &b->ha_prefix)) < 0))
 			return CTL_EXIT_USAGE;
 		for (k = 0; r == 0 && k < sizeof(role_opts) / sizeof(role_opts[0]); k++) {
-			if ((r = ctl_pki_option(argc, argv, &i, role_opts[k], &v)) < 0)
+			if ((r = ctl_option(argc, argv, &i, role_opts[k], &v)) < 0)
 				return CTL_EXIT_USAGE;
 			if (r > 0 && add_identity(b, (enum role)k, v) != 0)
 				return CTL_EXIT_USAGE;
 		}
 		if (r == 0)
-			return usage_error("broker-config: unknown option or argument '%s'",
-			                   argv[i]);
+			return ctl_usage_error("broker-config: unknown option or argument '%s'",
+			                       argv[i]);
 	}
 	if (b->dir == NULL || *b->dir == '\0' || b->server == NULL)
-		return usage_error("broker-config needs --dir DIR (the PKI directory) and --server "
-		                   "NAME (the broker's certificate, DIR/NAME.crt)");
+		return ctl_usage_error(
+		    "broker-config needs --dir DIR (the PKI directory) and --server "
+		    "NAME (the broker's certificate, DIR/NAME.crt)");
 	if (!ctl_pki_name_valid(b->server))
-		return usage_error("--server takes the NAME given to pki issue --server, not '%s'",
-		                   b->server);
+		return ctl_usage_error(
+		    "--server takes the NAME given to pki issue --server, not '%s'", b->server);
 	if (port != NULL) {
 		errno = 0;
 		n = strtol(port, &end, 10);
 		if (*port < '0' || *port > '9' || errno != 0 || *end != '\0' || n < 1 || n > 65535)
-			return usage_error("--port takes 1 to 65535, not '%s'", port);
+			return ctl_usage_error("--port takes 1 to 65535, not '%s'", port);
 		b->port = (int)n;
 	}
 	if (!prefix_valid(b->prefix) || !prefix_valid(b->ha_prefix))
-		return usage_error("--prefix and --ha-prefix take topic levels without wildcards, "
-		                   "spaces or empty levels, not '%s'",
-		                   prefix_valid(b->prefix) ? b->ha_prefix : b->prefix);
+		return ctl_usage_error(
+		    "--prefix and --ha-prefix take topic levels without wildcards, "
+		    "spaces or empty levels, not '%s'",
+		    prefix_valid(b->prefix) ? b->ha_prefix : b->prefix);
 	for (k = 0; k < b->n && b->ids[k].role != ROLE_DEVICE; k++)
 		;
 	if (k == b->n)
-		return usage_error("broker-config needs at least one --device ID:CN");
+		return ctl_usage_error("broker-config needs at least one --device ID:CN");
 	for (k = 0; k < b->n && b->ids[k].role == ROLE_DEVICE; k++)
 		;
 	if (k == b->n)
-		return usage_error("broker-config needs a --controller CN (or --homeassistant CN) "
-		                   "to command the devices");
+		return ctl_usage_error(
+		    "broker-config needs a --controller CN (or --homeassistant CN) "
+		    "to command the devices");
 	return 0;
 }
 
@@ -241,7 +213,7 @@ static int
 file_in(const struct broker *b, const char *name, char *out, size_t size)
 {
 	if ((size_t)snprintf(out, size, "%s/%s", b->abs, name) >= size)
-		return failed("the path %s/%s is too long; use a shorter --dir", b->abs, name);
+		return ctl_failed("the path %s/%s is too long; use a shorter --dir", b->abs, name);
 	return 0;
 }
 
@@ -412,16 +384,16 @@ write_text(const char *path, const struct broker *b, void (*fn)(FILE *, const st
 	int r;
 
 	if (f == NULL)
-		return failed("out of memory");
+		return ctl_failed("out of memory");
 	fn(f, b);
 	if (fclose(f) != 0) {
 		free(text);
-		return failed("out of memory");
+		return ctl_failed("out of memory");
 	}
 	r = ctl_pki_write_file(path, text, len, 0644, err, sizeof(err));
 	free(text);
 	if (r != 0)
-		return failed("%s", err);
+		return ctl_failed("%s", err);
 	return 0;
 }
 
@@ -441,8 +413,8 @@ make_data_dir(const struct broker *b, char *note, size_t notelen)
 		return -1;
 	if (mkdir(path, 0700) != 0 &&
 	    !(errno == EEXIST && stat(path, &st) == 0 && S_ISDIR(st.st_mode)))
-		return failed("cannot create the persistence directory %s: %s", path,
-		              errno == EEXIST ? "a file is in the way" : strerror(errno));
+		return ctl_failed("cannot create the persistence directory %s: %s", path,
+		                  errno == EEXIST ? "a file is in the way" : strerror(errno));
 	pw = getpwnam(MOSQUITTO_USER);
 	if (pw == NULL)
 		return 0;
@@ -466,7 +438,7 @@ ctl_broker_main(int argc, char *argv[])
 	/* Large (256 identities): on the heap. */
 	b = calloc(1, sizeof(*b));
 	if (b == NULL)
-		return failed("out of memory");
+		return ctl_failed("out of memory");
 	b->port = PORT_DEFAULT;
 	b->prefix = "garage";
 	b->ha_prefix = "homeassistant";
@@ -475,12 +447,13 @@ ctl_broker_main(int argc, char *argv[])
 		goto out;
 	}
 	if (realpath(b->dir, b->abs) == NULL) {
-		failed("%s: %s; give the directory of garagectl pki init", b->dir, strerror(errno));
+		ctl_failed("%s: %s; give the directory of garagectl pki init", b->dir,
+		           strerror(errno));
 		goto out;
 	}
 	/* Every path is written into a line of the configuration. */
 	if (has_control(b->abs)) {
-		failed(
+		ctl_failed(
 		    "%s has control characters in its name, which a Mosquitto configuration line "
 		    "cannot hold; use another directory",
 		    b->abs);
@@ -493,18 +466,19 @@ ctl_broker_main(int argc, char *argv[])
 		goto out;
 	if ((size_t)snprintf(crt, sizeof(crt), "%s/%s.crt", b->abs, b->server) >= sizeof(crt) ||
 	    (size_t)snprintf(key, sizeof(key), "%s/%s.key", b->abs, b->server) >= sizeof(key)) {
-		failed("the path %s/%s.crt is too long; use a shorter --dir", b->abs, b->server);
+		ctl_failed("the path %s/%s.crt is too long; use a shorter --dir", b->abs,
+		           b->server);
 		goto out;
 	}
 	if (!exists(ca)) {
-		failed("no CA in %s (%s is missing); run garagectl pki init --dir %s first", b->dir,
-		       ca, b->dir);
+		ctl_failed("no CA in %s (%s is missing); run garagectl pki init --dir %s first",
+		           b->dir, ca, b->dir);
 		goto out;
 	}
 	if (!exists(crt) || !exists(key)) {
-		failed("no broker certificate %s; run garagectl pki issue --dir %s --server %s "
-		       "first",
-		       exists(crt) ? key : crt, b->dir, b->server);
+		ctl_failed("no broker certificate %s; run garagectl pki issue --dir %s --server %s "
+		           "first",
+		           exists(crt) ? key : crt, b->dir, b->server);
 		goto out;
 	}
 	b->crl = exists(crl);

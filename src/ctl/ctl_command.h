@@ -15,13 +15,7 @@
 #include "cmd.h"
 #include "config.h"
 #include "ctl_keys.h"
-
-/* garagectl's exit statuses (SPEC "garagectl"). */
-enum ctl_exit {
-	CTL_EXIT_OK = 0,
-	CTL_EXIT_FAILED = 1, /* refused, failed, or the door did not get there in time */
-	CTL_EXIT_USAGE = 2,  /* usage or configuration error */
-};
+#include "ctl_util.h"
 
 struct ctl_request {
 	const char *device;

@@ -36,10 +36,10 @@
 #define LEAF_DAYS_DEFAULT 365
 /* A CRL past its next update makes Mosquitto refuse every client, the device included: by
  * default it lives as long as the CA (it is clamped to the CA's end), not a month. */
-#define CRL_DAYS_DEFAULT  3650
-#define DAYS_MAX          36500
-#define RSA_BITS_MIN      2048
-#define RSA_BITS_MAX      8192
+#define CRL_DAYS_DEFAULT 3650
+#define DAYS_MAX         36500
+#define RSA_BITS_MIN     2048
+#define RSA_BITS_MAX     8192
 /* 128 random bits: RFC 5280 allows 20 octets, CA/B practice asks for at least 64 bits. */
 #define SERIAL_BYTES 16
 /* Certificates start a little in the past, so that a device whose clock lags accepts them. */
@@ -70,37 +70,6 @@ struct ca {
 	X509 *cert;
 	EVP_PKEY *key;
 };
-
-static int usage_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-static int failed(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-
-/* Prints "garagectl: <message>; see garagectl --help" and returns the usage exit status. */
-static int
-usage_error(const char *fmt, ...)
-{
-	va_list ap;
-
-	fputs("garagectl: ", stderr);
-	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
-	va_end(ap);
-	fputs("; see garagectl --help\n", stderr);
-	return CTL_EXIT_USAGE;
-}
-
-/* Prints "garagectl: <message>" and returns the failure exit status. */
-static int
-failed(const char *fmt, ...)
-{
-	va_list ap;
-
-	fputs("garagectl: ", stderr);
-	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
-	va_end(ap);
-	fputc('\n', stderr);
-	return CTL_EXIT_FAILED;
-}
 
 /* The first OpenSSL error as " (reason)", for a message; "" when the queue is empty. */
 static const char *
@@ -183,28 +152,6 @@ cn_valid(const char *cn)
 		if ((unsigned char)*cn < 0x20 || *cn == 0x7f)
 			return false;
 	return true;
-}
-
-int
-ctl_pki_option(int argc, char *argv[], int *i, const char *name, const char **val)
-{
-	const char *a = argv[*i];
-	size_t n = strlen(name);
-
-	if (strncmp(a, name, n) != 0)
-		return 0;
-	if (a[n] == '=' && name[1] == '-') {
-		*val = a + n + 1;
-		return 1;
-	}
-	if (a[n] != '\0')
-		return 0;
-	if (*i + 1 >= argc) {
-		usage_error("%s needs a value", name);
-		return -1;
-	}
-	*val = argv[++*i];
-	return 1;
 }
 
 /* A whole number in [min, max], for --days, --rsa and --crl-days. */
@@ -749,46 +696,48 @@ pki_init(int argc, char *argv[])
 	X509 *x = NULL;
 
 	for (i = 0; i < argc; i++) {
-		if ((r = ctl_pki_option(argc, argv, &i, "--dir", &dir)) < 0 ||
-		    (r == 0 && (r = ctl_pki_option(argc, argv, &i, "--cn", &cn)) < 0))
+		if ((r = ctl_option(argc, argv, &i, "--dir", &dir)) < 0 ||
+		    (r == 0 && (r = ctl_option(argc, argv, &i, "--cn", &cn)) < 0))
 			return CTL_EXIT_USAGE;
 		if (r > 0)
 			continue;
-		if ((r = ctl_pki_option(argc, argv, &i, "--days", &v)) < 0)
+		if ((r = ctl_option(argc, argv, &i, "--days", &v)) < 0)
 			return CTL_EXIT_USAGE;
 		if (r > 0 && !parse_int(v, 1, DAYS_MAX, &days))
-			return usage_error("--days takes 1 to %d, not '%s'", DAYS_MAX, v);
+			return ctl_usage_error("--days takes 1 to %d, not '%s'", DAYS_MAX, v);
 		if (r > 0)
 			continue;
-		if ((r = ctl_pki_option(argc, argv, &i, "--rsa", &v)) < 0)
+		if ((r = ctl_option(argc, argv, &i, "--rsa", &v)) < 0)
 			return CTL_EXIT_USAGE;
 		if (r > 0 && !parse_int(v, RSA_BITS_MIN, RSA_BITS_MAX, &rsa))
-			return usage_error("--rsa takes %d to %d bits, not '%s'", RSA_BITS_MIN,
-			                   RSA_BITS_MAX, v);
+			return ctl_usage_error("--rsa takes %d to %d bits, not '%s'", RSA_BITS_MIN,
+			                       RSA_BITS_MAX, v);
 		if (r > 0)
 			continue;
 		if (strcmp(argv[i], "--force") == 0)
 			force = true;
 		else
-			return usage_error("pki init: unknown option or argument '%s'", argv[i]);
+			return ctl_usage_error("pki init: unknown option or argument '%s'",
+			                       argv[i]);
 	}
 	if (dir == NULL || *dir == '\0')
-		return usage_error("pki init needs --dir DIR, the directory for the CA");
+		return ctl_usage_error("pki init needs --dir DIR, the directory for the CA");
 	if (!cn_valid(cn))
-		return usage_error("--cn takes 1 to 64 characters without control characters");
+		return ctl_usage_error("--cn takes 1 to 64 characters without control characters");
 	if (path_join(crt, sizeof(crt), dir, "ca", ".crt", err, sizeof(err)) != 0 ||
 	    path_join(key, sizeof(key), dir, "ca", ".key", err, sizeof(err)) != 0)
-		return usage_error("%s", err);
+		return ctl_usage_error("%s", err);
 	/* Either file alone may be the CA (its key kept offline): never replace it silently. */
 	if (!force && (access(key, F_OK) == 0 || access(crt, F_OK) == 0))
-		return failed("%s already has a CA; pki init never replaces one, since every "
-		              "certificate it issued would stop verifying (give --force to make a "
-		              "new CA anyway)",
-		              dir);
+		return ctl_failed(
+		    "%s already has a CA; pki init never replaces one, since every "
+		    "certificate it issued would stop verifying (give --force to make a "
+		    "new CA anyway)",
+		    dir);
 	if (ensure_dir(dir, err, sizeof(err)) != 0)
-		return failed("%s", err);
+		return ctl_failed("%s", err);
 	if ((k = make_key(rsa, "P-256", err, sizeof(err))) == NULL)
-		return failed("%s", err);
+		return ctl_failed("%s", err);
 
 	x = new_cert(k, cn, days);
 	/* A root that signs end certificates only (pathlen:0), and CRLs. */
@@ -797,17 +746,17 @@ pki_init(int argc, char *argv[])
 	    add_ext(x, x, NID_key_usage, "critical,keyCertSign,cRLSign") != 0 ||
 	    add_ext(x, x, NID_subject_key_identifier, "hash") != 0 ||
 	    X509_sign(x, k, sign_md(k)) <= 0 || cert_sha256(x, fp) != 0) {
-		failed("cannot make the CA certificate%s", ssl_reason(why, sizeof(why)));
+		ctl_failed("cannot make the CA certificate%s", ssl_reason(why, sizeof(why)));
 		goto out;
 	}
 	if (write_key_pem(key, k, force, "give --force to replace the CA", err, sizeof(err)) != 0) {
-		failed("%s", err);
+		ctl_failed("%s", err);
 		goto out;
 	}
 	if (write_cert_pem(crt, x, err, sizeof(err)) != 0) {
 		if (!force)
 			unlink(key); /* ours, just made: leave no key without its certificate */
-		failed("%s", err);
+		ctl_failed("%s", err);
 		goto out;
 	}
 	printf("wrote %s (the CA's private key, mode 0600; keep a copy offline)\n", key);
@@ -887,60 +836,62 @@ pki_issue(int argc, char *argv[])
 	X509 *x = NULL;
 
 	for (i = 0; i < argc; i++) {
-		if ((r = ctl_pki_option(argc, argv, &i, "--dir", &dir)) < 0 ||
-		    (r == 0 && (r = ctl_pki_option(argc, argv, &i, "--server", &server)) < 0) ||
-		    (r == 0 && (r = ctl_pki_option(argc, argv, &i, "--client", &client)) < 0))
+		if ((r = ctl_option(argc, argv, &i, "--dir", &dir)) < 0 ||
+		    (r == 0 && (r = ctl_option(argc, argv, &i, "--server", &server)) < 0) ||
+		    (r == 0 && (r = ctl_option(argc, argv, &i, "--client", &client)) < 0))
 			return CTL_EXIT_USAGE;
 		if (r > 0)
 			continue;
-		if ((r = ctl_pki_option(argc, argv, &i, "--ip", &v)) < 0)
+		if ((r = ctl_option(argc, argv, &i, "--ip", &v)) < 0)
 			return CTL_EXIT_USAGE;
 		if (r > 0) {
 			if (!is_ip_literal(v))
-				return usage_error("--ip takes an IPv4 or IPv6 address, not '%s'",
-				                   v);
+				return ctl_usage_error(
+				    "--ip takes an IPv4 or IPv6 address, not '%s'", v);
 			if (nips == IPS_MAX)
-				return usage_error("at most %d --ip", IPS_MAX);
+				return ctl_usage_error("at most %d --ip", IPS_MAX);
 			ips[nips++] = v;
 			continue;
 		}
-		if ((r = ctl_pki_option(argc, argv, &i, "--days", &v)) < 0)
+		if ((r = ctl_option(argc, argv, &i, "--days", &v)) < 0)
 			return CTL_EXIT_USAGE;
 		if (r > 0 && !parse_int(v, 1, DAYS_MAX, &days))
-			return usage_error("--days takes 1 to %d, not '%s'", DAYS_MAX, v);
+			return ctl_usage_error("--days takes 1 to %d, not '%s'", DAYS_MAX, v);
 		if (r > 0)
 			continue;
-		if ((r = ctl_pki_option(argc, argv, &i, "--rsa", &v)) < 0)
+		if ((r = ctl_option(argc, argv, &i, "--rsa", &v)) < 0)
 			return CTL_EXIT_USAGE;
 		if (r > 0 && !parse_int(v, RSA_BITS_MIN, RSA_BITS_MAX, &rsa))
-			return usage_error("--rsa takes %d to %d bits, not '%s'", RSA_BITS_MIN,
-			                   RSA_BITS_MAX, v);
+			return ctl_usage_error("--rsa takes %d to %d bits, not '%s'", RSA_BITS_MIN,
+			                       RSA_BITS_MAX, v);
 		if (r > 0)
 			continue;
 		if (strcmp(argv[i], "--force") == 0)
 			force = true;
 		else
-			return usage_error("pki issue: unknown option or argument '%s'", argv[i]);
+			return ctl_usage_error("pki issue: unknown option or argument '%s'",
+			                       argv[i]);
 	}
 	if (dir == NULL || *dir == '\0')
-		return usage_error("pki issue needs --dir DIR, the directory of the CA");
+		return ctl_usage_error("pki issue needs --dir DIR, the directory of the CA");
 	if ((server == NULL) == (client == NULL))
-		return usage_error("pki issue needs either --server NAME (the broker's host name) "
-		                   "or --client NAME (the MQTT identity)");
+		return ctl_usage_error(
+		    "pki issue needs either --server NAME (the broker's host name) "
+		    "or --client NAME (the MQTT identity)");
 	name = server != NULL ? server : client;
 	if (!ctl_pki_name_valid(name) ||
 	    (server != NULL && !is_ip_literal(name) && !hostname_valid(name)))
-		return usage_error(
+		return ctl_usage_error(
 		    "%s takes %s, not '%s'", server != NULL ? "--server" : "--client",
 		    server != NULL ? "the broker's host name (letters, digits, '-' and '.') or IP "
 		                     "address"
 		                   : "1 to 64 characters of A-Z, a-z, 0-9 and '._-' (not 'ca')",
 		    name);
 	if (client != NULL && nips > 0)
-		return usage_error("--ip is for --server certificates");
+		return ctl_usage_error("--ip is for --server certificates");
 	if (path_join(crt, sizeof(crt), dir, name, ".crt", err, sizeof(err)) != 0 ||
 	    path_join(key, sizeof(key), dir, name, ".key", err, sizeof(err)) != 0)
-		return usage_error("%s", err);
+		return ctl_usage_error("%s", err);
 
 	/* The subject alternative names a TLS client checks the host name against. */
 	san[0] = '\0';
@@ -957,26 +908,26 @@ pki_issue(int argc, char *argv[])
 	         name);
 	/* Early, so that the owner is not kept waiting for an RSA key that cannot be written. */
 	if (!force && access(key, F_OK) == 0)
-		return failed("%s already exists; %s", key, hint);
+		return ctl_failed("%s already exists; %s", key, hint);
 	if (ca_load(dir, &ca, err, sizeof(err)) != 0)
-		return failed("%s", err);
+		return ctl_failed("%s", err);
 	if ((leafkey = make_leaf_key(ca.key, rsa, err, sizeof(err))) == NULL) {
-		failed("%s", err);
+		ctl_failed("%s", err);
 		goto out;
 	}
 	if ((x = make_leaf(&ca, leafkey, name, server != NULL, san, days, &clamped)) == NULL ||
 	    cert_sha256(x, fp) != 0) {
-		failed("cannot make the certificate%s", ssl_reason(why, sizeof(why)));
+		ctl_failed("cannot make the certificate%s", ssl_reason(why, sizeof(why)));
 		goto out;
 	}
 	if (write_key_pem(key, leafkey, force, hint, err, sizeof(err)) != 0) {
-		failed("%s", err);
+		ctl_failed("%s", err);
 		goto out;
 	}
 	if (write_cert_pem(crt, x, err, sizeof(err)) != 0) {
 		if (!force)
 			unlink(key);
-		failed("%s", err);
+		ctl_failed("%s", err);
 		goto out;
 	}
 	printf("wrote %s (private key, mode 0600)\n", key);
@@ -1011,15 +962,15 @@ pki_fingerprint(int argc, char *argv[])
 		if (strcmp(argv[i], "--sha1") == 0)
 			sha1 = true;
 		else if (argv[i][0] == '-' || file != NULL)
-			return usage_error("pki fingerprint: unknown option or argument '%s'",
-			                   argv[i]);
+			return ctl_usage_error("pki fingerprint: unknown option or argument '%s'",
+			                       argv[i]);
 		else
 			file = argv[i];
 	}
 	if (file == NULL)
-		return usage_error("pki fingerprint needs FILE, a certificate (PEM or DER)");
+		return ctl_usage_error("pki fingerprint needs FILE, a certificate (PEM or DER)");
 	if ((x = load_cert(file, err, sizeof(err))) == NULL)
-		return failed("%s", err);
+		return ctl_failed("%s", err);
 	/*
 	 * The SPKI pin is the hash of the DER SubjectPublicKeyInfo (what HPKP and curl's
 	 * --pinnedpubkey hash), not X509_pubkey_digest(), which hashes the bare key bits.
@@ -1033,7 +984,7 @@ pki_fingerprint(int argc, char *argv[])
 	OPENSSL_free(spki);
 	X509_free(x);
 	if (!ok)
-		return failed("cannot hash %s%s", file, ssl_reason(why, sizeof(why)));
+		return ctl_failed("cannot hash %s%s", file, ssl_reason(why, sizeof(why)));
 	hex_pairs(md, n, ':', sha1c);
 	hex_pairs(md, n, ' ', sha1s);
 	printf("sha256 %s\n", cert256);
@@ -1073,46 +1024,46 @@ pki_der(int argc, char *argv[])
 	int i, r, ret = CTL_EXIT_FAILED;
 
 	for (i = 0; i < argc; i++) {
-		if ((r = ctl_pki_option(argc, argv, &i, "-o", &out)) < 0 ||
-		    (r == 0 && (r = ctl_pki_option(argc, argv, &i, "--output", &out)) < 0))
+		if ((r = ctl_option(argc, argv, &i, "-o", &out)) < 0 ||
+		    (r == 0 && (r = ctl_option(argc, argv, &i, "--output", &out)) < 0))
 			return CTL_EXIT_USAGE;
 		if (r > 0)
 			continue;
 		if (strcmp(argv[i], "--force") == 0)
 			force = true;
 		else if (argv[i][0] == '-' || file != NULL)
-			return usage_error("pki der: unknown option or argument '%s'", argv[i]);
+			return ctl_usage_error("pki der: unknown option or argument '%s'", argv[i]);
 		else
 			file = argv[i];
 	}
 	if (file == NULL || out == NULL || *out == '\0')
-		return usage_error(
+		return ctl_usage_error(
 		    "pki der needs FILE (a PEM certificate or private key) and -o OUT");
 	/* Read as a key might be: in the secure heap, cleared when freed. */
 	if (read_file(file, true, &b, err, sizeof(err)) != 0)
-		return failed("%s", err);
+		return ctl_failed("%s", err);
 	is_key = strstr(b.p, "PRIVATE KEY-----") != NULL;
 	if (is_key && strstr(b.p, "-----BEGIN CERTIFICATE-----") != NULL) {
-		failed("%s holds a certificate and a private key; give a file with one of them",
-		       file);
+		ctl_failed("%s holds a certificate and a private key; give a file with one of them",
+		           file);
 		goto out;
 	}
 	if (is_key) {
 		/* PKCS#8, the one DER key form every library reads (openssl pkey, BearSSL). */
 		if ((key = parse_key(&b, file, err, sizeof(err))) == NULL) {
-			failed("%s", err);
+			ctl_failed("%s", err);
 			goto out;
 		}
 		bio = BIO_new(BIO_s_secmem());
 		if (bio == NULL ||
 		    i2d_PKCS8PrivateKey_bio(bio, key, NULL, NULL, 0, NULL, NULL) != 1 ||
 		    (len = BIO_get_mem_data(bio, &data)) <= 0) {
-			failed("cannot encode %s as DER%s", file, ssl_reason(why, sizeof(why)));
+			ctl_failed("cannot encode %s as DER%s", file, ssl_reason(why, sizeof(why)));
 			goto out;
 		}
 		snprintf(hint, sizeof(hint), "give --force to replace it");
 		if (write_key_file(out, data, (size_t)len, force, hint, err, sizeof(err)) != 0) {
-			failed("%s", err);
+			ctl_failed("%s", err);
 			goto out;
 		}
 		printf("wrote %s (%s private key, PKCS#8 DER, mode 0600)\n", out,
@@ -1121,12 +1072,12 @@ pki_der(int argc, char *argv[])
 		bio = BIO_new_mem_buf(b.p, (int)b.len);
 		x = bio != NULL ? PEM_read_bio_X509(bio, NULL, no_passphrase, NULL) : NULL;
 		if (x == NULL || (len = i2d_X509(x, &der)) <= 0) {
-			failed("%s is not a PEM certificate or private key%s", file,
-			       ssl_reason(why, sizeof(why)));
+			ctl_failed("%s is not a PEM certificate or private key%s", file,
+			           ssl_reason(why, sizeof(why)));
 			goto out;
 		}
 		if (ctl_pki_write_file(out, der, (size_t)len, 0644, err, sizeof(err)) != 0) {
-			failed("%s", err);
+			ctl_failed("%s", err);
 			goto out;
 		}
 		printf("wrote %s (certificate, DER)\n", out);
@@ -1395,56 +1346,59 @@ pki_revoke(int argc, char *argv[])
 	struct tm tm;
 
 	for (i = 0; i < argc; i++) {
-		if ((r = ctl_pki_option(argc, argv, &i, "--dir", &dir)) < 0)
+		if ((r = ctl_option(argc, argv, &i, "--dir", &dir)) < 0)
 			return CTL_EXIT_USAGE;
 		if (r > 0)
 			continue;
-		if ((r = ctl_pki_option(argc, argv, &i, "--crl-days", &v)) < 0)
+		if ((r = ctl_option(argc, argv, &i, "--crl-days", &v)) < 0)
 			return CTL_EXIT_USAGE;
 		if (r > 0 && !parse_int(v, 1, DAYS_MAX, &days))
-			return usage_error("--crl-days takes 1 to %d, not '%s'", DAYS_MAX, v);
+			return ctl_usage_error("--crl-days takes 1 to %d, not '%s'", DAYS_MAX, v);
 		if (r > 0)
 			continue;
 		if (argv[i][0] == '-' || name != NULL)
-			return usage_error("pki revoke: unknown option or argument '%s'", argv[i]);
+			return ctl_usage_error("pki revoke: unknown option or argument '%s'",
+			                       argv[i]);
 		name = argv[i];
 	}
 	if (dir == NULL || *dir == '\0' || name == NULL)
-		return usage_error("pki revoke needs --dir DIR and the NAME of the certificate");
+		return ctl_usage_error(
+		    "pki revoke needs --dir DIR and the NAME of the certificate");
 	if (!ctl_pki_name_valid(name))
-		return usage_error("pki revoke takes the NAME pki issue was given (DIR/NAME.crt), "
-		                   "not '%s'",
-		                   name);
+		return ctl_usage_error(
+		    "pki revoke takes the NAME pki issue was given (DIR/NAME.crt), "
+		    "not '%s'",
+		    name);
 	if (path_join(crt, sizeof(crt), dir, name, ".crt", err, sizeof(err)) != 0 ||
 	    path_join(list, sizeof(list), dir, "revoked", "", err, sizeof(err)) != 0 ||
 	    path_join(crlpath, sizeof(crlpath), dir, "crl", ".pem", err, sizeof(err)) != 0)
-		return usage_error("%s", err);
+		return ctl_usage_error("%s", err);
 	if (ca_load(dir, &ca, err, sizeof(err)) != 0)
-		return failed("%s", err);
+		return ctl_failed("%s", err);
 	if (access(crt, F_OK) != 0 && errno == ENOENT) {
-		failed("there is no %s to revoke; give the NAME pki issue was given", crt);
+		ctl_failed("there is no %s to revoke; give the NAME pki issue was given", crt);
 		goto out;
 	}
 	if ((x = load_cert(crt, err, sizeof(err))) == NULL) {
-		failed("%s", err);
+		ctl_failed("%s", err);
 		goto out;
 	}
 	/* Only what this CA signed: a CRL cannot revoke another CA's certificate. */
 	if (X509_verify(x, ca.key) != 1 || X509_check_issued(ca.cert, x) != X509_V_OK) {
 		ERR_clear_error();
-		failed("%s was not issued by the CA in %s; there is nothing this CA can revoke",
-		       crt, dir);
+		ctl_failed("%s was not issued by the CA in %s; there is nothing this CA can revoke",
+		           crt, dir);
 		goto out;
 	}
 	if ((bn = ASN1_INTEGER_to_BN(X509_get0_serialNumber(x), NULL)) == NULL ||
 	    (hex = BN_bn2hex(bn)) == NULL || !serial_hex_valid(hex)) {
-		failed("%s has a serial number garagectl cannot record%s", crt,
-		       ssl_reason(why, sizeof(why)));
+		ctl_failed("%s has a serial number garagectl cannot record%s", crt,
+		           ssl_reason(why, sizeof(why)));
 		goto out;
 	}
 	if (revoked_read(list, &l, &n, err, sizeof(err)) != 0 ||
 	    (number = crl_number(crlpath, err, sizeof(err))) < 0) {
-		failed("%s", err);
+		ctl_failed("%s", err);
 		goto out;
 	}
 	for (k = 0; k < n; k++)
@@ -1452,14 +1406,14 @@ pki_revoke(int argc, char *argv[])
 	if (!already) {
 		grown = realloc(l, (n + 1) * sizeof(*l));
 		if (grown == NULL) {
-			failed("out of memory");
+			ctl_failed("out of memory");
 			goto out;
 		}
 		l = grown;
 		t = time(NULL);
 		if (gmtime_r(&t, &tm) == NULL ||
 		    strftime(now, sizeof(now), "%Y%m%d%H%M%SZ", &tm) != WHEN_LEN) {
-			failed("cannot read the clock");
+			ctl_failed("cannot read the clock");
 			goto out;
 		}
 		snprintf(l[n].serial, sizeof(l[n].serial), "%s", hex);
@@ -1468,13 +1422,13 @@ pki_revoke(int argc, char *argv[])
 		n++;
 	}
 	if ((pem = crl_make(&ca, l, n, number + 1, days, &next, &pemlen)) == NULL) {
-		failed("cannot make the CRL%s", ssl_reason(why, sizeof(why)));
+		ctl_failed("cannot make the CRL%s", ssl_reason(why, sizeof(why)));
 		goto out;
 	}
 	/* The list first: it is the record the CRL is made from, and it can be made again. */
 	if ((!already && revoked_write(list, l, n, err, sizeof(err)) != 0) ||
 	    ctl_pki_write_file(crlpath, pem, pemlen, 0644, err, sizeof(err)) != 0) {
-		failed("%s", err);
+		ctl_failed("%s", err);
 		goto out;
 	}
 	if (already)
@@ -1522,11 +1476,11 @@ ctl_pki_main(int argc, char *argv[])
 	size_t k;
 
 	if (argc < 1)
-		return usage_error(
+		return ctl_usage_error(
 		    "pki needs a subcommand: init, issue, fingerprint, der or revoke");
 	for (k = 0; k < sizeof(subs) / sizeof(subs[0]); k++)
 		if (strcmp(argv[0], subs[k].name) == 0)
 			return subs[k].run(argc - 1, argv + 1);
-	return usage_error("unknown pki subcommand '%s' (init, issue, fingerprint, der or revoke)",
-	                   argv[0]);
+	return ctl_usage_error(
+	    "unknown pki subcommand '%s' (init, issue, fingerprint, der or revoke)", argv[0]);
 }

@@ -35,13 +35,6 @@ int ctl_pki_main(int argc, char *argv[]);
 bool ctl_pki_name_valid(const char *name);
 
 /*
- * Matches option NAME at argv[*i], as "NAME VALUE" or, for a long option, "NAME=VALUE", the
- * way every garagectl command takes its options. Returns 1 with the value in *val (and *i on
- * its last word), 0 when argv[*i] is not NAME, or -1 when the value is missing (reported).
- */
-int ctl_pki_option(int argc, char *argv[], int *i, const char *name, const char **val);
-
-/*
  * Replaces PATH with LEN bytes of DATA, mode MODE, through a temporary file in the same
  * directory renamed over it, so that a reader sees the old file or the new one, never half.
  * Returns 0, or -1 with the reason in err.

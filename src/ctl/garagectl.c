@@ -79,50 +79,7 @@ struct options {
 	const char *key;
 };
 
-static int usage_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-
-/* Prints "garagectl: <message>; see garagectl --help" and returns the usage exit status. */
-static int
-usage_error(const char *fmt, ...)
-{
-	va_list ap;
-
-	fputs("garagectl: ", stderr);
-	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
-	va_end(ap);
-	fputs("; see garagectl --help\n", stderr);
-	return CTL_EXIT_USAGE;
-}
-
-/*
- * Matches option NAME at argv[*i], as "NAME VALUE" or, for long options, "NAME=VALUE".
- * Returns 1 with the value in *val (and *i on its last word), 0 if argv[*i] is not NAME, or
- * -1 when the value is missing (reported).
- */
-static int
-option_value(int argc, char *argv[], int *i, const char *name, const char **val)
-{
-	const char *a = argv[*i];
-	size_t n = strlen(name);
-
-	if (strncmp(a, name, n) != 0)
-		return 0;
-	if (a[n] == '=' && name[1] == '-') {
-		*val = a + n + 1;
-		return 1;
-	}
-	if (a[n] != '\0')
-		return 0;
-	if (*i + 1 >= argc) {
-		usage_error("%s needs a value", name);
-		return -1;
-	}
-	*val = argv[++*i];
-	return 1;
-}
-
-/* The options that may come before or after the command. Returns as option_value(). */
+/* The options that may come before or after the command. Returns as ctl_option(). */
 static int
 global_option(int argc, char *argv[], int *i, struct options *o)
 {
@@ -132,7 +89,7 @@ global_option(int argc, char *argv[], int *i, struct options *o)
 	int r;
 
 	for (k = 0; k < sizeof(names) / sizeof(names[0]); k++)
-		if ((r = option_value(argc, argv, i, names[k], fields[k])) != 0)
+		if ((r = ctl_option(argc, argv, i, names[k], fields[k])) != 0)
 			return r;
 	return 0;
 }
@@ -183,21 +140,24 @@ load_config(const struct options *o, struct ctl_config *cfg)
 	}
 	if (o->device != NULL) {
 		if (!ctl_name_valid(o->device))
-			return usage_error("--device must be 1 to 32 characters of a-z, 0-9, '_' "
-			                   "and '-', not '%s'",
-			                   o->device);
+			return ctl_usage_error(
+			    "--device must be 1 to 32 characters of a-z, 0-9, '_' "
+			    "and '-', not '%s'",
+			    o->device);
 		snprintf(cfg->device, sizeof(cfg->device), "%s", o->device);
 	}
 	if (o->kid != NULL) {
 		if (!ctl_kid_valid(o->kid))
-			return usage_error("--kid must be 1 to 64 characters of A-Z, a-z, 0-9 and "
-			                   "'._@-', not '%s'",
-			                   o->kid);
+			return ctl_usage_error(
+			    "--kid must be 1 to 64 characters of A-Z, a-z, 0-9 and "
+			    "'._@-', not '%s'",
+			    o->kid);
 		snprintf(cfg->kid, sizeof(cfg->kid), "%s", o->kid);
 	}
 	if (o->key != NULL) {
 		if (*o->key == '\0' || strlen(o->key) >= sizeof(cfg->key))
-			return usage_error("--key needs the path of a key file, not '%s'", o->key);
+			return ctl_usage_error("--key needs the path of a key file, not '%s'",
+			                       o->key);
 		snprintf(cfg->key, sizeof(cfg->key), "%s", o->key);
 	}
 	if (cfg->device[0] == '\0') {
@@ -225,7 +185,7 @@ run_action(int argc, char *argv[], int i, struct options *o, enum cmd_action act
 
 	for (; i < argc; i++) {
 		if ((r = global_option(argc, argv, &i, o)) < 0 ||
-		    (r == 0 && (r = option_value(argc, argv, &i, "--door", &door)) < 0))
+		    (r == 0 && (r = ctl_option(argc, argv, &i, "--door", &door)) < 0))
 			return CTL_EXIT_USAGE;
 		if (r > 0)
 			continue;
@@ -234,19 +194,19 @@ run_action(int argc, char *argv[], int i, struct options *o, enum cmd_action act
 			/* The seconds are optional: a number right after --wait is them. */
 			if (i + 1 < argc && argv[i + 1][0] >= '0' && argv[i + 1][0] <= '9' &&
 			    !parse_seconds(argv[++i], &wait_s))
-				return usage_error("--wait takes 1 to 3600 seconds, not '%s'",
-				                   argv[i]);
+				return ctl_usage_error("--wait takes 1 to 3600 seconds, not '%s'",
+				                       argv[i]);
 		} else if (strncmp(argv[i], "--wait=", 7) == 0) {
 			wait = true;
 			if (!parse_seconds(argv[i] + 7, &wait_s))
-				return usage_error("--wait takes 1 to 3600 seconds, not '%s'",
-				                   argv[i] + 7);
+				return ctl_usage_error("--wait takes 1 to 3600 seconds, not '%s'",
+				                       argv[i] + 7);
 		} else {
-			return usage_error("unknown option or argument '%s'", argv[i]);
+			return ctl_usage_error("unknown option or argument '%s'", argv[i]);
 		}
 	}
 	if (!ctl_name_valid(door))
-		return usage_error(
+		return ctl_usage_error(
 		    "--door must be a door name (1 to 32 characters of a-z, 0-9, '_' "
 		    "and '-'), not '%s'",
 		    door);
@@ -304,7 +264,7 @@ run_status(int argc, char *argv[], int i, struct options *o)
 		if (strcmp(argv[i], "--watch") == 0)
 			watch = true;
 		else
-			return usage_error("unknown option or argument '%s'", argv[i]);
+			return ctl_usage_error("unknown option or argument '%s'", argv[i]);
 	}
 	if ((r = load_config(o, &cfg)) != 0)
 		return r;
@@ -320,28 +280,29 @@ run_keygen(int argc, char *argv[], int i)
 	int r;
 
 	for (; i < argc; i++) {
-		if ((r = option_value(argc, argv, &i, "--id", &kid)) < 0 ||
-		    (r == 0 && (r = option_value(argc, argv, &i, "-o", &out)) < 0) ||
-		    (r == 0 && (r = option_value(argc, argv, &i, "--output", &out)) < 0))
+		if ((r = ctl_option(argc, argv, &i, "--id", &kid)) < 0 ||
+		    (r == 0 && (r = ctl_option(argc, argv, &i, "-o", &out)) < 0) ||
+		    (r == 0 && (r = ctl_option(argc, argv, &i, "--output", &out)) < 0))
 			return CTL_EXIT_USAGE;
 		if (r > 0)
 			continue;
 		if (strcmp(argv[i], "--force") == 0)
 			force = true;
 		else
-			return usage_error("unknown option or argument '%s'", argv[i]);
+			return ctl_usage_error("unknown option or argument '%s'", argv[i]);
 	}
 	if (kid == NULL)
-		return usage_error("%s",
-		                   "keygen needs --id KID, the key's name in authorized_keys");
+		return ctl_usage_error("%s",
+		                       "keygen needs --id KID, the key's name in authorized_keys");
 	if (!ctl_kid_valid(kid))
-		return usage_error("--id must be 1 to 64 characters of A-Z, a-z, 0-9 and '._@-', "
-		                   "not '%s'",
-		                   kid);
+		return ctl_usage_error(
+		    "--id must be 1 to 64 characters of A-Z, a-z, 0-9 and '._@-', "
+		    "not '%s'",
+		    kid);
 	if (out == NULL)
 		snprintf(path, sizeof(path), "%s.key", kid);
 	else if (*out == '\0' || strlen(out) >= sizeof(path))
-		return usage_error("-o needs the path of the key file to write, not '%s'", out);
+		return ctl_usage_error("-o needs the path of the key file to write, not '%s'", out);
 	else
 		snprintf(path, sizeof(path), "%s", out);
 
@@ -383,7 +344,7 @@ main(int argc, char *argv[])
 			return CTL_EXIT_OK;
 		}
 		if (argv[i][0] == '-')
-			return usage_error("unknown option '%s'", argv[i]);
+			return ctl_usage_error("unknown option '%s'", argv[i]);
 		break;
 	}
 	if (i >= argc) {
@@ -401,5 +362,5 @@ main(int argc, char *argv[])
 		return ctl_pki_main(argc - i, argv + i);
 	if (strcmp(cmd, "broker-config") == 0)
 		return ctl_broker_main(argc - i, argv + i);
-	return usage_error("unknown command '%s'", cmd);
+	return ctl_usage_error("unknown command '%s'", cmd);
 }
