@@ -50,6 +50,23 @@ demo: bootstrap all
 install: all
 	cmake --install $(BUILD) --prefix $(PREFIX)
 
+# A Debian package built with Debian's tools (debian/), from a copy of the tree in
+# $(BUILD)/deb-src, since dpkg-buildpackage writes to the parent directory: the package lands
+# in $(BUILD)/garaged_*.deb. Installs its build dependencies first when any is missing.
+.PHONY: deb
+deb:
+	@dpkg-checkbuilddeps >/dev/null 2>&1 || { \
+		echo "deb: installing the build dependencies (apt-get build-dep ./)"; \
+		s=; [ "$$(id -u)" -eq 0 ] || s=sudo; \
+		DEBIAN_FRONTEND=noninteractive $$s apt-get update -qq && \
+		DEBIAN_FRONTEND=noninteractive $$s apt-get build-dep -y -qq ./; }
+	rm -rf $(BUILD)/deb-src $(BUILD)/garaged_*.deb $(BUILD)/garaged-dbgsym_*.deb \
+		$(BUILD)/garaged_*.changes $(BUILD)/garaged_*.buildinfo
+	mkdir -p $(BUILD)/deb-src
+	tar --exclude=./.git --exclude=./build --exclude='./$(BUILD)' -cf - . | tar -C $(BUILD)/deb-src -xf -
+	cd $(BUILD)/deb-src && dpkg-buildpackage -us -uc -b
+	@ls $(BUILD)/garaged_*.deb
+
 format:
 	clang-format -i $$(git ls-files '*.c' '*.h')
 

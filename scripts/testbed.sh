@@ -145,8 +145,9 @@ CONF
 	touch "$T/authorized_keys"
 }
 
+# GARAGED_WRAPPER (empty by default) goes in front of garaged's command line, e.g. valgrind.
 start_garaged() {
-	"$GARAGED" -c "$T/garaged.conf" -f -v >>"$T/garaged.log" 2>&1 &
+	${GARAGED_WRAPPER:-} "$GARAGED" -c "$T/garaged.conf" -f -v >>"$T/garaged.log" 2>&1 &
 	GARAGED_PID=$!
 	PIDS+=("$GARAGED_PID")
 }

@@ -62,12 +62,15 @@ enum {
 	MQ_USERNAME,
 	MQ_PASSWORD_FILE,
 	MQ_KEEPALIVE,
+	MQ_RECONNECT_MIN_MS,
+	MQ_RECONNECT_MAX_S,
 	MQ_TOPIC_PREFIX,
 	MQ_NKEYS
 };
 static const char *const mqtt_keys[MQ_NKEYS] = {
-    "host",        "port",     "cafile",        "certfile",  "keyfile",      "pin",
-    "tls_version", "username", "password_file", "keepalive", "topic_prefix",
+    "host",         "port",     "cafile",        "certfile",  "keyfile",          "pin",
+    "tls_version",  "username", "password_file", "keepalive", "reconnect_min_ms", "reconnect_max_s",
+    "topic_prefix",
 };
 
 enum { SK_AUTHORIZED_KEYS, SK_CLOCK_SKEW, SK_NKEYS };
@@ -584,6 +587,12 @@ set_mqtt(struct parser *p, int key, const char *v)
 	case MQ_KEEPALIVE:
 		set_u16(p, "keepalive", v, 5, 3600, &cfg->keepalive);
 		break;
+	case MQ_RECONNECT_MIN_MS:
+		set_u32(p, "reconnect_min_ms", v, 100, 60000, &cfg->reconnect_min_ms);
+		break;
+	case MQ_RECONNECT_MAX_S:
+		set_u32(p, "reconnect_max_s", v, 1, 3600, &cfg->reconnect_max_s);
+		break;
 	case MQ_TOPIC_PREFIX:
 		set_topic_prefix(p, "topic_prefix", v, cfg->topic_prefix);
 		break;
@@ -1013,6 +1022,21 @@ check_door_keys(struct parser *p, size_t i)
 	}
 }
 
+/* The backoff's cap must not be below its floor; either key may come first, or be defaulted. */
+static void
+check_mqtt_keys(struct parser *p)
+{
+	const struct config *cfg = p->cfg;
+	const int *line = p->key_line[SEC_MQTT];
+
+	if ((uint64_t)cfg->reconnect_max_s * 1000U >= cfg->reconnect_min_ms)
+		return;
+	fail(p, later(line[MQ_RECONNECT_MIN_MS], line[MQ_RECONNECT_MAX_S]),
+	     "reconnect_max_s (%u s) is less than reconnect_min_ms (%u ms); raise reconnect_max_s "
+	     "or lower reconnect_min_ms",
+	     (unsigned)cfg->reconnect_max_s, (unsigned)cfg->reconnect_min_ms);
+}
+
 #define GPIOD_NEEDS "backend = gpiod needs chip, relay_line and closed_line"
 
 struct required {
@@ -1172,6 +1196,8 @@ config_defaults(struct config *cfg)
 	cfg->port = 8883;
 	strcpy(cfg->tls_version, "tlsv1.2");
 	cfg->keepalive = 30;
+	cfg->reconnect_min_ms = 500;
+	cfg->reconnect_max_s = 60;
 	strcpy(cfg->topic_prefix, "garage");
 	cfg->clock_skew = 30;
 	cfg->ha_discovery = true;
@@ -1222,6 +1248,7 @@ parse(struct config *cfg, const char *name, const char *text, size_t len, bool c
 		fail(&p, p.lineno > 0 ? p.lineno : 1, "cannot parse (inih error %d)", syntax);
 	for (size_t i = 0; i < cfg->ndoors; i++)
 		check_door_keys(&p, i);
+	check_mqtt_keys(&p);
 	if (!p.failed)
 		check_required(&p);
 	if (!p.failed && check_files_too)

@@ -90,7 +90,9 @@ struct config {
 	char tls_version[16]; /* "tlsv1.2" (default) or "tlsv1.3" */
 	char username[128];
 	char password_file[CONFIG_PATH_MAX];
-	uint16_t keepalive;                       /* default 30, 5..3600 */
+	uint16_t keepalive;        /* default 30, 5..3600 */
+	uint32_t reconnect_min_ms; /* default 500, 100..60000: the first retry's delay */
+	uint32_t reconnect_max_s;  /* default 60, 1..3600, >= reconnect_min_ms: the backoff's cap */
 	char topic_prefix[CONFIG_PREFIX_MAX + 1]; /* default "garage" */
 
 	/* [security] */
@@ -127,7 +129,7 @@ int config_parse_buffer(struct config *cfg, const char *name, const char *text, 
  * ctl.conf and its [signing]). config.c reads it like its own sections: unknown and repeated
  * keys are reported at their line; set() gives each value its meaning.
  */
-#define CONFIG_SECTION_KEYS_MAX 11 /* as many keys as [mqtt] has */
+#define CONFIG_SECTION_KEYS_MAX 13 /* as many keys as [mqtt] has */
 
 struct config_section {
 	const char *name;        /* "signing" for [signing] */

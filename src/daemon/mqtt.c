@@ -10,8 +10,11 @@
  */
 #include "mqtt.h"
 
+#include <arpa/inet.h>
 #include <errno.h>
 #include <mosquitto.h>
+#include <net/if.h>
+#include <netdb.h>
 #include <openssl/crypto.h>
 #include <openssl/ssl.h>
 #include <poll.h>
@@ -23,11 +26,9 @@
 #include <time.h>
 
 #include "log.h"
+#include "mdns.h"
 #include "tls.h"
 
-/* Reconnect backoff: exponential with full jitter, so that a fleet does not reconnect in step. */
-#define MQTT_BACKOFF_MIN_MS 500U
-#define MQTT_BACKOFF_MAX_MS 60000U
 /* A connection that lived this long was a good one: the next failure starts the backoff over. */
 #define MQTT_LIVED_MS 30000U
 /* libmosquitto counts keepalive in whole seconds; look a little after it is due. */
@@ -153,7 +154,11 @@ on_disconnect(struct mosquitto *mosq, void *obj, int rc)
 	if (m->state == MQTT_CONNECTING && rc != 0)
 		mqtt_attempt_failed(m, rc == MOSQ_ERR_ERRNO && saved != 0 ? strerror(saved)
 		                                                          : mosquitto_strerror(rc));
-	if (m->state == MQTT_CONNECTED && rc != 0)
+	/* libmosquitto 2.0 has no text for its own keepalive error. */
+	if (m->state == MQTT_CONNECTED && rc == MOSQ_ERR_KEEPALIVE)
+		log_warnx("lost the connection to %s:%u: no answer within the keepalive of %u s",
+		          m->cfg->host, m->cfg->port, m->cfg->keepalive);
+	else if (m->state == MQTT_CONNECTED && rc != 0)
 		log_warnx("lost the connection to %s:%u: %s", m->cfg->host, m->cfg->port,
 		          mosquitto_strerror(rc));
 	if (m->state == MQTT_CONNECTED && mqtt_now_ms() - m->connected_at >= MQTT_LIVED_MS)
@@ -346,24 +351,32 @@ mqtt_free(struct mqtt *m)
 	mosquitto_lib_cleanup();
 }
 
+/*
+ * Reconnect backoff ([mqtt] reconnect_min_ms, reconnect_max_s): the cap doubles from the floor
+ * with every failure in a row up to reconnect_max_s, and the delay is drawn uniformly between the
+ * floor and the cap (full jitter), so that a fleet does not reconnect in step.
+ */
 static uint32_t
-mqtt_backoff_ms(unsigned attempt)
+mqtt_backoff_ms(const struct mqtt *m)
 {
-	uint32_t cap = MQTT_BACKOFF_MIN_MS, r = 0;
+	uint32_t min = m->cfg->reconnect_min_ms, max = m->cfg->reconnect_max_s * 1000U;
+	uint32_t cap = min, r = 0;
+	unsigned attempt = m->attempt;
 
-	while (attempt-- > 0 && cap < MQTT_BACKOFF_MAX_MS)
-		cap *= 2;
-	if (cap > MQTT_BACKOFF_MAX_MS)
-		cap = MQTT_BACKOFF_MAX_MS;
+	/* config.c guarantees min <= max; a struct filled by hand still must not divide by 0. */
+	if (max < min)
+		max = min;
+	while (attempt-- > 0 && cap < max)
+		cap = cap > max / 2 ? max : cap * 2;
 	if (getrandom(&r, sizeof(r), 0) != (ssize_t)sizeof(r))
 		r = (uint32_t)mqtt_now_ms();
-	return MQTT_BACKOFF_MIN_MS + r % (cap - MQTT_BACKOFF_MIN_MS + 1);
+	return min + r % (cap - min + 1);
 }
 
 static void
 mqtt_schedule_reconnect(struct mqtt *m, uint64_t now)
 {
-	uint32_t delay = mqtt_backoff_ms(m->attempt);
+	uint32_t delay = mqtt_backoff_ms(m);
 
 	if (m->attempt < 16)
 		m->attempt++;
@@ -384,6 +397,8 @@ mqtt_settle(struct mqtt *m, uint64_t now)
 static void
 mqtt_connect(struct mqtt *m, uint64_t now)
 {
+	char addr[INET6_ADDRSTRLEN + IF_NAMESIZE + 2], mdns_err[512];
+	char why[160];
 	int rc;
 
 	m->reconnect_at = 0;
@@ -391,16 +406,38 @@ mqtt_connect(struct mqtt *m, uint64_t now)
 	m->last_io = now;
 	m->attempt_reported = false;
 	tls_handshake_begin(m->tls);
-	if (!m->started_once) {
+	if (mdns_name_is_local(m->cfg->host)) {
+		/* SPEC: *.local names resolve by multicast DNS. This blocks the poll loop for up to
+		 * MDNS_TIMEOUT_MS, only while there is no broker connection anyway; a signal
+		 * waits in the signalfd meanwhile. */
+		if (mdns_resolve(m->cfg->host, MDNS_TIMEOUT_MS, addr, sizeof(addr), mdns_err,
+		                 sizeof(mdns_err)) != 0) {
+			log_warnx("%s", mdns_err);
+			mqtt_schedule_reconnect(m, mqtt_now_ms());
+			return;
+		}
+		log_info("mDNS: %s is at %s", m->cfg->host, addr);
+		now = m->last_io = mqtt_now_ms();
+		/* connect_async every time, with the address just learnt: reconnect_async would
+		 * reuse the last one. The broker's certificate is still checked against the
+		 * configured name (tls.c); libmosquitto's SNI carries the address, which Mosquitto
+		 * does not look at. */
+		rc = mosquitto_connect_async(m->mosq, addr, m->cfg->port, m->cfg->keepalive);
+	} else if (!m->started_once) {
 		m->started_once = true;
 		rc =
 		    mosquitto_connect_async(m->mosq, m->cfg->host, m->cfg->port, m->cfg->keepalive);
 	} else {
 		rc = mosquitto_reconnect_async(m->mosq);
 	}
-	if (rc != MOSQ_ERR_SUCCESS)
+	if (rc == MOSQ_ERR_EAI) {
+		/* libmosquitto leaves getaddrinfo()'s code in errno. */
+		snprintf(why, sizeof(why), "cannot resolve the host name: %s", gai_strerror(errno));
+		mqtt_attempt_failed(m, why);
+	} else if (rc != MOSQ_ERR_SUCCESS) {
 		mqtt_attempt_failed(m, rc == MOSQ_ERR_ERRNO ? strerror(errno)
 		                                            : mosquitto_strerror(rc));
+	}
 	mqtt_settle(m, now);
 }
 

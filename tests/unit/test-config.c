@@ -259,6 +259,8 @@ test_config_Defaults(void **state)
 	assert_string_equal(cfg.username, "");
 	assert_string_equal(cfg.password_file, "");
 	assert_int_equal(cfg.keepalive, 30);
+	assert_int_equal(cfg.reconnect_min_ms, 500);
+	assert_int_equal(cfg.reconnect_max_s, 60);
 	assert_string_equal(cfg.topic_prefix, "garage");
 	assert_int_equal(cfg.clock_skew, 30);
 	assert_true(cfg.ha_discovery);
@@ -337,6 +339,12 @@ test_config_BadNumbers(void **state)
 	} bad[] = {
 	    {6, "keepalive = 4\n", "keepalive must be a number from 5 to 3600"},
 	    {6, "keepalive = 3601\n", "keepalive must be a number from 5 to 3600"},
+	    {6, "reconnect_min_ms = 99\n", "reconnect_min_ms must be a number from 100 to 60000"},
+	    {6, "reconnect_min_ms = 60001\n",
+	     "reconnect_min_ms must be a number from 100 to 60000"},
+	    {6, "reconnect_min_ms = -1\n", "reconnect_min_ms"},
+	    {6, "reconnect_max_s = 0\n", "reconnect_max_s must be a number from 1 to 3600"},
+	    {6, "reconnect_max_s = 3601\n", "reconnect_max_s must be a number from 1 to 3600"},
 	    {11, "clock_skew = 0\n", "clock_skew must be a number from 1 to 3600"},
 	    {11, "clock_skew = 3601\n", "clock_skew"},
 	    {13, "relay_pulse_ms = 49\n", "relay_pulse_ms must be a number from 50 to 10000"},
@@ -365,6 +373,43 @@ test_config_BadNumbers(void **state)
 		expect_error(splice(buf, sizeof(buf), base, bad[i].at, 0, bad[i].line), prefix,
 		             bad[i].word);
 	}
+}
+
+/*
+ * The reconnect backoff: its bounds are accepted, and a cap below the floor is refused at the
+ * later of the two keys, whichever comes first, or at the one given when the other is defaulted.
+ */
+static void
+test_config_ReconnectBackoff(void **state)
+{
+	char buf[BIG];
+	struct config cfg;
+
+	(void)state;
+	expect_ok(&cfg, splice(buf, sizeof(buf), base, 6, 0,
+	                       "reconnect_min_ms = 100\nreconnect_max_s = 3600\n"));
+	assert_int_equal(cfg.reconnect_min_ms, 100);
+	assert_int_equal(cfg.reconnect_max_s, 3600);
+	expect_ok(&cfg, splice(buf, sizeof(buf), base, 6, 0,
+	                       "reconnect_min_ms = 60000\nreconnect_max_s = 60\n"));
+	assert_int_equal(cfg.reconnect_min_ms, 60000);
+	assert_int_equal(cfg.reconnect_max_s, 60);
+	/* One second as the cap with the default floor of 500 ms. */
+	expect_ok(&cfg, splice(buf, sizeof(buf), base, 6, 0, "reconnect_max_s = 1\n"));
+	assert_int_equal(cfg.reconnect_min_ms, 500);
+	assert_int_equal(cfg.reconnect_max_s, 1);
+
+	expect_error(
+	    splice(buf, sizeof(buf), base, 6, 0, "reconnect_min_ms = 2000\nreconnect_max_s = 1\n"),
+	    "t.conf:7: ", "reconnect_max_s (1 s) is less than reconnect_min_ms (2000 ms)");
+	expect_error(
+	    splice(buf, sizeof(buf), base, 6, 0, "reconnect_max_s = 1\nreconnect_min_ms = 2000\n"),
+	    "t.conf:7: ", "reconnect_max_s (1 s) is less than reconnect_min_ms (2000 ms)");
+	/* The largest floor with a small cap. */
+	expect_error(splice(buf, sizeof(buf), base, 6, 0,
+	                    "reconnect_max_s = 2\n"
+	                    "reconnect_min_ms = 60000\n"),
+	             "t.conf:7: ", "reconnect_max_s (2 s) is less than reconnect_min_ms");
 }
 
 static void
@@ -460,7 +505,8 @@ test_config_UnknownKey(void **state)
 	                 -1);
 	assert_string_equal(err, "t.conf:4: unknown key 'prot' in [mqtt]; the keys of [mqtt] are "
 	                         "host, port, cafile, certfile, keyfile, pin, tls_version, "
-	                         "username, password_file, keepalive and topic_prefix");
+	                         "username, password_file, keepalive, reconnect_min_ms, "
+	                         "reconnect_max_s and topic_prefix");
 	expect_error(append(buf, sizeof(buf), base, "relay = 5\n"),
 	             "t.conf:13: unknown key 'relay' in [door.main]", "relay_line");
 	expect_error(splice(buf, sizeof(buf), base, 10, 0, "skew = 5\n"),
@@ -1237,6 +1283,8 @@ test_config_Example(void **state)
 	    "username",
 	    "password_file",
 	    "keepalive",
+	    "reconnect_min_ms",
+	    "reconnect_max_s",
 	    "topic_prefix",
 	    "authorized_keys",
 	    "clock_skew",
@@ -1320,6 +1368,7 @@ main(void)
 	    cmocka_unit_test(test_config_EmptyOptional),
 	    cmocka_unit_test(test_config_BadPort),
 	    cmocka_unit_test(test_config_BadNumbers),
+	    cmocka_unit_test(test_config_ReconnectBackoff),
 	    cmocka_unit_test(test_config_BadStrings),
 	    cmocka_unit_test(test_config_GoodStrings),
 	    cmocka_unit_test(test_config_UnknownKey),
