@@ -3,7 +3,7 @@
 #
 #   tests/fuzz/run.sh BUILD SECONDS JOBS [TARGET...]
 #
-# TARGET is a name of tests/fuzz/fuzz-TARGET.c (cmd, keys, base64, config, replay, pki); all
+# TARGET is a name of tests/fuzz/fuzz-TARGET.c (cmd, keys, base64, config, replay, pki, mdns); all
 # of them by default.
 #
 # Each target runs for SECONDS on BUILD/corpus/TARGET, a working copy that the tree's seed
