@@ -67,6 +67,20 @@ deb:
 	cd $(BUILD)/deb-src && dpkg-buildpackage -us -uc -b
 	@ls $(BUILD)/garaged_*.deb
 
+# Benchmarks (bench/, docs/performance.md): SPEC "Performance" against a local Mosquitto with
+# mTLS, one `name value unit` line each, then a table beside references and targets. They only
+# measure (a missed target does not fail them) and are no part of `make check`.
+# `make footprint`: the portable core cross-compiled for the ESP8266, `size -t` of its objects.
+.PHONY: bench footprint
+bench: bootstrap all
+	mkdir -p $(BUILD)/bench
+	$(CC) -O2 -Wall -Wextra -o $(BUILD)/bench/verify bench/verify.c \
+		$$(pkg-config --cflags --libs libsodium)
+	bench/run.sh $(BUILD)
+
+footprint:
+	bench/footprint.sh $(BUILD)/footprint
+
 format:
 	clang-format -i $$(git ls-files '*.c' '*.h')
 
