@@ -1,0 +1,52 @@
+#!/usr/bin/env python3
+"""report.py RESULTS: the bench's closing table, each figure beside its reference and target.
+
+RESULTS holds the `name value unit` lines the bench printed. A missing or non-numeric figure
+shows as "n/a"; the table only reports, it never fails.
+"""
+import sys
+
+
+def main():
+    r = {}
+    with open(sys.argv[1], encoding="utf-8") as f:
+        for line in f:
+            parts = line.split()
+            if len(parts) >= 2:
+                try:
+                    r[parts[0]] = float(parts[1])
+                except ValueError:
+                    pass
+
+    def get(k):
+        return r.get(k)
+
+    rows = []
+    v = get("verify_us")
+    rows.append(("latency_overhead_p50_us", "us", "verify_us", v,
+                 None if v is None else v + 50, "<="))
+    rows.append(("latency_overhead_p99_us", "us", "-", None, 1000, "<"))
+    rows.append(("rss_kb", "kB", "rss_mosquitto_sub_kb", get("rss_mosquitto_sub_kb"),
+                 get("rss_mosquitto_sub_kb"), "<="))
+    c = get("connect_mosquitto_sub_ms")
+    rows.append(("connect_ms", "ms", "connect_mosquitto_sub_ms", c,
+                 None if c is None else 1.2 * c, "<="))
+    rows.append(("idle_syscalls_per_min", "/min", "-", None, 4, "<="))
+    rows.append(("flood_valid_p99_ms", "ms", "-", None, None, None))
+
+    print(f"{'figure':<26}{'value':>10}  {'reference':<26}{'ref':>9}  {'target':>12}  met")
+    for name, unit, refname, ref, target, op in rows:
+        val = get(name)
+        vs = "n/a" if val is None else f"{val:g}"
+        rs = "" if ref is None else f"{ref:g}"
+        if target is None or op is None:
+            ts, met = "(none)", "-"
+        else:
+            ts = f"{op} {target:.4g}"
+            met = "n/a" if val is None else (
+                "yes" if (val <= target if op == "<=" else val < target) else "NO")
+        print(f"{name:<26}{vs:>10}  {refname:<26}{rs:>9}  {ts:>12}  {met}")
+
+
+if __name__ == "__main__":
+    main()

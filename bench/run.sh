@@ -1,0 +1,242 @@
+#!/bin/bash
+# make bench: the performance figures of SPEC "Performance", measured against a local Mosquitto
+# with mTLS (scripts/testbed.sh), one `name value unit` line each, then a table beside each
+# figure's reference and target. It measures and reports; a missed target never fails it, only
+# something broken does. docs/performance.md explains the figures and the gaps.
+#
+# bench/run.sh [BUILD-DIR]   (default build; needs BUILD/bin/garaged and BUILD/bench/verify)
+set -u
+cd "$(dirname "$0")/.."
+BUILD=$(cd "${1:-build}" && pwd)
+export GARAGED_BIN=$BUILD/bin
+VERIFY=$BUILD/bench/verify
+[ -x "$VERIFY" ] || { echo "bench: no $VERIFY (run make bench)"; exit 1; }
+
+# strace counts the idle daemon's system calls; install it like scripts/bootstrap would.
+if ! command -v strace >/dev/null; then
+	SUDO=; [ "$(id -u)" -ne 0 ] && SUDO=sudo
+	DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends strace \
+		>/dev/null || { echo "bench: cannot install strace"; exit 1; }
+fi
+
+# The testbed's scratch folder under the build directory, out of reach of anything that
+# tidies /tmp while the bench runs; KEEP=1 keeps it afterwards.
+export TESTBED_DIR=${TESTBED_DIR:-$BUILD/bench/testbed}
+# shellcheck source=scripts/testbed.sh
+. scripts/testbed.sh
+
+N_LAT=${BENCH_COMMANDS:-500}    # commands for the latency figures (SPEC: at least 500)
+N_FLOOD_VALID=50                # valid commands during the flood
+FLOODERS=5                      # mosquitto_pub -l processes, each at FLOOD_RATE/FLOODERS
+FLOOD_RATE=5000                 # forged commands a second, all flooders together
+FLOOD_S=8                       # seconds of flood
+IDLE_S=${BENCH_IDLE_S:-66}      # seconds strace counts the idle daemon
+CONNECT_RUNS=5
+CMD_TOPIC=garage/garage/main/cmd
+RESULTS=$T/results
+
+say() { echo "bench: $*" >&2; }
+result() { echo "$1 $2 $3" | tee -a "$RESULTS"; }
+mq() { # mq CLIENT-STEM: the TLS options of a client certificate of the testbed PKI
+	echo -h localhost -p "$PORT" --cafile "$T/pki/ca.crt" --cert "$T/pki/$1.crt" --key "$T/pki/$1.key"
+}
+# cpu_ticks PID: user + system time the process has used, in clock ticks
+cpu_ticks() { awk '{ print $14 + $15 }' "/proc/$1/stat" 2>/dev/null; }
+# pct TICKS0 TICKS1 T0 T1: the share of one core those ticks are over that wall time
+pct() { awk -v a="$1" -v b="$2" -v s="$(awk -v x="$3" -v y="$4" 'BEGIN { print y - x }')" \
+	-v hz="$(getconf CLK_TCK)" 'BEGIN { printf "%.0f%%", (b - a) * 100 / hz / s }'; }
+vmhwm() { awk '/^VmHWM:/ { print $2 }' "/proc/$1/status" 2>/dev/null; }
+stop_pid() { # SIGTERM, then wait (bounded) for the process to go
+	local i
+	kill "$1" 2>/dev/null
+	for i in $(seq 50); do kill -0 "$1" 2>/dev/null || break; sleep 0.1; done
+	wait "$1" 2>/dev/null
+}
+lines() { local n; n=$(wc -l <"$1" 2>/dev/null); echo "${n:-0}"; }
+# await_lines FILE N SECONDS: until FILE has at least N lines (bounded).
+await_lines() {
+	local i
+	for i in $(seq $(($3 * 20))); do [ "$(lines "$1")" -ge "$2" ] && return 0; sleep 0.05; done
+	return 1
+}
+# await_edges N SECONDS: until the simulated relay was energised N times (bounded).
+await_edges() {
+	local i
+	for i in $(seq $(($2 * 20))); do [ "$(relay_edges)" -ge "$1" ] && return 0; sleep 0.05; done
+	return 1
+}
+
+say "machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //'), Linux $(uname -r)"
+say "testbed in $T"
+make_pki
+start_broker
+keypair bench
+echo "ed25519 $PUB_B64 bench actions=open,close,stop,toggle doors=main" >"$T/authorized_keys"
+# Every command presses (toggle, no minimum interval); pre-signed commands stay fresh for the
+# whole run (clock_skew at its maximum); keepalive 60 s for the idle figure.
+RELAY_PULSE_MS=50 SIM_TRAVEL_MS=1000 KEEPALIVE=60 write_conf "min_pulse_interval_ms = 0"
+sed -i 's/^\[security\]$/[security]\nclock_skew = 3600/' "$T/garaged.conf"
+"$GARAGED" -c "$T/garaged.conf" --check-config >/dev/null || fail "bench configuration"
+: >"$RESULTS"
+
+# --- verify_us: the reference for the latency overhead, on this machine, now.
+"$VERIFY" >"$T/verify.out" || fail "bench/verify"
+grep '^verify_us ' "$T/verify.out" | tee -a "$RESULTS"
+
+# --- connect_ms: process start to the first state message, as a subscriber that was already
+# there sees it. The start time is taken in the forked shell right before exec.
+say "connect: $CONNECT_RUNS runs of garaged, $CONNECT_RUNS of mosquitto_sub"
+# shellcheck disable=SC2046
+mosquitto_sub $(mq ctl.local) -t garage/garage/main/state -F '%U %p' >>"$T/connect.log" 2>/dev/null &
+PIDS+=("$!")
+sleep 0.5
+cms=()
+for i in $(seq "$CONNECT_RUNS"); do
+	before=$(lines "$T/connect.log")
+	( echo "$EPOCHREALTIME" >"$T/t0"; exec "$GARAGED" -c "$T/garaged.conf" -f -v >>"$T/garaged-connect.log" 2>&1 ) &
+	pid=$!
+	PIDS+=("$pid")
+	await_lines "$T/connect.log" $((before + 1)) 10 || fail "garaged published no state (connect run $i)"
+	t1=$(sed -n "$((before + 1))p" "$T/connect.log" | cut -d' ' -f1)
+	cms+=("$(awk -v a="$(cat "$T/t0")" -v b="$t1" 'BEGIN { printf "%.3f", (b - a) * 1000 }')")
+	stop_pid "$pid"
+done
+result connect_ms "$(python3 bench/stats.py median "${cms[@]}")" ms
+say "connect_ms runs: ${cms[*]}"
+
+# mosquitto_sub: start to its first message, a retained one waiting on a topic it may read
+# with the device's own certificate (the ACL lets garage.local read homeassistant/#).
+# shellcheck disable=SC2046
+mosquitto_pub $(mq garage.local) -t homeassistant/bench/retained -m ready -r -q 1 || fail "retained"
+sms=()
+for i in $(seq "$CONNECT_RUNS"); do
+	# shellcheck disable=SC2046
+	( echo "$EPOCHREALTIME" >"$T/t0"; exec mosquitto_sub $(mq garage.local) -t homeassistant/bench/retained -C 1 -W 10 -F '%U' ) >"$T/sub-connect" 2>/dev/null \
+		|| fail "mosquitto_sub got no retained message"
+	sms+=("$(awk -v a="$(cat "$T/t0")" -v b="$(cat "$T/sub-connect")" 'BEGIN { printf "%.3f", (b - a) * 1000 }')")
+done
+result connect_mosquitto_sub_ms "$(python3 bench/stats.py median "${sms[@]}")" ms
+say "connect_mosquitto_sub_ms runs: ${sms[*]}"
+
+# --- rss: the garaged that the rest of the bench uses, connected and idle a moment; then
+# mosquitto_sub with the same certificate, broker and TLS settings. garaged runs as deployed
+# (-f, no -v): -v adds a log line per MQTT packet, which would count in every figure.
+"$GARAGED" -c "$T/garaged.conf" -f >>"$T/garaged.log" 2>&1 &
+GARAGED_PID=$!
+PIDS+=("$GARAGED_PID")
+before=$(lines "$T/connect.log")
+await_lines "$T/connect.log" $((before + 1)) 10 || fail "garaged did not connect"
+sleep 1
+result rss_kb "$(vmhwm "$GARAGED_PID")" kB
+# shellcheck disable=SC2046
+mosquitto_sub $(mq garage.local) -t homeassistant/bench/retained -F '%U' >"$T/rss-sub" 2>/dev/null &
+SUB_PID=$!
+PIDS+=("$SUB_PID")
+await_lines "$T/rss-sub" 1 10 || fail "mosquitto_sub did not subscribe"
+sleep 1
+result rss_mosquitto_sub_kb "$(vmhwm "$SUB_PID")" kB
+stop_pid "$SUB_PID"
+
+# --- idle_syscalls_per_min: strace counts the idle daemon for IDLE_S seconds, a keepalive
+# period and more; meanwhile the commands of the next phases are signed (nothing reaches
+# garaged's topics while it counts).
+say "idle: counting garaged's system calls for ${IDLE_S}s (signing commands meanwhile)"
+strace -c -f -p "$GARAGED_PID" -o "$T/strace.txt" 2>/dev/null &
+STRACE_PID=$!
+PIDS+=("$STRACE_PID")
+idle_t0=$EPOCHREALTIME
+
+now=$(date +%s)
+: >"$T/lat.cmds"; : >"$T/lat.nonces"; : >"$T/flood.cmds"; : >"$T/flood.nonces"
+for i in $(seq "$N_LAT"); do
+	n=$(nonce); echo "$n" >>"$T/lat.nonces"
+	sign bench garage main toggle "$now" "$n" bench >>"$T/lat.cmds"; echo >>"$T/lat.cmds"
+done
+for i in $(seq "$N_FLOOD_VALID"); do
+	n=$(nonce); echo "$n" >>"$T/flood.nonces"
+	sign bench garage main toggle "$now" "$n" bench >>"$T/flood.cmds"; echo >>"$T/flood.cmds"
+done
+# Forgeries: well-formed, the known kid, fresh, and a signature that costs a full verification
+# to refuse: a random R and a canonical S (below the group order L). A random S would be
+# refused at once by libsodium's canonical-S check, 15 times in 16, and flatter garaged.
+python3 - "$T" "$now" "$FLOODERS" $((FLOOD_RATE * FLOOD_S / FLOODERS)) <<'PY'
+import base64, os, sys
+t, now, files, per = sys.argv[1], sys.argv[2], int(sys.argv[3]), int(sys.argv[4])
+b64 = lambda b: base64.urlsafe_b64encode(b).rstrip(b"=").decode()
+L = 2**252 + 27742317777372353535851937790883648493
+sig = lambda: os.urandom(32) + (int.from_bytes(os.urandom(64), "little") % L).to_bytes(32, "little")
+for k in range(files):
+    with open(f"{t}/forged.{k}", "w") as f:
+        for _ in range(per):
+            f.write('{"v":1,"door":"main","action":"toggle","ts":%s,"nonce":"%s","kid":"bench","sig":"%s"}\n'
+                    % (now, b64(os.urandom(12)), b64(sig())))
+PY
+[ "$(lines "$T/lat.cmds")" -eq "$N_LAT" ] || fail "signing the bench commands"
+left=$(awk -v a="$idle_t0" -v b="$EPOCHREALTIME" -v s="$IDLE_S" 'BEGIN { d = s - (b - a); print (d > 0 ? d : 0) }')
+sleep "$left"
+kill -INT "$STRACE_PID"
+wait "$STRACE_PID" 2>/dev/null
+idle_s=$(awk -v a="$idle_t0" -v b="$EPOCHREALTIME" 'BEGIN { print b - a }')
+calls=$(awk '$NF == "total" { print $4 }' "$T/strace.txt")
+[ -n "$calls" ] || calls=0
+result idle_syscalls_per_min "$(awk -v c="$calls" -v s="$idle_s" 'BEGIN { printf "%.1f", c * 60 / s }')" calls/min
+say "idle: $calls system calls in ${idle_s}s: $(awk 'NR > 2 && $NF != "total" && $1 !~ /^-/ { printf "%s=%s ", $NF, $4 }' "$T/strace.txt")"
+
+# --- latency_overhead: N_LAT pre-signed toggles, one every 125 ms, timestamped on arrival by a
+# plain subscriber. The spacing leaves room for the 50 ms pulse and a late delivery, so that
+# each command is accepted and presses (a press while the relay is energised is rate_limited).
+# shellcheck disable=SC2046
+mosquitto_sub $(mq ctl.local) -t "$CMD_TOPIC" -F '%U %p' >"$T/arrivals" 2>/dev/null &
+PIDS+=("$!")
+# A second plain subscriber, with the device's certificate: its delay behind the first is what
+# any client adds by receiving alone (broker fan-out order, wake-up, TLS), garaged's floor.
+# shellcheck disable=SC2046
+mosquitto_sub $(mq garage.local) -t "$CMD_TOPIC" -F '%U %p' >"$T/arrivals2" 2>/dev/null &
+SUB2_PID=$!
+PIDS+=("$SUB2_PID")
+sleep 0.5
+skip=$(relay_edges)
+say "latency: $N_LAT signed commands, one every 125 ms"
+# shellcheck disable=SC2046
+python3 bench/pace.py 8 "$T/lat.cmds" | mosquitto_pub $(mq ctl.local) -t "$CMD_TOPIC" -q 1 -l \
+	|| fail "publishing the commands"
+await_edges $((skip + N_LAT)) 10 || say "latency: only $(($(relay_edges) - skip)) of $N_LAT commands pressed the relay"
+sleep 0.2
+read -r p50 p99 n miss < <(python3 bench/stats.py latency "$T/arrivals" "$T/lat.nonces" "$T/sim.log" "$skip" us)
+result latency_overhead_p50_us "$p50" us
+result latency_overhead_p99_us "$p99" us
+say "latency: $n commands measured, $miss unmatched"
+say "latency: a second plain subscriber behind the first, p50 p99 us: $(python3 bench/stats.py pair "$T/arrivals" "$T/arrivals2" "$T/lat.nonces")"
+stop_pid "$SUB2_PID"
+
+# --- flood_valid_p99_ms: N_FLOOD_VALID valid commands while FLOOD_RATE forged ones a second
+# arrive from FLOODERS publishers.
+sleep 0.5
+skip=$(relay_edges)
+say "flood: $FLOOD_RATE forged commands a second for ${FLOOD_S}s, $N_FLOOD_VALID valid ones among them"
+fpids=()
+from=$(lines "$T/arrivals")
+g0=$(cpu_ticks "$GARAGED_PID"); b0=$(cpu_ticks "$BROKER_PID"); f0=$EPOCHREALTIME
+for k in $(seq 0 $((FLOODERS - 1))); do
+	# shellcheck disable=SC2046
+	( python3 bench/pace.py $((FLOOD_RATE / FLOODERS)) "$T/forged.$k" | mosquitto_pub $(mq ctl.local) -t "$CMD_TOPIC" -q 0 -l ) &
+	fpids+=("$!")
+	PIDS+=("$!")
+done
+sleep 1.5
+# shellcheck disable=SC2046
+python3 bench/pace.py 8 "$T/flood.cmds" | mosquitto_pub $(mq ctl.local) -t "$CMD_TOPIC" -q 1 -l \
+	|| fail "publishing the valid commands"
+for p in "${fpids[@]}"; do wait "$p"; done
+g1=$(cpu_ticks "$GARAGED_PID"); b1=$(cpu_ticks "$BROKER_PID"); f1=$EPOCHREALTIME
+await_edges $((skip + N_FLOOD_VALID)) 20 || say "flood: only $(($(relay_edges) - skip)) of $N_FLOOD_VALID valid commands pressed the relay"
+sleep 0.2
+read -r fp50 fp99 n miss < <(python3 bench/stats.py latency "$T/arrivals" "$T/flood.nonces" "$T/sim.log" "$skip" ms)
+result flood_valid_p99_ms "$fp99" ms
+say "flood: valid p50 ${fp50} ms, $n measured, $miss unmatched; forged seen by a subscriber: $(python3 bench/stats.py rate "$T/arrivals" "$T/flood.nonces" "$from")/s (target $FLOOD_RATE/s)"
+say "flood: CPU while flooding: garaged $(pct "$g0" "$g1" "$f0" "$f1"), mosquitto $(pct "$b0" "$b1" "$f0" "$f1") of one core"
+say "flood: garaged's peak RSS after the flood: $(vmhwm "$GARAGED_PID") kB"
+kill -0 "$GARAGED_PID" 2>/dev/null || fail "garaged died during the bench"
+
+echo
+python3 bench/report.py "$RESULTS"
