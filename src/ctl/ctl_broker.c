@@ -365,6 +365,8 @@ write_conf_text(FILE *f, const struct broker *b)
 	fprintf(f, "require_certificate true\n");
 	fprintf(f, "use_identity_as_username true\n");
 	fprintf(f, "use_username_as_clientid true\n");
+	/* Commands are small and urgent: no Nagle delay on the broker's side either. */
+	fprintf(f, "set_tcp_nodelay true\n");
 	fprintf(f, "tls_version tlsv1.2\n");
 	if (b->crl)
 		fprintf(f,

@@ -302,6 +302,8 @@ mqtt_new(const struct config *cfg, const char *will_topic, const struct mqtt_cal
 		return NULL;
 	}
 	mosquitto_int_option(m->mosq, MOSQ_OPT_PROTOCOL_VERSION, MQTT_PROTOCOL_V311);
+	/* A command is a few hundred bytes that must reach the relay now: no Nagle delay. */
+	mosquitto_int_option(m->mosq, MOSQ_OPT_TCP_NODELAY, 1);
 	mosquitto_log_callback_set(m->mosq, on_log);
 	mosquitto_connect_callback_set(m->mosq, on_connect);
 	mosquitto_disconnect_callback_set(m->mosq, on_disconnect);
@@ -513,7 +515,7 @@ mqtt_io(struct mqtt *m, short revents, uint64_t now_ms)
 		/* TLS may have decrypted more than one packet; poll() cannot see those bytes. */
 		for (i = 0; rc == MOSQ_ERR_SUCCESS && i < MQTT_READ_BURST; i++) {
 			ssl = mosquitto_ssl_get(m->mosq);
-			if (ssl == NULL || SSL_pending(ssl) <= 0)
+			if (ssl == NULL || !SSL_has_pending(ssl))
 				break;
 			rc = mosquitto_loop_read(m->mosq, 1);
 		}
@@ -601,7 +603,12 @@ mqtt_subscribe(struct mqtt *m, const char *topic)
 {
 	int rc;
 
-	rc = mosquitto_subscribe(m->mosq, NULL, topic, 1);
+	/*
+	 * QoS 0 on the way in: a command is at most once by design. One that misses the device is
+	 * not worth redelivering later (the sender sees no answer and says so, and a late one would
+	 * be stale anyway), and there is no acknowledgement to write before the relay can move.
+	 */
+	rc = mosquitto_subscribe(m->mosq, NULL, topic, 0);
 	if (rc != MOSQ_ERR_SUCCESS) {
 		log_warnx("subscribe to %s: %s", topic, mosquitto_strerror(rc));
 		return -1;
@@ -616,6 +623,7 @@ mqtt_drain(struct mqtt *m, bool (*done)(const struct mqtt *), uint64_t deadline)
 {
 	struct pollfd pfd;
 	uint64_t now;
+	SSL *ssl;
 
 	while (!done(m) && (now = mqtt_now_ms()) < deadline) {
 		pfd.fd = mosquitto_socket(m->mosq);
@@ -623,7 +631,11 @@ mqtt_drain(struct mqtt *m, bool (*done)(const struct mqtt *), uint64_t deadline)
 			return;
 		pfd.events = POLLIN | (mosquitto_want_write(m->mosq) ? POLLOUT : 0);
 		pfd.revents = 0;
-		if (poll(&pfd, 1, (int)(deadline - now)) < 0 && errno != EINTR)
+		/* Bytes TLS has read ahead are not on the socket any more: read them first. */
+		ssl = mosquitto_ssl_get(m->mosq);
+		if (ssl != NULL && SSL_has_pending(ssl))
+			pfd.revents = POLLIN;
+		else if (poll(&pfd, 1, (int)(deadline - now)) < 0 && errno != EINTR)
 			return;
 		if (pfd.revents & (POLLIN | POLLHUP | POLLERR))
 			mosquitto_loop_read(m->mosq, 1);
