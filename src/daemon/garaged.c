@@ -263,7 +263,7 @@ handle_ha_command(struct garaged *g, const char *door, const void *payload, size
 		}
 	}
 	if (d < g->ndoors)
-		snprintf(c.door, sizeof(c.door), "%s", door);
+		snprintf(c.door, sizeof(c.door), "%.*s", (int)CMD_NAME_MAX, door);
 	if (retained)
 		r = CMD_RETAINED;
 	else if (d == g->ndoors)
