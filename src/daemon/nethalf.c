@@ -165,7 +165,8 @@ forward_command(struct nethalf *n, enum ps_topic kind, const char *door, const v
 	m.retained = retained ? 1 : 0;
 	m.len = (uint16_t)(len < PS_PAYLOAD_MAX ? len : PS_PAYLOAD_MAX);
 	snprintf(m.door, sizeof(m.door), "%s", door);
-	memcpy(m.payload, payload, m.len);
+	if (m.len > 0) /* an empty message comes with a NULL payload */
+		memcpy(m.payload, payload, m.len);
 	send_msg(n, &m, sizeof(m));
 }
 
