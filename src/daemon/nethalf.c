@@ -64,12 +64,30 @@ now_ms(void)
 	return (uint64_t)ts.tv_sec * 1000U + (uint64_t)ts.tv_nsec / 1000000U;
 }
 
-/* The door half reads what it can; a full channel drops the message (said in the log). */
+static void handle_channel(struct nethalf *n);
+
+/*
+ * To the door half. A full channel is back-pressure, not loss: the network half waits for
+ * room (and stops reading the broker meanwhile, so a flood queues there), reading what the
+ * door half sends in the meantime so that the two never wait on each other.
+ */
 static void
 send_msg(struct nethalf *n, const void *msg, size_t len)
 {
-	if (send(n->chan, msg, len, MSG_DONTWAIT | MSG_NOSIGNAL) != (ssize_t)len)
-		log_warn("network half: sending to the door half");
+	struct pollfd pfd = {.fd = n->chan, .events = POLLIN | POLLOUT};
+
+	while (!n->goodbye) {
+		if (send(n->chan, msg, len, MSG_DONTWAIT | MSG_NOSIGNAL) == (ssize_t)len)
+			return;
+		if (errno != EAGAIN && errno != EINTR) {
+			log_warnx("network half: sending to the door half: %s", strerror(errno));
+			return;
+		}
+		if (poll(&pfd, 1, -1) < 0 && errno != EINTR)
+			log_fatalx("network half: poll: %s", strerror(errno));
+		if (pfd.revents & (POLLIN | POLLHUP))
+			handle_channel(n);
+	}
 }
 
 static void
@@ -206,8 +224,10 @@ handle_channel(struct nethalf *n)
 		struct ps_event event;
 		unsigned char raw[PS_MSG_MAX + 1];
 	} m;
-	ssize_t r = recv(n->chan, &m, sizeof(m), MSG_DONTWAIT | MSG_TRUNC);
+	ssize_t r;
 
+again:
+	r = recv(n->chan, &m, sizeof(m), MSG_DONTWAIT | MSG_TRUNC);
 	if (r < 0) {
 		if (errno == EAGAIN || errno == EINTR)
 			return;
@@ -242,6 +262,8 @@ handle_channel(struct nethalf *n)
 	default:
 		log_fatalx("network half: message type %u from the door half", m.hdr.type);
 	}
+	if (!n->goodbye)
+		goto again; /* everything queued: the door half's sends never block */
 }
 
 #ifdef GARAGED_TEST_HOOKS
@@ -493,6 +515,7 @@ nethalf_main(const struct config *cfg, int channel, bool drop, uid_t uid, gid_t 
 	         (unsigned)getuid());
 
 	mqtt_start(n.mqtt, now_ms());
+	(void)fcntl(n.chan, F_SETFL, O_NONBLOCK);
 	while (!n.goodbye) {
 		arm_timer(&n, mqtt_next_deadline(n.mqtt));
 		pfd[0] = (struct pollfd){.fd = n.chan, .events = POLLIN};
