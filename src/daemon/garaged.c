@@ -453,17 +453,39 @@ arm_timer(struct garaged *g, uint64_t deadline)
 }
 
 /*
- * The user the network half becomes. Only root can change user; garaged started as anyone
- * else (systemd's User=garaged) keeps that user for both halves, and says so.
+ * Whether this process may change user though it is not root: CAP_SETUID and CAP_SETGID in
+ * its effective set, which the systemd unit gives garaged (AmbientCapabilities=) for this.
+ */
+static bool
+can_setuid(void)
+{
+	char line[128];
+	unsigned long long eff = 0;
+	FILE *f = fopen("/proc/self/status", "re");
+	bool found = false;
+
+	if (f == NULL)
+		return false;
+	while (!found && fgets(line, sizeof(line), f) != NULL)
+		found = sscanf(line, "CapEff: %llx", &eff) == 1;
+	fclose(f);
+	/* CAP_SETGID is 6, CAP_SETUID 7 (linux/capability.h). */
+	return found && (eff & (1ULL << 6)) && (eff & (1ULL << 7));
+}
+
+/*
+ * The user the network half becomes. Only root, or a process given CAP_SETUID and
+ * CAP_SETGID, can change user; garaged started otherwise keeps its user for both halves, and
+ * says so.
  */
 static void
 choose_user(struct garaged *g)
 {
 	struct passwd *pw;
 
-	if (geteuid() != 0) {
+	if (geteuid() != 0 && !can_setuid()) {
 		log_info("running as uid %u, not root: the network half keeps this user "
-		         "([device] user = %s applies only when started as root)",
+		         "([device] user = %s applies only as root or with CAP_SETUID/CAP_SETGID)",
 		         (unsigned)geteuid(), g->cfg.user);
 		return;
 	}
