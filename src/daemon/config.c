@@ -48,8 +48,8 @@ enum section_kind {
 };
 
 /* The keys of each section, in SPEC order; the enums index these tables. */
-enum { DEV_ID, DEV_NKEYS };
-static const char *const device_keys[DEV_NKEYS] = {"id"};
+enum { DEV_ID, DEV_USER, DEV_NKEYS };
+static const char *const device_keys[DEV_NKEYS] = {"id", "user"};
 
 enum {
 	MQ_HOST,
@@ -347,6 +347,25 @@ valid_name(const char *v)
 	size_t n = strlen(v);
 
 	if (n < 1 || n > CONFIG_NAME_MAX)
+		return false;
+	for (; *v != '\0'; v++)
+		if (!((*v >= 'a' && *v <= 'z') || (*v >= '0' && *v <= '9') || *v == '_' ||
+		      *v == '-'))
+			return false;
+	return true;
+}
+
+/*
+ * A user name as useradd(8) accepts it by default ([a-z_][a-z0-9_-]*, a trailing '$' for
+ * machine accounts left out): a name with anything else is a typo, found here rather than by
+ * getpwnam() at start.
+ */
+static bool
+valid_user(const char *v)
+{
+	size_t n = strlen(v);
+
+	if (n < 1 || n > CONFIG_USER_MAX || !((*v >= 'a' && *v <= 'z') || *v == '_'))
 		return false;
 	for (; *v != '\0'; v++)
 		if (!((*v >= 'a' && *v <= 'z') || (*v >= '0' && *v <= '9') || *v == '_' ||
@@ -777,10 +796,20 @@ on_key(void *user, const char *inih_section, const char *name, const char *value
 
 	switch (p->sec) {
 	case SEC_DEVICE:
-		if (valid_name(value))
+		if (key == DEV_USER) {
+			if (valid_user(value))
+				memcpy(p->cfg->user, value, strlen(value) + 1);
+			else
+				bad_value(
+				    p, "user",
+				    "a user name: 1 to 32 characters of a-z, 0-9, '_' and '-', "
+				    "starting with a letter or '_'",
+				    value);
+		} else if (valid_name(value)) {
 			memcpy(p->cfg->device_id, value, strlen(value) + 1);
-		else
+		} else {
 			bad_value(p, "id", "1 to 32 characters of a-z, 0-9, '_' and '-'", value);
+		}
 		break;
 	case SEC_MQTT:
 		set_mqtt(p, key, value);
@@ -1193,6 +1222,7 @@ static void
 config_defaults(struct config *cfg)
 {
 	memset(cfg, 0, sizeof(*cfg));
+	strcpy(cfg->user, "nobody");
 	cfg->port = 8883;
 	strcpy(cfg->tls_version, "tlsv1.2");
 	cfg->keepalive = 30;

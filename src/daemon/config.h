@@ -22,6 +22,7 @@
 #define CONFIG_HOST_MAX   254
 #define CONFIG_PREFIX_MAX 64
 #define CONFIG_ERROR_MAX  512
+#define CONFIG_USER_MAX   32 /* [device] user */
 
 enum config_backend {
 	CONFIG_BACKEND_SIM = 0,
@@ -78,6 +79,8 @@ struct config {
 
 	/* [device] */
 	char device_id[CONFIG_NAME_MAX + 1];
+	/* The user the network half runs as when garaged starts as root; default "nobody". */
+	char user[CONFIG_USER_MAX + 1];
 
 	/* [mqtt] */
 	char host[CONFIG_HOST_MAX + 1];

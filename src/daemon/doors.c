@@ -119,6 +119,16 @@ gdoor_close(struct gdoor *gd)
 	gd->backend = NULL;
 }
 
+void
+gdoor_release(struct gdoor *gd)
+{
+	if (gd->backend == NULL)
+		return;
+	gd->presses_left = 0;
+	if (gd->relay_on)
+		release(gd);
+}
+
 enum cmd_reason
 gdoor_act(struct gdoor *gd, enum door_goal goal, uint64_t now, unsigned *presses)
 {

@@ -55,6 +55,11 @@ int gdoor_open(struct gdoor *gd, const struct config_door *conf, const struct gd
                void *arg, uint64_t now, char *err, size_t errlen);
 /* Releases the relay and closes the backend. */
 void gdoor_close(struct gdoor *gd);
+/*
+ * Releases the relay now and drops the rest of a press sequence: the network half died, and
+ * the door must not go on moving on a command whose sender is gone.
+ */
+void gdoor_release(struct gdoor *gd);
 
 /*
  * Carries out GOAL: plans the presses from the state now and makes the first at once.

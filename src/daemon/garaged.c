@@ -1,26 +1,33 @@
 /*
- * garaged: the daemon. It owns the process (arguments, signals, the poll loop) and ties the
- * parts together: the configuration (config.c), the doors (doors.c: hardware, state machine,
- * relay timing), the command verifier (src/core/cmd.c, with keys from authkeys.c), the audit
- * trail (events.c) and the broker connection (mqtt.c).
+ * garaged: the daemon's door half and main(). It owns the process (arguments, signals, the
+ * poll loop) and the privileged part of the job: the configuration (config.c), the doors
+ * (doors.c: hardware, state machine, relay timing), the command verifier (src/core/cmd.c,
+ * with keys from authkeys.c) and the audit trail (events.c). It has no network socket: it
+ * forks the network half (nethalf.c, privsep.h), which holds the broker connection, runs as
+ * an unprivileged user in a seccomp sandbox, and is restarted with backoff when it dies.
  *
- * A message from the broker is raw bytes with a retained flag until the core's verifier says
- * otherwise; only a verified command reaches a door (handle_command()).
+ * A message from the network half is hostile bytes: a packet of the wrong size or type kills
+ * it, and a command's payload is raw bytes with a retained flag until the core's verifier
+ * says otherwise; only a verified command reaches a door (handle_command()).
  *
- * One thread, one poll(2) over: the broker socket, a timerfd armed for the earliest deadline
- * of anything (relay release, sensor debounce, travel timeout, keepalive, reconnect), a
- * signalfd, and one descriptor per door backend. Nothing wakes it but those.
+ * One thread, one poll(2) over: the channel to the network half, a timerfd armed for the
+ * earliest deadline of anything (relay release, sensor debounce, travel timeout, the network
+ * half's restart), a signalfd, and one descriptor per door backend. Nothing wakes it but those.
  */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <getopt.h>
 #include <poll.h>
+#include <pwd.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/signalfd.h>
+#include <sys/socket.h>
 #include <sys/timerfd.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -30,35 +37,42 @@
 #include "door.h"
 #include "doors.h"
 #include "events.h"
-#include "ha.h"
 #include "log.h"
-#include "mqtt.h"
+#include "privsep.h"
 #include "sig_sodium.h"
 
-#define TOPIC_MAX       (CONFIG_PREFIX_MAX + CONFIG_NAME_MAX * 2 + 32)
-#define GOODBYE_TIMEOUT 2000U
+/* How long the network half gets to say goodbye at SIGTERM before it is killed. */
+#define GOODBYE_WAIT_MS 3000U
+/* Its restart backoff: 1 s doubling to a minute, back to 1 s after a minute of life. */
+#define RESTART_MIN_MS    1000U
+#define RESTART_MAX_MS    60000U
+#define RESTART_STABLE_MS 60000U
 
 struct garage_door {
 	struct gdoor gd;
-	char state_topic[TOPIC_MAX];
 };
 
 struct garaged {
 	struct config cfg;
 	struct garage_door doors[CONFIG_MAX_DOORS];
 	size_t ndoors;
-	struct mqtt *mqtt;
-	char availability_topic[TOPIC_MAX];
-	char events_topic[TOPIC_MAX];
-	char cmd_filter[TOPIC_MAX];    /* P/D/+/cmd: unknown doors are heard, and refused aloud */
-	char ha_cmd_filter[TOPIC_MAX]; /* P/D/+/ha_cmd, only with commands = unsigned */
-	char ha_status_topic[TOPIC_MAX];
 	struct cmd_keyring keys;
 	struct cmd_verifier verifier;
 	int sfd;
 	int tfd;
 	uint64_t armed; /* the deadline the timerfd is set to, UINT64_MAX when disarmed */
 	bool stop;
+	/* The network half: its pid (0 when none), the door half's end of the channel (-1 when
+	 * none), when it started, and when the next one starts (UINT64_MAX: none due). */
+	pid_t child;
+	int chan;
+	uint64_t child_started;
+	uint64_t restart_at;
+	uint64_t backoff_ms;
+	/* The user the network half becomes; drop is false when garaged cannot change user. */
+	bool drop;
+	uid_t uid;
+	gid_t gid;
 };
 
 static uint64_t
@@ -79,24 +93,46 @@ usage(void)
 	exit(1);
 }
 
+/* To the network half, when there is one; a full channel drops the message, said once. */
+static void
+send_child(struct garaged *g, const void *msg, size_t len)
+{
+	if (g->chan < 0)
+		return;
+	if (send(g->chan, msg, len, MSG_DONTWAIT | MSG_NOSIGNAL) != (ssize_t)len)
+		log_warn("sending to the network half");
+}
+
 static void
 publish_state(struct garaged *g, struct garage_door *d)
 {
-	const char *s = door_state_name(d->gd.door.state);
+	struct ps_state m;
 
-	mqtt_publish(g->mqtt, d->state_topic, s, strlen(s), true);
+	memset(&m, 0, sizeof(m));
+	m.hdr.type = PS_STATE;
+	m.hdr.len = sizeof(m);
+	m.door = (uint32_t)(d - g->doors);
+	snprintf(m.state, sizeof(m.state), "%s", door_state_name(d->gd.door.state));
+	send_child(g, &m, sizeof(m));
 }
 
 /* One audit event: on P/D/events when connected, and always as one log line. */
 static void
 publish_event(struct garaged *g, const char *json, size_t len)
 {
-	if (len == 0) {
+	static struct ps_event m; /* 1 KiB: off the stack of every hook */
+
+	if (len == 0 || len >= EVENT_MAX) {
 		log_warnx("an event did not fit in %u bytes", EVENT_MAX);
 		return;
 	}
 	log_info("event %s", json);
-	mqtt_publish(g->mqtt, g->events_topic, json, len, false);
+	memset(&m, 0, sizeof(m));
+	m.hdr.type = PS_EVENT;
+	m.hdr.len = sizeof(m);
+	m.len = (uint32_t)len;
+	memcpy(m.json, json, len);
+	send_child(g, &m, sizeof(m));
 }
 
 static int64_t
@@ -161,91 +197,6 @@ static const struct gdoor_hooks door_hooks = {
     .auto_close_warning = door_auto_close_warning,
     .auto_closed = door_auto_closed,
 };
-
-/* Retained discovery for every door, at each connect and whenever Home Assistant restarts. */
-static void
-publish_discovery(struct garaged *g)
-{
-	char topic[TOPIC_MAX + CONFIG_PREFIX_MAX], payload[HA_DISCOVERY_MAX];
-	size_t i, n;
-
-	if (!g->cfg.ha_discovery)
-		return;
-	for (i = 0; i < g->ndoors; i++) {
-		const struct config_door *door = g->doors[i].gd.conf;
-
-		n = ha_discovery_payload(payload, sizeof(payload), &g->cfg, door);
-		if (ha_discovery_topic(topic, sizeof(topic), &g->cfg, door) == 0 || n == 0) {
-			log_warnx("door %s: the Home Assistant discovery does not fit", door->name);
-			continue;
-		}
-		mqtt_publish(g->mqtt, topic, payload, n, true);
-	}
-}
-
-/*
- * A device certificate close to its end is the one failure an owner can see coming: say so on
- * the audit trail at every connect, while there is still a connection to say it on.
- */
-static void
-publish_cert_warning(struct garaged *g)
-{
-	char ev[EVENT_MAX], msg[CONFIG_PATH_MAX + 256];
-	int days = mqtt_cert_days_left(g->mqtt);
-
-	if (days >= MQTT_CERT_WARN_DAYS)
-		return;
-	snprintf(msg, sizeof(msg),
-	         "the device certificate %s expires in %d day(s); issue a new one (garagectl pki "
-	         "issue --client ... --force) and restart garaged",
-	         g->cfg.certfile, days);
-	publish_event(g, ev, event_note(ev, sizeof(ev), unix_now(), "certificate", NULL, msg));
-}
-
-static void
-on_connected(void *arg)
-{
-	struct garaged *g = arg;
-	size_t i;
-
-	/* After every (re)connect: the retained truth again, never a transition. */
-	mqtt_publish(g->mqtt, g->availability_topic, "online", strlen("online"), true);
-	for (i = 0; i < g->ndoors; i++)
-		publish_state(g, &g->doors[i]);
-	publish_discovery(g);
-	publish_cert_warning(g);
-	mqtt_subscribe(g->mqtt, g->cmd_filter);
-	if (g->cfg.ha_commands == CONFIG_HA_COMMANDS_UNSIGNED)
-		mqtt_subscribe(g->mqtt, g->ha_cmd_filter);
-	if (g->cfg.ha_discovery)
-		mqtt_subscribe(g->mqtt, g->ha_status_topic);
-}
-
-/*
- * The door segment of "P/D/<door>/<leaf>" into out; false when the topic has another shape.
- * A segment too long to be a door comes out empty (the verifier then says unknown_door).
- */
-static bool
-topic_door(const struct garaged *g, const char *topic, const char *leaf, char *out, size_t outlen)
-{
-	size_t plen = strlen(g->cfg.topic_prefix), dlen = strlen(g->cfg.device_id), n;
-	const char *seg, *end;
-
-	out[0] = '\0';
-	if (strncmp(topic, g->cfg.topic_prefix, plen) != 0 || topic[plen] != '/' ||
-	    strncmp(topic + plen + 1, g->cfg.device_id, dlen) != 0 || topic[plen + 1 + dlen] != '/')
-		return false;
-	seg = topic + plen + 1 + dlen + 1;
-	end = strchr(seg, '/');
-	if (end == NULL || end[1] == '\0' || strcmp(end + 1, leaf) != 0)
-		return false;
-	n = (size_t)(end - seg);
-	if (n < outlen) {
-		memcpy(out, seg, n);
-		out[n] = '\0';
-	}
-	return true;
-}
 
 static enum door_goal
 goal_of(enum cmd_action a)
@@ -312,7 +263,7 @@ handle_ha_command(struct garaged *g, const char *door, const void *payload, size
 		}
 	}
 	if (d < g->ndoors)
-		snprintf(c.door, sizeof(c.door), "%s", door);
+		snprintf(c.door, sizeof(c.door), "%.*s", (int)CMD_NAME_MAX, door);
 	if (retained)
 		r = CMD_RETAINED;
 	else if (d == g->ndoors)
@@ -323,23 +274,81 @@ handle_ha_command(struct garaged *g, const char *door, const void *payload, size
 	              event_command(ev, sizeof(ev), unix_now(), &c, "homeassistant", r, presses));
 }
 
+/*
+ * The network half broke the protocol: it is not ours any more. Its channel is closed at once
+ * (nothing more from it is read) and it is killed; SIGCHLD brings the restart.
+ */
 static void
-on_message(void *arg, const char *topic, const void *payload, size_t len, bool retained)
+hostile(struct garaged *g, const char *why, long n)
 {
-	struct garaged *g = arg;
-	char door[CMD_NAME_MAX + 2];
+	log_warnx("the network half sent %s (%ld): refused; killing it", why, n);
+	if (g->chan >= 0) {
+		close(g->chan);
+		g->chan = -1;
+	}
+	if (g->child > 0)
+		kill(g->child, SIGKILL);
+}
 
-	if (topic_door(g, topic, "cmd", door, sizeof(door)))
-		handle_command(g, door, payload, len, retained);
-	else if (g->cfg.ha_commands == CONFIG_HA_COMMANDS_UNSIGNED &&
-	         topic_door(g, topic, "ha_cmd", door, sizeof(door)))
-		handle_ha_command(g, door, payload, len, retained);
-	else if (strcmp(topic, g->ha_status_topic) == 0 && len == strlen("online") &&
-	         memcmp(payload, "online", len) == 0)
-		/* Home Assistant (re)started and announced itself: tell it about us again. */
-		publish_discovery(g);
-	else
-		log_debug("ignored a %zu-byte message on %s", len, topic);
+/* One packet from the network half: exact size, known type, every field in range. */
+static void
+handle_channel(struct garaged *g)
+{
+	static union {
+		struct ps_hdr hdr;
+		struct ps_command cmd;
+		unsigned char raw[PS_MSG_MAX + 1];
+	} m;
+	ssize_t r;
+	size_t i;
+
+	memset(&m, 0, sizeof(m));
+	r = recv(g->chan, &m, sizeof(m), MSG_DONTWAIT | MSG_TRUNC);
+	if (r < 0) {
+		if (errno != EAGAIN && errno != EINTR)
+			hostile(g, "a channel error", (long)errno);
+		return;
+	}
+	if (r == 0) {
+		/* It died: SIGCHLD tells how, and brings the restart. */
+		close(g->chan);
+		g->chan = -1;
+		return;
+	}
+	if ((size_t)r < sizeof(m.hdr) || m.hdr.len != (size_t)r) {
+		hostile(g, "a message whose size does not match its header", (long)r);
+		return;
+	}
+	switch (m.hdr.type) {
+	case PS_CONNECTED:
+		if (r != sizeof(struct ps_bare)) {
+			hostile(g, "a CONNECTED message of a wrong size", (long)r);
+			return;
+		}
+		/* After every (re)connect: the retained truth again, never a transition. */
+		for (i = 0; i < g->ndoors; i++)
+			publish_state(g, &g->doors[i]);
+		break;
+	case PS_COMMAND:
+		if (r != sizeof(m.cmd) || m.cmd.retained > 1 || m.cmd.len > PS_PAYLOAD_MAX ||
+		    memchr(m.cmd.door, '\0', sizeof(m.cmd.door)) == NULL ||
+		    (m.cmd.topic != PS_TOPIC_CMD &&
+		     !(m.cmd.topic == PS_TOPIC_HA_CMD &&
+		       g->cfg.ha_commands == CONFIG_HA_COMMANDS_UNSIGNED))) {
+			hostile(g, "a malformed COMMAND message", (long)r);
+			return;
+		}
+		if (m.cmd.topic == PS_TOPIC_CMD)
+			handle_command(g, m.cmd.door, m.cmd.payload, m.cmd.len,
+			               m.cmd.retained != 0);
+		else
+			handle_ha_command(g, m.cmd.door, m.cmd.payload, m.cmd.len,
+			                  m.cmd.retained != 0);
+		break;
+	default:
+		hostile(g, "a message of an unknown type", (long)m.hdr.type);
+		break;
+	}
 }
 
 static void
@@ -359,8 +368,6 @@ open_doors(struct garaged *g)
 		log_info("door %s (%s): %s", conf->name,
 		         conf->backend == CONFIG_BACKEND_SIM ? "simulated" : "gpiod",
 		         door_state_name(d->gd.door.state));
-		snprintf(d->state_topic, sizeof(d->state_topic), "%s/%s/%s/state",
-		         g->cfg.topic_prefix, g->cfg.device_id, conf->name);
 	}
 }
 
@@ -412,7 +419,7 @@ setup_verifier(struct garaged *g)
 static uint64_t
 next_deadline(const struct garaged *g)
 {
-	uint64_t d = mqtt_next_deadline(g->mqtt), t;
+	uint64_t d = g->restart_at, t;
 	size_t i;
 
 	for (i = 0; i < g->ndoors; i++) {
@@ -445,8 +452,152 @@ arm_timer(struct garaged *g, uint64_t deadline)
 	g->armed = deadline;
 }
 
+/*
+ * Whether this process may change user though it is not root: CAP_SETUID and CAP_SETGID in
+ * its effective set, which the systemd unit gives garaged (AmbientCapabilities=) for this.
+ */
+static bool
+can_setuid(void)
+{
+	char line[128];
+	unsigned long long eff = 0;
+	FILE *f = fopen("/proc/self/status", "re");
+	bool found = false;
+
+	if (f == NULL)
+		return false;
+	while (!found && fgets(line, sizeof(line), f) != NULL)
+		found = sscanf(line, "CapEff: %llx", &eff) == 1;
+	fclose(f);
+	/* CAP_SETGID is 6, CAP_SETUID 7 (linux/capability.h). */
+	return found && (eff & (1ULL << 6)) && (eff & (1ULL << 7));
+}
+
+/*
+ * The user the network half becomes. Only root, or a process given CAP_SETUID and
+ * CAP_SETGID, can change user; garaged started otherwise keeps its user for both halves, and
+ * says so.
+ */
 static void
-handle_signals(struct garaged *g)
+choose_user(struct garaged *g)
+{
+	struct passwd *pw;
+
+	if (geteuid() != 0 && !can_setuid()) {
+		log_info("running as uid %u, not root: the network half keeps this user "
+		         "([device] user = %s applies only as root or with CAP_SETUID/CAP_SETGID)",
+		         (unsigned)geteuid(), g->cfg.user);
+		return;
+	}
+	pw = getpwnam(g->cfg.user);
+	if (pw == NULL)
+		log_fatalx("%s: [device] user %s does not exist; create it or name another",
+		           g->cfg.file, g->cfg.user);
+	if (pw->pw_uid == 0)
+		log_fatalx("%s: [device] user %s is root; name an unprivileged user", g->cfg.file,
+		           g->cfg.user);
+	g->drop = true;
+	g->uid = pw->pw_uid;
+	g->gid = pw->pw_gid;
+}
+
+/*
+ * Forks the network half. The child keeps only stdio and its end of the channel: no GPIO
+ * line, no signalfd or timerfd of ours, nothing else that was opened before.
+ */
+static void
+spawn_child(struct garaged *g, uint64_t now)
+{
+	int sv[2];
+	pid_t parent = getpid(), pid;
+
+	g->restart_at = UINT64_MAX;
+	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) != 0) {
+		log_warn("socketpair for the network half");
+		g->restart_at = now + g->backoff_ms;
+		return;
+	}
+	pid = fork();
+	if (pid < 0) {
+		log_warn("fork for the network half");
+		close(sv[0]);
+		close(sv[1]);
+		g->restart_at = now + g->backoff_ms;
+		return;
+	}
+	if (pid == 0) {
+		/* The door half's death ends this one too, even if the parent is already gone. */
+		if (prctl(PR_SET_PDEATHSIG, SIGKILL) != 0 || getppid() != parent)
+			_exit(1);
+		if (dup2(sv[1], 3) < 0)
+			_exit(1);
+		close_range(4, ~0U, 0);
+		nethalf_main(&g->cfg, 3, g->drop, g->uid, g->gid);
+	}
+	close(sv[1]);
+	g->chan = sv[0];
+	g->child = pid;
+	g->child_started = now;
+	log_info("network half started: pid %ld", (long)pid);
+}
+
+/* Every relay released and every press sequence ended: no command comes while it is gone. */
+static void
+release_doors(struct garaged *g)
+{
+	size_t i;
+
+	for (i = 0; i < g->ndoors; i++)
+		gdoor_release(&g->doors[i].gd);
+}
+
+static void
+reap_child(struct garaged *g, uint64_t now)
+{
+	int status;
+	pid_t pid;
+
+	while ((pid = waitpid(-1, &status, WNOHANG)) > 0) {
+		if (pid != g->child)
+			continue;
+		g->child = 0;
+		if (g->chan >= 0) {
+			close(g->chan);
+			g->chan = -1;
+		}
+		release_doors(g);
+		if (g->stop)
+			continue;
+		if (WIFEXITED(status) && WEXITSTATUS(status) == PS_EXIT_FATAL) {
+			/* A certificate or key that cannot be loaded: fatal, as before the split.
+			 */
+			close_doors(g);
+			log_fatalx("the network half cannot start (see above)");
+		}
+		if (now - g->child_started >= RESTART_STABLE_MS)
+			g->backoff_ms = RESTART_MIN_MS;
+		if (WIFSIGNALED(status))
+			log_warnx("the network half (pid %ld) was killed by signal %d%s; relays "
+			          "released, restarting it in %llu ms",
+			          (long)pid, WTERMSIG(status),
+			          WTERMSIG(status) == SIGSYS
+			              ? " (a system call outside its seccomp "
+			                "filter)"
+			              : "",
+			          (unsigned long long)g->backoff_ms);
+		else
+			log_warnx("the network half (pid %ld) exited with %d; relays released, "
+			          "restarting it in %llu ms",
+			          (long)pid, WEXITSTATUS(status),
+			          (unsigned long long)g->backoff_ms);
+		g->restart_at = now + g->backoff_ms;
+		g->backoff_ms =
+		    g->backoff_ms * 2 > RESTART_MAX_MS ? RESTART_MAX_MS : g->backoff_ms * 2;
+	}
+}
+
+static void
+handle_signals(struct garaged *g, uint64_t now)
 {
 	struct signalfd_siginfo si;
 
@@ -461,6 +612,9 @@ handle_signals(struct garaged *g)
 			log_info("SIGHUP: reloading %s", g->cfg.authorized_keys);
 			load_keys(g, false);
 			break;
+		case SIGCHLD:
+			reap_child(g, now);
+			break;
 		default:
 			break;
 		}
@@ -473,19 +627,14 @@ run(struct garaged *g)
 	struct pollfd pfd[3 + CONFIG_MAX_DOORS];
 	uint64_t buf, now;
 	size_t i, n;
-	int mfd;
 
-	mqtt_start(g->mqtt, now_ms());
+	spawn_child(g, now_ms());
 	while (!g->stop) {
 		arm_timer(g, next_deadline(g));
 		n = 0;
 		pfd[n++] = (struct pollfd){.fd = g->sfd, .events = POLLIN};
 		pfd[n++] = (struct pollfd){.fd = g->tfd, .events = POLLIN};
-		mfd = mqtt_fd(g->mqtt);
-		pfd[n++] = (struct pollfd){
-		    .fd = mfd,
-		    .events =
-		        (short)(POLLIN | (mfd >= 0 && mqtt_want_write(g->mqtt) ? POLLOUT : 0))};
+		pfd[n++] = (struct pollfd){.fd = g->chan, .events = POLLIN}; /* -1: ignored */
 		for (i = 0; i < g->ndoors; i++)
 			pfd[n++] = (struct pollfd){.fd = backend_fd(g->doors[i].gd.backend),
 			                           .events = POLLIN};
@@ -495,21 +644,53 @@ run(struct garaged *g)
 			log_fatalx("poll: %s", strerror(errno));
 		}
 		now = now_ms();
-		if (pfd[0].revents & POLLIN)
-			handle_signals(g);
 		if (pfd[1].revents & POLLIN) {
 			if (read(g->tfd, &buf, sizeof(buf)) < 0 && errno != EAGAIN)
 				log_warn("timerfd");
 			g->armed = UINT64_MAX;
 		}
-		if (mfd >= 0 && pfd[2].revents)
-			mqtt_io(g->mqtt, pfd[2].revents, now);
+		if (g->chan >= 0 && pfd[2].revents)
+			handle_channel(g);
+		if (pfd[0].revents & POLLIN)
+			handle_signals(g, now);
 		for (i = 0; i < g->ndoors; i++)
 			if (pfd[3 + i].revents & POLLIN)
 				gdoor_sensors(&g->doors[i].gd, now);
 		for (i = 0; i < g->ndoors; i++)
 			gdoor_tick(&g->doors[i].gd, now);
-		mqtt_tick(g->mqtt, now);
+		if (!g->stop && g->child == 0 && now >= g->restart_at)
+			spawn_child(g, now);
+	}
+}
+
+/*
+ * SIGTERM: the relays are already released; the network half publishes a retained "offline"
+ * and disconnects cleanly, and gets GOODBYE_WAIT_MS for it before it is killed.
+ */
+static void
+stop_child(struct garaged *g)
+{
+	const struct ps_bare m = {.hdr = {PS_GOODBYE, sizeof(m)}};
+	uint64_t deadline = now_ms() + GOODBYE_WAIT_MS;
+	int status;
+
+	if (g->child <= 0)
+		return;
+	send_child(g, &m, sizeof(m));
+	while (waitpid(g->child, &status, WNOHANG) == 0) {
+		if (now_ms() >= deadline) {
+			log_warnx("the network half did not say goodbye within %u ms: killing it",
+			          GOODBYE_WAIT_MS);
+			kill(g->child, SIGKILL);
+			waitpid(g->child, &status, 0);
+			break;
+		}
+		usleep(20000);
+	}
+	g->child = 0;
+	if (g->chan >= 0) {
+		close(g->chan);
+		g->chan = -1;
 	}
 }
 
@@ -522,6 +703,7 @@ setup_fds(struct garaged *g)
 	sigaddset(&set, SIGTERM);
 	sigaddset(&set, SIGINT);
 	sigaddset(&set, SIGHUP);
+	sigaddset(&set, SIGCHLD);
 	if (sigprocmask(SIG_BLOCK, &set, NULL) != 0)
 		return -1;
 	/* A broker that goes away mid-write must not kill the daemon. */
@@ -533,6 +715,9 @@ setup_fds(struct garaged *g)
 	if (g->tfd < 0)
 		return -1;
 	g->armed = UINT64_MAX;
+	g->chan = -1;
+	g->restart_at = UINT64_MAX;
+	g->backoff_ms = RESTART_MIN_MS;
 	return 0;
 }
 
@@ -546,7 +731,6 @@ main(int argc, char *argv[])
 	    {NULL, 0, NULL, 0},
 	};
 	static struct garaged g;
-	const struct mqtt_callbacks cb = {.connected = on_connected, .message = on_message};
 	char err[CONFIG_ERROR_MAX];
 	const char *conffile = NULL;
 	bool foreground = false, verbose = false, check = false;
@@ -600,26 +784,13 @@ main(int argc, char *argv[])
 	load_keys(&g, true);
 	setup_verifier(&g);
 	open_doors(&g);
-	snprintf(g.availability_topic, sizeof(g.availability_topic), "%s/%s/availability",
-	         g.cfg.topic_prefix, g.cfg.device_id);
-	snprintf(g.events_topic, sizeof(g.events_topic), "%s/%s/events", g.cfg.topic_prefix,
-	         g.cfg.device_id);
-	snprintf(g.cmd_filter, sizeof(g.cmd_filter), "%s/%s/+/cmd", g.cfg.topic_prefix,
-	         g.cfg.device_id);
-	snprintf(g.ha_cmd_filter, sizeof(g.ha_cmd_filter), "%s/%s/+/ha_cmd", g.cfg.topic_prefix,
-	         g.cfg.device_id);
-	snprintf(g.ha_status_topic, sizeof(g.ha_status_topic), "%s/status", g.cfg.ha_prefix);
-	g.mqtt = mqtt_new(&g.cfg, g.availability_topic, &cb, &g, err, sizeof(err));
-	if (g.mqtt == NULL) {
-		close_doors(&g);
-		log_fatalx("%s", err);
-	}
+	choose_user(&g);
 
 	run(&g);
 
+	/* The relays first: nothing the network half does can delay their release. */
 	close_doors(&g);
-	mqtt_goodbye(g.mqtt, g.availability_topic, "offline", GOODBYE_TIMEOUT);
-	mqtt_free(g.mqtt);
+	stop_child(&g);
 	log_info("stopped");
 	return 0;
 }

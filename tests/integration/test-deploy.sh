@@ -24,7 +24,7 @@ fi
 for k in 'Type=exec' 'ExecStart=/usr/sbin/garaged -c /etc/garaged/garaged.conf -f' \
 	'ExecReload=/bin/kill -HUP $MAINPID' 'Restart=on-failure' 'RestartSec=5' 'User=garaged' \
 	'DeviceAllow=char-gpiochip rw' 'DevicePolicy=closed' 'ProtectSystem=strict' \
-	'CapabilityBoundingSet=' 'NoNewPrivileges=yes' 'SystemCallFilter=@system-service'; do
+	'CapabilityBoundingSet=CAP_SETUID CAP_SETGID' 'NoNewPrivileges=yes' 'SystemCallFilter=@system-service'; do
 	grep -qxF "$k" "$UNIT" || fail "the unit has no line '$k'"
 done
 pass "the unit runs garaged -f as the user garaged, reloads with SIGHUP, restarts on failure"

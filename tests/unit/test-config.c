@@ -252,6 +252,7 @@ test_config_Defaults(void **state)
 	/* base without its port line: every optional key left out. */
 	expect_ok(&cfg, splice(buf, sizeof(buf), base, 4, 1, ""));
 	assert_string_equal(cfg.device_id, "garage");
+	assert_string_equal(cfg.user, "nobody");
 	assert_string_equal(cfg.host, "mqtt.local");
 	assert_int_equal(cfg.port, 8883);
 	assert_int_equal(cfg.npins, 0);
@@ -963,6 +964,7 @@ test_config_LayoutTolerated(void **state)
 	 * no newline at the end. */
 	expect_ok(&cfg, text);
 	assert_string_equal(cfg.device_id, "garage");
+	assert_string_equal(cfg.user, "nobody");
 	assert_string_equal(cfg.host, "mqtt.local");
 	assert_int_equal(cfg.port, 8884);
 	assert_string_equal(cfg.authorized_keys, "/c/ak");
@@ -1273,6 +1275,7 @@ test_config_Example(void **state)
 {
 	static const char *const keys[] = {
 	    "id",
+	    "user",
 	    "host",
 	    "port",
 	    "cafile",
@@ -1359,12 +1362,37 @@ test_config_Example(void **state)
 	free(example);
 }
 
+/* [device] user: the network half's user; a name useradd(8) would accept, nothing else. */
+static void
+test_config_User(void **state)
+{
+	char buf[BIG];
+	struct config cfg;
+
+	(void)state;
+	expect_ok(&cfg, splice(buf, sizeof(buf), base, 3, 0, "user = garaged-net\n"));
+	assert_string_equal(cfg.user, "garaged-net");
+	expect_ok(&cfg, splice(buf, sizeof(buf), base, 3, 0, "user = _gd0\n"));
+	assert_string_equal(cfg.user, "_gd0");
+	expect_error(splice(buf, sizeof(buf), base, 3, 0, "user = Root\n"), "t.conf:3: ", "user");
+	expect_error(splice(buf, sizeof(buf), base, 3, 0, "user = -x\n"), "t.conf:3: ", "user");
+	expect_error(splice(buf, sizeof(buf), base, 3, 0, "user = 0day\n"), "t.conf:3: ", "user");
+	expect_error(splice(buf, sizeof(buf), base, 3, 0, "user = a b\n"), "t.conf:3: ", "user");
+	expect_error(splice(buf, sizeof(buf), base, 3, 0, "user = ../x\n"), "t.conf:3: ", "user");
+	expect_error(
+	    splice(buf, sizeof(buf), base, 3, 0, "user = abcdefghijklmnopqrstuvwxyz0123456\n"),
+	    "t.conf:3: ", "user");
+	expect_error(splice(buf, sizeof(buf), base, 3, 0, "user = a\nuser = b\n"),
+	             "t.conf:4: ", "twice");
+}
+
 int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_config_FullValid),
 	    cmocka_unit_test(test_config_Defaults),
+	    cmocka_unit_test(test_config_User),
 	    cmocka_unit_test(test_config_EmptyOptional),
 	    cmocka_unit_test(test_config_BadPort),
 	    cmocka_unit_test(test_config_BadNumbers),

@@ -1,0 +1,553 @@
+/*
+ * nethalf: garaged's network half (privsep.h). It owns the broker connection (mqtt.c) and
+ * everything that needs no privilege: availability and the last will, Home Assistant
+ * discovery, the certificate-expiry event. It passes every message heard on a command topic
+ * to the door half as raw bytes, and publishes the states and events the door half sends.
+ *
+ * It loads its certificate and key (mqtt_new), then gives up all it can: the user becomes
+ * [device] user when started as root, no_new_privs is set, and a seccomp filter allows only
+ * the system calls of libmosquitto, OpenSSL, the mDNS lookup, getaddrinfo and logging. It
+ * never sees a GPIO line, the authorized keys' file or the verifier's decision before the
+ * event, and it cannot move a door: only the door half's verifier can.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <grp.h>
+#include <poll.h>
+#include <seccomp.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/socket.h>
+#include <sys/timerfd.h>
+#include <time.h>
+#include <unistd.h>
+
+#if defined(__has_include)
+#if __has_include(<valgrind/valgrind.h>)
+#include <valgrind/valgrind.h>
+#endif
+#endif
+
+#include "ha.h"
+#include "log.h"
+#include "mqtt.h"
+#include "privsep.h"
+
+#define TOPIC_MAX       (CONFIG_PREFIX_MAX + CONFIG_NAME_MAX * 2 + 32)
+#define GOODBYE_TIMEOUT 2000U
+
+struct nethalf {
+	const struct config *cfg;
+	struct mqtt *mqtt;
+	int chan;
+	int tfd;
+	uint64_t armed;
+	char availability_topic[TOPIC_MAX];
+	char events_topic[TOPIC_MAX];
+	char cmd_filter[TOPIC_MAX];
+	char ha_cmd_filter[TOPIC_MAX];
+	char ha_status_topic[TOPIC_MAX];
+	char state_topics[CONFIG_MAX_DOORS][TOPIC_MAX];
+	bool goodbye;
+};
+
+static uint64_t
+now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000U + (uint64_t)ts.tv_nsec / 1000000U;
+}
+
+static void handle_channel(struct nethalf *n);
+
+/*
+ * To the door half. A full channel is back-pressure, not loss: the network half waits for
+ * room (and stops reading the broker meanwhile, so a flood queues there), reading what the
+ * door half sends in the meantime so that the two never wait on each other.
+ */
+static void
+send_msg(struct nethalf *n, const void *msg, size_t len)
+{
+	struct pollfd pfd = {.fd = n->chan, .events = POLLIN | POLLOUT};
+
+	while (!n->goodbye) {
+		if (send(n->chan, msg, len, MSG_DONTWAIT | MSG_NOSIGNAL) == (ssize_t)len)
+			return;
+		if (errno != EAGAIN && errno != EINTR) {
+			log_warnx("network half: sending to the door half: %s", strerror(errno));
+			return;
+		}
+		if (poll(&pfd, 1, -1) < 0 && errno != EINTR)
+			log_fatalx("network half: poll: %s", strerror(errno));
+		if (pfd.revents & (POLLIN | POLLHUP))
+			handle_channel(n);
+	}
+}
+
+static void
+publish_discovery(struct nethalf *n)
+{
+	char topic[TOPIC_MAX + CONFIG_PREFIX_MAX], payload[HA_DISCOVERY_MAX];
+	size_t i, len;
+
+	if (!n->cfg->ha_discovery)
+		return;
+	for (i = 0; i < n->cfg->ndoors; i++) {
+		const struct config_door *door = &n->cfg->doors[i];
+
+		len = ha_discovery_payload(payload, sizeof(payload), n->cfg, door);
+		if (ha_discovery_topic(topic, sizeof(topic), n->cfg, door) == 0 || len == 0) {
+			log_warnx("door %s: the Home Assistant discovery does not fit", door->name);
+			continue;
+		}
+		mqtt_publish(n->mqtt, topic, payload, len, true);
+	}
+}
+
+/* A device certificate close to its end: said on the audit trail at every connect. */
+static void
+publish_cert_warning(struct nethalf *n)
+{
+	char ev[EVENT_MAX], msg[CONFIG_PATH_MAX + 256];
+	int days = mqtt_cert_days_left(n->mqtt);
+	size_t len;
+
+	if (days >= MQTT_CERT_WARN_DAYS)
+		return;
+	snprintf(msg, sizeof(msg),
+	         "the device certificate %s expires in %d day(s); issue a new one (garagectl pki "
+	         "issue --client ... --force) and restart garaged",
+	         n->cfg->certfile, days);
+	len = event_note(ev, sizeof(ev), (int64_t)time(NULL), "certificate", NULL, msg);
+	if (len == 0)
+		return;
+	log_info("event %s", ev);
+	mqtt_publish(n->mqtt, n->events_topic, ev, len, false);
+}
+
+static void
+on_connected(void *arg)
+{
+	struct nethalf *n = arg;
+	const struct ps_bare m = {.hdr = {PS_CONNECTED, sizeof(m)}};
+
+	mqtt_publish(n->mqtt, n->availability_topic, "online", strlen("online"), true);
+	/* The door half answers with every door's retained state. */
+	send_msg(n, &m, sizeof(m));
+	publish_discovery(n);
+	publish_cert_warning(n);
+	mqtt_subscribe(n->mqtt, n->cmd_filter);
+	if (n->cfg->ha_commands == CONFIG_HA_COMMANDS_UNSIGNED)
+		mqtt_subscribe(n->mqtt, n->ha_cmd_filter);
+	if (n->cfg->ha_discovery)
+		mqtt_subscribe(n->mqtt, n->ha_status_topic);
+}
+
+/*
+ * The door segment of "P/D/<door>/<leaf>" into out; false when the topic has another shape.
+ * A segment too long to be a door comes out empty (the verifier then says unknown_door).
+ */
+static bool
+topic_door(const struct nethalf *n, const char *topic, const char *leaf, char *out, size_t outlen)
+{
+	size_t plen = strlen(n->cfg->topic_prefix), dlen = strlen(n->cfg->device_id), len;
+	const char *seg, *end;
+
+	out[0] = '\0';
+	if (strncmp(topic, n->cfg->topic_prefix, plen) != 0 || topic[plen] != '/' ||
+	    strncmp(topic + plen + 1, n->cfg->device_id, dlen) != 0 ||
+	    topic[plen + 1 + dlen] != '/')
+		return false;
+	seg = topic + plen + 1 + dlen + 1;
+	end = strchr(seg, '/');
+	if (end == NULL || end[1] == '\0' || strcmp(end + 1, leaf) != 0)
+		return false;
+	len = (size_t)(end - seg);
+	if (len < outlen) {
+		memcpy(out, seg, len);
+		out[len] = '\0';
+	}
+	return true;
+}
+
+static void
+forward_command(struct nethalf *n, enum ps_topic kind, const char *door, const void *payload,
+                size_t len, bool retained)
+{
+	struct ps_command m;
+
+	memset(&m, 0, sizeof(m));
+	m.hdr.type = PS_COMMAND;
+	m.hdr.len = sizeof(m);
+	m.topic = (uint8_t)kind;
+	m.retained = retained ? 1 : 0;
+	m.len = (uint16_t)(len < PS_PAYLOAD_MAX ? len : PS_PAYLOAD_MAX);
+	snprintf(m.door, sizeof(m.door), "%s", door);
+	if (m.len > 0) /* an empty message comes with a NULL payload */
+		memcpy(m.payload, payload, m.len);
+	send_msg(n, &m, sizeof(m));
+}
+
+static void
+on_message(void *arg, const char *topic, const void *payload, size_t len, bool retained)
+{
+	struct nethalf *n = arg;
+	char door[CMD_NAME_MAX + 2];
+
+	if (topic_door(n, topic, "cmd", door, sizeof(door)))
+		forward_command(n, PS_TOPIC_CMD, door, payload, len, retained);
+	else if (n->cfg->ha_commands == CONFIG_HA_COMMANDS_UNSIGNED &&
+	         topic_door(n, topic, "ha_cmd", door, sizeof(door)))
+		forward_command(n, PS_TOPIC_HA_CMD, door, payload, len, retained);
+	else if (strcmp(topic, n->ha_status_topic) == 0 && len == strlen("online") &&
+	         memcmp(payload, "online", len) == 0)
+		/* Home Assistant (re)started and announced itself: tell it about us again. */
+		publish_discovery(n);
+	else
+		log_debug("ignored a %zu-byte message on %s", len, topic);
+}
+
+/* One packet from the door half. It is trusted (it is our parent), but checked all the same:
+ * a mismatch is a bug, and a bug here must not publish garbage. */
+static void
+handle_channel(struct nethalf *n)
+{
+	union {
+		struct ps_hdr hdr;
+		struct ps_state state;
+		struct ps_event event;
+		unsigned char raw[PS_MSG_MAX + 1];
+	} m;
+	ssize_t r;
+
+again:
+	r = recv(n->chan, &m, sizeof(m), MSG_DONTWAIT | MSG_TRUNC);
+	if (r < 0) {
+		if (errno == EAGAIN || errno == EINTR)
+			return;
+		log_fatalx("network half: the channel: %s", strerror(errno));
+	}
+	if (r == 0) {
+		/* The door half is gone: the device is offline. */
+		log_warnx("network half: the door half has gone; going offline");
+		n->goodbye = true;
+		return;
+	}
+	if ((size_t)r < sizeof(m.hdr) || m.hdr.len != (size_t)r)
+		log_fatalx("network half: a %zd-byte message from the door half", r);
+	switch (m.hdr.type) {
+	case PS_STATE:
+		if (r != sizeof(m.state) || m.state.door >= n->cfg->ndoors ||
+		    memchr(m.state.state, '\0', sizeof(m.state.state)) == NULL)
+			log_fatalx("network half: a bad state message");
+		mqtt_publish(n->mqtt, n->state_topics[m.state.door], m.state.state,
+		             strlen(m.state.state), true);
+		break;
+	case PS_EVENT:
+		if (r != sizeof(m.event) || m.event.len >= EVENT_MAX)
+			log_fatalx("network half: a bad event message");
+		mqtt_publish(n->mqtt, n->events_topic, m.event.json, m.event.len, false);
+		break;
+	case PS_GOODBYE:
+		if (r != sizeof(struct ps_bare))
+			log_fatalx("network half: a bad goodbye message");
+		n->goodbye = true;
+		break;
+	default:
+		log_fatalx("network half: message type %u from the door half", m.hdr.type);
+	}
+	if (!n->goodbye)
+		goto again; /* everything queued: the door half's sends never block */
+}
+
+#ifdef GARAGED_TEST_HOOKS
+/*
+ * Test builds only: GARAGED_TEST_INJECT=FILE sends FILE's bytes as one channel message after
+ * each connect, so that the tests can play a network half that is no longer ours.
+ */
+static void
+test_inject(struct nethalf *n, const char *path)
+{
+	static unsigned char buf[8192];
+	ssize_t len;
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+
+	if (fd < 0) {
+		log_warn("GARAGED_TEST_INJECT %s", path);
+		return;
+	}
+	len = read(fd, buf, sizeof(buf));
+	close(fd);
+	if (len < 0)
+		return;
+	log_warnx("test hook: injecting %zd bytes from %s into the channel", len, path);
+	send_msg(n, buf, (size_t)len);
+}
+#endif
+
+/* The system calls the network half may make, checked at run time by the kernel. */
+static const char *const allowed_syscalls[] = {
+    /* memory, time, identity, exit */
+    "brk",
+    "mmap",
+    "munmap",
+    "mremap",
+    "mprotect",
+    "madvise",
+    "futex",
+    "clock_gettime",
+    "clock_nanosleep",
+    "nanosleep",
+    "gettimeofday",
+    "time",
+    "getpid",
+    "gettid",
+    "getppid",
+    "getuid",
+    "geteuid",
+    "getgid",
+    "getegid",
+    "getrandom",
+    "exit",
+    "exit_group",
+    "rt_sigreturn",
+    "rt_sigprocmask",
+    "restart_syscall",
+    "sysinfo",
+    "uname",
+    "sched_getaffinity",
+    "sched_yield",
+    /* descriptors: the channel, the broker socket, the timerfd, /etc files */
+    "read",
+    "write",
+    "readv",
+    "writev",
+    "pread64",
+    "close",
+    "fstat",
+    "newfstatat",
+    "fstatat64",
+    "stat",
+    "lstat",
+    "statx",
+    "lseek",
+    "_llseek",
+    "fcntl",
+    "fcntl64",
+    "ioctl",
+    "poll",
+    "ppoll",
+    "select",
+    "pselect6",
+    "timerfd_settime",
+    "timerfd_gettime",
+    "faccessat",
+    "faccessat2",
+    "access",
+    /* sockets: TCP to the broker, UDP for mDNS and DNS, netlink for getifaddrs, the log */
+    "socket",
+    "connect",
+    "bind",
+    "getsockopt",
+    "setsockopt",
+    "getsockname",
+    "getpeername",
+    "sendto",
+    "recvfrom",
+    "sendmsg",
+    "recvmsg",
+    "sendmmsg",
+    "recvmmsg",
+    "shutdown",
+#ifdef GARAGED_SANITIZE
+    /* AddressSanitizer and UBSan at a report: an alternate signal stack, /proc/self/maps,
+     * the dumpable flag; never in a release build. */
+    "sigaltstack",
+    "prctl",
+    "readlink",
+    "readlinkat",
+    "getdents64",
+    "rt_sigaction",
+    "tgkill",
+    "sched_getaffinity",
+#endif
+};
+
+/* Files may be opened for reading only (getaddrinfo reads /etc/hosts, resolv.conf, ...). */
+static int
+add_open_rules(scmp_filter_ctx ctx)
+{
+	int rc;
+
+	rc = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(openat), 1,
+	                      SCMP_A2(SCMP_CMP_MASKED_EQ, O_ACCMODE | O_CREAT | O_TRUNC, O_RDONLY));
+	if (rc == 0 && seccomp_syscall_resolve_name("open") >= 0)
+		rc = seccomp_rule_add(
+		    ctx, SCMP_ACT_ALLOW, seccomp_syscall_resolve_name("open"), 1,
+		    SCMP_A1(SCMP_CMP_MASKED_EQ, O_ACCMODE | O_CREAT | O_TRUNC, O_RDONLY));
+	return rc;
+}
+
+/*
+ * The filter's default is to kill the process: a network half that tries anything else is
+ * compromised or broken, and the door half sees SIGSYS, says so in the log and starts a new
+ * one. Sanitizer builds allow the few calls their reports need instead of weakening that.
+ */
+static void
+sandbox(void)
+{
+	scmp_filter_ctx ctx;
+	size_t i;
+	int nr, rc = 0;
+
+	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0)
+		log_fatalx("network half: PR_SET_NO_NEW_PRIVS: %s", strerror(errno));
+#ifdef RUNNING_ON_VALGRIND
+	/* Valgrind cannot run a seccomp filter (it refuses the system call): the memory checks
+	 * of test-valgrind run without it. Nobody runs the device under valgrind. */
+	if (RUNNING_ON_VALGRIND) {
+		log_warnx("network half: under valgrind, which cannot run seccomp: no filter");
+		return;
+	}
+#endif
+	ctx = seccomp_init(SCMP_ACT_KILL_PROCESS);
+	if (ctx == NULL)
+		log_fatalx("network half: seccomp_init failed");
+	for (i = 0; rc == 0 && i < sizeof(allowed_syscalls) / sizeof(allowed_syscalls[0]); i++) {
+		nr = seccomp_syscall_resolve_name(allowed_syscalls[i]);
+		if (nr == __NR_SCMP_ERROR)
+			continue; /* not a system call on this architecture */
+		rc = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, nr, 0);
+	}
+	if (rc == 0)
+		rc = add_open_rules(ctx);
+	if (rc == 0)
+		rc = seccomp_load(ctx);
+	seccomp_release(ctx);
+	if (rc != 0)
+		log_fatalx("network half: the seccomp filter: %s", strerror(-rc));
+}
+
+static void
+drop_privileges(const struct config *cfg, bool drop, uid_t uid, gid_t gid)
+{
+	if (!drop)
+		return;
+	if (setgroups(1, &gid) != 0 || setresgid(gid, gid, gid) != 0 ||
+	    setresuid(uid, uid, uid) != 0) {
+		log_warn("network half: becoming user %s", cfg->user);
+		_exit(PS_EXIT_FATAL);
+	}
+	/* Root must be gone for good: a way back would undo the whole separation. */
+	if (setresuid(0, 0, 0) == 0)
+		log_fatalx("network half: could become root again after dropping to %s", cfg->user);
+}
+
+static void
+arm_timer(struct nethalf *n, uint64_t deadline)
+{
+	struct itimerspec its;
+
+	if (deadline == n->armed)
+		return;
+	memset(&its, 0, sizeof(its));
+	if (deadline != UINT64_MAX) {
+		its.it_value.tv_sec = (time_t)(deadline / 1000U);
+		its.it_value.tv_nsec = (long)(deadline % 1000U) * 1000000L;
+		if (its.it_value.tv_sec == 0 && its.it_value.tv_nsec == 0)
+			its.it_value.tv_nsec = 1;
+	}
+	if (timerfd_settime(n->tfd, TFD_TIMER_ABSTIME, &its, NULL) != 0)
+		log_fatalx("network half: timerfd_settime: %s", strerror(errno));
+	n->armed = deadline;
+}
+
+_Noreturn void
+nethalf_main(const struct config *cfg, int channel, bool drop, uid_t uid, gid_t gid)
+{
+	static struct nethalf n;
+	const struct mqtt_callbacks cb = {.connected = on_connected, .message = on_message};
+	char err[CONFIG_ERROR_MAX];
+	struct pollfd pfd[3];
+	uint64_t buf;
+	size_t i;
+	int mfd;
+#ifdef GARAGED_TEST_HOOKS
+	const char *inject = getenv("GARAGED_TEST_INJECT");
+	bool was_connected = false;
+#endif
+
+	n.cfg = cfg;
+	n.chan = channel;
+	n.armed = UINT64_MAX;
+	snprintf(n.availability_topic, sizeof(n.availability_topic), "%s/%s/availability",
+	         cfg->topic_prefix, cfg->device_id);
+	snprintf(n.events_topic, sizeof(n.events_topic), "%s/%s/events", cfg->topic_prefix,
+	         cfg->device_id);
+	snprintf(n.cmd_filter, sizeof(n.cmd_filter), "%s/%s/+/cmd", cfg->topic_prefix,
+	         cfg->device_id);
+	snprintf(n.ha_cmd_filter, sizeof(n.ha_cmd_filter), "%s/%s/+/ha_cmd", cfg->topic_prefix,
+	         cfg->device_id);
+	snprintf(n.ha_status_topic, sizeof(n.ha_status_topic), "%s/status", cfg->ha_prefix);
+	for (i = 0; i < cfg->ndoors; i++)
+		snprintf(n.state_topics[i], sizeof(n.state_topics[i]), "%s/%s/%s/state",
+		         cfg->topic_prefix, cfg->device_id, cfg->doors[i].name);
+	n.tfd = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
+	if (n.tfd < 0)
+		log_fatalx("network half: timerfd_create: %s", strerror(errno));
+
+	/* The secrets are loaded while they can still be read ... */
+	n.mqtt = mqtt_new(cfg, n.availability_topic, &cb, &n, err, sizeof(err));
+	if (n.mqtt == NULL) {
+		log_warnx("%s", err);
+		_exit(PS_EXIT_FATAL);
+	}
+	/* ... and then every privilege goes, before the first byte from the network. */
+	drop_privileges(cfg, drop, uid, gid);
+	sandbox();
+	log_info("network half %ld: user %u, no_new_privs, seccomp filter on", (long)getpid(),
+	         (unsigned)getuid());
+
+	mqtt_start(n.mqtt, now_ms());
+	(void)fcntl(n.chan, F_SETFL, O_NONBLOCK);
+	while (!n.goodbye) {
+		arm_timer(&n, mqtt_next_deadline(n.mqtt));
+		pfd[0] = (struct pollfd){.fd = n.chan, .events = POLLIN};
+		pfd[1] = (struct pollfd){.fd = n.tfd, .events = POLLIN};
+		mfd = mqtt_fd(n.mqtt);
+		pfd[2] = (struct pollfd){
+		    .fd = mfd,
+		    .events =
+		        (short)(POLLIN | (mfd >= 0 && mqtt_want_write(n.mqtt) ? POLLOUT : 0))};
+		if (poll(pfd, 3, -1) < 0) {
+			if (errno == EINTR)
+				continue;
+			log_fatalx("network half: poll: %s", strerror(errno));
+		}
+		if (pfd[0].revents)
+			handle_channel(&n);
+		if (pfd[1].revents & POLLIN) {
+			if (read(n.tfd, &buf, sizeof(buf)) < 0 && errno != EAGAIN)
+				log_warn("network half: timerfd");
+			n.armed = UINT64_MAX;
+		}
+		if (mfd >= 0 && pfd[2].revents)
+			mqtt_io(n.mqtt, pfd[2].revents, now_ms());
+		mqtt_tick(n.mqtt, now_ms());
+#ifdef GARAGED_TEST_HOOKS
+		if (inject != NULL && mqtt_connected(n.mqtt) && !was_connected)
+			test_inject(&n, inject);
+		was_connected = mqtt_connected(n.mqtt);
+#endif
+	}
+	mqtt_goodbye(n.mqtt, n.availability_topic, "offline", GOODBYE_TIMEOUT);
+	mqtt_free(n.mqtt);
+	/* _exit: nothing of the door half's (inherited at fork) may run its exit handlers here. */
+	_exit(0);
+}
