@@ -38,6 +38,7 @@
 #include "doors.h"
 #include "events.h"
 #include "log.h"
+#include "timer.h"
 #include "privsep.h"
 #include "sig_sodium.h"
 
@@ -74,15 +75,6 @@ struct garaged {
 	uid_t uid;
 	gid_t gid;
 };
-
-static uint64_t
-now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000U + (uint64_t)ts.tv_nsec / 1000000U;
-}
 
 static void
 usage(void)
@@ -229,7 +221,8 @@ handle_command(struct garaged *g, const char *door, const void *payload, size_t 
 
 	r = cmd_check(&g->verifier, door, payload, len, retained, unix_now(), &c);
 	if (r == CMD_OK)
-		r = gdoor_act(&g->doors[c.door_index].gd, goal_of(c.action), now_ms(), &presses);
+		r = gdoor_act(&g->doors[c.door_index].gd, goal_of(c.action), timer_now_ms(),
+		              &presses);
 	publish_event(g, ev, event_command(ev, sizeof(ev), unix_now(), &c, NULL, r, presses));
 }
 
@@ -269,7 +262,7 @@ handle_ha_command(struct garaged *g, const char *door, const void *payload, size
 	else if (d == g->ndoors)
 		r = CMD_UNKNOWN_DOOR;
 	else if (c.has_action)
-		r = gdoor_act(&g->doors[d].gd, goal_of(c.action), now_ms(), &presses);
+		r = gdoor_act(&g->doors[d].gd, goal_of(c.action), timer_now_ms(), &presses);
 	publish_event(g, ev,
 	              event_command(ev, sizeof(ev), unix_now(), &c, "homeassistant", r, presses));
 }
@@ -356,7 +349,7 @@ open_doors(struct garaged *g)
 {
 	char err[CONFIG_ERROR_MAX];
 	size_t i;
-	uint64_t now = now_ms();
+	uint64_t now = timer_now_ms();
 
 	for (i = 0; i < g->cfg.ndoors; i++) {
 		struct garage_door *d = &g->doors[i];
@@ -430,26 +423,11 @@ next_deadline(const struct garaged *g)
 	return d;
 }
 
-/* Arms the timerfd for the earliest deadline, only when it moved (a syscall saved per loop). */
 static void
 arm_timer(struct garaged *g, uint64_t deadline)
 {
-	struct itimerspec its;
-
-	if (deadline == g->armed)
-		return;
-	memset(&its, 0, sizeof(its));
-	if (deadline != UINT64_MAX) {
-		/* Zero would disarm: an overdue deadline fires at the earliest representable time.
-		 */
-		its.it_value.tv_sec = (time_t)(deadline / 1000U);
-		its.it_value.tv_nsec = (long)(deadline % 1000U) * 1000000L;
-		if (its.it_value.tv_sec == 0 && its.it_value.tv_nsec == 0)
-			its.it_value.tv_nsec = 1;
-	}
-	if (timerfd_settime(g->tfd, TFD_TIMER_ABSTIME, &its, NULL) != 0)
+	if (timer_arm(g->tfd, &g->armed, deadline) != 0)
 		log_fatalx("timerfd_settime: %s", strerror(errno));
-	g->armed = deadline;
 }
 
 /*
@@ -628,7 +606,7 @@ run(struct garaged *g)
 	uint64_t buf, now;
 	size_t i, n;
 
-	spawn_child(g, now_ms());
+	spawn_child(g, timer_now_ms());
 	while (!g->stop) {
 		arm_timer(g, next_deadline(g));
 		n = 0;
@@ -643,7 +621,7 @@ run(struct garaged *g)
 				continue;
 			log_fatalx("poll: %s", strerror(errno));
 		}
-		now = now_ms();
+		now = timer_now_ms();
 		if (pfd[1].revents & POLLIN) {
 			if (read(g->tfd, &buf, sizeof(buf)) < 0 && errno != EAGAIN)
 				log_warn("timerfd");
@@ -671,14 +649,14 @@ static void
 stop_child(struct garaged *g)
 {
 	const struct ps_bare m = {.hdr = {PS_GOODBYE, sizeof(m)}};
-	uint64_t deadline = now_ms() + GOODBYE_WAIT_MS;
+	uint64_t deadline = timer_now_ms() + GOODBYE_WAIT_MS;
 	int status;
 
 	if (g->child <= 0)
 		return;
 	send_child(g, &m, sizeof(m));
 	while (waitpid(g->child, &status, WNOHANG) == 0) {
-		if (now_ms() >= deadline) {
+		if (timer_now_ms() >= deadline) {
 			log_warnx("the network half did not say goodbye within %u ms: killing it",
 			          GOODBYE_WAIT_MS);
 			kill(g->child, SIGKILL);

@@ -16,6 +16,7 @@
  */
 #define _DEFAULT_SOURCE /* getifaddrs, IFF_*, struct ip_mreqn */
 #include "mdns.h"
+#include "timer.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -411,15 +412,6 @@ mdns_receive(int fd, const struct mdns_link *links, size_t n, uint16_t id, const
 	return (size_t)snprintf(addr, addrlen, "%s", text) < addrlen;
 }
 
-static uint64_t
-mdns_now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000U + (uint64_t)ts.tv_nsec / 1000000U;
-}
-
 static int
 mdns_socket(int family)
 {
@@ -449,7 +441,7 @@ mdns_resolve(const char *name, unsigned timeout_ms, char *addr, size_t addrlen, 
 	struct mdns_link links[MDNS_LINKS_MAX];
 	uint8_t q[MDNS_HEADER + MDNS_NAME_MAX + 10];
 	struct pollfd pfd[2];
-	uint64_t start = mdns_now_ms(), now, until, deadline = start + timeout_ms;
+	uint64_t start = timer_now_ms(), now, until, deadline = start + timeout_ms;
 	size_t qlen, n, tries = 0, i;
 	uint16_t id = 0;
 	int rc = -1, found = 0;
@@ -473,7 +465,7 @@ mdns_resolve(const char *name, unsigned timeout_ms, char *addr, size_t addrlen, 
 		snprintf(err, errlen, "mDNS: socket: %s", strerror(errno));
 		return -1;
 	}
-	for (now = start; !found && now < deadline; now = mdns_now_ms()) {
+	for (now = start; !found && now < deadline; now = timer_now_ms()) {
 		while (tries < sizeof(mdns_try_at_ms) / sizeof(mdns_try_at_ms[0]) &&
 		       now >= start + mdns_try_at_ms[tries]) {
 			mdns_send(pfd[0].fd, pfd[1].fd, links, n, q, qlen);

@@ -26,6 +26,7 @@
 #include <time.h>
 
 #include "log.h"
+#include "timer.h"
 #include "mdns.h"
 #include "tls.h"
 
@@ -61,15 +62,6 @@ struct mqtt {
 	bool attempt_reported; /* this attempt's failure has had its warning line */
 	bool sha1_told;        /* the SHA-256 to pin instead of a matching SHA-1 pin was logged */
 };
-
-static uint64_t
-mqtt_now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000U + (uint64_t)ts.tv_nsec / 1000000U;
-}
 
 static void
 on_log(struct mosquitto *mosq, void *obj, int level, const char *str)
@@ -132,7 +124,7 @@ on_connect(struct mosquitto *mosq, void *obj, int rc)
 		return;
 	}
 	m->state = MQTT_CONNECTED;
-	m->connected_at = mqtt_now_ms();
+	m->connected_at = timer_now_ms();
 	log_info("connected to %s:%u over TLS", m->cfg->host, m->cfg->port);
 	pin = tls_matched_pin(m->tls);
 	if (pin != NULL && pin->kind == CONFIG_PIN_CERT_SHA1 && !m->sha1_told) {
@@ -161,7 +153,7 @@ on_disconnect(struct mosquitto *mosq, void *obj, int rc)
 	else if (m->state == MQTT_CONNECTED && rc != 0)
 		log_warnx("lost the connection to %s:%u: %s", m->cfg->host, m->cfg->port,
 		          mosquitto_strerror(rc));
-	if (m->state == MQTT_CONNECTED && mqtt_now_ms() - m->connected_at >= MQTT_LIVED_MS)
+	if (m->state == MQTT_CONNECTED && timer_now_ms() - m->connected_at >= MQTT_LIVED_MS)
 		m->attempt = 0;
 	m->state = MQTT_IDLE;
 }
@@ -371,7 +363,7 @@ mqtt_backoff_ms(const struct mqtt *m)
 	while (attempt-- > 0 && cap < max)
 		cap = cap > max / 2 ? max : cap * 2;
 	if (getrandom(&r, sizeof(r), 0) != (ssize_t)sizeof(r))
-		r = (uint32_t)mqtt_now_ms();
+		r = (uint32_t)timer_now_ms();
 	return min + r % (cap - min + 1);
 }
 
@@ -415,11 +407,11 @@ mqtt_connect(struct mqtt *m, uint64_t now)
 		if (mdns_resolve(m->cfg->host, MDNS_TIMEOUT_MS, addr, sizeof(addr), mdns_err,
 		                 sizeof(mdns_err)) != 0) {
 			log_warnx("%s", mdns_err);
-			mqtt_schedule_reconnect(m, mqtt_now_ms());
+			mqtt_schedule_reconnect(m, timer_now_ms());
 			return;
 		}
 		log_info("mDNS: %s is at %s", m->cfg->host, addr);
-		now = m->last_io = mqtt_now_ms();
+		now = m->last_io = timer_now_ms();
 		/* connect_async every time, with the address just learnt: reconnect_async would
 		 * reuse the last one. The broker's certificate is still checked against the
 		 * configured name (tls.c); libmosquitto's SNI carries the address, which Mosquitto
@@ -594,7 +586,7 @@ mqtt_publish(struct mqtt *m, const char *topic, const void *payload, size_t len,
 		log_warnx("publish to %s: %s", topic, mosquitto_strerror(rc));
 		return -1;
 	}
-	m->last_io = mqtt_now_ms();
+	m->last_io = timer_now_ms();
 	return 0;
 }
 
@@ -625,7 +617,7 @@ mqtt_drain(struct mqtt *m, bool (*done)(const struct mqtt *), uint64_t deadline)
 	uint64_t now;
 	SSL *ssl;
 
-	while (!done(m) && (now = mqtt_now_ms()) < deadline) {
+	while (!done(m) && (now = timer_now_ms()) < deadline) {
 		pfd.fd = mosquitto_socket(m->mosq);
 		if (pfd.fd < 0)
 			return;
@@ -659,7 +651,7 @@ mqtt_flushed(const struct mqtt *m)
 void
 mqtt_goodbye(struct mqtt *m, const char *topic, const char *payload, unsigned timeout_ms)
 {
-	uint64_t deadline = mqtt_now_ms() + timeout_ms;
+	uint64_t deadline = timer_now_ms() + timeout_ms;
 	int mid = 0;
 
 	if (m->state != MQTT_CONNECTED)

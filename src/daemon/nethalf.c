@@ -34,6 +34,7 @@
 
 #include "ha.h"
 #include "log.h"
+#include "timer.h"
 #include "mqtt.h"
 #include "privsep.h"
 
@@ -54,15 +55,6 @@ struct nethalf {
 	char state_topics[CONFIG_MAX_DOORS][TOPIC_MAX];
 	bool goodbye;
 };
-
-static uint64_t
-now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000U + (uint64_t)ts.tv_nsec / 1000000U;
-}
 
 static void handle_channel(struct nethalf *n);
 
@@ -452,20 +444,8 @@ drop_privileges(const struct config *cfg, bool drop, uid_t uid, gid_t gid)
 static void
 arm_timer(struct nethalf *n, uint64_t deadline)
 {
-	struct itimerspec its;
-
-	if (deadline == n->armed)
-		return;
-	memset(&its, 0, sizeof(its));
-	if (deadline != UINT64_MAX) {
-		its.it_value.tv_sec = (time_t)(deadline / 1000U);
-		its.it_value.tv_nsec = (long)(deadline % 1000U) * 1000000L;
-		if (its.it_value.tv_sec == 0 && its.it_value.tv_nsec == 0)
-			its.it_value.tv_nsec = 1;
-	}
-	if (timerfd_settime(n->tfd, TFD_TIMER_ABSTIME, &its, NULL) != 0)
+	if (timer_arm(n->tfd, &n->armed, deadline) != 0)
 		log_fatalx("network half: timerfd_settime: %s", strerror(errno));
-	n->armed = deadline;
 }
 
 _Noreturn void
@@ -514,7 +494,7 @@ nethalf_main(const struct config *cfg, int channel, bool drop, uid_t uid, gid_t 
 	log_info("network half %ld: user %u, no_new_privs, seccomp filter on", (long)getpid(),
 	         (unsigned)getuid());
 
-	mqtt_start(n.mqtt, now_ms());
+	mqtt_start(n.mqtt, timer_now_ms());
 	(void)fcntl(n.chan, F_SETFL, O_NONBLOCK);
 	while (!n.goodbye) {
 		arm_timer(&n, mqtt_next_deadline(n.mqtt));
@@ -538,8 +518,8 @@ nethalf_main(const struct config *cfg, int channel, bool drop, uid_t uid, gid_t 
 			n.armed = UINT64_MAX;
 		}
 		if (mfd >= 0 && pfd[2].revents)
-			mqtt_io(n.mqtt, pfd[2].revents, now_ms());
-		mqtt_tick(n.mqtt, now_ms());
+			mqtt_io(n.mqtt, pfd[2].revents, timer_now_ms());
+		mqtt_tick(n.mqtt, timer_now_ms());
 #ifdef GARAGED_TEST_HOOKS
 		if (inject != NULL && mqtt_connected(n.mqtt) && !was_connected)
 			test_inject(&n, inject);
