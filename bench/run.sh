@@ -46,6 +46,9 @@ cpu_ticks() { awk '{ print $14 + $15 }' "/proc/$1/stat" 2>/dev/null; }
 pct() { awk -v a="$1" -v b="$2" -v s="$(awk -v x="$3" -v y="$4" 'BEGIN { print y - x }')" \
 	-v hz="$(getconf CLK_TCK)" 'BEGIN { printf "%.0f%%", (b - a) * 100 / hz / s }'; }
 vmhwm() { awk '/^VmHWM:/ { print $2 }' "/proc/$1/status" 2>/dev/null; }
+pss() { awk '/^Pss:/ { print $2 }' "/proc/$1/smaps_rollup" 2>/dev/null; }
+# garaged is two processes since privilege separation: the door half and its network half.
+net_half() { pgrep -P "$GARAGED_PID" | head -1; }
 stop_pid() { # SIGTERM, then wait (bounded) for the process to go
 	local i
 	kill "$1" 2>/dev/null
@@ -127,7 +130,17 @@ PIDS+=("$GARAGED_PID")
 before=$(lines "$T/connect.log")
 await_lines "$T/connect.log" $((before + 1)) 10 || fail "garaged did not connect"
 sleep 1
-result rss_kb "$(vmhwm "$GARAGED_PID")" kB
+# A build from before the split has one process: then NET_PID is the same process, counted once.
+NET_PID=$(net_half)
+if [ -n "$NET_PID" ]; then
+	door_hwm=$(vmhwm "$GARAGED_PID"); net_hwm=$(vmhwm "$NET_PID")
+	result rss_kb $((door_hwm + net_hwm)) kB
+	say "rss: door half ${door_hwm} kB + network half ${net_hwm} kB (VmHWM, shared library pages counted in each); PSS door $(pss "$GARAGED_PID") kB + network $(pss "$NET_PID") kB"
+else
+	NET_PID=$GARAGED_PID
+	result rss_kb "$(vmhwm "$GARAGED_PID")" kB
+	say "rss: one process (a build from before privilege separation)"
+fi
 # shellcheck disable=SC2046
 mosquitto_sub $(mq garage.local) -t homeassistant/bench/retained -F '%U' >"$T/rss-sub" 2>/dev/null &
 SUB_PID=$!
@@ -141,7 +154,7 @@ stop_pid "$SUB_PID"
 # period and more; meanwhile the commands of the next phases are signed (nothing reaches
 # garaged's topics while it counts).
 say "idle: counting garaged's system calls for ${IDLE_S}s (signing commands meanwhile)"
-strace -c -f -p "$GARAGED_PID" -o "$T/strace.txt" 2>/dev/null &
+strace -c -f -p "$GARAGED_PID" $([ "$NET_PID" != "$GARAGED_PID" ] && echo "-p $NET_PID") -o "$T/strace.txt" 2>/dev/null &
 STRACE_PID=$!
 PIDS+=("$STRACE_PID")
 idle_t0=$EPOCHREALTIME
@@ -216,7 +229,7 @@ skip=$(relay_edges)
 say "flood: $FLOOD_RATE forged commands a second for ${FLOOD_S}s, $N_FLOOD_VALID valid ones among them"
 fpids=()
 from=$(lines "$T/arrivals")
-g0=$(cpu_ticks "$GARAGED_PID"); b0=$(cpu_ticks "$BROKER_PID"); f0=$EPOCHREALTIME
+g0=$(( $(cpu_ticks "$GARAGED_PID") + ($NET_PID == $GARAGED_PID ? 0 : $(cpu_ticks "$NET_PID")) )); b0=$(cpu_ticks "$BROKER_PID"); f0=$EPOCHREALTIME
 for k in $(seq 0 $((FLOODERS - 1))); do
 	# shellcheck disable=SC2046
 	( python3 bench/pace.py $((FLOOD_RATE / FLOODERS)) "$T/forged.$k" | mosquitto_pub $(mq ctl.local) -t "$CMD_TOPIC" -q 0 -l ) &
@@ -228,14 +241,14 @@ sleep 1.5
 python3 bench/pace.py 8 "$T/flood.cmds" | mosquitto_pub $(mq ctl.local) -t "$CMD_TOPIC" -q 1 -l \
 	|| fail "publishing the valid commands"
 for p in "${fpids[@]}"; do wait "$p"; done
-g1=$(cpu_ticks "$GARAGED_PID"); b1=$(cpu_ticks "$BROKER_PID"); f1=$EPOCHREALTIME
+g1=$(( $(cpu_ticks "$GARAGED_PID") + ($NET_PID == $GARAGED_PID ? 0 : $(cpu_ticks "$NET_PID")) )); b1=$(cpu_ticks "$BROKER_PID"); f1=$EPOCHREALTIME
 await_edges $((skip + N_FLOOD_VALID)) 20 || say "flood: only $(($(relay_edges) - skip)) of $N_FLOOD_VALID valid commands pressed the relay"
 sleep 0.2
 read -r fp50 fp99 n miss < <(python3 bench/stats.py latency "$T/arrivals" "$T/flood.nonces" "$T/sim.log" "$skip" ms)
 result flood_valid_p99_ms "$fp99" ms
 say "flood: valid p50 ${fp50} ms, $n measured, $miss unmatched; forged seen by a subscriber: $(python3 bench/stats.py rate "$T/arrivals" "$T/flood.nonces" "$from")/s (target $FLOOD_RATE/s)"
 say "flood: CPU while flooding: garaged $(pct "$g0" "$g1" "$f0" "$f1"), mosquitto $(pct "$b0" "$b1" "$f0" "$f1") of one core"
-say "flood: garaged's peak RSS after the flood: $(vmhwm "$GARAGED_PID") kB"
+say "flood: garaged's peak RSS after the flood: door half $(vmhwm "$GARAGED_PID") kB, network half $(vmhwm "$NET_PID") kB"
 kill -0 "$GARAGED_PID" 2>/dev/null || fail "garaged died during the bench"
 
 echo
