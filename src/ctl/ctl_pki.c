@@ -171,6 +171,38 @@ parse_int(const char *s, long min, long max, int *out)
 	return true;
 }
 
+/*
+ * The options init and issue share: --days N, --rsa BITS, --force. Returns 1 when argv[*i] was
+ * one of them, 0 when it was not, -1 after reporting a bad value.
+ */
+static int
+key_option(int argc, char *argv[], int *i, int *days, int *rsa, bool *force)
+{
+	const char *v;
+	int r;
+
+	if ((r = ctl_option(argc, argv, i, "--days", &v)) != 0) {
+		if (r > 0 && !parse_int(v, 1, DAYS_MAX, days)) {
+			ctl_usage_error("--days takes 1 to %d, not '%s'", DAYS_MAX, v);
+			return -1;
+		}
+		return r;
+	}
+	if ((r = ctl_option(argc, argv, i, "--rsa", &v)) != 0) {
+		if (r > 0 && !parse_int(v, RSA_BITS_MIN, RSA_BITS_MAX, rsa)) {
+			ctl_usage_error("--rsa takes %d to %d bits, not '%s'", RSA_BITS_MIN,
+			                RSA_BITS_MAX, v);
+			return -1;
+		}
+		return r;
+	}
+	if (strcmp(argv[*i], "--force") == 0) {
+		*force = true;
+		return 1;
+	}
+	return 0;
+}
+
 /* DIR/NAMESUFFIX into out, without doubling the '/' of a DIR that ends in one. */
 static int
 path_join(char *out, size_t size, const char *dir, const char *name, const char *suffix, char *err,
@@ -688,7 +720,7 @@ ensure_dir(const char *dir, char *err, size_t errlen)
 static int
 pki_init(int argc, char *argv[])
 {
-	const char *dir = NULL, *cn = "garaged CA", *v;
+	const char *dir = NULL, *cn = "garaged CA";
 	char crt[PATH_MAX], key[PATH_MAX], err[ERR_MAX], why[256], fp[100], when[64], kt[64];
 	int days = CA_DAYS_DEFAULT, rsa = 0, i, r, ret = CTL_EXIT_FAILED;
 	bool force = false;
@@ -701,22 +733,9 @@ pki_init(int argc, char *argv[])
 			return CTL_EXIT_USAGE;
 		if (r > 0)
 			continue;
-		if ((r = ctl_option(argc, argv, &i, "--days", &v)) < 0)
+		if ((r = key_option(argc, argv, &i, &days, &rsa, &force)) < 0)
 			return CTL_EXIT_USAGE;
-		if (r > 0 && !parse_int(v, 1, DAYS_MAX, &days))
-			return ctl_usage_error("--days takes 1 to %d, not '%s'", DAYS_MAX, v);
-		if (r > 0)
-			continue;
-		if ((r = ctl_option(argc, argv, &i, "--rsa", &v)) < 0)
-			return CTL_EXIT_USAGE;
-		if (r > 0 && !parse_int(v, RSA_BITS_MIN, RSA_BITS_MAX, &rsa))
-			return ctl_usage_error("--rsa takes %d to %d bits, not '%s'", RSA_BITS_MIN,
-			                       RSA_BITS_MAX, v);
-		if (r > 0)
-			continue;
-		if (strcmp(argv[i], "--force") == 0)
-			force = true;
-		else
+		if (r == 0)
 			return ctl_usage_error("pki init: unknown option or argument '%s'",
 			                       argv[i]);
 	}
@@ -853,22 +872,9 @@ pki_issue(int argc, char *argv[])
 			ips[nips++] = v;
 			continue;
 		}
-		if ((r = ctl_option(argc, argv, &i, "--days", &v)) < 0)
+		if ((r = key_option(argc, argv, &i, &days, &rsa, &force)) < 0)
 			return CTL_EXIT_USAGE;
-		if (r > 0 && !parse_int(v, 1, DAYS_MAX, &days))
-			return ctl_usage_error("--days takes 1 to %d, not '%s'", DAYS_MAX, v);
-		if (r > 0)
-			continue;
-		if ((r = ctl_option(argc, argv, &i, "--rsa", &v)) < 0)
-			return CTL_EXIT_USAGE;
-		if (r > 0 && !parse_int(v, RSA_BITS_MIN, RSA_BITS_MAX, &rsa))
-			return ctl_usage_error("--rsa takes %d to %d bits, not '%s'", RSA_BITS_MIN,
-			                       RSA_BITS_MAX, v);
-		if (r > 0)
-			continue;
-		if (strcmp(argv[i], "--force") == 0)
-			force = true;
-		else
+		if (r == 0)
 			return ctl_usage_error("pki issue: unknown option or argument '%s'",
 			                       argv[i]);
 	}
