@@ -23,11 +23,10 @@ enum base64_variant {
  * bytes, or -1 for any character outside the alphabet, wrong padding, non-zero unused bits, or
  * a result longer than outmax.
  */
-int base64_decode(enum base64_variant v, const char *text, size_t len, uint8_t *out,
-		  size_t outmax);
+int base64_decode(enum base64_variant v, const char *text, size_t len, uint8_t *out, size_t outmax);
 
 /* Encodes len bytes into out with a NUL; returns the text length, or 0 if outmax is too small. */
 size_t base64_encode(enum base64_variant v, const uint8_t *in, size_t len, char *out,
-		     size_t outmax);
+                     size_t outmax);
 
 #endif
