@@ -14,6 +14,8 @@
 #include "ctl_command.h"
 
 #include <errno.h>
+#include <net/if.h>
+#include <netinet/in.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdint.h>
@@ -29,6 +31,7 @@
 #include <openssl/rand.h>
 
 #include "ctl_config.h"
+#include "mdns.h"
 #include "tls.h"
 
 /* How long the broker may take to accept the session (TCP, TLS, CONNACK, SUBACK). */
@@ -538,7 +541,9 @@ static int
 session_open(struct session *s, const struct config *cfg, const char *device)
 {
 	unsigned char rnd[6];
-	char client_id[32], password[256] = "", err[ERROR_MAX];
+	char client_id[32], password[256] = "", err[ERROR_MAX],
+	                    addr[INET6_ADDRSTRLEN + IF_NAMESIZE + 2], merr[512];
+	const char *connect_host = cfg->host;
 	uint64_t deadline;
 	int rc, saved;
 
@@ -597,8 +602,20 @@ session_open(struct session *s, const struct config *cfg, const char *device)
 		return -1;
 	}
 
+	/* The same [mqtt] keys as garaged.conf, the same meaning: a *.local broker is found by
+	 * multicast DNS, and TLS still checks the certificate against the configured name. */
+	if (mdns_name_is_local(cfg->host)) {
+		if (mdns_resolve(cfg->host, MDNS_TIMEOUT_MS, addr, sizeof(addr), merr,
+		                 sizeof(merr)) != 0) {
+			errline("%s", merr);
+			OPENSSL_cleanse(password, sizeof(password));
+			session_close(s);
+			return -1;
+		}
+		connect_host = addr;
+	}
 	tls_handshake_begin(s->tls);
-	rc = mosquitto_connect(s->mosq, cfg->host, cfg->port, cfg->keepalive);
+	rc = mosquitto_connect(s->mosq, connect_host, cfg->port, cfg->keepalive);
 	saved = errno; /* for MOSQ_ERR_ERRNO, past what comes next */
 	OPENSSL_cleanse(password, sizeof(password));
 	if (rc != MOSQ_ERR_SUCCESS && tls_refused(s))

@@ -155,6 +155,21 @@ grep -q "mDNS: mqtt.local is at $ADDR_A" "$T/garaged.log" || fail "no 'mDNS: mqt
 "${IN_B[@]}" ss -tnH state established | grep -q "$ADDR_A:$PORT" || fail "garaged is not connected to $ADDR_A:$PORT"
 pass "garaged resolves mqtt.local by mDNS and comes online (TLS checked against mqtt.local)"
 
+# garagectl takes the same [mqtt] keys, with the same meaning: it finds mqtt.local the same way.
+cat >"$T/ctl.conf" <<CONF
+[mqtt]
+host = mqtt.local
+port = $PORT
+cafile = $T/pki/ca.crt
+certfile = $T/pki/ctl.local.crt
+keyfile = $T/pki/ctl.local.key
+topic_prefix = garage
+CONF
+"${IN_B[@]}" timeout 20 "$GARAGECTL" -c "$T/ctl.conf" --device garage status >"$T/ctl.out" 2>&1 ||
+	fail "garagectl status through mqtt.local failed: $(cat "$T/ctl.out")"
+grep -q "device garage: online" "$T/ctl.out" || fail "garagectl status through mqtt.local: $(cat "$T/ctl.out")"
+pass "garagectl resolves mqtt.local by mDNS too: $(head -1 "$T/ctl.out")"
+
 # The certificate is still checked against the configured name, not the address: a broker
 # certificate for the address alone is refused.
 kill "$GARAGED_PID"; wait "$GARAGED_PID" 2>/dev/null
