@@ -392,7 +392,7 @@ write_text(const char *path, const struct broker *b, void (*fn)(FILE *, const st
 		free(text);
 		return ctl_failed("out of memory");
 	}
-	r = ctl_pki_write_file(path, text, len, 0644, err, sizeof(err));
+	r = ctl_write_file(path, text, len, 0644, err, sizeof(err));
 	free(text);
 	if (r != 0)
 		return ctl_failed("%s", err);

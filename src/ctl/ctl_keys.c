@@ -3,6 +3,7 @@
  * the signed text and base64, so that garagectl signs exactly the bytes garaged verifies.
  */
 #include "ctl_keys.h"
+#include "ctl_util.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -28,94 +29,6 @@
 /* Nonce bytes: within SPEC's 8 to 32, enough that two commands never share one. */
 #define NONCE_BYTES 16
 
-/* The first OpenSSL error, for a message; "" when the queue is empty. */
-static const char *
-ssl_reason(char *buf, size_t size)
-{
-	unsigned long e = ERR_get_error();
-
-	buf[0] = '\0';
-	if (e != 0)
-		snprintf(buf, size, " (%s)", ERR_reason_error_string(e));
-	ERR_clear_error();
-	return buf;
-}
-
-static int
-write_all(int fd, const char *p, size_t n)
-{
-	while (n > 0) {
-		ssize_t w = write(fd, p, n);
-
-		if (w < 0 && errno == EINTR)
-			continue;
-		if (w <= 0)
-			return -1;
-		p += w;
-		n -= (size_t)w;
-	}
-	return 0;
-}
-
-/*
- * Writes the private key text to PATH, mode 0600. Without FORCE, O_EXCL makes "never
- * overwrite" hold even against a file that appears meanwhile; with FORCE, a temporary file
- * in the same directory is renamed over PATH, so that a crash leaves the old key or the new
- * one, never half of either.
- */
-static int
-write_key_file(const char *path, const char *pem, size_t len, bool force, char *err, size_t errlen)
-{
-	char tmp[4096];
-	const char *target = path;
-	int fd, e;
-
-	if (force) {
-		if ((size_t)snprintf(tmp, sizeof(tmp), "%s.XXXXXX", path) >= sizeof(tmp)) {
-			snprintf(err, errlen, "%s: the path is too long; use a shorter one", path);
-			return -1;
-		}
-		fd = mkstemp(tmp); /* created 0600 */
-		target = tmp;
-	} else {
-		fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600);
-	}
-	if (fd < 0) {
-		e = errno;
-		if (e == EEXIST)
-			snprintf(
-			    err, errlen,
-			    "%s already exists; keygen never overwrites a key (give --force to "
-			    "replace it, or -o with another file)",
-			    path);
-		else
-			snprintf(err, errlen, "cannot create %s: %s; choose another file with -o",
-			         target, strerror(e));
-		return -1;
-	}
-	/* The umask may only have taken bits away, but say exactly what the file is. */
-	if (fchmod(fd, 0600) != 0 || write_all(fd, pem, len) != 0 || fsync(fd) != 0) {
-		e = errno;
-		close(fd);
-		unlink(target);
-		snprintf(err, errlen, "cannot write %s: %s", target, strerror(e));
-		return -1;
-	}
-	if (close(fd) != 0) {
-		e = errno;
-		unlink(target);
-		snprintf(err, errlen, "cannot write %s: %s", target, strerror(e));
-		return -1;
-	}
-	if (force && rename(tmp, path) != 0) {
-		e = errno;
-		unlink(tmp);
-		snprintf(err, errlen, "cannot replace %s: %s", path, strerror(e));
-		return -1;
-	}
-	return 0;
-}
-
 int
 ctl_keygen(const char *kid, const char *path, bool force, char *line, size_t linelen, char *err,
            size_t errlen)
@@ -131,13 +44,14 @@ ctl_keygen(const char *kid, const char *path, bool force, char *line, size_t lin
 
 	key = EVP_PKEY_Q_keygen(NULL, NULL, "ED25519");
 	if (key == NULL) {
-		snprintf(err, errlen, "cannot make an Ed25519 key%s", ssl_reason(why, sizeof(why)));
+		snprintf(err, errlen, "cannot make an Ed25519 key%s",
+		         ctl_ssl_reason(why, sizeof(why)));
 		return -1;
 	}
 	if (EVP_PKEY_get_raw_public_key(key, pub, &publen) != 1 || publen != sizeof(pub) ||
 	    base64_encode(BASE64_STANDARD_PADDED, pub, publen, pub64, sizeof(pub64)) == 0) {
 		snprintf(err, errlen, "cannot read the new public key%s",
-		         ssl_reason(why, sizeof(why)));
+		         ctl_ssl_reason(why, sizeof(why)));
 		goto out;
 	}
 	if ((size_t)snprintf(line, linelen, "ed25519 %s %s", pub64, kid) >= linelen) {
@@ -149,10 +63,13 @@ ctl_keygen(const char *kid, const char *path, bool force, char *line, size_t lin
 	if (bio == NULL || PEM_write_bio_PrivateKey(bio, key, NULL, NULL, 0, NULL, NULL) != 1 ||
 	    (pemlen = BIO_get_mem_data(bio, &pem)) <= 0) {
 		snprintf(err, errlen, "cannot encode the private key%s",
-		         ssl_reason(why, sizeof(why)));
+		         ctl_ssl_reason(why, sizeof(why)));
 		goto out;
 	}
-	ret = write_key_file(path, pem, (size_t)pemlen, force, err, errlen);
+	ret = ctl_write_key(path, pem, (size_t)pemlen, force,
+	                    "keygen never overwrites a key (give --force to replace it, or -o with "
+	                    "another file)",
+	                    err, errlen);
 out:
 	BIO_free(bio); /* a secure-memory BIO: cleared when freed */
 	EVP_PKEY_free(key);
@@ -221,7 +138,7 @@ ctl_key_load(const char *path, char *err, size_t errlen)
 		snprintf(err, errlen,
 		         "signing key %s is not a PEM private key%s; give the file that garagectl "
 		         "keygen (or openssl genpkey -algorithm ed25519) wrote",
-		         path, ssl_reason(why, sizeof(why)));
+		         path, ctl_ssl_reason(why, sizeof(why)));
 	} else if (EVP_PKEY_get_id(key) != EVP_PKEY_ED25519) {
 		snprintf(err, errlen,
 		         "signing key %s is a %s key, not Ed25519; make one with garagectl keygen",
@@ -251,7 +168,7 @@ ctl_sign_command(EVP_PKEY *key, const char *device, const char *door, enum cmd_a
 	if (RAND_bytes(nonce, sizeof(nonce)) != 1 ||
 	    base64_encode(BASE64_URL_UNPADDED, nonce, sizeof(nonce), out->nonce,
 	                  sizeof(out->nonce)) == 0) {
-		snprintf(err, errlen, "cannot make a nonce%s", ssl_reason(why, sizeof(why)));
+		snprintf(err, errlen, "cannot make a nonce%s", ctl_ssl_reason(why, sizeof(why)));
 		return -1;
 	}
 	out->ts = (int64_t)time(NULL);
@@ -268,7 +185,8 @@ ctl_sign_command(EVP_PKEY *key, const char *device, const char *door, enum cmd_a
 	     siglen == sizeof(sig);
 	EVP_MD_CTX_free(md);
 	if (!ok || base64_encode(BASE64_URL_UNPADDED, sig, siglen, sig64, sizeof(sig64)) == 0) {
-		snprintf(err, errlen, "cannot sign the command%s", ssl_reason(why, sizeof(why)));
+		snprintf(err, errlen, "cannot sign the command%s",
+		         ctl_ssl_reason(why, sizeof(why)));
 		return -1;
 	}
 	/*

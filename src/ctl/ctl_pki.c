@@ -71,22 +71,6 @@ struct ca {
 	EVP_PKEY *key;
 };
 
-/* The first OpenSSL error as " (reason)", for a message; "" when the queue is empty. */
-static const char *
-ssl_reason(char *buf, size_t size)
-{
-	unsigned long e = ERR_get_error();
-	const char *r = e != 0 ? ERR_reason_error_string(e) : NULL;
-
-	buf[0] = '\0';
-	if (r != NULL)
-		snprintf(buf, size, " (%s)", r);
-	else if (e != 0)
-		snprintf(buf, size, " (OpenSSL error %lx)", e);
-	ERR_clear_error();
-	return buf;
-}
-
 static bool
 is_alnum(char c)
 {
@@ -293,101 +277,6 @@ read_file(const char *path, bool secure, struct blob *b, char *err, size_t errle
 	return 0;
 }
 
-static int
-write_all(int fd, const void *data, size_t len)
-{
-	const char *p = data;
-
-	while (len > 0) {
-		ssize_t w = write(fd, p, len);
-
-		if (w < 0 && errno == EINTR)
-			continue;
-		if (w <= 0)
-			return -1;
-		p += w;
-		len -= (size_t)w;
-	}
-	return 0;
-}
-
-/* Fills the new file FD (at PATH) with DATA, mode MODE. On error PATH is removed. */
-static int
-fill_new_file(int fd, const char *path, const void *data, size_t len, mode_t mode, char *err,
-              size_t errlen)
-{
-	int e;
-
-	/* fchmod, not the umask, decides: the mode printed is the mode the file has. */
-	if (fchmod(fd, mode) != 0 || write_all(fd, data, len) != 0 || fsync(fd) != 0) {
-		e = errno;
-		close(fd);
-		unlink(path);
-		snprintf(err, errlen, "cannot write %s: %s", path, strerror(e));
-		return -1;
-	}
-	if (close(fd) != 0) {
-		e = errno;
-		unlink(path);
-		snprintf(err, errlen, "cannot write %s: %s", path, strerror(e));
-		return -1;
-	}
-	return 0;
-}
-
-int
-ctl_pki_write_file(const char *path, const void *data, size_t len, mode_t mode, char *err,
-                   size_t errlen)
-{
-	char tmp[PATH_MAX];
-	int fd, e;
-
-	if ((size_t)snprintf(tmp, sizeof(tmp), "%s.XXXXXX", path) >= sizeof(tmp)) {
-		snprintf(err, errlen, "%s: the path is too long; use a shorter one", path);
-		return -1;
-	}
-	fd = mkstemp(tmp); /* O_EXCL, mode 0600 until fill_new_file sets MODE */
-	if (fd < 0) {
-		e = errno;
-		snprintf(err, errlen, "cannot create a file next to %s: %s", path, strerror(e));
-		return -1;
-	}
-	if (fill_new_file(fd, tmp, data, len, mode, err, errlen) != 0)
-		return -1;
-	if (rename(tmp, path) != 0) {
-		e = errno;
-		unlink(tmp);
-		snprintf(err, errlen, "cannot replace %s: %s", path, strerror(e));
-		return -1;
-	}
-	return 0;
-}
-
-/*
- * Writes a private key to PATH, mode 0600. Without FORCE, O_EXCL makes "never overwrite" hold
- * even against a file that appears meanwhile, and O_NOFOLLOW refuses a planted symbolic link;
- * with FORCE the key is replaced atomically. HINT says what to do when PATH exists.
- */
-static int
-write_key_file(const char *path, const void *data, size_t len, bool force, const char *hint,
-               char *err, size_t errlen)
-{
-	int fd, e;
-
-	if (force)
-		return ctl_pki_write_file(path, data, len, 0600, err, errlen);
-	fd = open(path, O_CREAT | O_EXCL | O_WRONLY | O_NOFOLLOW | O_CLOEXEC, 0600);
-	if (fd < 0) {
-		e = errno;
-		if (e == EEXIST)
-			snprintf(err, errlen, "%s already exists; %s", path, hint);
-		else
-			snprintf(err, errlen, "cannot create %s: %s", path, strerror(e));
-		return -1;
-	}
-	return fill_new_file(fd, path, data, len, 0600, err, errlen);
-}
-
 /* The private key as PEM PKCS#8 ("BEGIN PRIVATE KEY", unencrypted), the format openssl
  * genpkey writes, to PATH. */
 static int
@@ -403,9 +292,9 @@ write_key_pem(const char *path, EVP_PKEY *key, bool force, const char *hint, cha
 	    PEM_write_bio_PKCS8PrivateKey(bio, key, NULL, NULL, 0, NULL, NULL) != 1 ||
 	    (len = BIO_get_mem_data(bio, &pem)) <= 0)
 		snprintf(err, errlen, "cannot encode the private key%s",
-		         ssl_reason(why, sizeof(why)));
+		         ctl_ssl_reason(why, sizeof(why)));
 	else
-		r = write_key_file(path, pem, (size_t)len, force, hint, err, errlen);
+		r = ctl_write_key(path, pem, (size_t)len, force, hint, err, errlen);
 	BIO_free(bio); /* a secure-memory BIO: cleared when freed */
 	return r;
 }
@@ -421,9 +310,9 @@ write_cert_pem(const char *path, X509 *x, char *err, size_t errlen)
 	if (bio == NULL || PEM_write_bio_X509(bio, x) != 1 ||
 	    (len = BIO_get_mem_data(bio, &pem)) <= 0)
 		snprintf(err, errlen, "cannot encode the certificate%s",
-		         ssl_reason(why, sizeof(why)));
+		         ctl_ssl_reason(why, sizeof(why)));
 	else
-		r = ctl_pki_write_file(path, pem, (size_t)len, 0644, err, errlen);
+		r = ctl_write_file(path, pem, (size_t)len, 0644, err, errlen);
 	BIO_free(bio);
 	return r;
 }
@@ -462,7 +351,7 @@ load_cert(const char *path, char *err, size_t errlen)
 	}
 	if (x == NULL)
 		snprintf(err, errlen, "%s is not a certificate (PEM or DER)%s; give the .crt file",
-		         path, ssl_reason(why, sizeof(why)));
+		         path, ctl_ssl_reason(why, sizeof(why)));
 	blob_free(&b);
 	return x;
 }
@@ -490,7 +379,7 @@ parse_key(const struct blob *b, const char *path, char *err, size_t errlen)
 	BIO_free(bio);
 	if (key == NULL)
 		snprintf(err, errlen, "%s is not a PEM private key%s", path,
-		         ssl_reason(why, sizeof(why)));
+		         ctl_ssl_reason(why, sizeof(why)));
 	return key;
 }
 
@@ -583,7 +472,7 @@ make_key(int rsa_bits, const char *curve, char *err, size_t errlen)
 	else
 		key = EVP_PKEY_Q_keygen(NULL, NULL, "EC", curve);
 	if (key == NULL)
-		snprintf(err, errlen, "cannot make a key%s", ssl_reason(why, sizeof(why)));
+		snprintf(err, errlen, "cannot make a key%s", ctl_ssl_reason(why, sizeof(why)));
 	return key;
 }
 
@@ -765,7 +654,7 @@ pki_init(int argc, char *argv[])
 	    add_ext(x, x, NID_key_usage, "critical,keyCertSign,cRLSign") != 0 ||
 	    add_ext(x, x, NID_subject_key_identifier, "hash") != 0 ||
 	    X509_sign(x, k, sign_md(k)) <= 0 || cert_sha256(x, fp) != 0) {
-		ctl_failed("cannot make the CA certificate%s", ssl_reason(why, sizeof(why)));
+		ctl_failed("cannot make the CA certificate%s", ctl_ssl_reason(why, sizeof(why)));
 		goto out;
 	}
 	if (write_key_pem(key, k, force, "give --force to replace the CA", err, sizeof(err)) != 0) {
@@ -923,7 +812,7 @@ pki_issue(int argc, char *argv[])
 	}
 	if ((x = make_leaf(&ca, leafkey, name, server != NULL, san, days, &clamped)) == NULL ||
 	    cert_sha256(x, fp) != 0) {
-		ctl_failed("cannot make the certificate%s", ssl_reason(why, sizeof(why)));
+		ctl_failed("cannot make the certificate%s", ctl_ssl_reason(why, sizeof(why)));
 		goto out;
 	}
 	if (write_key_pem(key, leafkey, force, hint, err, sizeof(err)) != 0) {
@@ -990,7 +879,7 @@ pki_fingerprint(int argc, char *argv[])
 	OPENSSL_free(spki);
 	X509_free(x);
 	if (!ok)
-		return ctl_failed("cannot hash %s%s", file, ssl_reason(why, sizeof(why)));
+		return ctl_failed("cannot hash %s%s", file, ctl_ssl_reason(why, sizeof(why)));
 	hex_pairs(md, n, ':', sha1c);
 	hex_pairs(md, n, ' ', sha1s);
 	printf("sha256 %s\n", cert256);
@@ -1064,11 +953,12 @@ pki_der(int argc, char *argv[])
 		if (bio == NULL ||
 		    i2d_PKCS8PrivateKey_bio(bio, key, NULL, NULL, 0, NULL, NULL) != 1 ||
 		    (len = BIO_get_mem_data(bio, &data)) <= 0) {
-			ctl_failed("cannot encode %s as DER%s", file, ssl_reason(why, sizeof(why)));
+			ctl_failed("cannot encode %s as DER%s", file,
+			           ctl_ssl_reason(why, sizeof(why)));
 			goto out;
 		}
 		snprintf(hint, sizeof(hint), "give --force to replace it");
-		if (write_key_file(out, data, (size_t)len, force, hint, err, sizeof(err)) != 0) {
+		if (ctl_write_key(out, data, (size_t)len, force, hint, err, sizeof(err)) != 0) {
 			ctl_failed("%s", err);
 			goto out;
 		}
@@ -1079,10 +969,10 @@ pki_der(int argc, char *argv[])
 		x = bio != NULL ? PEM_read_bio_X509(bio, NULL, no_passphrase, NULL) : NULL;
 		if (x == NULL || (len = i2d_X509(x, &der)) <= 0) {
 			ctl_failed("%s is not a PEM certificate or private key%s", file,
-			           ssl_reason(why, sizeof(why)));
+			           ctl_ssl_reason(why, sizeof(why)));
 			goto out;
 		}
-		if (ctl_pki_write_file(out, der, (size_t)len, 0644, err, sizeof(err)) != 0) {
+		if (ctl_write_file(out, der, (size_t)len, 0644, err, sizeof(err)) != 0) {
 			ctl_failed("%s", err);
 			goto out;
 		}
@@ -1207,7 +1097,7 @@ revoked_write(const char *path, const struct revoked *l, size_t n, char *err, si
 	for (k = 0; k < n; k++)
 		len += (size_t)snprintf(text + len, size - len, "%s %s %s\n", l[k].serial,
 		                        l[k].when, l[k].name);
-	r = ctl_pki_write_file(path, text, len, 0644, err, errlen);
+	r = ctl_write_file(path, text, len, 0644, err, errlen);
 	free(text);
 	return r;
 }
@@ -1399,7 +1289,7 @@ pki_revoke(int argc, char *argv[])
 	if ((bn = ASN1_INTEGER_to_BN(X509_get0_serialNumber(x), NULL)) == NULL ||
 	    (hex = BN_bn2hex(bn)) == NULL || !serial_hex_valid(hex)) {
 		ctl_failed("%s has a serial number garagectl cannot record%s", crt,
-		           ssl_reason(why, sizeof(why)));
+		           ctl_ssl_reason(why, sizeof(why)));
 		goto out;
 	}
 	if (revoked_read(list, &l, &n, err, sizeof(err)) != 0 ||
@@ -1428,12 +1318,12 @@ pki_revoke(int argc, char *argv[])
 		n++;
 	}
 	if ((pem = crl_make(&ca, l, n, number + 1, days, &next, &pemlen)) == NULL) {
-		ctl_failed("cannot make the CRL%s", ssl_reason(why, sizeof(why)));
+		ctl_failed("cannot make the CRL%s", ctl_ssl_reason(why, sizeof(why)));
 		goto out;
 	}
 	/* The list first: it is the record the CRL is made from, and it can be made again. */
 	if ((!already && revoked_write(list, l, n, err, sizeof(err)) != 0) ||
-	    ctl_pki_write_file(crlpath, pem, pemlen, 0644, err, sizeof(err)) != 0) {
+	    ctl_write_file(crlpath, pem, pemlen, 0644, err, sizeof(err)) != 0) {
 		ctl_failed("%s", err);
 		goto out;
 	}

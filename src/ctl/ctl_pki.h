@@ -34,12 +34,4 @@ int ctl_pki_main(int argc, char *argv[]);
  */
 bool ctl_pki_name_valid(const char *name);
 
-/*
- * Replaces PATH with LEN bytes of DATA, mode MODE, through a temporary file in the same
- * directory renamed over it, so that a reader sees the old file or the new one, never half.
- * Returns 0, or -1 with the reason in err.
- */
-int ctl_pki_write_file(const char *path, const void *data, size_t len, mode_t mode, char *err,
-                       size_t errlen);
-
 #endif

@@ -1,9 +1,14 @@
 /*
  * ctl_util: what every garagectl command shares: its one-line errors on stderr with the exit
- * status they mean (SPEC: 1 refused or failed, 2 usage or configuration), and option parsing.
+ * status they mean (SPEC: 1 refused or failed, 2 usage or configuration), option parsing, and
+ * writing files safely (keys 0600 and never overwritten by accident; others replaced atomically).
  */
 #ifndef GARAGED_CTL_UTIL_H
 #define GARAGED_CTL_UTIL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <sys/types.h>
 
 enum ctl_exit {
 	CTL_EXIT_OK = 0,
@@ -24,4 +29,22 @@ int ctl_failed(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
  */
 int ctl_option(int argc, char *argv[], int *i, const char *name, const char **val);
 
+/* The first OpenSSL error as " (reason)" in buf, for a message; "" when there is none. */
+const char *ctl_ssl_reason(char *buf, size_t size);
+
+/*
+ * Replaces PATH with LEN bytes of DATA, mode MODE, through a temporary file in the same
+ * directory renamed over it, so that a reader sees the old file or the new one, never half.
+ * Returns 0, or -1 with the reason in err.
+ */
+int ctl_write_file(const char *path, const void *data, size_t len, mode_t mode, char *err,
+                   size_t errlen);
+
+/*
+ * Writes a private key to PATH, mode 0600. Without FORCE, O_EXCL makes "never overwrite" hold
+ * even against a file that appears meanwhile, and O_NOFOLLOW refuses a planted symbolic link;
+ * with FORCE the key is replaced atomically. HINT says what to do when PATH exists.
+ */
+int ctl_write_key(const char *path, const void *data, size_t len, bool force, const char *hint,
+                  char *err, size_t errlen);
 #endif
