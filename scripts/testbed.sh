@@ -15,14 +15,19 @@ PIDS=()
 GARAGED=${GARAGED_BIN:-$PWD/build/bin}/garaged
 GARAGECTL=${GARAGED_BIN:-$PWD/build/bin}/garagectl
 
-cleanup() {
-	local p rc=$?
+# stop_pids: every process this run started, by PID: TERM, up to 2 s, then KILL.
+stop_pids() {
+	local p
 	for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null; done
 	for p in "${PIDS[@]}"; do
 		for _ in $(seq 20); do kill -0 "$p" 2>/dev/null || break; sleep 0.1; done
 		kill -9 "$p" 2>/dev/null
 		wait "$p" 2>/dev/null
 	done
+}
+cleanup() {
+	local rc=$?
+	stop_pids
 	# The test build runs under ASan and UBSan: a report anywhere in garaged's log fails the test.
 	if grep -qE 'ERROR: (Address|Leak)Sanitizer|runtime error:' "$T"/garaged*.log 2>/dev/null; then
 		echo "FAIL: sanitizer report in garaged's log:"

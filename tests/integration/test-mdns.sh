@@ -27,12 +27,7 @@ NS_MADE=()
 # them. Then the testbed's own clean-up, with this script's exit status.
 net_cleanup() {
 	local rc=$? p ns
-	for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null; done
-	for p in "${PIDS[@]}"; do
-		for _ in $(seq 20); do kill -0 "$p" 2>/dev/null || break; sleep 0.1; done
-		kill -9 "$p" 2>/dev/null
-		wait "$p" 2>/dev/null
-	done
+	stop_pids
 	# Anything still inside a namespace of this run was started by it.
 	for ns in "${NS_MADE[@]}"; do
 		for p in $(ip netns pids "$ns" 2>/dev/null); do kill -9 "$p" 2>/dev/null; done
