@@ -15,6 +15,8 @@
 #include <stdint.h>
 #include <cmocka.h>
 
+#include "backend_assert.h"
+
 #include <dirent.h>
 #include <errno.h>
 #include <poll.h>
@@ -80,31 +82,6 @@ open_fails(const struct config_door *d, int want_errno, const char *want)
 	assert_string_equal(err, want);
 	assert_int_equal(fake_gpio_requested(), 0);
 	assert_int_equal(fake_gpio_chips_open(), 0);
-}
-
-/* True if the backend's descriptor is readable within timeout_ms. */
-static bool
-readable(struct backend *b, int timeout_ms)
-{
-	struct pollfd p = {.fd = backend_fd(b), .events = POLLIN};
-	int n;
-
-	assert_true(p.fd >= 0);
-	do {
-		n = poll(&p, 1, timeout_ms);
-	} while (n < 0 && errno == EINTR);
-	assert_true(n >= 0);
-	return n == 1 && (p.revents & POLLIN) != 0;
-}
-
-static void
-assert_levels(struct backend *b, bool closed, bool open)
-{
-	struct backend_levels lv;
-
-	assert_int_equal(backend_read(b, &lv), 0);
-	assert_int_equal(lv.closed, closed);
-	assert_int_equal(lv.open, open);
 }
 
 static int fds_before;

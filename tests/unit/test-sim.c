@@ -13,6 +13,8 @@
 #include <stdint.h>
 #include <cmocka.h>
 
+#include "backend_assert.h"
+
 #include <dirent.h>
 #include <errno.h>
 #include <poll.h>
@@ -98,31 +100,6 @@ static void
 log_path(char *buf, size_t len, const char *name)
 {
 	snprintf(buf, len, "%s/%s", tmpdir, name);
-}
-
-/* True if the backend's descriptor became readable within timeout_ms. */
-static bool
-readable(struct backend *b, int timeout_ms)
-{
-	struct pollfd p = {.fd = backend_fd(b), .events = POLLIN};
-	int n;
-
-	assert_true(p.fd >= 0);
-	do {
-		n = poll(&p, 1, timeout_ms);
-	} while (n < 0 && errno == EINTR);
-	assert_true(n >= 0);
-	return n == 1 && (p.revents & POLLIN) != 0;
-}
-
-static void
-assert_levels(struct backend *b, bool closed, bool open)
-{
-	struct backend_levels lv;
-
-	assert_int_equal(backend_read(b, &lv), 0);
-	assert_int_equal(lv.closed, closed);
-	assert_int_equal(lv.open, open);
 }
 
 /* Waits, as the daemon's poll loop would, for the next sensor edge; then dispatches. */
