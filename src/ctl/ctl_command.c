@@ -494,24 +494,6 @@ session_close(struct session *s)
 	mosquitto_lib_cleanup();
 }
 
-static int
-read_password(const struct config *cfg, char *buf, size_t size, char *err, size_t errlen)
-{
-	FILE *f = fopen(cfg->password_file, "re");
-	size_t n;
-
-	if (f == NULL) {
-		snprintf(err, errlen, "password_file %s: %s", cfg->password_file, strerror(errno));
-		return -1;
-	}
-	if (fgets(buf, (int)size, f) == NULL)
-		buf[0] = '\0';
-	fclose(f);
-	n = strcspn(buf, "\r\n");
-	buf[n] = '\0';
-	return 0;
-}
-
 /* The TLS handshake or the session set-up failed: say which check, or the library's reason. */
 static void
 tls_failed(struct session *s, int rc)
@@ -589,7 +571,7 @@ session_open(struct session *s, const struct config *cfg, const char *device)
 		return -1;
 	}
 	if (cfg->password_file[0] != '\0' &&
-	    read_password(cfg, password, sizeof(password), err, sizeof(err)) != 0) {
+	    config_read_password(cfg, password, sizeof(password), err, sizeof(err)) != 0) {
 		errline("%s", err);
 		session_close(s);
 		return -1;
