@@ -1,10 +1,11 @@
 /*
  * backend_assert: what the backend tests (test-sim.c, test-gpiod.c) ask of any backend: is its
- * descriptor readable, and what do the sensors read. Include after <cmocka.h>.
+ * descriptor readable, what do the sensors read, and how many descriptors are open. Include after <cmocka.h>.
  */
 #ifndef GARAGED_BACKEND_ASSERT_H
 #define GARAGED_BACKEND_ASSERT_H
 
+#include <dirent.h>
 #include <errno.h>
 #include <poll.h>
 #include <stdbool.h>
@@ -24,6 +25,21 @@ readable(struct backend *b, int timeout_ms)
 	} while (n < 0 && errno == EINTR);
 	assert_true(n >= 0);
 	return n == 1 && (p.revents & POLLIN) != 0;
+}
+
+/* Open descriptors of this process, to show a backend closed everything it opened. */
+static inline int
+count_fds(void)
+{
+	DIR *d = opendir("/proc/self/fd");
+	struct dirent *e;
+	int n = 0;
+
+	assert_non_null(d);
+	while ((e = readdir(d)) != NULL)
+		n++;
+	closedir(d);
+	return n;
 }
 
 static inline void

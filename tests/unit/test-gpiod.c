@@ -28,20 +28,6 @@
 
 #define CHIP "gpiochip0"
 
-static int
-count_fds(void)
-{
-	DIR *d = opendir("/proc/self/fd");
-	struct dirent *e;
-	int n = 0;
-
-	assert_non_null(d);
-	while ((e = readdir(d)) != NULL)
-		n++;
-	closedir(d);
-	return n;
-}
-
 /* The door of docs/wiring.md: relay 17, closed 27, open 22 on a Raspberry Pi's 54 lines. */
 static void
 door_gpiod(struct config_door *d, int open_line, bool active_low)

@@ -49,20 +49,6 @@ sleep_ms(int ms)
 		;
 }
 
-static int
-count_fds(void)
-{
-	DIR *d = opendir("/proc/self/fd");
-	struct dirent *e;
-	int n = 0;
-
-	assert_non_null(d);
-	while ((e = readdir(d)) != NULL)
-		n++;
-	closedir(d);
-	return n;
-}
-
 static void
 door_sim(struct config_door *d, uint32_t travel_ms, bool start_open, int open_line, const char *log)
 {
