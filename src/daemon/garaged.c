@@ -31,7 +31,10 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <systemd/sd-daemon.h>
+
 #include "authkeys.h"
+#include "caps.h"
 #include "cmd.h"
 #include "config.h"
 #include "door.h"
@@ -48,6 +51,12 @@
 #define RESTART_MIN_MS    1000U
 #define RESTART_MAX_MS    60000U
 #define RESTART_STABLE_MS 60000U
+/*
+ * A network half that dies this many times in a row, each within RESTART_STABLE_MS of its
+ * start, will not run here: garaged exits 1, so that systemd restarts it and, when that does
+ * not help either, shows the service as failed instead of as a healthy one that is offline.
+ */
+#define RESTART_GIVE_UP 5U
 
 struct garage_door {
 	struct gdoor gd;
@@ -70,6 +79,11 @@ struct garaged {
 	uint64_t child_started;
 	uint64_t restart_at;
 	uint64_t backoff_ms;
+	/* Whether the current network half said PS_RUNNING; whether one ever did (systemd has
+	 * had READY=1); how many died in a row soon after their start. */
+	bool child_running;
+	bool ready;
+	unsigned quick_deaths;
 	/* The user the network half becomes; drop is false when garaged cannot change user. */
 	bool drop;
 	uid_t uid;
@@ -283,6 +297,22 @@ hostile(struct garaged *g, const char *why, long n)
 		kill(g->child, SIGKILL);
 }
 
+/*
+ * The network half is up: without capabilities, as its user, in its filter. The first time,
+ * garaged has started, and systemd (Type=notify) hears it.
+ */
+static void
+running(struct garaged *g)
+{
+	g->child_running = true;
+	if (!g->ready)
+		log_info("ready: the network half (pid %ld) runs as uid %u", (long)g->child,
+		         (unsigned)(g->drop ? g->uid : getuid()));
+	sd_notifyf(0, "%sSTATUS=running; network half pid %ld", g->ready ? "" : "READY=1\n",
+	           (long)g->child);
+	g->ready = true;
+}
+
 /* One packet from the network half: exact size, known type, every field in range. */
 static void
 handle_channel(struct garaged *g)
@@ -321,6 +351,13 @@ handle_channel(struct garaged *g)
 		/* After every (re)connect: the retained truth again, never a transition. */
 		for (i = 0; i < g->ndoors; i++)
 			publish_state(g, &g->doors[i]);
+		break;
+	case PS_RUNNING:
+		if (r != sizeof(struct ps_bare) || g->child_running) {
+			hostile(g, "a RUNNING message of a wrong size or twice", (long)r);
+			return;
+		}
+		running(g);
 		break;
 	case PS_COMMAND:
 		if (r != sizeof(m.cmd) || m.cmd.retained > 1 || m.cmd.len > PS_PAYLOAD_MAX ||
@@ -431,27 +468,6 @@ arm_timer(struct garaged *g, uint64_t deadline)
 }
 
 /*
- * Whether this process may change user though it is not root: CAP_SETUID and CAP_SETGID in
- * its effective set, which the systemd unit gives garaged (AmbientCapabilities=) for this.
- */
-static bool
-can_setuid(void)
-{
-	char line[128];
-	unsigned long long eff = 0;
-	FILE *f = fopen("/proc/self/status", "re");
-	bool found = false;
-
-	if (f == NULL)
-		return false;
-	while (!found && fgets(line, sizeof(line), f) != NULL)
-		found = sscanf(line, "CapEff: %llx", &eff) == 1;
-	fclose(f);
-	/* CAP_SETGID is 6, CAP_SETUID 7 (linux/capability.h). */
-	return found && (eff & (1ULL << 6)) && (eff & (1ULL << 7));
-}
-
-/*
  * The user the network half becomes. Only root, or a process given CAP_SETUID and
  * CAP_SETGID, can change user; garaged started otherwise keeps its user for both halves, and
  * says so.
@@ -459,9 +475,10 @@ can_setuid(void)
 static void
 choose_user(struct garaged *g)
 {
+	char err[CONFIG_ERROR_MAX];
 	struct passwd *pw;
 
-	if (geteuid() != 0 && !can_setuid()) {
+	if (geteuid() != 0 && !caps_can_setuid()) {
 		log_info("running as uid %u, not root: the network half keeps this user "
 		         "([device] user = %s applies only as root or with CAP_SETUID/CAP_SETGID)",
 		         (unsigned)geteuid(), g->cfg.user);
@@ -477,6 +494,10 @@ choose_user(struct garaged *g)
 	g->drop = true;
 	g->uid = pw->pw_uid;
 	g->gid = pw->pw_gid;
+	/* Not root: CAP_SETUID and CAP_SETGID stay permitted for the next network half, and
+	 * nothing stays effective here. */
+	if (geteuid() != 0 && caps_door_keep_setuid(err, sizeof(err)) != 0)
+		log_fatalx("%s", err);
 }
 
 /*
@@ -516,6 +537,7 @@ spawn_child(struct garaged *g, uint64_t now)
 	g->chan = sv[0];
 	g->child = pid;
 	g->child_started = now;
+	g->child_running = false;
 	log_info("network half started: pid %ld", (long)pid);
 }
 
@@ -530,8 +552,47 @@ release_doors(struct garaged *g)
 }
 
 static void
+describe_exit(char *buf, size_t len, int status)
+{
+	if (WIFSIGNALED(status))
+		snprintf(buf, len, "was killed by signal %d%s", WTERMSIG(status),
+		         WTERMSIG(status) == SIGSYS ? " (a system call outside its seccomp filter)"
+		                                    : "");
+	else
+		snprintf(buf, len, "exited with %d", WEXITSTATUS(status));
+}
+
+/*
+ * Whether to stop trying: a network half that never got running before garaged was ready
+ * (it cannot start here at all), or RESTART_GIVE_UP quick deaths in a row. garaged then exits
+ * 1 with the relays released, and systemd's Restart= and start limit take over: the failure
+ * shows in `systemctl status`, not only in the log.
+ */
+static void
+gave_up_on_child(struct garaged *g, int status, uint64_t now)
+{
+	char how[96];
+
+	describe_exit(how, sizeof(how), status);
+	if (now - g->child_started >= RESTART_STABLE_MS)
+		g->quick_deaths = 0;
+	g->quick_deaths++;
+	if (g->ready && g->quick_deaths < RESTART_GIVE_UP)
+		return;
+	close_doors(g);
+	if (!g->ready)
+		log_fatalx("the network half %s before it was running (see above); garaged cannot "
+		           "go online and stops (exit 1)",
+		           how);
+	log_fatalx("the network half %s, %u times in a row within %u s of its start; garaged "
+	           "stops (exit 1) rather than stay offline",
+	           how, g->quick_deaths, RESTART_STABLE_MS / 1000);
+}
+
+static void
 reap_child(struct garaged *g, uint64_t now)
 {
+	char how[96];
 	int status;
 	pid_t pid;
 
@@ -552,22 +613,14 @@ reap_child(struct garaged *g, uint64_t now)
 			close_doors(g);
 			log_fatalx("the network half cannot start (see above)");
 		}
+		gave_up_on_child(g, status, now);
 		if (now - g->child_started >= RESTART_STABLE_MS)
 			g->backoff_ms = RESTART_MIN_MS;
-		if (WIFSIGNALED(status))
-			log_warnx("the network half (pid %ld) was killed by signal %d%s; relays "
-			          "released, restarting it in %llu ms",
-			          (long)pid, WTERMSIG(status),
-			          WTERMSIG(status) == SIGSYS
-			              ? " (a system call outside its seccomp "
-			                "filter)"
-			              : "",
-			          (unsigned long long)g->backoff_ms);
-		else
-			log_warnx("the network half (pid %ld) exited with %d; relays released, "
-			          "restarting it in %llu ms",
-			          (long)pid, WEXITSTATUS(status),
-			          (unsigned long long)g->backoff_ms);
+		describe_exit(how, sizeof(how), status);
+		log_warnx("the network half (pid %ld) %s; relays released, restarting it in %llu ms",
+		          (long)pid, how, (unsigned long long)g->backoff_ms);
+		sd_notifyf(0, "STATUS=the network half %s; restarting it in %llu ms", how,
+		           (unsigned long long)g->backoff_ms);
 		g->restart_at = now + g->backoff_ms;
 		g->backoff_ms =
 		    g->backoff_ms * 2 > RESTART_MAX_MS ? RESTART_MAX_MS : g->backoff_ms * 2;
@@ -584,6 +637,7 @@ handle_signals(struct garaged *g, uint64_t now)
 		case SIGTERM:
 		case SIGINT:
 			log_info("signal %d: going offline", (int)si.ssi_signo);
+			sd_notify(0, "STOPPING=1\nSTATUS=going offline");
 			g->stop = true;
 			break;
 		case SIGHUP:

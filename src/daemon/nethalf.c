@@ -32,6 +32,7 @@
 #endif
 #endif
 
+#include "caps.h"
 #include "ha.h"
 #include "log.h"
 #include "timer.h"
@@ -429,15 +430,28 @@ sandbox(void)
 static void
 drop_privileges(const struct config *cfg, bool drop, uid_t uid, gid_t gid)
 {
-	if (!drop)
-		return;
-	if (setgroups(1, &gid) != 0 || setresgid(gid, gid, gid) != 0 ||
-	    setresuid(uid, uid, uid) != 0) {
+	char err[CONFIG_ERROR_MAX];
+
+	/* Not root, the change of user needs CAP_SETUID and CAP_SETGID effective (the door
+	 * half keeps them permitted only), and it does not clear them: that is done below. */
+	if (drop && geteuid() != 0 && caps_raise_setuid(err, sizeof(err)) != 0) {
+		log_warnx("%s", err);
+		_exit(PS_EXIT_FATAL);
+	}
+	if (drop && (setgroups(1, &gid) != 0 || setresgid(gid, gid, gid) != 0 ||
+	             setresuid(uid, uid, uid) != 0)) {
 		log_warn("network half: becoming user %s", cfg->user);
 		_exit(PS_EXIT_FATAL);
 	}
-	/* Root must be gone for good: a way back would undo the whole separation. */
-	if (setresuid(0, 0, 0) == 0)
+	if (caps_drop_all(err, sizeof(err)) != 0) {
+		log_warnx("%s", err);
+		_exit(PS_EXIT_FATAL);
+	}
+	/* Root and every capability must be gone for good: a way back would undo the whole
+	 * separation. */
+	if (!caps_none_left())
+		log_fatalx("network half: capabilities are left after dropping them");
+	if (drop && setresuid(0, 0, 0) == 0)
 		log_fatalx("network half: could become root again after dropping to %s", cfg->user);
 }
 
@@ -453,6 +467,7 @@ nethalf_main(const struct config *cfg, int channel, bool drop, uid_t uid, gid_t 
 {
 	static struct nethalf n;
 	const struct mqtt_callbacks cb = {.connected = on_connected, .message = on_message};
+	const struct ps_bare running = {.hdr = {PS_RUNNING, sizeof(running)}};
 	char err[CONFIG_ERROR_MAX];
 	struct pollfd pfd[3];
 	uint64_t buf;
@@ -491,8 +506,14 @@ nethalf_main(const struct config *cfg, int channel, bool drop, uid_t uid, gid_t 
 	/* ... and then every privilege goes, before the first byte from the network. */
 	drop_privileges(cfg, drop, uid, gid);
 	sandbox();
-	log_info("network half %ld: user %u, no_new_privs, seccomp filter on", (long)getpid(),
-	         (unsigned)getuid());
+	log_info("network half %ld: user %u, no capabilities, no_new_privs, seccomp filter on",
+	         (long)getpid(), (unsigned)getuid());
+#ifdef GARAGED_TEST_HOOKS
+	/* A network half that can never start, for the test that garaged then fails visibly. */
+	if (getenv("GARAGED_TEST_NETHALF_EXIT") != NULL)
+		_exit(1);
+#endif
+	send_msg(&n, &running, sizeof(running));
 
 	mqtt_start(n.mqtt, timer_now_ms());
 	(void)fcntl(n.chan, F_SETFL, O_NONBLOCK);

@@ -28,6 +28,7 @@ enum ps_type {
 	/* network half -> door half */
 	PS_CONNECTED = 1, /* the broker accepted the session: send the retained states again */
 	PS_COMMAND,       /* a message on P/D/<door>/cmd or P/D/<door>/ha_cmd */
+	PS_RUNNING,       /* once, when its privileges are gone and its filter is on */
 	/* door half -> network half */
 	PS_STATE = 16, /* a door's retained state */
 	PS_EVENT,      /* one audit event for P/D/events */
@@ -73,7 +74,7 @@ struct ps_event {
 	char json[EVENT_MAX];
 };
 
-/* A header alone: PS_CONNECTED and PS_GOODBYE. */
+/* A header alone: PS_CONNECTED, PS_RUNNING and PS_GOODBYE. */
 struct ps_bare {
 	struct ps_hdr hdr;
 };

@@ -17,11 +17,18 @@ if command -v systemd-analyze >/dev/null; then
 	[ -n "$score" ] || fail "no 'Overall exposure level' line: $(tail -3 "$T/analyze.out")"
 	awk -v s="$score" 'BEGIN { exit !(s <= 2.0) }' ||
 		fail "exposure $score is over 2.0: $(grep '✗' "$T/analyze.out" | head -20)"
-	pass "systemd-analyze security: exposure $score (at most 2.0)"
+	# The figure README and docs/setup.md state is the one measured, not a hope.
+	for doc in README.md docs/setup.md; do
+		documented=$(tr '\n' ' ' <"$ROOT/$doc" | grep -o 'systemd-analyze[ ]*security garaged`* rates it [0-9.]*\|systemd-analyze[ ]*security garaged`* [0-9.]*' |
+			grep -o '[0-9]\.[0-9]*$' | head -1)
+		[ -n "$documented" ] || fail "$doc states no 'systemd-analyze security garaged' figure"
+		[ "$documented" = "$score" ] || fail "$doc says the exposure is $documented; systemd-analyze says $score"
+	done
+	pass "systemd-analyze security: exposure $score (at most 2.0), as README and docs/setup.md say"
 else
 	skipped="$skipped systemd-analyze is not installed (package systemd);"
 fi
-for k in 'Type=exec' 'ExecStart=/usr/sbin/garaged -c /etc/garaged/garaged.conf -f' \
+for k in 'Type=notify' 'ExecStart=/usr/sbin/garaged -c /etc/garaged/garaged.conf -f' \
 	'ExecReload=/bin/kill -HUP $MAINPID' 'Restart=on-failure' 'RestartSec=5' 'User=garaged' \
 	'DeviceAllow=char-gpiochip rw' 'DevicePolicy=closed' 'ProtectSystem=strict' \
 	'CapabilityBoundingSet=CAP_SETUID CAP_SETGID' 'NoNewPrivileges=yes' 'SystemCallFilter=@system-service'; do
