@@ -967,6 +967,16 @@ read_fields(const char *js, const jsmntok_t *tok, size_t npairs, struct cmd *out
 	return ok;
 }
 
+void
+cmd_verifier_start(struct cmd_verifier *v, int64_t now, int64_t accepted_ts, int64_t latest)
+{
+	memset(v->replay, 0, sizeof(v->replay));
+	v->start_time = now;
+	if (accepted_ts >= v->start_time)
+		v->start_time = sat_add(accepted_ts, 1);
+	v->latest = now > latest ? now : latest;
+}
+
 enum cmd_reason
 cmd_check(struct cmd_verifier *v, const char *topic_door, const uint8_t *payload, size_t len,
           bool retained, int64_t now, struct cmd *out)

@@ -135,6 +135,15 @@ struct cmd_verifier {
 };
 
 /*
+ * Starts the verifier's clock at NOW, after a restart: ACCEPTED_TS is the newest timestamp of
+ * any command accepted before it and LATEST the latest time seen then (both 0 when nothing is
+ * known). The replay window is empty again, so nothing stamped before NOW or at or before
+ * ACCEPTED_TS passes; and time is never earlier than LATEST, so a clock set back is not trusted
+ * until it catches up (its commands are judged by LATEST meanwhile).
+ */
+void cmd_verifier_start(struct cmd_verifier *v, int64_t now, int64_t accepted_ts, int64_t latest);
+
+/*
  * Judges one message from TOPIC_DOOR's command topic: returns CMD_OK and fills *out, or the
  * SPEC reason (and *out as far as it got). Order: retained first (whatever else is true),
  * then size, shape, door, key, permission, time, replay: every cheap check before the

@@ -50,8 +50,8 @@ enum section_kind {
 };
 
 /* The keys of each section, in SPEC order; the enums index these tables. */
-enum { DEV_ID, DEV_USER, DEV_NKEYS };
-static const char *const device_keys[DEV_NKEYS] = {"id", "user"};
+enum { DEV_ID, DEV_USER, DEV_STATE_DIR, DEV_NKEYS };
+static const char *const device_keys[DEV_NKEYS] = {"id", "user", "state_dir"};
 
 enum {
 	MQ_HOST,
@@ -798,7 +798,9 @@ on_key(void *user, const char *inih_section, const char *name, const char *value
 
 	switch (p->sec) {
 	case SEC_DEVICE:
-		if (key == DEV_USER) {
+		if (key == DEV_STATE_DIR) {
+			set_path(p, "state_dir", value, p->cfg->state_dir, "/var/lib/garaged");
+		} else if (key == DEV_USER) {
 			if (valid_user(value))
 				memcpy(p->cfg->user, value, strlen(value) + 1);
 			else
@@ -1225,6 +1227,7 @@ config_defaults(struct config *cfg)
 {
 	memset(cfg, 0, sizeof(*cfg));
 	strcpy(cfg->user, "nobody");
+	strcpy(cfg->state_dir, "/var/lib/garaged");
 	cfg->port = 8883;
 	strcpy(cfg->tls_version, "tlsv1.2");
 	cfg->keepalive = 30;

@@ -81,6 +81,9 @@ struct config {
 	char device_id[CONFIG_NAME_MAX + 1];
 	/* The user the network half runs as when garaged starts as root; default "nobody". */
 	char user[CONFIG_USER_MAX + 1];
+	/* Where the door half keeps what it must not forget across a restart (state.c); default
+	 * /var/lib/garaged, the unit's StateDirectory=. */
+	char state_dir[CONFIG_PATH_MAX];
 
 	/* [mqtt] */
 	char host[CONFIG_HOST_MAX + 1];

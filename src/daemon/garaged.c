@@ -44,6 +44,7 @@
 #include "timer.h"
 #include "privsep.h"
 #include "sig_sodium.h"
+#include "state.h"
 
 /* How long the network half gets to say goodbye at SIGTERM before it is killed. */
 #define GOODBYE_WAIT_MS 3000U
@@ -68,6 +69,7 @@ struct garaged {
 	size_t ndoors;
 	struct cmd_keyring keys;
 	struct cmd_verifier verifier;
+	struct state state; /* as last written to [device] state_dir */
 	int sfd;
 	int tfd;
 	uint64_t armed; /* the deadline the timerfd is set to, UINT64_MAX when disarmed */
@@ -144,6 +146,13 @@ publish_event(struct garaged *g, const char *json, size_t len)
 static int64_t
 unix_now(void)
 {
+#ifdef GARAGED_TEST_HOOKS
+	/* The tests' clock set back or ahead (seconds), as on a board without a real-time clock. */
+	const char *offset = getenv("GARAGED_TEST_CLOCK_OFFSET");
+
+	if (offset != NULL)
+		return (int64_t)time(NULL) + strtoll(offset, NULL, 10);
+#endif
 	return (int64_t)time(NULL);
 }
 
@@ -225,6 +234,24 @@ goal_of(enum cmd_action a)
  * flag, shape, key, permission, time, replay, signature), then the door applies its own rule
  * (the pulse interval). Every outcome is one audit event.
  */
+/*
+ * A state that cannot be written is said loudly, and the command is still obeyed: the owner
+ * keeps a working door, and what is lost is only the guard against a replay after a restart
+ * (docs/security.md "Restarts").
+ */
+static void
+save_state(struct garaged *g)
+{
+	char err[CONFIG_ERROR_MAX];
+
+	if (g->verifier.latest > g->state.latest)
+		g->state.latest = g->verifier.latest;
+	if (state_save(g->cfg.state_dir, &g->state, err, sizeof(err)) != 0)
+		log_warnx("%s: the state is not saved; after a restart, a command accepted now "
+		          "could be accepted again",
+		          err);
+}
+
 static void
 handle_command(struct garaged *g, const char *door, const void *payload, size_t len, bool retained)
 {
@@ -234,6 +261,12 @@ handle_command(struct garaged *g, const char *door, const void *payload, size_t 
 	unsigned presses = 0;
 
 	r = cmd_check(&g->verifier, door, payload, len, retained, unix_now(), &c);
+	if (r == CMD_OK && c.ts > g->state.accepted_ts) {
+		/* Written before the relay moves: a crash right after the press cannot make the
+		 * command acceptable again after a restart. */
+		g->state.accepted_ts = c.ts;
+		save_state(g);
+	}
 	if (r == CMD_OK)
 		r = gdoor_act(&g->doors[c.door_index].gd, goal_of(c.action), timer_now_ms(),
 		              &presses);
@@ -438,12 +471,37 @@ setup_verifier(struct garaged *g)
 		snprintf(v->doors[i], sizeof(v->doors[i]), "%s", g->cfg.doors[i].name);
 	v->ndoors = i;
 	v->clock_skew = g->cfg.clock_skew;
-	/* Commands stamped before this second are stale: nothing recorded before a restart
-	 * can be replayed after it, though the replay window itself was lost. */
-	v->start_time = (int64_t)time(NULL);
-	v->latest = v->start_time;
 	v->keys = &g->keys;
 	v->verify = sig_sodium_verify;
+}
+
+/*
+ * The verifier's clock after a restart, from what [device] state_dir remembers: nothing
+ * accepted before is accepted again, and a clock behind the latest time seen is not trusted.
+ */
+static void
+resume_verifier(struct garaged *g)
+{
+	char err[CONFIG_ERROR_MAX];
+	int64_t now = unix_now();
+	bool found;
+
+	if (state_load(g->cfg.state_dir, &g->state, &found, err, sizeof(err)) != 0)
+		log_fatalx("%s", err);
+	if (!found)
+		log_info("%s/%s: none yet (a first start, or the state was lost): commands stamped "
+		         "before now are stale",
+		         g->cfg.state_dir, STATE_FILE);
+	else if (now < g->state.latest)
+		log_warnx("the clock is %lld s behind the latest time seen before this start: "
+		          "commands are judged by that time until the clock catches up; is the time "
+		          "set (NTP, a real-time clock)?",
+		          (long long)(g->state.latest - now));
+	cmd_verifier_start(&g->verifier, now, g->state.accepted_ts, g->state.latest);
+	g->state.latest = g->verifier.latest;
+	if (state_save(g->cfg.state_dir, &g->state, err, sizeof(err)) != 0)
+		log_fatalx("%s: garaged cannot remember what it accepts; make state_dir writable",
+		           err);
 }
 
 static uint64_t
@@ -815,6 +873,7 @@ main(int argc, char *argv[])
 		log_fatalx("libsodium failed to initialise");
 	load_keys(&g, true);
 	setup_verifier(&g);
+	resume_verifier(&g);
 	open_doors(&g);
 	choose_user(&g);
 
@@ -822,6 +881,7 @@ main(int argc, char *argv[])
 
 	/* The relays first: nothing the network half does can delay their release. */
 	close_doors(&g);
+	save_state(&g);
 	stop_child(&g);
 	log_info("stopped");
 	return 0;

@@ -1032,6 +1032,48 @@ test_cmd_ClockSteppedBackDoesNotReopenWindow(void **state)
 	assert_int_equal(f->v.latest, NOW + 10 * SKEW);
 }
 
+/*
+ * A restart empties the replay window; cmd_verifier_start() keeps the promise from what the
+ * caller saved: a command accepted before, even one stamped in the future, is stale after it.
+ */
+static void
+test_cmd_RestartRefusesWhatWasAccepted(void **state)
+{
+	struct fixture *f = *state;
+	struct spec s = default_spec();
+
+	s.ts = NOW + 20; /* a phone whose clock runs ahead */
+	assert_reason(check_spec(f, &s, NOW), CMD_OK);
+	cmd_verifier_start(&f->v, NOW + 5, s.ts, f->v.latest);
+	verify_calls = 0;
+	assert_reason(check_spec(f, &s, NOW + 5), CMD_STALE);
+	assert_int_equal(verify_calls, 0);
+	/* Without what was saved, the old rule (stale before the start) let it through. */
+	cmd_verifier_start(&f->v, NOW + 5, 0, 0);
+	assert_reason(check_spec(f, &s, NOW + 5), CMD_OK);
+}
+
+/* A clock behind the latest time seen is not trusted: commands are judged by that time. */
+static void
+test_cmd_RestartWithClockSetBack(void **state)
+{
+	struct fixture *f = *state;
+	struct spec s = default_spec();
+	struct spec fresh = default_spec();
+
+	assert_reason(check_spec(f, &s, NOW), CMD_OK);
+	cmd_verifier_start(&f->v, NOW - 50, s.ts, NOW + 1);
+	assert_int_equal(f->v.latest, NOW + 1);
+	assert_reason(check_spec(f, &s, NOW - 50), CMD_STALE);
+	fresh.ts = NOW + 2;
+	fresh.nonce = "AAAAAAAAAAAAAAAAAAAAAA";
+	assert_reason(check_spec(f, &fresh, NOW - 50), CMD_OK);
+	/* Nothing saved and the clock right: only what is stamped before now is stale. */
+	cmd_verifier_start(&f->v, NOW + 100, 0, 0);
+	assert_int_equal(f->v.start_time, NOW + 100);
+	assert_int_equal(f->v.latest, NOW + 100);
+}
+
 /* ---- replay ------------------------------------------------------------------------------- */
 
 static void
@@ -1749,6 +1791,8 @@ main(void)
 	    T(test_cmd_ZeroSkew),
 	    T(test_cmd_ExtremeClock),
 	    T(test_cmd_ClockSteppedBackDoesNotReopenWindow),
+	    T(test_cmd_RestartRefusesWhatWasAccepted),
+	    T(test_cmd_RestartWithClockSetBack),
 	    T(test_cmd_SameCommandTwiceIsReplay),
 	    T(test_cmd_NonceReuseIsReplay),
 	    T(test_cmd_ReplayWindowExpiry),

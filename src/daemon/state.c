@@ -1,0 +1,216 @@
+/*
+ * state: see state.h. The file is a few lines of text, so that an owner can read it:
+ *
+ *   # garaged's memory across restarts (docs/security.md "Restarts"); written by garaged only
+ *   accepted_ts 1795950000
+ *   latest 1795950123
+ */
+#include "state.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "config.h"
+
+/* Larger than any file we write: more is not ours. */
+#define STATE_MAX_BYTES 512U
+/* Unix seconds up to here (year 36812): anything larger is not a time we wrote. */
+#define STATE_TIME_MAX ((int64_t)1 << 40)
+
+static int
+parse_time(const char *s, int64_t *out)
+{
+	char *end;
+	long long v;
+
+	if (*s < '0' || *s > '9')
+		return -1;
+	errno = 0;
+	v = strtoll(s, &end, 10);
+	if (errno != 0 || *end != '\0' || v < 0 || v >= STATE_TIME_MAX)
+		return -1;
+	*out = (int64_t)v;
+	return 0;
+}
+
+/* Parses TEXT (NUL-terminated) into *st: both keys exactly once, nothing else. */
+static int
+parse(char *text, struct state *st, const char *path, char *err, size_t errlen)
+{
+	bool seen_ts = false, seen_latest = false;
+	char *line, *next, *sp;
+	int lineno = 0;
+
+	for (line = text; line != NULL && *line != '\0'; line = next) {
+		next = strchr(line, '\n');
+		if (next != NULL)
+			*next++ = '\0';
+		lineno++;
+		if (*line == '#')
+			continue;
+		sp = strchr(line, ' ');
+		if (sp != NULL)
+			*sp++ = '\0';
+		if (sp != NULL && strcmp(line, "accepted_ts") == 0 && !seen_ts &&
+		    parse_time(sp, &st->accepted_ts) == 0) {
+			seen_ts = true;
+		} else if (sp != NULL && strcmp(line, "latest") == 0 && !seen_latest &&
+		           parse_time(sp, &st->latest) == 0) {
+			seen_latest = true;
+		} else {
+			snprintf(err, errlen,
+			         "%s:%d: not a line garaged wrote; garaged writes this file itself. "
+			         "If you removed the card or edited it, remove the file to start afresh "
+			         "(see docs/security.md, Restarts)",
+			         path, lineno);
+			return -1;
+		}
+	}
+	if (!seen_ts || !seen_latest) {
+		snprintf(err, errlen,
+		         "%s: %s is missing; garaged writes this file itself. Remove it to start "
+		         "afresh (see docs/security.md, Restarts)",
+		         path, seen_ts ? "latest" : "accepted_ts");
+		return -1;
+	}
+	return 0;
+}
+
+static int
+ensure_dir(const char *dir, char *err, size_t errlen)
+{
+	struct stat sb;
+
+	if (mkdir(dir, 0700) != 0 && errno != EEXIST) {
+		snprintf(err, errlen, "state_dir %s: cannot create it: %s; create it for the user "
+		         "garaged runs as, or set [device] state_dir", dir, strerror(errno));
+		return -1;
+	}
+	if (lstat(dir, &sb) != 0 || !S_ISDIR(sb.st_mode)) {
+		snprintf(err, errlen, "state_dir %s: not a directory; set [device] state_dir to one",
+		         dir);
+		return -1;
+	}
+	if (access(dir, W_OK | X_OK) != 0) {
+		snprintf(err, errlen,
+		         "state_dir %s: not writable by uid %u: %s; make it theirs (chown), or set "
+		         "[device] state_dir",
+		         dir, (unsigned)geteuid(), strerror(errno));
+		return -1;
+	}
+	return 0;
+}
+
+int
+state_load(const char *dir, struct state *st, bool *found, char *err, size_t errlen)
+{
+	char path[CONFIG_PATH_MAX + sizeof(STATE_FILE) + 1];
+	char text[STATE_MAX_BYTES + 2]; /* one byte more than allowed, and a NUL */
+	ssize_t n;
+	size_t len = 0;
+	int fd;
+
+	memset(st, 0, sizeof(*st));
+	*found = false;
+	if (ensure_dir(dir, err, errlen) != 0)
+		return -1;
+	snprintf(path, sizeof(path), "%s/%s", dir, STATE_FILE);
+	fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+	if (fd < 0 && errno == ENOENT)
+		return 0;
+	if (fd < 0) {
+		snprintf(err, errlen, "%s: %s", path, strerror(errno));
+		return -1;
+	}
+	while (len < sizeof(text) - 1 &&
+	       (n = read(fd, text + len, sizeof(text) - 1 - len)) != 0) {
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0) {
+			snprintf(err, errlen, "%s: %s", path, strerror(errno));
+			close(fd);
+			return -1;
+		}
+		len += (size_t)n;
+	}
+	close(fd);
+	if (len > STATE_MAX_BYTES || memchr(text, '\0', len) != NULL) {
+		snprintf(err, errlen, "%s: not a file garaged wrote (too long or binary); remove it "
+		         "to start afresh (see docs/security.md, Restarts)", path);
+		return -1;
+	}
+	text[len] = '\0';
+	if (parse(text, st, path, err, errlen) != 0) {
+		memset(st, 0, sizeof(*st));
+		return -1;
+	}
+	*found = true;
+	return 0;
+}
+
+static int
+write_all(int fd, const char *buf, size_t len)
+{
+	ssize_t n;
+
+	while (len > 0) {
+		n = write(fd, buf, len);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			return -1;
+		buf += n;
+		len -= (size_t)n;
+	}
+	return 0;
+}
+
+int
+state_save(const char *dir, const struct state *st, char *err, size_t errlen)
+{
+	char path[CONFIG_PATH_MAX + sizeof(STATE_FILE) + 1], tmp[sizeof(path) + 4];
+	char text[STATE_MAX_BYTES];
+	int fd, dfd, len, rc = -1;
+
+	snprintf(path, sizeof(path), "%s/%s", dir, STATE_FILE);
+	snprintf(tmp, sizeof(tmp), "%s.new", path);
+	len = snprintf(text, sizeof(text),
+	               "# garaged's memory across restarts (docs/security.md \"Restarts\"); "
+	               "written by garaged only\naccepted_ts %" PRId64 "\nlatest %" PRId64 "\n",
+	               st->accepted_ts, st->latest);
+	/* O_NOFOLLOW and O_EXCL after an unlink: a link planted at the temporary name is never
+	 * followed. */
+	(void)unlink(tmp);
+	fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+	if (fd < 0) {
+		snprintf(err, errlen, "%s: %s", tmp, strerror(errno));
+		return -1;
+	}
+	if (write_all(fd, text, (size_t)len) != 0 || fsync(fd) != 0) {
+		snprintf(err, errlen, "%s: %s", tmp, strerror(errno));
+		close(fd);
+		(void)unlink(tmp);
+		return -1;
+	}
+	close(fd);
+	if (rename(tmp, path) != 0) {
+		snprintf(err, errlen, "%s: %s", path, strerror(errno));
+		(void)unlink(tmp);
+		return -1;
+	}
+	/* The rename itself must reach the disk too, or a power cut could undo it. */
+	dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (dfd >= 0 && fsync(dfd) == 0)
+		rc = 0;
+	else
+		snprintf(err, errlen, "%s: fsync: %s", dir, strerror(errno));
+	if (dfd >= 0)
+		close(dfd);
+	return rc;
+}

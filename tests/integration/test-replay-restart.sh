@@ -1,0 +1,97 @@
+#!/bin/bash
+# A command the device accepted is never accepted again, across restarts too (issue 13, points
+# 1 and 2): the replay window is in memory, so garaged keeps the newest accepted timestamp and
+# the latest time seen in [device] state_dir (state.c) and starts from them.
+# 1. A toggle accepted, garaged restarted with its clock 10 s behind (a board without a
+#    real-time clock): the capture is refused; the clock is not trusted until it catches up (a
+#    warning says so), yet a fresh command is obeyed.
+# 2. A toggle stamped 20 s in the future (a phone whose clock runs ahead), accepted, garaged
+#    restarted within the skew, the same bytes again: refused as stale, no second press.
+# 3. A state file that garaged did not write, and a state_dir it cannot write: exit 1 at
+#    start, naming the file and what to do.
+source "$(dirname "$0")/../../scripts/testbed.sh"
+make_pki
+start_broker
+keypair alice
+SIM_TRAVEL_MS=300 write_conf "min_pulse_interval_ms = 0"
+echo "ed25519 $PUB_B64 alice" >"$T/authorized_keys"
+now() { date +%s; }
+toggle() { sign alice garage main toggle "$1" "$(nonce)" alice; }
+
+# restart [CLOCK_OFFSET_S]: SIGTERM, exit 0, start again (the test build's clock moved by the
+# offset), and wait until it is online and subscribed.
+restart() {
+	kill -TERM "$GARAGED_PID"
+	wait "$GARAGED_PID" || fail "garaged exited $? on SIGTERM"
+	: >"$T/watch.log"
+	GARAGED_TEST_CLOCK_OFFSET=${1:-0} start_garaged
+	await '^garage/garage/availability online$' 10 || fail "garaged did not come back online"
+	sleep 0.5 # its subscription follows the availability message
+}
+
+# expect REASON NONCE: an event for that nonce with that result or reason, within 5 s.
+expect() {
+	await "\"nonce\":\"$2\",\"result\":(\"$1\"|\"rejected\",\"reason\":\"$1\")" 5 ||
+		fail "no '$1' for nonce $2: $(grep "$2" "$T/watch.log")"
+	# A door still moving refuses the next press as rate_limited: let it arrive.
+	[ "$1" != accepted ] || sleep 1
+}
+nonce_of() { echo "$1" | sed 's/.*"nonce":"\([^"]*\)".*/\1/'; }
+
+watch
+start_garaged
+await '^garage/garage/availability online$' 10 || fail "garaged did not come online"
+sleep 0.5
+
+# 1. Accepted, then a restart with the clock 10 s behind (a board without a real-time clock):
+# the capture is refused, and a fresh command is judged by the latest time seen, not by the
+# clock set back.
+C=$(toggle "$(now)")
+pub garage/garage/main/cmd "$C"
+expect accepted "$(nonce_of "$C")"
+[ -f "$T/state/verifier" ] || fail "no state file in state_dir after an accepted command"
+restart -10
+grep -Eq 'the clock is ([89]|1[0-2]) s behind the latest time seen' "$T/garaged.log" ||
+	fail "no warning that the clock is behind: $(grep -i clock "$T/garaged.log" | tail -2)"
+pub garage/garage/main/cmd "$C"
+expect stale "$(nonce_of "$C")"
+sleep 0.3
+[ "$(relay_edges)" = 1 ] || fail "want 1 relay press, sim_log has $(relay_edges)"
+pass "with the clock set back 10 s, a command accepted before the restart is refused"
+F=$(toggle $(($(now) + 2)))
+pub garage/garage/main/cmd "$F"
+expect accepted "$(nonce_of "$F")"
+pass "a fresh command is judged by the latest time seen, not by the clock set back: accepted"
+
+# 2. Stamped 20 s in the future, accepted, replayed after a restart: stale. Until the clock
+# passes that stamp, every command stamped before it is stale too (docs/security.md).
+C=$(toggle $(($(now) + 20)))
+pub garage/garage/main/cmd "$C"
+expect accepted "$(nonce_of "$C")"
+restart
+pub garage/garage/main/cmd "$C"
+expect stale "$(nonce_of "$C")"
+F=$(toggle "$(now)")
+pub garage/garage/main/cmd "$F"
+expect stale "$(nonce_of "$F")"
+sleep 0.3
+[ "$(relay_edges)" = 3 ] || fail "want 3 relay presses, sim_log has $(relay_edges)"
+pass "a future-stamped command, accepted, is refused as stale after a restart (and so is one stamped before it)"
+
+# 3. A state garaged did not write, a state_dir it cannot write: exit 1, naming what to do.
+kill -TERM "$GARAGED_PID"
+wait "$GARAGED_PID"
+printf 'accepted_ts 1\nlatest x\n' >"$T/state/verifier"
+out=$(run_garaged -c "$T/garaged.conf" -f 2>&1)
+rc=$?
+[ "$rc" = 1 ] || fail "garaged exited $rc with a state file it did not write, want 1"
+echo "$out" | grep -q "$T/state/verifier:2: not a line garaged wrote.*remove the file to start afresh" ||
+	fail "the message does not name FILE:LINE and what to do: $out"
+pass "a state file garaged did not write: exit 1 ($(echo "$out" | grep -o 'verifier:2: [^;]*'))"
+sed -i "s|^state_dir = .*|state_dir = /proc/garaged-state|" "$T/garaged.conf"
+out=$(run_garaged -c "$T/garaged.conf" -f 2>&1)
+rc=$?
+[ "$rc" = 1 ] || fail "garaged exited $rc with a state_dir it cannot make, want 1"
+echo "$out" | grep -q "state_dir /proc/garaged-state: cannot create it" ||
+	fail "the message does not name state_dir: $out"
+pass "a state_dir that cannot be made: exit 1 ($(echo "$out" | grep -o 'state_dir /proc[^;]*'))"
