@@ -43,6 +43,28 @@ pass() { echo "PASS: $*"; }
 skip() { echo "SKIP: $*"; exit 77; }
 
 [ -x "$GARAGED" ] || fail "no garaged at $GARAGED (build first)"
+
+# GARAGED_AS_UNIT=1 (ctest's integration-caps-* entries): garaged runs as deploy/garaged.service
+# runs it, as an unprivileged system user (UNIT_USER, made here once) whose only privileges are
+# ambient CAP_SETUID and CAP_SETGID, the bounding set cut to those two, and no_new_privs. A uid
+# change between two non-root users keeps capabilities that one from root drops, so this mode
+# finds what the root runs cannot. The scripts stay root (brokers, namespaces, /proc); only
+# garaged changes, through AS_UNIT in front of its command line, after unit_files.
+UNIT_USER=garaged-test
+AS_UNIT=()
+if [ -n "${GARAGED_AS_UNIT:-}" ]; then
+	[ "$(id -u)" = 0 ] || skip "GARAGED_AS_UNIT needs root, to start garaged as $UNIT_USER"
+	command -v setpriv >/dev/null || fail "setpriv is not installed (package util-linux)"
+	# ctest runs the tests in parallel: the user is made under a lock, by the first to get it.
+	flock /run/lock/garaged-test-user.lock sh -c "getent passwd $UNIT_USER >/dev/null ||
+		useradd --system --user-group --no-create-home --home-dir /nonexistent \
+			--shell /usr/sbin/nologin $UNIT_USER" || fail "cannot create the system user $UNIT_USER"
+	# shellcheck disable=SC2054 # the commas are setpriv's
+	AS_UNIT=(setpriv --reuid="$UNIT_USER" --regid="$UNIT_USER" --init-groups
+		--inh-caps=-all,+setuid,+setgid --ambient-caps=-all,+setuid,+setgid
+		--bounding-set=-all,+setuid,+setgid --no-new-privs)
+	"${AS_UNIT[@]}" test -x "$T" || fail "$UNIT_USER cannot reach $T: a folder on its path is closed to others"
+fi
 command -v mosquitto >/dev/null || command -v /usr/sbin/mosquitto >/dev/null || fail "mosquitto is not installed (run scripts/bootstrap)"
 export PATH=$PATH:/usr/sbin
 
@@ -126,6 +148,7 @@ write_conf() {
 	cat >"$T/garaged.conf" <<CONF
 [device]
 id = garage
+state_dir = $T/state
 
 [mqtt]
 host = ${HOST:-localhost}
@@ -150,11 +173,50 @@ CONF
 	touch "$T/authorized_keys"
 }
 
-# GARAGED_WRAPPER (empty by default) goes in front of garaged's command line, e.g. valgrind.
+# unit_files [CONF]: with GARAGED_AS_UNIT, the files CONF (default $T/garaged.conf) names, made
+# what README's install steps make them for the service user: the configuration and
+# authorized_keys root's and readable by the user's group, never by others; the private key and
+# password_file the user's own (their modes left alone: garaged checks those); each sim_log (the
+# unit's private /tmp) made and the user's to append to; the state_dir the user's, as the
+# unit's StateDirectory= makes it. $T stays root's: the user writes nothing
+# else, as under the unit's read-only file system. Without GARAGED_AS_UNIT: nothing.
+unit_files() {
+	[ -n "${GARAGED_AS_UNIT:-}" ] || return 0
+	local conf=${1:-$T/garaged.conf} key val
+	[ -f "$conf" ] || return 0
+	chown root:"$UNIT_USER" "$conf" && chmod g+r,o-rwx "$conf" || fail "unit_files: $conf"
+	while IFS='=' read -r key val; do
+		# A file that is not there (a test of that very mistake) is garaged's to report.
+		[ -e "$val" ] || { [[ $key == @(sim_log|state_dir) ]] && [ -d "$(dirname "$val")" ]; } || continue
+		case $key in
+		keyfile | password_file) chown "$UNIT_USER:$UNIT_USER" "$val" ;;
+		authorized_keys) chown root:"$UNIT_USER" "$val" && chmod g+r,o-rwx "$val" ;;
+		sim_log) touch "$val" && chown "$UNIT_USER:$UNIT_USER" "$val" ;;
+		# One that cannot be made (a test of that very mistake) is garaged's to report.
+		state_dir) { mkdir -p -m 0700 "$val" 2>/dev/null && chown "$UNIT_USER:$UNIT_USER" "$val"; } || true ;;
+		*) true ;;
+		esac || fail "unit_files: $key $val"
+	done < <(sed -n 's/^[[:space:]]*\(keyfile\|password_file\|authorized_keys\|sim_log\|state_dir\)[[:space:]]*=[[:space:]]*/\1=/p' "$conf")
+}
+
+# GARAGED_WRAPPER (empty by default) goes in front of garaged's command line, e.g. valgrind;
+# AS_UNIT before both.
 start_garaged() {
-	${GARAGED_WRAPPER:-} "$GARAGED" -c "$T/garaged.conf" -f -v >>"$T/garaged.log" 2>&1 &
+	unit_files
+	"${AS_UNIT[@]}" ${GARAGED_WRAPPER:-} "$GARAGED" -c "$T/garaged.conf" -f -v >>"$T/garaged.log" 2>&1 &
 	GARAGED_PID=$!
 	PIDS+=("$GARAGED_PID")
+}
+# run_garaged ARGS...: garaged in the foreground as start_garaged runs it (for --check-config and
+# starts that must fail), bounded: after 10 s it is ended and the status is timeout's 124.
+run_garaged() {
+	local a prev='' conf=$T/garaged.conf
+	for a in "$@"; do
+		[ "$prev" = -c ] && conf=$a
+		prev=$a
+	done
+	unit_files "$conf"
+	timeout 10 "${AS_UNIT[@]}" ${GARAGED_WRAPPER:-} "$GARAGED" "$@"
 }
 
 # MQTT as the controller (ctl.local) unless another client stem is given.

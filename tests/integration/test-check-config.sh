@@ -4,16 +4,16 @@ source "$(dirname "$0")/../../scripts/testbed.sh"
 make_pki
 PORT=1
 write_conf
-"$GARAGED" -c "$T/garaged.conf" --check-config >"$T/out" 2>&1 || fail "a valid config is refused: $(cat "$T/out")"
+run_garaged -c "$T/garaged.conf" --check-config >"$T/out" 2>&1 || fail "a valid config is refused: $(cat "$T/out")"
 pass "a valid config passes"
 
 expect() { # expect WHAT FILE:LINE-PATTERN: --check-config and a plain start both refuse
 	local out rc
-	out=$("$GARAGED" -c "$T/bad.conf" --check-config 2>&1); rc=$?
+	out=$(run_garaged -c "$T/bad.conf" --check-config 2>&1); rc=$?
 	[ $rc -eq 1 ] || fail "$1: --check-config exit $rc, want 1"
 	[ "$(echo "$out" | wc -l)" = 1 ] || fail "$1: more than one line: $out"
 	echo "$out" | grep -Eq "^$T/bad.conf:$2" || fail "$1: said '$out', want $T/bad.conf:$2"
-	out=$(timeout 10 "$GARAGED" -c "$T/bad.conf" -f 2>&1); rc=$?
+	out=$(run_garaged -c "$T/bad.conf" -f 2>&1); rc=$?
 	[ $rc -eq 1 ] || fail "$1: a plain start exited $rc, want 1"
 	echo "$out" | grep -Eq "^$T/bad.conf:$2" || fail "$1: a plain start said '$out'"
 	pass "$1 -> $out"
@@ -31,6 +31,6 @@ expect "a cafile that does not exist" "[0-9]+: .*nope.crt"
 chmod 644 "$T/pki/garage.local.key"; cp "$T/garaged.conf" "$T/bad.conf"
 expect "a private key readable by others" "[0-9]+: .*(readable|mode)"
 chmod 600 "$T/pki/garage.local.key"
-out=$("$GARAGED" -c "$T/missing.conf" --check-config 2>&1) && fail "a missing config file passes"
+out=$(run_garaged -c "$T/missing.conf" --check-config 2>&1) && fail "a missing config file passes"
 echo "$out" | grep -q "missing.conf" || fail "a missing config file is not named: $out"
 pass "a missing config file is refused and named"

@@ -6,7 +6,7 @@ source "$(dirname "$0")/../../scripts/testbed.sh"
 make_pki
 start_broker
 write_conf "sim_start = open" "" "[door.side]" "backend = sim" "sim_log = $T/side.log"
-"$GARAGED" -c "$T/garaged.conf" --check-config >"$T/cc.out" 2>&1 || fail "--check-config refuses a valid config: $(cat "$T/cc.out")"
+run_garaged -c "$T/garaged.conf" --check-config >"$T/cc.out" 2>&1 || fail "--check-config refuses a valid config: $(cat "$T/cc.out")"
 watch
 start_garaged
 await '^garage/garage/availability online$' 10 || fail "no 'online' on the availability topic"

@@ -23,10 +23,10 @@ make_pki
 # A missing chip: fatal before any network, at once, naming the chip. No broker is needed.
 PORT=$(free_port)
 gpiod_conf gpiochip-missing
-"$GARAGED" -c "$T/garaged.conf" --check-config >"$T/cc.out" 2>&1 ||
+run_garaged -c "$T/garaged.conf" --check-config >"$T/cc.out" 2>&1 ||
 	fail "--check-config refuses a valid gpiod config: $(cat "$T/cc.out")"
 start=$(date +%s%N)
-timeout 10 "$GARAGED" -c "$T/garaged.conf" -f >"$T/missing.out" 2>&1
+run_garaged -c "$T/garaged.conf" -f >"$T/missing.out" 2>&1
 rc=$?
 ms=$((($(date +%s%N) - start) / 1000000))
 [ "$rc" = 124 ] && fail "garaged kept running with a missing gpio chip"
@@ -67,6 +67,11 @@ if [ -z "$CHIP" ] || [ ! -d "$LINES" ]; then fail "gpio-sim chip '$CHIP' has no 
 pull() { echo "pull-$2" >"$LINES/sim_gpio$1/pull" || fail "gpio-sim: pull line $1 $2"; }
 relay() { cat "$LINES/sim_gpio0/value"; }
 pass "gpio-sim chip $CHIP with 4 lines"
+# GARAGED_AS_UNIT: the chip goes to the service user's group, as README's udev rule gives a
+# board's chips to the group gpio.
+if [ -n "${GARAGED_AS_UNIT:-}" ]; then
+	chgrp "$UNIT_USER" "/dev/$CHIP" && chmod 0660 "/dev/$CHIP" || fail "cannot give /dev/$CHIP to $UNIT_USER"
+fi
 
 start_broker
 gpiod_conf "$CHIP"

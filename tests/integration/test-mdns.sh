@@ -137,11 +137,17 @@ start_broker_in_a() {
 }
 start_broker_in_a
 
+# start_in_b LOG: garaged in B, as start_garaged starts it (GARAGED_AS_UNIT too), logging to LOG.
+start_in_b() {
+	unit_files
+	"${IN_B[@]}" "${AS_UNIT[@]}" ${GARAGED_WRAPPER:-} "$GARAGED" -c "$T/garaged.conf" -f -v >>"$1" 2>&1 &
+	GARAGED_PID=$!
+	PIDS+=("$GARAGED_PID")
+}
+
 # garaged in B, given only the name.
 HOST=mqtt.local write_conf
-"${IN_B[@]}" ${GARAGED_WRAPPER:-} "$GARAGED" -c "$T/garaged.conf" -f -v >>"$T/garaged.log" 2>&1 &
-GARAGED_PID=$!
-PIDS+=("$GARAGED_PID")
+start_in_b "$T/garaged.log"
 online=$("${IN_A[@]}" mosquitto_sub -h "$ADDR_A" -p "$PORT" --cafile "$T/pki/ca.crt" \
 	--cert "$T/pki/ctl.local.crt" --key "$T/pki/ctl.local.key" \
 	-t garage/garage/availability -C 1 -W 15 2>&1)
@@ -172,9 +178,7 @@ issue ca other server addr-only "IP:$ADDR_A"
 sed -i "s|mqtt-local\.|addr-only.|" "$T/mosquitto.conf"
 kill "$BROKER_PID"; wait "$BROKER_PID" 2>/dev/null
 start_broker_in_a
-"${IN_B[@]}" ${GARAGED_WRAPPER:-} "$GARAGED" -c "$T/garaged.conf" -f -v >>"$T/garaged-addr.log" 2>&1 &
-GARAGED_PID=$!
-PIDS+=("$GARAGED_PID")
+start_in_b "$T/garaged-addr.log"
 await 'TLS with mqtt.local:8883 failed' 15 "$T/garaged-addr.log" ||
 	fail "a certificate for the address only was not refused: $(tail -3 "$T/garaged-addr.log")"
 pass "the broker's certificate is still checked against mqtt.local, not the address"
@@ -182,9 +186,7 @@ kill "$GARAGED_PID"; wait "$GARAGED_PID" 2>/dev/null
 
 # A name nobody announces: one clear line per attempt, the normal backoff, garaged stays up.
 HOST=nothing.local write_conf
-"${IN_B[@]}" ${GARAGED_WRAPPER:-} "$GARAGED" -c "$T/garaged.conf" -f -v >>"$T/garaged-nothing.log" 2>&1 &
-GARAGED_PID=$!
-PIDS+=("$GARAGED_PID")
+start_in_b "$T/garaged-nothing.log"
 line='mDNS: no answer for nothing.local within 2 s; is the broker announcing it \(avahi-daemon\)\?'
 for _ in $(seq 150); do
 	[ "$(count "$line" "$T/garaged-nothing.log")" -ge 3 ] && break

@@ -178,11 +178,11 @@ pass "a wrong password is refused by the broker; garaged never gets online"
 
 # Set-up errors are fatal at start, with one line that says what to do.
 conf "password_file = $T/garage.pw"
-timeout 10 "$GARAGED" -c "$T/garaged.conf" -f >"$T/nouser.log" 2>&1 && fail "garaged ran without a username"
+run_garaged -c "$T/garaged.conf" -f >"$T/nouser.log" 2>&1 && fail "garaged ran without a username"
 grep -q "password_file is set but username is empty; add username = ... to \[mqtt\]" "$T/nouser.log" ||
 	fail "no username: $(tail -1 "$T/nouser.log")"
 : >"$T/garage.pw"
 conf "username = garage.local" "password_file = $T/garage.pw"
-timeout 10 "$GARAGED" -c "$T/garaged.conf" -f >"$T/empty.log" 2>&1 && fail "garaged ran with an empty password"
+run_garaged -c "$T/garaged.conf" -f >"$T/empty.log" 2>&1 && fail "garaged ran with an empty password"
 grep -q "password_file $T/garage.pw is empty" "$T/empty.log" || fail "empty password: $(tail -1 "$T/empty.log")"
 pass "password_file without username, or empty, is refused at start"

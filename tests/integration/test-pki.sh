@@ -318,9 +318,15 @@ expect_exit 0 "$GARAGECTL" pki issue --dir "$T/rogue" --client garage.local
 mpub garage.local garage/garage/availability online "$T/rogue" && fail "the broker accepts a client cert from another CA"
 pass "the generated broker refuses a client certificate from another CA"
 
-# garaged through the generated configuration.
+# garaged through the generated configuration, with its own copies of the device's three files
+# as README's install steps give them to the board: pki init keeps the CA's folder to its owner
+# (0700), and under the unit (GARAGED_AS_UNIT) garaged is another user.
+mkdir "$T/device" && install -m 0644 "$D/ca.crt" "$D/garage.local.crt" "$T/device/" &&
+	install -m 0600 "$D/garage.local.key" "$T/device/" || fail "cannot copy the device's files"
 write_conf
-"$GARAGED" -c "$T/garaged.conf" --check-config >"$T/cc.out" 2>&1 || fail "garaged refuses its conf: $(cat "$T/cc.out")"
+sed -i "s#^\(cafile\|certfile\|keyfile\) = $D/#\1 = $T/device/#" "$T/garaged.conf"
+[ "$(grep -c "= $T/device/" "$T/garaged.conf")" = 3 ] || fail "garaged.conf does not name the copies: $(cat "$T/garaged.conf")"
+run_garaged -c "$T/garaged.conf" --check-config >"$T/cc.out" 2>&1 || fail "garaged refuses its conf: $(cat "$T/cc.out")"
 start_garaged
 online() { local i; for i in $(seq "$1"); do [ "$(sub garage/garage/availability 1 1)" = online ] && return 0; sleep 0.2; done; return 1; }
 online 50 || fail "garaged did not come online through the generated broker config"

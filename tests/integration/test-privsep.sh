@@ -1,7 +1,9 @@
 #!/bin/bash
 # Privilege separation (SPEC "Security model" 8): garaged is two processes. The door half (the
 # process started) holds the relay and no network socket; its child, the network half, runs as
-# [device] user (nobody) when started as root, with no_new_privs and a seccomp filter. Killing
+# [device] user (nobody) when started as root or as the systemd unit starts it (a user with ambient
+# CAP_SETUID/CAP_SETGID: GARAGED_AS_UNIT), with no capability, no_new_privs and a seccomp filter;
+# under the unit the door half keeps those two capabilities permitted only. Killing
 # the network half never moves the relay and garaged recovers; a forged message on the channel
 # (test builds: GARAGED_TEST_INJECT) is refused: a bad size or type kills the network half, a
 # well-formed command with a bad signature is refused by the verifier as from the broker.
@@ -20,17 +22,46 @@ start_garaged
 await '^garage/garage/availability online$' 15 || fail "garaged did not come up"
 await '^garage/garage/main/state closed$' 5 || fail "no state from the door half"
 
+# field PID NAME: NAME's value in /proc/PID/status (for Uid: all four ids, real to file system).
+field() { awk -v f="$2:" '$1 == f {$1 = ""; print substr($0, 2)}' "/proc/$1/status"; }
+# halves NET: what each half holds. The network half NET holds no capability, whoever started
+# garaged, with no_new_privs and its filter; it is nobody whenever garaged could change user (as
+# root, or under the unit). Under the unit (GARAGED_AS_UNIT, as deploy/garaged.service runs it:
+# its user with ambient CAP_SETUID and CAP_SETGID, where a uid change keeps capabilities) the door
+# half keeps those two permitted at most, to start the next network half, never effective or
+# ambient; started as root it stays root.
+halves() {
+	local net=$1 c nobody door prm
+	for c in CapEff CapPrm CapAmb; do
+		[ "$(field "$net" $c)" = 0000000000000000 ] ||
+			fail "the network half (pid $net) has $c $(field "$net" $c), want 0"
+	done
+	[ "$(field "$net" NoNewPrivs)" = 1 ] || fail "the network half lacks no_new_privs"
+	[ "$(field "$net" Seccomp)" = 2 ] || fail "the network half has no seccomp filter"
+	if [ "$(id -u)" = 0 ]; then
+		nobody=$(id -u nobody)
+		[ "$(field "$net" Uid)" = "$nobody $nobody $nobody $nobody" ] ||
+			fail "the network half runs as uids $(field "$net" Uid), want nobody's ($nobody)"
+	fi
+	if [ -n "${GARAGED_AS_UNIT:-}" ]; then
+		door=$(id -u "$UNIT_USER")
+		[ "$(field "$GARAGED_PID" Uid)" = "$door $door $door $door" ] ||
+			fail "the door half runs as uids $(field "$GARAGED_PID" Uid), want $UNIT_USER's ($door)"
+		for c in CapEff CapAmb; do
+			[ "$(field "$GARAGED_PID" $c)" = 0000000000000000 ] ||
+				fail "the door half has $c $(field "$GARAGED_PID" $c), want 0 (CAP_SETUID/CAP_SETGID permitted only)"
+		done
+		prm=$(field "$GARAGED_PID" CapPrm)
+		(((0x$prm & ~0xc0) == 0)) || fail "the door half has CapPrm $prm, more than CAP_SETUID/CAP_SETGID (c0)"
+	elif [ "$(id -u)" = 0 ]; then
+		[ "$(field "$GARAGED_PID" Uid | cut -d" " -f1)" = 0 ] || fail "the door half is not root"
+	fi
+}
+
 CHILD=$(child_of "$GARAGED_PID")
 [ -n "$CHILD" ] || fail "no network half under pid $GARAGED_PID"
-st=/proc/$CHILD/status
-if [ "$(id -u)" = 0 ]; then
-	uid=$(awk '/^Uid:/ {print $2}' "$st")
-	[ "$uid" = "$(id -u nobody)" ] || fail "the network half runs as uid $uid, want nobody's"
-	[ "$(awk '/^Uid:/ {print $2}' /proc/"$GARAGED_PID"/status)" = 0 ] || fail "the door half is not root"
-fi
-grep -Eq '^NoNewPrivs:[[:space:]]+1$' "$st" || fail "the network half lacks no_new_privs"
-grep -Eq '^Seccomp:[[:space:]]+2$' "$st" || fail "the network half has no seccomp filter"
-pass "the network half (pid $CHILD) runs as $(awk '/^Uid:/ {print $2}' "$st"), NoNewPrivs 1, Seccomp 2"
+halves "$CHILD"
+pass "the network half (pid $CHILD) runs as $(field "$CHILD" Uid | cut -d" " -f1) with CapEff, CapPrm and CapAmb 0, NoNewPrivs 1, Seccomp 2; the door half as $(field "$GARAGED_PID" Uid | cut -d" " -f1), CapEff $(field "$GARAGED_PID" CapEff), CapPrm $(field "$GARAGED_PID" CapPrm)"
 
 # The door half holds no Internet socket: its sockets are the channel (unix) and nothing else.
 if ss -tanp | grep -q "pid=$GARAGED_PID,"; then fail "the door half holds a TCP socket: $(ss -tanp | grep "pid=$GARAGED_PID,")"; fi
@@ -62,7 +93,8 @@ for _ in $(seq 100); do [ "$(count '^garage/garage/availability online$')" -gt "
 pub garage/garage/main/cmd "$(sign alice garage main close "$(now)" "$(nonce)" alice)"
 for _ in $(seq 50); do [ "$(relay_edges)" -gt "$edges" ] && break; sleep 0.1; done
 [ "$(relay_edges)" -gt "$edges" ] || fail "a valid command did not work after the restart"
-pass "kill -9 of the network half: no relay edge, a new one (pid $n), online again, commands work"
+halves "$n"
+pass "kill -9 of the network half: no relay edge, a new one (pid $n, as unprivileged as the first), online again, commands work"
 
 kill -TERM "$GARAGED_PID"; wait "$GARAGED_PID"; rc=$?
 [ $rc = 0 ] || fail "exit code $rc after SIGTERM"
