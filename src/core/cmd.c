@@ -513,6 +513,7 @@ keys_pass(struct cmd_keyring *ring, const char *text, size_t len, struct text *e
 		seen[nkeys].kid = kid_at;
 		seen[nkeys].len = kidlen;
 		seen[nkeys].line = line;
+		k.line = (uint32_t)line;
 		if (ring != NULL)
 			ring->keys[nkeys] = k;
 		nkeys++;

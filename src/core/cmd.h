@@ -77,6 +77,7 @@ struct cmd_key {
 	bool all_doors;   /* no doors= on the line */
 	char doors[CMD_MAX_DOORS][CMD_NAME_MAX + 1];
 	size_t ndoors;
+	uint32_t line; /* in the authorized_keys text, for messages about the key */
 };
 
 struct cmd_keyring {

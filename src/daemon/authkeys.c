@@ -11,14 +11,19 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "safepath.h"
+#include "sig_sodium.h"
+
 int
 authkeys_load(const char *path, struct cmd_keyring *ring, char *err, size_t errlen)
 {
 	static char buf[AUTHKEYS_MAX_SIZE + 1];
-	char msg[256];
+	static struct cmd_keyring parsed; /* *ring stays as it was unless the whole file is good */
+	char msg[256], why[1024];
 	struct stat st;
 	size_t len = 0;
 	ssize_t n;
+	size_t i;
 	int fd;
 
 	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK);
@@ -40,6 +45,11 @@ authkeys_load(const char *path, struct cmd_keyring *ring, char *err, size_t errl
 		close(fd);
 		return -1;
 	}
+	if (safepath_check(path, &st, why, sizeof(why)) != 0) {
+		snprintf(err, errlen, "authorized_keys %s", why);
+		close(fd);
+		return -1;
+	}
 	while ((n = read(fd, buf + len, sizeof(buf) - len)) > 0) {
 		len += (size_t)n;
 		if (len > AUTHKEYS_MAX_SIZE)
@@ -55,9 +65,20 @@ authkeys_load(const char *path, struct cmd_keyring *ring, char *err, size_t errl
 		         AUTHKEYS_MAX_SIZE);
 		return -1;
 	}
-	if (cmd_keys_parse(ring, buf, len, msg, sizeof(msg)) != 0) {
+	if (cmd_keys_parse(&parsed, buf, len, msg, sizeof(msg)) != 0) {
 		snprintf(err, errlen, "%s:%s", path, msg);
 		return -1;
 	}
+	for (i = 0; i < parsed.nkeys; i++) {
+		if (!sig_sodium_pubkey_valid(parsed.keys[i].pub)) {
+			snprintf(err, errlen,
+			         "%s:%u: the key of '%s' is not a usable Ed25519 public key (a "
+			         "small-order or non-canonical point); make a new one with garagectl "
+			         "keygen",
+			         path, (unsigned)parsed.keys[i].line, parsed.keys[i].kid);
+			return -1;
+		}
+	}
+	*ring = parsed;
 	return 0;
 }

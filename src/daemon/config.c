@@ -32,6 +32,8 @@
 
 #include <ini.h>
 
+#include "safepath.h"
+
 /* A configuration file is a page of text; anything larger is a wrong path, not a config. */
 #define CONFIG_FILE_MAX (256 * 1024)
 
@@ -1140,19 +1142,36 @@ check_required(struct parser *p)
 	}
 }
 
+/* How closely a file garaged reads is guarded. */
+enum file_guard {
+	FILE_PLAIN,    /* certificates: anyone may read them */
+	FILE_GUARDED,  /* authorized_keys: only root or garaged's user may have put it there */
+	FILE_PRIVATE,  /* keys and passwords: GUARDED, and nobody else may read it either */
+};
+
 /*
  * A file garaged will read after start: it must be a readable regular file now, so that a typo
- * is reported by --check-config and not as a TLS failure later. With PRIVATE, it must also be
- * closed to group and others.
+ * is reported by --check-config and not as a TLS failure later. A GUARDED or PRIVATE file is
+ * not reached through a symbolic link, is not writable by group or others, and it and every
+ * directory above it belong to root or to garaged's user (safepath.c); a PRIVATE one is also
+ * closed to reading by group and others.
  */
 static void
-check_file(struct parser *p, const char *key, const char *path, int line, bool private)
+check_file(struct parser *p, const char *key, const char *path, int line, enum file_guard guard)
 {
+	bool private = guard == FILE_PRIVATE;
+	char msg[CONFIG_ERROR_MAX / 2];
 	struct stat st;
 	int fd;
 
 	/* O_NONBLOCK: a FIFO put in place of a file must not hang the check. */
-	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
+	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK |
+	                    (guard == FILE_PLAIN ? 0 : O_NOFOLLOW));
+	if (fd < 0 && errno == ELOOP) {
+		fail(p, line, "%s %s is a symbolic link; point %s at the file itself", key, path,
+		     key);
+		return;
+	}
 	if (fd < 0) {
 		int e = errno;
 
@@ -1169,9 +1188,11 @@ check_file(struct parser *p, const char *key, const char *path, int line, bool p
 	} else if (private && (st.st_mode & (S_IRGRP | S_IROTH)) != 0) {
 		fail(p, line, "%s %s is readable by group or others (mode %04o); run chmod 600 %s",
 		     key, path, (unsigned)(st.st_mode & 07777), path);
-	} else if (private && (st.st_mode & (S_IWGRP | S_IWOTH)) != 0) {
-		fail(p, line, "%s %s is writable by group or others (mode %04o); run chmod 600 %s",
-		     key, path, (unsigned)(st.st_mode & 07777), path);
+	} else if (guard != FILE_PLAIN && (st.st_mode & (S_IWGRP | S_IWOTH)) != 0) {
+		fail(p, line, "%s %s is writable by group or others (mode %04o); run chmod %s %s",
+		     key, path, (unsigned)(st.st_mode & 07777), private ? "600" : "go-w", path);
+	} else if (guard != FILE_PLAIN && safepath_check(path, &st, msg, sizeof(msg)) != 0) {
+		fail(p, line, "%s %s", key, msg);
 	}
 	close(fd);
 }
@@ -1207,16 +1228,17 @@ check_files(struct parser *p)
 	const int *mq = p->key_line[SEC_MQTT];
 	size_t i;
 
-	check_file(p, "cafile", cfg->cafile, mq[MQ_CAFILE], false);
+	check_file(p, "cafile", cfg->cafile, mq[MQ_CAFILE], FILE_PLAIN);
 	if (!p->failed)
-		check_file(p, "certfile", cfg->certfile, mq[MQ_CERTFILE], false);
+		check_file(p, "certfile", cfg->certfile, mq[MQ_CERTFILE], FILE_PLAIN);
 	if (!p->failed)
-		check_file(p, "keyfile", cfg->keyfile, mq[MQ_KEYFILE], true);
+		check_file(p, "keyfile", cfg->keyfile, mq[MQ_KEYFILE], FILE_PRIVATE);
 	if (!p->failed && cfg->password_file[0] != '\0')
-		check_file(p, "password_file", cfg->password_file, mq[MQ_PASSWORD_FILE], true);
+		check_file(p, "password_file", cfg->password_file, mq[MQ_PASSWORD_FILE],
+		           FILE_PRIVATE);
 	if (!p->failed && p->own == NULL)
 		check_file(p, "authorized_keys", cfg->authorized_keys,
-		           p->key_line[SEC_SECURITY][SK_AUTHORIZED_KEYS], false);
+		           p->key_line[SEC_SECURITY][SK_AUTHORIZED_KEYS], FILE_GUARDED);
 	for (i = 0; i < cfg->ndoors && !p->failed; i++)
 		if (cfg->doors[i].sim_log[0] != '\0')
 			check_log_dir(p, cfg->doors[i].sim_log, p->door_key_line[i][DK_SIM_LOG]);

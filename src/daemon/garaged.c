@@ -84,6 +84,7 @@ struct garaged {
 	/* Whether the current network half said PS_RUNNING; whether one ever did (systemd has
 	 * had READY=1); how many died in a row soon after their start. */
 	bool child_running;
+	bool child_hostile; /* killed by hostile(): not a failure to start or to run */
 	bool ready;
 	unsigned quick_deaths;
 	/* The user the network half becomes; drop is false when garaged cannot change user. */
@@ -322,6 +323,7 @@ static void
 hostile(struct garaged *g, const char *why, long n)
 {
 	log_warnx("the network half sent %s (%ld): refused; killing it", why, n);
+	g->child_hostile = true;
 	if (g->chan >= 0) {
 		close(g->chan);
 		g->chan = -1;
@@ -596,6 +598,7 @@ spawn_child(struct garaged *g, uint64_t now)
 	g->child = pid;
 	g->child_started = now;
 	g->child_running = false;
+	g->child_hostile = false;
 	log_info("network half started: pid %ld", (long)pid);
 }
 
@@ -670,6 +673,19 @@ reap_child(struct garaged *g, uint64_t now)
 			 */
 			close_doors(g);
 			log_fatalx("the network half cannot start (see above)");
+		}
+		if (g->child_hostile && g->ready) {
+			/*
+			 * Killed by us for breaking the protocol: it started fine, and what took
+			 * it over came from the network and will come again. Neither a longer
+			 * backoff nor giving up would help; both would keep the device offline
+			 * for whoever can send that, so a new one starts at the shortest delay.
+			 */
+			g->restart_at = now + RESTART_MIN_MS;
+			log_warnx("the network half (pid %ld) was killed for breaking the protocol; "
+			          "relays released, restarting it in %u ms",
+			          (long)pid, RESTART_MIN_MS);
+			continue;
 		}
 		gave_up_on_child(g, status, now);
 		if (now - g->child_started >= RESTART_STABLE_MS)
@@ -811,6 +827,33 @@ setup_fds(struct garaged *g)
 	return 0;
 }
 
+/*
+ * --check-config: every check a start makes before it goes online, without starting: the
+ * configuration (config_load, done), authorized_keys as it will be loaded, and the state.
+ */
+static int
+check_config(struct garaged *g, const char *conffile)
+{
+	char err[CONFIG_ERROR_MAX];
+	bool missing;
+
+	if (sig_sodium_init() != 0) {
+		fprintf(stderr, "garaged: libsodium failed to initialise\n");
+		return 1;
+	}
+	if (authkeys_load(g->cfg.authorized_keys, &g->keys, err, sizeof(err)) != 0 ||
+	    state_check(g->cfg.state_dir, &missing, err, sizeof(err)) != 0) {
+		fprintf(stderr, "%s\n", err);
+		return 1;
+	}
+	if (missing)
+		printf("%s: state_dir %s does not exist yet; garaged makes it at start (systemd's "
+		       "StateDirectory= does under the unit)\n",
+		       conffile, g->cfg.state_dir);
+	printf("%s: configuration OK\n", conffile);
+	return 0;
+}
+
 int
 main(int argc, char *argv[])
 {
@@ -854,10 +897,8 @@ main(int argc, char *argv[])
 		fprintf(stderr, "%s\n", err);
 		return 1;
 	}
-	if (check) {
-		printf("%s: configuration OK\n", conffile);
-		return 0;
-	}
+	if (check)
+		return check_config(&g, conffile);
 
 	log_init("garaged", foreground, verbose);
 	if (!foreground && daemon(0, 0) != 0) {

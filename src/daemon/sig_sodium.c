@@ -33,3 +33,9 @@ sig_sodium_verify(const uint8_t sig[64], const uint8_t *msg, size_t len, const u
 		return false;
 	return crypto_sign_verify_detached(sig, msg, len, pub) == 0;
 }
+
+bool
+sig_sodium_pubkey_valid(const uint8_t pub[32])
+{
+	return crypto_core_ed25519_is_valid_point(pub) == 1;
+}

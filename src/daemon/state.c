@@ -154,6 +154,19 @@ state_load(const char *dir, struct state *st, bool *found, char *err, size_t err
 	return 0;
 }
 
+int
+state_check(const char *dir, bool *missing, char *err, size_t errlen)
+{
+	struct state st;
+	struct stat sb;
+	bool found;
+
+	*missing = stat(dir, &sb) != 0 && errno == ENOENT;
+	if (*missing)
+		return 0;
+	return state_load(dir, &st, &found, err, errlen);
+}
+
 static int
 write_all(int fd, const char *buf, size_t len)
 {

@@ -29,6 +29,13 @@ struct state {
  */
 int state_load(const char *dir, struct state *st, bool *found, char *err, size_t errlen);
 
+/*
+ * --check-config's part: what state_load() would say, without making DIR. A DIR that does not
+ * exist yet is not a problem (state_load() or systemd's StateDirectory= makes it): *missing is
+ * then true. Returns 0, or -1 with the message state_load() would give.
+ */
+int state_check(const char *dir, bool *missing, char *err, size_t errlen);
+
 /* Replaces DIR's state with *st, atomically and durably. 0, or -1 with a message. */
 int state_save(const char *dir, const struct state *st, char *err, size_t errlen);
 

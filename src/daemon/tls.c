@@ -654,7 +654,12 @@ out:
 	return ret;
 }
 
-/* The broker's certificate must name host: a DNS name, or an IP address when host is one. */
+/*
+ * The broker's certificate must name host in its subject alternative names: a DNS name, or an
+ * IP address when host is one. Never its subject's CN: OpenSSL falls back to the CN when a
+ * certificate has no DNS name, and RFC 6125 leaves that to old clients; garagectl pki always
+ * writes a SAN.
+ */
 static int
 set_host(struct tls *t, char *err, size_t errlen)
 {
@@ -663,7 +668,8 @@ set_host(struct tls *t, char *err, size_t errlen)
 	unsigned char ip[16];
 	int ok;
 
-	X509_VERIFY_PARAM_set_hostflags(param, X509_CHECK_FLAG_NO_PARTIAL_WILDCARDS);
+	X509_VERIFY_PARAM_set_hostflags(param, X509_CHECK_FLAG_NO_PARTIAL_WILDCARDS |
+	                                           X509_CHECK_FLAG_NEVER_CHECK_SUBJECT);
 	if (inet_pton(AF_INET, host, ip) == 1 || inet_pton(AF_INET6, host, ip) == 1)
 		ok = X509_VERIFY_PARAM_set1_ip_asc(param, host);
 	else
