@@ -1,6 +1,10 @@
 /*
  * log: see log.h. Lines in the foreground carry a UTC timestamp and the level, so that the
  * test harness and a person watching the demo read the same thing syslog would record.
+ *
+ * The limits on repeated warnings keep no memory of their own beyond each call site's struct:
+ * a short list of the limits that hold lines, so that their summaries are said when their
+ * window is over even if the warning never comes again.
  */
 #include "log.h"
 
@@ -14,6 +18,12 @@
 
 static bool log_foreground = true;
 static bool log_verbose;
+
+/* The limits holding lines whose summary is still to be said; one whose list is full says its
+ * summary at its next line instead. */
+#define LOG_HELD_MAX 16
+static struct log_limit *log_held[LOG_HELD_MAX];
+static uint64_t (*log_clock)(void);
 
 void
 log_init(const char *ident, bool foreground, bool verbose)
@@ -106,4 +116,133 @@ log_fatalx(const char *fmt, ...)
 	log_vwrite(LOG_ERR, fmt, ap, NULL);
 	va_end(ap);
 	exit(1);
+}
+
+static uint64_t
+log_now_ms(void)
+{
+	struct timespec ts;
+
+	if (log_clock != NULL)
+		return log_clock();
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000U + (uint64_t)ts.tv_nsec / 1000000U;
+}
+
+void
+log_set_clock(uint64_t (*now_ms)(void))
+{
+	log_clock = now_ms;
+}
+
+static void
+log_unhold(struct log_limit *l)
+{
+	size_t i;
+
+	for (i = 0; l->registered && i < LOG_HELD_MAX; i++)
+		if (log_held[i] == l)
+			log_held[i] = NULL;
+	l->registered = false;
+}
+
+static void
+log_hold(struct log_limit *l)
+{
+	size_t i;
+
+	for (i = 0; !l->registered && i < LOG_HELD_MAX; i++) {
+		if (log_held[i] == NULL) {
+			log_held[i] = l;
+			l->registered = true;
+		}
+	}
+}
+
+bool
+log_limit_pass(struct log_limit *l, uint64_t now_ms, uint32_t *summary)
+{
+	*summary = 0;
+	if (l->open && now_ms - l->start >= LOG_LIMIT_WINDOW_MS) {
+		*summary = l->held;
+		l->open = false;
+		log_unhold(l);
+	}
+	if (!l->open) {
+		l->open = true;
+		l->start = now_ms;
+		l->shown = 0;
+		l->held = 0;
+	}
+	if (l->shown < LOG_LIMIT_BURST) {
+		l->shown++;
+		return true;
+	}
+	if (l->held < UINT32_MAX)
+		l->held++;
+	log_hold(l);
+	return false;
+}
+
+/* "WHAT: N more in the last minute": every held line came between the window's start and now. */
+static void
+log_say_held(const struct log_limit *l, uint32_t held, uint64_t since, uint64_t now_ms)
+{
+	uint64_t s = (now_ms - since + 999U) / 1000U;
+	char period[32];
+
+	if (s >= 60 && s < 120)
+		snprintf(period, sizeof(period), "minute");
+	else if (s >= 120)
+		snprintf(period, sizeof(period), "%llu minutes", (unsigned long long)(s / 60));
+	else
+		snprintf(period, sizeof(period), "%llu s", (unsigned long long)(s > 0 ? s : 1));
+	log_warnx("%s: %lu more in the last %s", l->what, (unsigned long)held, period);
+}
+
+void
+log_warnx_limited(struct log_limit *l, const char *fmt, ...)
+{
+	uint64_t now = log_now_ms(), since = l->start;
+	uint32_t summary;
+	va_list ap;
+
+	if (!log_limit_pass(l, now, &summary))
+		return;
+	if (summary > 0)
+		log_say_held(l, summary, since, now);
+	va_start(ap, fmt);
+	log_vwrite(LOG_WARNING, fmt, ap, NULL);
+	va_end(ap);
+}
+
+void
+log_limit_tick(void)
+{
+	uint64_t now_ms = log_now_ms();
+	struct log_limit *l;
+	size_t i;
+
+	for (i = 0; i < LOG_HELD_MAX; i++) {
+		l = log_held[i];
+		if (l == NULL || now_ms - l->start < LOG_LIMIT_WINDOW_MS)
+			continue;
+		log_unhold(l);
+		l->open = false;
+		if (l->held > 0)
+			log_say_held(l, l->held, l->start, now_ms);
+		l->held = 0;
+	}
+}
+
+uint64_t
+log_limit_deadline(void)
+{
+	uint64_t d = UINT64_MAX;
+	size_t i;
+
+	for (i = 0; i < LOG_HELD_MAX; i++)
+		if (log_held[i] != NULL && log_held[i]->start + LOG_LIMIT_WINDOW_MS < d)
+			d = log_held[i]->start + LOG_LIMIT_WINDOW_MS;
+	return d;
 }
