@@ -8,6 +8,7 @@
 #include "ctl_broker.h"
 
 #include <errno.h>
+#include <grp.h>
 #include <limits.h>
 #include <pwd.h>
 #include <stdarg.h>
@@ -31,6 +32,9 @@
 #define IDENTITIES_MAX 256
 #define ERR_MAX        (2 * PATH_MAX)
 #define MOSQUITTO_USER "mosquitto"
+/* With --mosquitto-dir DIR: the drop-in DIR/conf.d/DROPIN and its files in DIR/FILES_DIR/. */
+#define DROPIN    "garaged.conf"
+#define FILES_DIR "garaged"
 /* Warn when the CRL is this close to its next update: after it, Mosquitto refuses everyone. */
 #define CRL_WARN_S (7 * 24 * 3600)
 
@@ -53,6 +57,11 @@ struct broker {
 	size_t n;
 	char abs[PATH_MAX]; /* DIR, resolved */
 	bool crl;
+	/* --mosquitto-dir: Mosquitto's own directory (/etc/mosquitto on Debian), resolved. */
+	const char *mdir;
+	char mabs[PATH_MAX];
+	/* Where the files the configuration names are: abs, or mabs/FILES_DIR with mdir. */
+	char files[PATH_MAX];
 };
 
 static const char *const role_names[] = {"device", "controller", "Home Assistant"};
@@ -164,7 +173,9 @@ parse_args(int argc, char *argv[], struct broker *b)
 		    (r == 0 && (r = ctl_option(argc, argv, &i, "--server", &b->server)) < 0) ||
 		    (r == 0 && (r = ctl_option(argc, argv, &i, "--port", &port)) < 0) ||
 		    (r == 0 && (r = ctl_option(argc, argv, &i, "--prefix", &b->prefix)) < 0) ||
-		    (r == 0 && (r = ctl_option(argc, argv, &i, "--ha-prefix", &b->ha_prefix)) < 0))
+		    (r == 0 &&
+		     (r = ctl_option(argc, argv, &i, "--ha-prefix", &b->ha_prefix)) < 0) ||
+		    (r == 0 && (r = ctl_option(argc, argv, &i, "--mosquitto-dir", &b->mdir)) < 0))
 			return CTL_EXIT_USAGE;
 		for (k = 0; r == 0 && k < sizeof(role_opts) / sizeof(role_opts[0]); k++) {
 			if ((r = ctl_option(argc, argv, &i, role_opts[k], &v)) < 0)
@@ -180,6 +191,9 @@ parse_args(int argc, char *argv[], struct broker *b)
 		return ctl_usage_error(
 		    "broker-config needs --dir DIR (the PKI directory) and --server "
 		    "NAME (the broker's certificate, DIR/NAME.crt)");
+	if (b->mdir != NULL && *b->mdir == '\0')
+		return ctl_usage_error("--mosquitto-dir takes Mosquitto's configuration directory, "
+		                       "/etc/mosquitto on Debian");
 	if (!ctl_pki_name_valid(b->server))
 		return ctl_usage_error(
 		    "--server takes the NAME given to pki issue --server, not '%s'", b->server);
@@ -266,8 +280,11 @@ print_command(FILE *f, const struct broker *b)
 			fprintf(f, "%s:", b->ids[k].id);
 		fputs(b->ids[k].cn, f);
 	}
-	fprintf(f, " \\\n#     --port %d --prefix %s --ha-prefix %s\n", b->port, b->prefix,
+	fprintf(f, " \\\n#     --port %d --prefix %s --ha-prefix %s", b->port, b->prefix,
 	        b->ha_prefix);
+	if (b->mdir != NULL)
+		fprintf(f, " \\\n#     --mosquitto-dir %s", b->mabs);
+	fputc('\n', f);
 }
 
 static void
@@ -341,27 +358,45 @@ write_acl_text(FILE *f, const struct broker *b)
 static void
 write_conf_text(FILE *f, const struct broker *b)
 {
+	const char *d = b->files;
+
 	print_header(f, b, "Mosquitto configuration");
-	fprintf(
-	    f,
-	    "# Use it as Mosquitto's main configuration file (mosquitto -c FILE): not from\n"
-	    "# /etc/mosquitto/conf.d, since Debian's main file sets persistence_location too.\n"
-	    "# Mosquitto drops root for its user right after reading this file: that user must\n"
-	    "# be able to enter %s, read the files named here and write the\n"
-	    "# persistence directory.\n\n",
-	    b->abs);
+	if (b->mdir == NULL) {
+		fprintf(
+		    f,
+		    "# Use it as Mosquitto's main configuration file (mosquitto -c FILE). For "
+		    "Debian's\n# /etc/mosquitto, add --mosquitto-dir /etc/mosquitto (as root) "
+		    "instead: a drop-in\n# in conf.d with copies of the files Mosquitto reads.\n"
+		    "# Mosquitto drops root for its user right after reading this file: that "
+		    "user must\n# be able to enter %s, read the files named here and write "
+		    "the\n# persistence directory.\n\n",
+		    b->abs);
+	} else {
+		/* Mosquitto 2.0 refuses a second persistence_location (and pid_file, log_dest
+		 * file ...): what the main file sets is left to it. */
+		fprintf(f,
+		        "# A drop-in for Mosquitto's main configuration %s/mosquitto.conf, which "
+		        "reads it\n# through include_dir and already sets pid_file, persistence, "
+		        "persistence_location\n# and log_dest (Debian's does): Mosquitto refuses "
+		        "a second persistence_location,\n# so none of those is here. The files "
+		        "named are copies in %s/.\n\n",
+		        b->mabs, d);
+	}
 	fprintf(f, "per_listener_settings false\n");
 	fprintf(f, "allow_anonymous false\n");
-	fprintf(f, "persistence true\n");
-	fprintf(f, "persistence_location %s/data/\n\n", b->abs);
+	if (b->mdir == NULL) {
+		fprintf(f, "persistence true\n");
+		fprintf(f, "persistence_location %s/data/\n", b->abs);
+	}
+	fputc('\n', f);
 	fprintf(f,
 	        "# Mutual TLS on every address. The client certificate's CN is the user name the\n"
 	        "# ACL names and the client id, so one certificate is one client and no client "
 	        "can\n# knock another off with its id.\n");
 	fprintf(f, "listener %d\n", b->port);
-	fprintf(f, "cafile %s/ca.crt\n", b->abs);
-	fprintf(f, "certfile %s/%s.crt\n", b->abs, b->server);
-	fprintf(f, "keyfile %s/%s.key\n", b->abs, b->server);
+	fprintf(f, "cafile %s/ca.crt\n", d);
+	fprintf(f, "certfile %s/%s.crt\n", d, b->server);
+	fprintf(f, "keyfile %s/%s.key\n", d, b->server);
 	fprintf(f, "require_certificate true\n");
 	fprintf(f, "use_identity_as_username true\n");
 	fprintf(f, "use_username_as_clientid true\n");
@@ -372,8 +407,8 @@ write_conf_text(FILE *f, const struct broker *b)
 		fprintf(f,
 		        "# Revoked client certificates (garagectl pki revoke).\n"
 		        "crlfile %s/crl.pem\n",
-		        b->abs);
-	fprintf(f, "\nacl_file %s/acl\n", b->abs);
+		        d);
+	fprintf(f, "\nacl_file %s/acl\n", d);
 }
 
 /* Renders TEXT with FN into a memory stream and writes it to PATH (mode 0644). */
@@ -428,13 +463,204 @@ make_data_dir(const struct broker *b, char *note, size_t notelen)
 	return 0;
 }
 
+/*
+ * --mosquitto-dir: the drop-in Mosquitto's main file reads, and copies of what it names.
+ *
+ * Debian's Mosquitto drops root for its own user before it reads the ACL (and when SIGHUP
+ * makes it read the certificates and the CRL again), and an owner's home directory is 0700 on
+ * Debian 12: files in a PKI directory under it cannot be read. The copies live in Mosquitto's
+ * directory instead, readable by that user; ca.key and the clients' keys are never copied.
+ */
+
+/* Whether MAIN has an include_dir line naming CONFD (both resolved). */
+static bool
+includes_dir(const char *main_conf, const char *confd)
+{
+	char err[ERR_MAX], real[PATH_MAX], *line, *save = NULL, *v, *end;
+	struct ctl_blob f;
+	bool yes = false;
+
+	if (ctl_read_file(main_conf, false, &f, err, sizeof(err)) != 0)
+		return false;
+	for (line = strtok_r(f.p, "\n", &save); line != NULL && !yes;
+	     line = strtok_r(NULL, "\n", &save)) {
+		while (*line == ' ' || *line == '\t')
+			line++;
+		if (strncmp(line, "include_dir", 11) != 0 || (line[11] != ' ' && line[11] != '\t'))
+			continue;
+		for (v = line + 11; *v == ' ' || *v == '\t'; v++)
+			;
+		for (end = v + strlen(v); end > v && strchr(" \t\r", end[-1]) != NULL; end--)
+			;
+		*end = '\0';
+		yes = realpath(v, real) != NULL && strcmp(real, confd) == 0;
+	}
+	ctl_blob_free(&f);
+	return yes;
+}
+
+/*
+ * Checks Mosquitto's directory before anything is written: it exists, has conf.d, and this
+ * process may write there. Sets b->mabs and b->files; says in conf and confd where the
+ * drop-in goes and what reads it. Warns when the main file does not read conf.d.
+ */
+static int
+dropin_check(struct broker *b, char *confd, char *conf)
+{
+	char main_conf[PATH_MAX], real[PATH_MAX];
+	const char *where;
+	struct stat st;
+
+	if (realpath(b->mdir, b->mabs) == NULL)
+		return ctl_failed(
+		    "%s: %s; give Mosquitto's configuration directory (/etc/mosquitto "
+		    "on Debian, once sudo apt install mosquitto has made it)",
+		    b->mdir, strerror(errno));
+	if (has_control(b->mabs))
+		return ctl_failed("%s has control characters in its name, which a Mosquitto "
+		                  "configuration line cannot hold",
+		                  b->mabs);
+	if ((size_t)snprintf(confd, PATH_MAX, "%s/conf.d", b->mabs) >= PATH_MAX ||
+	    (size_t)snprintf(conf, PATH_MAX, "%s/conf.d/%s", b->mabs, DROPIN) >= PATH_MAX ||
+	    (size_t)snprintf(main_conf, sizeof(main_conf), "%s/mosquitto.conf", b->mabs) >=
+	        sizeof(main_conf) ||
+	    (size_t)snprintf(b->files, sizeof(b->files), "%s/%s", b->mabs, FILES_DIR) >=
+	        sizeof(b->files))
+		return ctl_failed("the path %s is too long", b->mabs);
+	if (stat(confd, &st) != 0 || !S_ISDIR(st.st_mode))
+		return ctl_failed("%s has no conf.d directory; is it Mosquitto's configuration "
+		                  "directory (/etc/mosquitto on Debian, made by sudo apt install "
+		                  "mosquitto)?",
+		                  b->mabs);
+	/* Refused before anything is written, rather than half-way through. */
+	if (access(confd, W_OK) != 0)
+		return ctl_failed("cannot write to %s: %s; Mosquitto's configuration belongs to "
+		                  "root: run this with sudo",
+		                  confd, strerror(errno));
+	/* MDIR/garaged when it is there already, else MDIR, where it is about to be made. */
+	where = stat(b->files, &st) == 0 ? b->files : b->mabs;
+	if (access(where, W_OK) != 0)
+		return ctl_failed("cannot write to %s: %s; Mosquitto's configuration belongs to "
+		                  "root: run this with sudo",
+		                  where, strerror(errno));
+	if (!includes_dir(main_conf, realpath(confd, real) != NULL ? real : confd))
+		fprintf(stderr,
+		        "garagectl: warning: %s has no line include_dir %s, so Mosquitto will not "
+		        "read %s; add that line to it\n",
+		        main_conf, confd, conf);
+	return 0;
+}
+
+/* Copies SRC to b->files/NAME, mode MODE, group GID ((gid_t)-1: unchanged). */
+static int
+copy_in(const struct broker *b, const char *src, const char *name, bool secret, mode_t mode,
+        gid_t gid)
+{
+	char dst[PATH_MAX], err[ERR_MAX];
+	struct ctl_blob f;
+	int r;
+
+	if ((size_t)snprintf(dst, sizeof(dst), "%s/%s", b->files, name) >= sizeof(dst))
+		return ctl_failed("the path %s/%s is too long", b->files, name);
+	if (ctl_read_file(src, secret, &f, err, sizeof(err)) != 0)
+		return ctl_failed("cannot read %s", err);
+	r = ctl_write_file_group(dst, f.p, f.len, mode, gid, err, sizeof(err));
+	ctl_blob_free(&f);
+	if (r != 0)
+		return ctl_failed("%s", err);
+	return 0;
+}
+
+/*
+ * Makes b->files (0755: Mosquitto's user enters it) and copies the CA, the broker's
+ * certificate and key, and the CRL when there is one; a copy of a CRL since removed from the
+ * PKI is removed too. The key is root:mosquitto 0640 when this runs as root and that group
+ * exists, else 0600 for whoever runs this (a Mosquitto run as that same user reads it).
+ */
+static int
+dropin_copy(const struct broker *b, const char *ca, const char *crt, const char *key,
+            const char *crl, char *keynote, size_t notelen)
+{
+	char name[PATH_MAX], stale[PATH_MAX];
+	struct group *gr = getgrnam(MOSQUITTO_USER);
+	gid_t gid = (gid_t)-1;
+	mode_t keymode = 0600;
+	struct stat st;
+
+	if (mkdir(b->files, 0755) != 0 &&
+	    !(errno == EEXIST && stat(b->files, &st) == 0 && S_ISDIR(st.st_mode)))
+		return ctl_failed("cannot create %s: %s", b->files,
+		                  errno == EEXIST ? "a file is in the way" : strerror(errno));
+	if (geteuid() == 0 && gr != NULL) {
+		gid = gr->gr_gid;
+		keymode = 0640;
+		snprintf(keynote, notelen, "root:%s 0640", MOSQUITTO_USER);
+	} else {
+		snprintf(keynote, notelen,
+		         "0600: only a Mosquitto that runs as this user reads it");
+	}
+	if (copy_in(b, ca, "ca.crt", false, 0644, (gid_t)-1) != 0)
+		return -1;
+	snprintf(name, sizeof(name), "%s.crt", b->server);
+	if (copy_in(b, crt, name, false, 0644, (gid_t)-1) != 0)
+		return -1;
+	snprintf(name, sizeof(name), "%s.key", b->server);
+	if (copy_in(b, key, name, true, keymode, gid) != 0)
+		return -1;
+	if (b->crl)
+		return copy_in(b, crl, "crl.pem", false, 0644, (gid_t)-1);
+	if ((size_t)snprintf(stale, sizeof(stale), "%s/crl.pem", b->files) >= sizeof(stale))
+		return ctl_failed("the path %s/crl.pem is too long", b->files);
+	if (unlink(stale) != 0 && errno != ENOENT)
+		return ctl_failed("cannot remove the old %s: %s", stale, strerror(errno));
+	return 0;
+}
+
+/* What was written, and what to do next. */
+static void
+print_done(const struct broker *b, const char *acl, const char *conf, const char *note,
+           const char *keynote)
+{
+	size_t k, counts[3] = {0};
+
+	for (k = 0; k < b->n; k++)
+		counts[b->ids[k].role]++;
+	printf("wrote %s (%zu device%s, %zu controller%s, %zu Home Assistant)\n", acl, counts[0],
+	       counts[0] == 1 ? "" : "s", counts[1], counts[1] == 1 ? "" : "s", counts[2]);
+	if (b->mdir != NULL) {
+		printf("copied ca.crt, %s.crt, %s.key (%s)%s from %s to %s/\n", b->server,
+		       b->server, keynote, b->crl ? " and crl.pem" : "", b->abs, b->files);
+		printf("wrote %s (TLS listener on port %d, every address%s)\n", conf, b->port,
+		       b->crl ? "; with the CRL" : "");
+		printf("restart Mosquitto to apply it (systemctl restart mosquitto), then check "
+		       "that it listens: ss -ltn 'sport = :%d'. Run this again after every change "
+		       "in %s (a revocation, a new certificate): Mosquitto reads the copies\n",
+		       b->port, b->abs);
+		return;
+	}
+	printf("wrote %s (TLS listener on port %d, every address; persistence in %s/data/%s)\n",
+	       conf, b->port, b->abs, b->crl ? "; with the CRL" : "");
+	if (note[0] != '\0')
+		printf("then %s\n", note);
+	if (getpwnam(MOSQUITTO_USER) != NULL)
+		printf(
+		    "Mosquitto reads these files as the %s user, after dropping root: let it in, "
+		    "e.g. chgrp %s %s %s/%s.key && chmod 750 %s && chmod 640 %s/%s.key (the other "
+		    "keys stay 0600); or, for Debian's /etc/mosquitto, run this again as root with "
+		    "--mosquitto-dir /etc/mosquitto\n",
+		    MOSQUITTO_USER, MOSQUITTO_USER, b->abs, b->abs, b->server, b->abs, b->abs,
+		    b->server);
+	printf("start Mosquitto with it (mosquitto -c %s), or restart it if it already uses this "
+	       "file; a changed ACL alone also takes effect on SIGHUP\n",
+	       conf);
+}
+
 int
 ctl_broker_main(int argc, char *argv[])
 {
 	struct broker *b;
 	char ca[PATH_MAX], crt[PATH_MAX], key[PATH_MAX], crl[PATH_MAX], acl[PATH_MAX],
-	    conf[PATH_MAX], note[PATH_MAX + 128];
-	size_t k, counts[3] = {0};
+	    conf[PATH_MAX], confd[PATH_MAX], note[PATH_MAX + 128], keynote[128] = "";
 	int ret = CTL_EXIT_FAILED;
 
 	/* Large (256 identities): on the heap. */
@@ -444,6 +670,7 @@ ctl_broker_main(int argc, char *argv[])
 	b->port = PORT_DEFAULT;
 	b->prefix = "garage";
 	b->ha_prefix = "homeassistant";
+	note[0] = '\0';
 	if (parse_args(argc, argv, b) != 0) {
 		ret = CTL_EXIT_USAGE;
 		goto out;
@@ -461,6 +688,7 @@ ctl_broker_main(int argc, char *argv[])
 		    b->abs);
 		goto out;
 	}
+	memcpy(b->files, b->abs, sizeof(b->files));
 	if (file_in(b, "ca.crt", ca, sizeof(ca)) != 0 ||
 	    file_in(b, "crl.pem", crl, sizeof(crl)) != 0 ||
 	    file_in(b, "acl", acl, sizeof(acl)) != 0 ||
@@ -486,29 +714,22 @@ ctl_broker_main(int argc, char *argv[])
 	b->crl = exists(crl);
 	if (b->crl)
 		check_crl(crl, b->dir);
-	if (make_data_dir(b, note, sizeof(note)) != 0)
+	if (b->mdir != NULL) {
+		/* Nothing is written in the PKI directory: this runs as root. */
+		if (dropin_check(b, confd, conf) != 0 ||
+		    dropin_copy(b, ca, crt, key, crl, keynote, sizeof(keynote)) != 0)
+			goto out;
+		if ((size_t)snprintf(acl, sizeof(acl), "%s/acl", b->files) >= sizeof(acl)) {
+			ctl_failed("the path %s/acl is too long", b->files);
+			goto out;
+		}
+	} else if (make_data_dir(b, note, sizeof(note)) != 0) {
 		goto out;
+	}
 	/* The ACL first: the configuration names it, and Mosquitto refuses a missing acl_file. */
 	if (write_text(acl, b, write_acl_text) != 0 || write_text(conf, b, write_conf_text) != 0)
 		goto out;
-
-	for (k = 0; k < b->n; k++)
-		counts[b->ids[k].role]++;
-	printf("wrote %s (%zu device%s, %zu controller%s, %zu Home Assistant)\n", acl, counts[0],
-	       counts[0] == 1 ? "" : "s", counts[1], counts[1] == 1 ? "" : "s", counts[2]);
-	printf("wrote %s (TLS listener on port %d, every address; persistence in %s/data/%s)\n",
-	       conf, b->port, b->abs, b->crl ? "; with the CRL" : "");
-	if (note[0] != '\0')
-		printf("then %s\n", note);
-	if (getpwnam(MOSQUITTO_USER) != NULL)
-		printf(
-		    "Mosquitto reads these files as the %s user, after dropping root: let it in, "
-		    "e.g. chgrp %s %s %s && chmod 750 %s && chmod 640 %s (the other keys stay "
-		    "0600)\n",
-		    MOSQUITTO_USER, MOSQUITTO_USER, b->abs, key, b->abs, key);
-	printf("start Mosquitto with it (mosquitto -c %s), or restart it if it already uses this "
-	       "file; a changed ACL alone also takes effect on SIGHUP\n",
-	       conf);
+	print_done(b, acl, conf, note, keynote);
 	ret = CTL_EXIT_OK;
 out:
 	free(b);

@@ -27,8 +27,11 @@
 
 #include <cJSON.h>
 #include <mosquitto.h>
+#include <mqtt_protocol.h>
 #include <openssl/crypto.h>
 #include <openssl/rand.h>
+#include <openssl/ssl.h>
+#include <openssl/x509.h>
 
 #include "ctl_config.h"
 #include "mdns.h"
@@ -45,13 +48,20 @@
 #define PROGRESS_MS 100U
 /* status --watch: the pause before connecting again after the connection was lost. */
 #define RECONNECT_MS 2000U
+/*
+ * status --watch: a session the broker closes within this long of its start, right after it
+ * closed the one before, is a fight over one certificate (see ctl_status). Two watchers take
+ * turns every RECONNECT_MS or so; a broker restart closes one session, not two in a row.
+ */
+#define TAKEOVER_WINDOW_MS 10000U
 
-#define MAX_DOORS 32 /* doors of one device shown; garaged drives at most CONFIG_MAX_DOORS */
-#define STATE_MAX 16 /* longer than any state SPEC names; longer payloads are cut */
-#define TOPIC_MAX (CONFIG_PREFIX_MAX + 2 * CONFIG_NAME_MAX + 16)
-#define EVENT_MAX 2048 /* an event is one small JSON object; larger ones are not read */
-#define SHOW_MAX  64   /* how much of a string from the network is shown */
-#define ERROR_MAX 1024
+#define MAX_DOORS  32 /* doors of one device shown; garaged drives at most CONFIG_MAX_DOORS */
+#define STATE_MAX  16 /* longer than any state SPEC names; longer payloads are cut */
+#define TOPIC_MAX  (CONFIG_PREFIX_MAX + 2 * CONFIG_NAME_MAX + 16)
+#define EVENT_MAX  2048 /* an event is one small JSON object; larger ones are not read */
+#define SHOW_MAX   64   /* how much of a string from the network is shown */
+#define ERROR_MAX  1024
+#define CTL_CN_MAX 128 /* a certificate's CN as shown; garagectl pki makes at most 64 */
 
 /* Set by SIGINT/SIGTERM; the loops look at it after every wait. */
 static volatile sig_atomic_t interrupted;
@@ -88,7 +98,13 @@ struct session {
 	bool connected;
 	bool subscribed;
 	int sub_mid;
-	bool failed; /* the session cannot go on; error says why */
+	int pub_mid;      /* the command's PUBLISH, whose PUBACK says whether the ACL let it in */
+	bool pub_refused; /* ... and it did not: the command never reached the device */
+	bool failed;      /* the session cannot go on; error says why */
+	/* The broker closed the connection without a reason (MQTT 3.1.1, and Mosquitto before
+	 * 2.0.15 under MQTT 5 too): what it does when another client takes the session over. */
+	bool closed_by_broker;
+	uint64_t connected_at; /* monotonic ms of the last CONNACK that accepted us */
 	char error[ERROR_MAX];
 	char last_log[256]; /* libmosquitto's last error line: the TLS reason, mostly */
 
@@ -257,19 +273,35 @@ tls_refused(struct session *s)
 	return true;
 }
 
+/* The CN of this side's certificate: the MQTT user name and client id the broker gives us. */
+static const char *
+own_cn(const struct session *s, char *buf, size_t size)
+{
+	X509 *x = SSL_CTX_get0_certificate(tls_ssl_ctx(s->tls));
+	X509_NAME *name = x != NULL ? X509_get_subject_name(x) : NULL;
+	int n = name != NULL ? X509_NAME_get_text_by_NID(name, NID_commonName, buf, (int)size) : -1;
+
+	if (n <= 0)
+		snprintf(buf, size, "%s", s->cfg->certfile);
+	return buf;
+}
+
 static void
-on_connect(struct mosquitto *mosq, void *obj, int rc)
+on_connect(struct mosquitto *mosq, void *obj, int rc, int flags, const mosquitto_property *props)
 {
 	struct session *s = obj;
 	char *topics[3] = {s->t_avail, s->t_states, s->t_events};
 	const struct config_pin *pin;
 	int ret;
 
+	(void)flags;
+	(void)props;
 	if (rc != 0) {
+		/* MQTT 5 reason codes: mosquitto_connack_string() knows only 3.1.1's. */
 		snprintf(s->error, sizeof(s->error),
 		         "the broker %s:%u refused the connection: %s; check that it accepts "
 		         "the certificate %s%s",
-		         s->cfg->host, s->cfg->port, mosquitto_connack_string(rc), s->cfg->certfile,
+		         s->cfg->host, s->cfg->port, mosquitto_reason_string(rc), s->cfg->certfile,
 		         s->cfg->username[0] != '\0' ? " and the user name and password" : "");
 		s->failed = true;
 		return;
@@ -280,6 +312,7 @@ on_connect(struct mosquitto *mosq, void *obj, int rc)
 		errline("%s:%d: this pin is SHA-1, which is weak; pin %s instead", s->cfg->file,
 		        pin->line, tls_peer_fingerprint(s->tls));
 	s->connected = true;
+	s->connected_at = now_ms();
 	s->subscribed = false;
 	/* Subscribed before anything is published, so that the answer cannot be missed. */
 	ret = mosquitto_subscribe_multiple(mosq, &s->sub_mid, 3, topics, 1, 0, NULL);
@@ -313,17 +346,86 @@ on_subscribe(struct mosquitto *mosq, void *obj, int mid, int count, const int *g
 	s->last_msg = now_ms();
 }
 
+/*
+ * The broker's PUBACK for the command: under MQTT 5, Mosquitto answers a PUBLISH its ACL
+ * refuses with "not authorized" instead of dropping it in silence.
+ */
 static void
-on_disconnect(struct mosquitto *mosq, void *obj, int rc)
+on_publish(struct mosquitto *mosq, void *obj, int mid, int rc, const mosquitto_property *props)
+{
+	struct session *s = obj;
+	char cn[CTL_CN_MAX];
+
+	(void)mosq;
+	(void)props;
+	if (mid != s->pub_mid || rc < MQTT_RC_UNSPECIFIED || s->failed)
+		return;
+	snprintf(s->error, sizeof(s->error),
+	         "the broker refused the command: %s; its ACL must let the certificate %s (%s) "
+	         "write %s/%s/+/cmd, as garagectl broker-config does for each --controller",
+	         mosquitto_reason_string(rc), s->cfg->certfile, own_cn(s, cn, sizeof(cn)),
+	         s->cfg->topic_prefix, s->device);
+	s->failed = true;
+	s->pub_refused = true;
+}
+
+/* The message for a session another client with our certificate took over; LEAD says how we
+ * know. */
+static void
+taken_over(struct session *s, const char *lead)
+{
+	char cn[CTL_CN_MAX];
+
+	snprintf(s->error, sizeof(s->error),
+	         "%s the same certificate (%s): one certificate is one client; issue each "
+	         "controller its own with garagectl pki issue --client NAME",
+	         lead, own_cn(s, cn, sizeof(cn)));
+	s->failed = true;
+}
+
+/*
+ * rc is libmosquitto's MOSQ_ERR_* when the connection broke, or the reason code of the
+ * broker's DISCONNECT (MQTT 5, 0x80 and up) when the broker ended the session and said why.
+ */
+static void
+on_disconnect(struct mosquitto *mosq, void *obj, int rc, const mosquitto_property *props)
 {
 	struct session *s = obj;
 	bool was_connected = s->connected;
+	char cn[CTL_CN_MAX];
 
 	(void)mosq;
+	(void)props;
 	s->connected = false;
 	if (!was_connected && !s->failed && tls_refused(s))
 		return;
-	if (rc != 0 && s->error[0] == '\0')
+	if (s->failed || s->error[0] != '\0')
+		return;
+	/* The broker takes the client id from the certificate (use_username_as_clientid): a
+	 * second client with this certificate takes the session over, and Mosquitto 2.0.15 and
+	 * later say so. Connecting again would only knock that one off in turn. */
+	if (rc == MQTT_RC_SESSION_TAKEN_OVER) {
+		taken_over(s,
+		           "the broker ended this session because another client connected with");
+		return;
+	}
+	if (rc >= MQTT_RC_UNSPECIFIED) {
+		snprintf(s->error, sizeof(s->error), "the broker %s:%u ended the session: %s",
+		         s->cfg->host, s->cfg->port, mosquitto_reason_string(rc));
+		return;
+	}
+	/* Mosquitto 2.0.11 (Debian 12) takes a session over without a word: it closes the
+	 * connection, as on a restart. The likely cause is worth naming. */
+	if (rc == MOSQ_ERR_CONN_LOST && was_connected) {
+		s->closed_by_broker = true;
+		snprintf(s->error, sizeof(s->error),
+		         "the broker %s:%u closed the connection; it does that when it restarts, "
+		         "or when another client connects with the same certificate (%s): one "
+		         "certificate is one client",
+		         s->cfg->host, s->cfg->port, own_cn(s, cn, sizeof(cn)));
+		return;
+	}
+	if (rc != 0)
 		snprintf(s->error, sizeof(s->error), "lost the connection to %s:%u: %s",
 		         s->cfg->host, s->cfg->port,
 		         s->last_log[0] != '\0' ? s->last_log : mosquitto_strerror(rc));
@@ -537,7 +639,9 @@ session_open(struct session *s, const struct config *cfg, const char *device)
 	snprintf(s->t_events, sizeof(s->t_events), "%s/%s/events", cfg->topic_prefix, device);
 
 	mosquitto_lib_init();
-	/* A random client id, so that two garagectl runs never take each other's session. */
+	/* A random client id, so that two garagectl runs never take each other's session on a
+	 * broker that keeps it. broker-config's broker replaces it with the certificate's CN
+	 * (use_username_as_clientid): there one certificate is one client, see on_disconnect. */
 	if (RAND_bytes(rnd, sizeof(rnd)) != 1)
 		memset(rnd, 0, sizeof(rnd));
 	snprintf(client_id, sizeof(client_id), "garagectl-%02x%02x%02x%02x%02x%02x", rnd[0], rnd[1],
@@ -548,11 +652,14 @@ session_open(struct session *s, const struct config *cfg, const char *device)
 		session_close(s);
 		return -1;
 	}
-	mosquitto_int_option(s->mosq, MOSQ_OPT_PROTOCOL_VERSION, MQTT_PROTOCOL_V311);
+	/* MQTT 5, for the reasons the broker gives: why it ended the session (another client
+	 * with this certificate) and why it refused a PUBLISH (the ACL). */
+	mosquitto_int_option(s->mosq, MOSQ_OPT_PROTOCOL_VERSION, MQTT_PROTOCOL_V5);
 	mosquitto_log_callback_set(s->mosq, on_log);
-	mosquitto_connect_callback_set(s->mosq, on_connect);
+	mosquitto_connect_v5_callback_set(s->mosq, on_connect);
 	mosquitto_subscribe_callback_set(s->mosq, on_subscribe);
-	mosquitto_disconnect_callback_set(s->mosq, on_disconnect);
+	mosquitto_publish_v5_callback_set(s->mosq, on_publish);
+	mosquitto_disconnect_v5_callback_set(s->mosq, on_disconnect);
 	mosquitto_message_callback_set(s->mosq, on_message);
 
 	s->tls = tls_new(cfg, err, sizeof(err));
@@ -788,9 +895,10 @@ await_answer(struct session *s, const struct ctl_request *req)
 
 	while (s->answer == ANSWER_NONE && !interrupted && now_ms() < deadline)
 		if (session_pump(s, deadline, UINT32_MAX) != 0) {
-			errline("%s; the command may not have reached the device: check with "
-			        "garagectl status",
-			        s->error);
+			errline("%s%s", s->error,
+			        s->pub_refused ? ""
+			                       : "; the command may not have reached the device: "
+			                         "check with garagectl status");
 			return CTL_EXIT_FAILED;
 		}
 	if (interrupted) {
@@ -894,8 +1002,8 @@ ctl_command_send(const struct config *mqtt, const struct ctl_request *req)
 	s.req = req;
 	snprintf(topic, sizeof(topic), "%s/%s/%s/cmd", mqtt->topic_prefix, req->device, req->door);
 	/* QoS 1 so that the broker has it; never retained: the device ignores retained ones. */
-	rc =
-	    mosquitto_publish(s.mosq, NULL, topic, (int)req->cmd->len, req->cmd->payload, 1, false);
+	rc = mosquitto_publish(s.mosq, &s.pub_mid, topic, (int)req->cmd->len, req->cmd->payload, 1,
+	                       false);
 	if (rc != MOSQ_ERR_SUCCESS) {
 		errline("cannot publish the command on %s: %s", topic, mosquitto_strerror(rc));
 		session_close(&s);
@@ -923,6 +1031,7 @@ ctl_status(const struct config *mqtt, const char *device, bool watch)
 {
 	struct session s;
 	uint64_t start, end, now, again;
+	bool strike = false; /* the last session ended with closed_by_broker */
 	size_t i;
 
 	install_signals();
@@ -957,17 +1066,31 @@ ctl_status(const struct config *mqtt, const char *device, bool watch)
 
 	s.watching = watch;
 	while (watch && !interrupted) {
+		bool again_at_once;
+
 		if (session_pump(&s, UINT64_MAX, 60000U) == 0 || interrupted)
 			continue;
+		/* The broker closed this session soon after it closed the one before: two clients
+		 * with one certificate, each connecting again knocks the other off. This one
+		 * gives way. */
+		again_at_once =
+		    s.closed_by_broker && strike && now_ms() - s.connected_at < TAKEOVER_WINDOW_MS;
+		if (again_at_once)
+			taken_over(
+			    &s,
+			    "the broker ended this session again right after it began, so another "
+			    "client is using");
 		if (s.failed) {
-			/* Refused by the broker, or a pin that does not match: retrying is futile.
-			 */
+			/* Refused by the broker, a pin that does not match, or a session taken
+			 * over: retrying is futile. */
 			errline("%s", s.error);
 			session_close(&s);
 			return CTL_EXIT_FAILED;
 		}
 		/* The owner asked to watch: a lost connection is retried, not the end. */
 		errline("%s; connecting again in %u s", s.error, RECONNECT_MS / 1000U);
+		strike = s.closed_by_broker;
+		s.closed_by_broker = false;
 		s.error[0] = '\0';
 		s.last_log[0] = '\0';
 		for (again = now_ms() + RECONNECT_MS; !interrupted && now_ms() < again;) {

@@ -2,7 +2,7 @@
  * ctl_command: garagectl's MQTT session with the broker, as the owner sees it.
  *
  * It owns one short-lived libmosquitto client (mutual TLS with host name verification and
- * the [mqtt] pins, MQTT 3.1.1, clean session, a random client id); sending one signed command
+ * the [mqtt] pins, MQTT 5, clean session, a random client id); sending one signed command
  * and following it through the device's events and door state (open --wait); and reading the
  * retained state of a device (status, status --watch). It prints what the owner should see and
  * returns garagectl's exit status. It never signs anything and never reads a configuration.

@@ -44,10 +44,8 @@
 #define SERIAL_BYTES 16
 /* Certificates start a little in the past, so that a device whose clock lags accepts them. */
 #define BACKDATE_S 300
-/* Certificates, keys and CRLs are a few kilobytes; a larger file is not one. */
-#define FILE_MAX (1024 * 1024)
-#define IPS_MAX  16
-#define ERR_MAX  (3 * PATH_MAX)
+#define IPS_MAX    16
+#define ERR_MAX    (3 * PATH_MAX)
 /* The longest serial in the revoked list: 20 octets in hex. */
 #define SERIAL_HEX_MAX 40
 /* "YYYYMMDDHHMMSSZ", the revocation time in the revoked list. */
@@ -56,14 +54,6 @@
 static const char revoked_header[] =
     "# Certificates revoked by this CA, written by garagectl pki revoke; crl.pem is signed\n"
     "# from this list. One a line: serial (hex), revocation time (UTC), name.\n";
-
-/* A file read whole; a key file is freed with OPENSSL_secure_clear_free(), which clears it. */
-struct blob {
-	char *p; /* NUL-terminated for strstr; len excludes the NUL */
-	size_t len, cap;
-	mode_t mode;
-	bool secure;
-};
 
 /* The CA of a PKI directory, loaded to sign. */
 struct ca {
@@ -205,78 +195,6 @@ path_join(char *out, size_t size, const char *dir, const char *name, const char 
 	return 0;
 }
 
-static void
-blob_free(struct blob *b)
-{
-	if (b->p != NULL && b->secure)
-		OPENSSL_secure_clear_free(b->p, b->cap);
-	else
-		free(b->p);
-	b->p = NULL;
-}
-
-/* Reads all of PATH into *b. Returns 0, or -1 with the reason in err (errno kept). */
-static int
-read_file(const char *path, bool secure, struct blob *b, char *err, size_t errlen)
-{
-	struct stat st;
-	ssize_t n;
-	int fd, e;
-
-	memset(b, 0, sizeof(*b));
-	b->secure = secure;
-	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
-	if (fd < 0) {
-		e = errno;
-		snprintf(err, errlen, "%s: %s", path, strerror(e));
-		errno = e;
-		return -1;
-	}
-	if (fstat(fd, &st) != 0) {
-		e = errno;
-		snprintf(err, errlen, "%s: %s", path, strerror(e));
-		close(fd);
-		errno = e;
-		return -1;
-	}
-	if (!S_ISREG(st.st_mode) || st.st_size > FILE_MAX) {
-		if (!S_ISREG(st.st_mode))
-			snprintf(err, errlen, "%s is not a regular file; give the file itself",
-			         path);
-		else
-			snprintf(err, errlen, "%s is too large to be a certificate, key or list",
-			         path);
-		close(fd);
-		errno = EINVAL;
-		return -1;
-	}
-	b->mode = st.st_mode;
-	b->cap = (size_t)st.st_size + 1;
-	b->p = secure ? OPENSSL_secure_malloc(b->cap) : malloc(b->cap);
-	if (b->p == NULL) {
-		close(fd);
-		snprintf(err, errlen, "out of memory");
-		return -1;
-	}
-	/* A file that grows meanwhile is cut at its size: it then fails to parse. */
-	while (b->len < b->cap - 1 && (n = read(fd, b->p + b->len, b->cap - 1 - b->len)) != 0) {
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0) {
-			e = errno;
-			snprintf(err, errlen, "%s: %s", path, strerror(e));
-			close(fd);
-			blob_free(b);
-			errno = e;
-			return -1;
-		}
-		b->len += (size_t)n;
-	}
-	b->p[b->len] = '\0';
-	close(fd);
-	return 0;
-}
-
 /* The private key as PEM PKCS#8 ("BEGIN PRIVATE KEY", unencrypted), the format openssl
  * genpkey writes, to PATH. */
 static int
@@ -332,12 +250,12 @@ no_passphrase(char *buf, int size, int rwflag, void *u)
 static X509 *
 load_cert(const char *path, char *err, size_t errlen)
 {
-	struct blob b;
+	struct ctl_blob b;
 	X509 *x = NULL;
 	BIO *bio;
 	char why[256];
 
-	if (read_file(path, false, &b, err, errlen) != 0)
+	if (ctl_read_file(path, false, &b, err, errlen) != 0)
 		return NULL;
 	bio = BIO_new_mem_buf(b.p, (int)b.len);
 	if (bio != NULL)
@@ -352,13 +270,13 @@ load_cert(const char *path, char *err, size_t errlen)
 	if (x == NULL)
 		snprintf(err, errlen, "%s is not a certificate (PEM or DER)%s; give the .crt file",
 		         path, ctl_ssl_reason(why, sizeof(why)));
-	blob_free(&b);
+	ctl_blob_free(&b);
 	return x;
 }
 
 /* A PEM private key from the text in B. Returns it, or NULL with err naming PATH. */
 static EVP_PKEY *
-parse_key(const struct blob *b, const char *path, char *err, size_t errlen)
+parse_key(const struct ctl_blob *b, const char *path, char *err, size_t errlen)
 {
 	EVP_PKEY *key = NULL;
 	BIO *bio;
@@ -401,7 +319,7 @@ static int
 ca_load(const char *dir, struct ca *ca, char *err, size_t errlen)
 {
 	char crt[PATH_MAX], key[PATH_MAX], why[ERR_MAX];
-	struct blob b;
+	struct ctl_blob b;
 
 	memset(ca, 0, sizeof(*ca));
 	if (path_join(crt, sizeof(crt), dir, "ca", ".crt", err, errlen) != 0 ||
@@ -415,7 +333,7 @@ ca_load(const char *dir, struct ca *ca, char *err, size_t errlen)
 	}
 	if ((ca->cert = load_cert(crt, err, errlen)) == NULL)
 		return -1;
-	if (read_file(key, true, &b, why, sizeof(why)) != 0) {
+	if (ctl_read_file(key, true, &b, why, sizeof(why)) != 0) {
 		if (errno == ENOENT)
 			snprintf(
 			    err, errlen,
@@ -429,11 +347,11 @@ ca_load(const char *dir, struct ca *ca, char *err, size_t errlen)
 	if ((b.mode & (S_IRWXG | S_IRWXO)) != 0) {
 		snprintf(err, errlen, "%s is open to group or others (mode %04o); run chmod 600 %s",
 		         key, (unsigned)(b.mode & 07777), key);
-		blob_free(&b);
+		ctl_blob_free(&b);
 		goto fail;
 	}
 	ca->key = parse_key(&b, key, err, errlen);
-	blob_free(&b);
+	ctl_blob_free(&b);
 	if (ca->key == NULL)
 		goto fail;
 	if (X509_check_private_key(ca->cert, ca->key) != 1) {
@@ -910,7 +828,7 @@ pki_der(int argc, char *argv[])
 	char err[ERR_MAX], why[256], hint[64];
 	unsigned char *der = NULL;
 	bool force = false, is_key;
-	struct blob b;
+	struct ctl_blob b;
 	EVP_PKEY *key = NULL;
 	X509 *x = NULL;
 	BIO *bio = NULL;
@@ -935,7 +853,7 @@ pki_der(int argc, char *argv[])
 		return ctl_usage_error(
 		    "pki der needs FILE (a PEM certificate or private key) and -o OUT");
 	/* Read as a key might be: in the secure heap, cleared when freed. */
-	if (read_file(file, true, &b, err, sizeof(err)) != 0)
+	if (ctl_read_file(file, true, &b, err, sizeof(err)) != 0)
 		return ctl_failed("%s", err);
 	is_key = strstr(b.p, "PRIVATE KEY-----") != NULL;
 	if (is_key && strstr(b.p, "-----BEGIN CERTIFICATE-----") != NULL) {
@@ -984,7 +902,7 @@ out:
 	BIO_free(bio);
 	X509_free(x);
 	EVP_PKEY_free(key);
-	blob_free(&b);
+	ctl_blob_free(&b);
 	return ret;
 }
 
@@ -1031,12 +949,12 @@ revoked_read(const char *path, struct revoked **list, size_t *count, char *err, 
 {
 	struct revoked *l = NULL, *grown;
 	char *line, *next, *f[4], *save;
-	struct blob b;
+	struct ctl_blob b;
 	size_t n = 0, lineno = 0, k;
 
 	*list = NULL;
 	*count = 0;
-	if (read_file(path, false, &b, err, errlen) != 0)
+	if (ctl_read_file(path, false, &b, err, errlen) != 0)
 		return errno == ENOENT ? 0 : -1;
 	for (line = b.p; *line != '\0'; line = next) {
 		next = strchr(line, '\n');
@@ -1072,13 +990,13 @@ revoked_read(const char *path, struct revoked **list, size_t *count, char *err, 
 		snprintf(l[n].name, sizeof(l[n].name), "%s", f[2]);
 		n++;
 	}
-	blob_free(&b);
+	ctl_blob_free(&b);
 	*list = l;
 	*count = n;
 	return 0;
 fail:
 	free(l);
-	blob_free(&b);
+	ctl_blob_free(&b);
 	return -1;
 }
 
@@ -1109,10 +1027,10 @@ crl_number(const char *path, char *err, size_t errlen)
 	ASN1_INTEGER *num = NULL;
 	X509_CRL *crl = NULL;
 	int64_t v = -1;
-	struct blob b;
+	struct ctl_blob b;
 	BIO *bio;
 
-	if (read_file(path, false, &b, err, errlen) != 0)
+	if (ctl_read_file(path, false, &b, err, errlen) != 0)
 		return errno == ENOENT ? 0 : -1;
 	bio = BIO_new_mem_buf(b.p, (int)b.len);
 	if (bio != NULL)
@@ -1128,7 +1046,7 @@ crl_number(const char *path, char *err, size_t errlen)
 	ASN1_INTEGER_free(num);
 	X509_CRL_free(crl);
 	BIO_free(bio);
-	blob_free(&b);
+	ctl_blob_free(&b);
 	return v;
 }
 
@@ -1211,14 +1129,14 @@ static bool
 crlfile_configured(const char *dir)
 {
 	char path[PATH_MAX], err[ERR_MAX];
-	struct blob b;
+	struct ctl_blob b;
 	bool yes;
 
 	if (path_join(path, sizeof(path), dir, "mosquitto", ".conf", err, sizeof(err)) != 0 ||
-	    read_file(path, false, &b, err, sizeof(err)) != 0)
+	    ctl_read_file(path, false, &b, err, sizeof(err)) != 0)
 		return false;
 	yes = strncmp(b.p, "crlfile ", 8) == 0 || strstr(b.p, "\ncrlfile ") != NULL;
-	blob_free(&b);
+	ctl_blob_free(&b);
 	return yes;
 }
 
@@ -1334,15 +1252,18 @@ pki_revoke(int argc, char *argv[])
 	printf("wrote %s (CRL number %lld, %zu revoked, next update %s)\n", crlpath,
 	       (long long)(number + 1), n, time_text(next, when, sizeof(when)));
 	if (!crlfile_configured(dir))
-		printf("next: run garagectl broker-config again (with the same options) so that "
-		       "mosquitto.conf names the CRL, then restart Mosquitto (systemctl restart "
-		       "mosquitto): Mosquitto 2.0 takes a new crlfile line only when it starts\n");
+		printf("next: run garagectl broker-config again (with the same options; with "
+		       "--mosquitto-dir as root, which copies the new crl.pem there) so that "
+		       "Mosquitto's configuration names the CRL, then restart Mosquitto (systemctl "
+		       "restart mosquitto): Mosquitto 2.0 takes a new crlfile line only when it "
+		       "starts\n");
 	else
 		printf(
-		    "next: restart Mosquitto (systemctl restart mosquitto). SIGHUP (systemctl "
-		    "reload mosquitto) is enough to refuse %s's new connections, since Mosquitto "
-		    "2.0 re-reads crl.pem then, but a client already connected stays connected "
-		    "until Mosquitto restarts\n",
+		    "next: restart Mosquitto (systemctl restart mosquitto); if Mosquitto reads "
+		    "broker-config's copies (--mosquitto-dir), run that again first. SIGHUP "
+		    "(systemctl reload mosquitto) is enough to refuse %s's new connections, since "
+		    "Mosquitto 2.0 re-reads crl.pem then, but a client already connected stays "
+		    "connected until Mosquitto restarts\n",
 		    name);
 	printf("before %s re-sign the CRL (run this again; --crl-days N for a longer life): once "
 	       "it is out of date Mosquitto refuses every client certificate\n",

@@ -13,6 +13,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <openssl/crypto.h>
 #include <openssl/err.h>
 
 int
@@ -78,6 +79,77 @@ ctl_ssl_reason(char *buf, size_t size)
 	return buf;
 }
 
+void
+ctl_blob_free(struct ctl_blob *b)
+{
+	if (b->p != NULL && b->secure)
+		OPENSSL_secure_clear_free(b->p, b->cap);
+	else
+		free(b->p);
+	b->p = NULL;
+}
+
+int
+ctl_read_file(const char *path, bool secure, struct ctl_blob *b, char *err, size_t errlen)
+{
+	struct stat st;
+	ssize_t n;
+	int fd, e;
+
+	memset(b, 0, sizeof(*b));
+	b->secure = secure;
+	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
+	if (fd < 0) {
+		e = errno;
+		snprintf(err, errlen, "%s: %s", path, strerror(e));
+		errno = e;
+		return -1;
+	}
+	if (fstat(fd, &st) != 0) {
+		e = errno;
+		snprintf(err, errlen, "%s: %s", path, strerror(e));
+		close(fd);
+		errno = e;
+		return -1;
+	}
+	if (!S_ISREG(st.st_mode) || st.st_size > CTL_FILE_MAX) {
+		if (!S_ISREG(st.st_mode))
+			snprintf(err, errlen, "%s is not a regular file; give the file itself",
+			         path);
+		else
+			snprintf(err, errlen, "%s is too large to be a certificate, key or list",
+			         path);
+		close(fd);
+		errno = EINVAL;
+		return -1;
+	}
+	b->mode = st.st_mode;
+	b->cap = (size_t)st.st_size + 1;
+	b->p = secure ? OPENSSL_secure_malloc(b->cap) : malloc(b->cap);
+	if (b->p == NULL) {
+		close(fd);
+		snprintf(err, errlen, "out of memory");
+		return -1;
+	}
+	/* A file that grows meanwhile is cut at its size: it then fails to parse. */
+	while (b->len < b->cap - 1 && (n = read(fd, b->p + b->len, b->cap - 1 - b->len)) != 0) {
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0) {
+			e = errno;
+			snprintf(err, errlen, "%s: %s", path, strerror(e));
+			close(fd);
+			ctl_blob_free(b);
+			errno = e;
+			return -1;
+		}
+		b->len += (size_t)n;
+	}
+	b->p[b->len] = '\0';
+	close(fd);
+	return 0;
+}
+
 static int
 write_all(int fd, const void *data, size_t len)
 {
@@ -96,15 +168,20 @@ write_all(int fd, const void *data, size_t len)
 	return 0;
 }
 
-/* Fills the new file FD (at PATH) with DATA, mode MODE. On error PATH is removed. */
+/*
+ * Fills the new file FD (at PATH) with DATA, group GID ((gid_t)-1: unchanged), mode MODE. On
+ * error PATH is removed.
+ */
 static int
-fill_new_file(int fd, const char *path, const void *data, size_t len, mode_t mode, char *err,
-              size_t errlen)
+fill_new_file(int fd, const char *path, const void *data, size_t len, mode_t mode, gid_t gid,
+              char *err, size_t errlen)
 {
 	int e;
 
-	/* fchmod, not the umask, decides: the mode printed is the mode the file has. */
-	if (fchmod(fd, mode) != 0 || write_all(fd, data, len) != 0 || fsync(fd) != 0) {
+	/* The group before the mode, and fchmod, not the umask, decides: the mode printed is the
+	 * mode the file has. */
+	if ((gid != (gid_t)-1 && fchown(fd, (uid_t)-1, gid) != 0) || fchmod(fd, mode) != 0 ||
+	    write_all(fd, data, len) != 0 || fsync(fd) != 0) {
 		e = errno;
 		close(fd);
 		unlink(path);
@@ -124,6 +201,13 @@ int
 ctl_write_file(const char *path, const void *data, size_t len, mode_t mode, char *err,
                size_t errlen)
 {
+	return ctl_write_file_group(path, data, len, mode, (gid_t)-1, err, errlen);
+}
+
+int
+ctl_write_file_group(const char *path, const void *data, size_t len, mode_t mode, gid_t gid,
+                     char *err, size_t errlen)
+{
 	char tmp[PATH_MAX];
 	int fd, e;
 
@@ -137,7 +221,7 @@ ctl_write_file(const char *path, const void *data, size_t len, mode_t mode, char
 		snprintf(err, errlen, "cannot create a file next to %s: %s", path, strerror(e));
 		return -1;
 	}
-	if (fill_new_file(fd, tmp, data, len, mode, err, errlen) != 0)
+	if (fill_new_file(fd, tmp, data, len, mode, gid, err, errlen) != 0)
 		return -1;
 	if (rename(tmp, path) != 0) {
 		e = errno;
@@ -165,5 +249,5 @@ ctl_write_key(const char *path, const void *data, size_t len, bool force, const 
 			snprintf(err, errlen, "cannot create %s: %s", path, strerror(e));
 		return -1;
 	}
-	return fill_new_file(fd, path, data, len, 0600, err, errlen);
+	return fill_new_file(fd, path, data, len, 0600, (gid_t)-1, err, errlen);
 }
