@@ -102,46 +102,162 @@ usage(void)
 	exit(1);
 }
 
-/* To the network half, when there is one; a full channel drops the message, said once. */
+/*
+ * What goes to the network half. A full channel is no reason to lose a state: each door's is
+ * marked due and sent, as the door is at that moment, as soon as the channel has room (the
+ * poll loop waits for POLLOUT meanwhile), so the latest state always gets out and a passing
+ * one may be skipped, as on the retained topic itself. Events wait in a short queue; one that
+ * does not fit is counted, and the count goes to the network half when there is room again,
+ * which reports it with its own in an "events_dropped" event (nethalf.c). Every event is in
+ * the log whatever happens to it on the way.
+ */
+#define CHAN_EVENTS 32U
+/* At SIGTERM, how long the last states may wait for room before GOODBYE goes anyway. */
+#define CHAN_GOODBYE_WAIT_MS 1000
+
+static struct {
+	bool state_due[CONFIG_MAX_DOORS];
+	struct ps_event events[CHAN_EVENTS];
+	size_t head, count;
+	uint64_t dropped;
+} chan_out;
+
+static struct log_limit chan_full_limit =
+    LOG_LIMIT_INIT("the channel to the network half was full");
+
+/* One packet to the network half: false when the channel has no room now. With no network
+ * half (or one that is gone), there is nobody to tell: true, and nothing sent. */
+static bool
+send_packet(struct garaged *g, const void *msg, size_t len)
+{
+	if (g->chan < 0)
+		return true;
+	if (send(g->chan, msg, len, MSG_DONTWAIT | MSG_NOSIGNAL) == (ssize_t)len)
+		return true;
+	if (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR)
+		return false;
+	/* EPIPE, ECONNRESET: it died, and SIGCHLD brings a new one. */
+	log_warnx_limited(&chan_full_limit, "sending to the network half: %s", strerror(errno));
+	return true;
+}
+
+/* Whether anything waits for room on the channel (the poll loop then asks for POLLOUT). */
+static bool
+chan_pending(const struct garaged *g)
+{
+	size_t i;
+
+	if (g->chan < 0)
+		return false;
+	for (i = 0; i < g->ndoors; i++)
+		if (chan_out.state_due[i])
+			return true;
+	return chan_out.count > 0 || chan_out.dropped > 0;
+}
+
+/* Whatever is due, states first, while the channel takes it. */
+static void
+chan_flush(struct garaged *g)
+{
+	static struct ps_event count; /* 1 KiB: off the stack */
+	struct ps_state m;
+	size_t i;
+
+	/* The door half's limited warnings say their summaries here, at its next message: it
+	 * keeps no timer for them. */
+	log_limit_tick();
+
+	if (g->chan < 0) {
+		/* No network half: the next one asks for every state when it connects. */
+		memset(&chan_out, 0, sizeof(chan_out));
+		return;
+	}
+	for (i = 0; i < g->ndoors; i++) {
+		if (!chan_out.state_due[i])
+			continue;
+		memset(&m, 0, sizeof(m));
+		m.hdr.type = PS_STATE;
+		m.hdr.len = sizeof(m);
+		m.door = (uint32_t)i;
+		snprintf(m.state, sizeof(m.state), "%s",
+		         door_state_name(g->doors[i].gd.door.state));
+		if (!send_packet(g, &m, sizeof(m)))
+			return;
+		chan_out.state_due[i] = false;
+	}
+	while (chan_out.count > 0) {
+		if (!send_packet(g, &chan_out.events[chan_out.head], sizeof(struct ps_event)))
+			return;
+		chan_out.head = (chan_out.head + 1) % CHAN_EVENTS;
+		chan_out.count--;
+	}
+	if (chan_out.dropped > 0) {
+		memset(&count, 0, sizeof(count));
+		count.hdr.type = PS_EVENT;
+		count.hdr.len = sizeof(count);
+		count.dropped =
+		    chan_out.dropped > UINT32_MAX ? UINT32_MAX : (uint32_t)chan_out.dropped;
+		if (send_packet(g, &count, sizeof(count)))
+			chan_out.dropped -= count.dropped;
+	}
+}
+
+/* To the network half, when there is one: an event or a state through the queue above, a
+ * GOODBYE after the last states (waiting a little for room, since nothing comes after it). */
 static void
 send_child(struct garaged *g, const void *msg, size_t len)
 {
-	if (g->chan < 0)
-		return;
-	if (send(g->chan, msg, len, MSG_DONTWAIT | MSG_NOSIGNAL) != (ssize_t)len)
-		log_warn("sending to the network half");
+	const struct ps_hdr *hdr = msg;
+	struct pollfd pfd = {.fd = g->chan, .events = POLLOUT};
+	uint64_t deadline = timer_now_ms() + CHAN_GOODBYE_WAIT_MS;
+
+	if (hdr->type == PS_GOODBYE) {
+		while (chan_pending(g) && timer_now_ms() < deadline) {
+			chan_flush(g);
+			if (chan_pending(g) && poll(&pfd, 1, 50) < 0 && errno != EINTR)
+				break;
+		}
+	}
+	if (!send_packet(g, msg, len))
+		log_warnx("the channel to the network half is full: %s not sent",
+		          hdr->type == PS_GOODBYE ? "GOODBYE" : "a message");
 }
 
 static void
 publish_state(struct garaged *g, struct garage_door *d)
 {
-	struct ps_state m;
-
-	memset(&m, 0, sizeof(m));
-	m.hdr.type = PS_STATE;
-	m.hdr.len = sizeof(m);
-	m.door = (uint32_t)(d - g->doors);
-	snprintf(m.state, sizeof(m.state), "%s", door_state_name(d->gd.door.state));
-	send_child(g, &m, sizeof(m));
+	chan_out.state_due[d - g->doors] = true;
+	chan_flush(g);
 }
 
 /* One audit event: on P/D/events when connected, and always as one log line. */
 static void
 publish_event(struct garaged *g, const char *json, size_t len)
 {
-	static struct ps_event m; /* 1 KiB: off the stack of every hook */
+	struct ps_event *m;
 
 	if (len == 0 || len >= EVENT_MAX) {
 		log_warnx("an event did not fit in %u bytes", EVENT_MAX);
 		return;
 	}
 	log_info("event %s", json);
-	memset(&m, 0, sizeof(m));
-	m.hdr.type = PS_EVENT;
-	m.hdr.len = sizeof(m);
-	m.len = (uint32_t)len;
-	memcpy(m.json, json, len);
-	send_child(g, &m, sizeof(m));
+	if (g->chan < 0)
+		return;
+	if (chan_out.count == CHAN_EVENTS) {
+		if (chan_out.dropped++ == 0)
+			log_warnx_limited(
+			    &chan_full_limit,
+			    "the channel to the network half is full: events are counted "
+			    "and dropped until it has room (states wait for it)");
+		return;
+	}
+	m = &chan_out.events[(chan_out.head + chan_out.count++) % CHAN_EVENTS];
+	memset(m, 0, sizeof(*m));
+	m->hdr.type = PS_EVENT;
+	m->hdr.len = sizeof(*m);
+	m->len = (uint32_t)len;
+	memcpy(m->json, json, len);
+	chan_flush(g);
 }
 
 static int64_t
@@ -740,7 +856,9 @@ run(struct garaged *g)
 		n = 0;
 		pfd[n++] = (struct pollfd){.fd = g->sfd, .events = POLLIN};
 		pfd[n++] = (struct pollfd){.fd = g->tfd, .events = POLLIN};
-		pfd[n++] = (struct pollfd){.fd = g->chan, .events = POLLIN}; /* -1: ignored */
+		/* -1: ignored. POLLOUT while a state or an event waits for room (chan_flush). */
+		pfd[n++] = (struct pollfd){
+		    .fd = g->chan, .events = (short)(POLLIN | (chan_pending(g) ? POLLOUT : 0))};
 		for (i = 0; i < g->ndoors; i++)
 			pfd[n++] = (struct pollfd){.fd = backend_fd(g->doors[i].gd.backend),
 			                           .events = POLLIN};
@@ -755,8 +873,10 @@ run(struct garaged *g)
 				log_warn("timerfd");
 			g->armed = UINT64_MAX;
 		}
-		if (g->chan >= 0 && pfd[2].revents)
+		if (g->chan >= 0 && (pfd[2].revents & ~POLLOUT))
 			handle_channel(g);
+		if (g->chan >= 0 && (pfd[2].revents & POLLOUT))
+			chan_flush(g);
 		if (pfd[0].revents & POLLIN)
 			handle_signals(g, now);
 		for (i = 0; i < g->ndoors; i++)

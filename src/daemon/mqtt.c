@@ -61,7 +61,17 @@ struct mqtt {
 	bool goodbye_acked;
 	bool attempt_reported; /* this attempt's failure has had its warning line */
 	bool sha1_told;        /* the SHA-256 to pin instead of a matching SHA-1 pin was logged */
+	/* The message ids of our publishes the broker has not acknowledged yet. libmosquitto keeps
+	 * each until its PUBACK, across reconnects too (it sends them again), and has no cap of
+	 * its own: this is the cap. */
+	int inflight[MQTT_INFLIGHT_MAX];
+	unsigned ninflight;
 };
+
+/* libmosquitto's warnings and our failed publishes can come once a message from a hostile
+ * broker: each goes through a limit (log.h). */
+static struct log_limit mqtt_log_limit = LOG_LIMIT_INIT("mqtt: warnings from libmosquitto");
+static struct log_limit publish_limit = LOG_LIMIT_INIT("mqtt: publishes refused");
 
 static void
 on_log(struct mosquitto *mosq, void *obj, int level, const char *str)
@@ -73,7 +83,7 @@ on_log(struct mosquitto *mosq, void *obj, int level, const char *str)
 	if (strncmp(str, "OpenSSL Error", strlen("OpenSSL Error")) == 0)
 		log_debug("mqtt: %s", str);
 	else if (level & (MOSQ_LOG_ERR | MOSQ_LOG_WARNING))
-		log_warnx("mqtt: %s", str);
+		log_warnx_limited(&mqtt_log_limit, "mqtt: %s", str);
 	else
 		log_debug("mqtt: %s", str);
 }
@@ -173,10 +183,17 @@ static void
 on_publish(struct mosquitto *mosq, void *obj, int mid)
 {
 	struct mqtt *m = obj;
+	unsigned i;
 
 	(void)mosq;
 	if (m->goodbye_mid != 0 && mid == m->goodbye_mid)
 		m->goodbye_acked = true;
+	for (i = 0; i < m->ninflight; i++) {
+		if (m->inflight[i] == mid) {
+			m->inflight[i] = m->inflight[--m->ninflight];
+			break;
+		}
+	}
 }
 
 /* The user name and, from password_file, the password; both optional (SPEC "Security"). */
@@ -418,6 +435,19 @@ mqtt_want_write(const struct mqtt *m)
 }
 
 /*
+ * Back-pressure: in a session, nothing more is read while something waits to be written. Every
+ * packet read can make libmosquitto queue one to write (a PUBACK, and an event of ours for each
+ * command), so a broker that stops reading would otherwise grow that queue without bound; this
+ * way it fills its own socket instead, and a broker that never reads again is left to the
+ * keepalive. During the TLS handshake the socket is always read: the handshake needs it.
+ */
+bool
+mqtt_want_read(const struct mqtt *m)
+{
+	return m->state != MQTT_CONNECTED || !mosquitto_want_write(m->mosq);
+}
+
+/*
  * The socket of an attempt in progress hung up or failed: the TCP connect was refused or the
  * peer went away mid-handshake. libmosquitto 2.0 would keep retrying its TLS write on such a
  * socket (a busy loop), so the attempt ends here and the next one starts after the backoff.
@@ -532,18 +562,26 @@ mqtt_cert_days_left(const struct mqtt *m)
 	return (int)(s >= 0 ? s / 86400 : -((-s + 86399) / 86400));
 }
 
+unsigned
+mqtt_inflight(const struct mqtt *m)
+{
+	return m->ninflight;
+}
+
 int
 mqtt_publish(struct mqtt *m, const char *topic, const void *payload, size_t len, bool retain)
 {
-	int rc;
+	int rc, mid = 0;
 
-	if (m->state != MQTT_CONNECTED)
-		return -1;
-	rc = mosquitto_publish(m->mosq, NULL, topic, (int)len, payload, 1, retain);
+	if (m->state != MQTT_CONNECTED || m->ninflight >= MQTT_INFLIGHT_MAX)
+		return 1;
+	rc = mosquitto_publish(m->mosq, &mid, topic, (int)len, payload, 1, retain);
 	if (rc != MOSQ_ERR_SUCCESS) {
-		log_warnx("publish to %s: %s", topic, mosquitto_strerror(rc));
+		log_warnx_limited(&publish_limit, "publish to %s: %s", topic,
+		                  mosquitto_strerror(rc));
 		return -1;
 	}
+	m->inflight[m->ninflight++] = mid;
 	m->last_io = timer_now_ms();
 	return 0;
 }

@@ -40,8 +40,11 @@ void mqtt_free(struct mqtt *m);
 /* Starts the first connection attempt now. Failures are retried, never fatal. */
 void mqtt_start(struct mqtt *m, uint64_t now_ms);
 
-/* The socket to poll (-1 while disconnected), and whether to poll it for POLLOUT too. */
+/* The socket to poll (-1 while disconnected), and whether to poll it for POLLIN and POLLOUT.
+ * In a session it is not read while something waits to be written (back-pressure): what one
+ * read can make it queue is bounded, whatever the broker sends. */
 int mqtt_fd(const struct mqtt *m);
+bool mqtt_want_read(const struct mqtt *m);
 bool mqtt_want_write(const struct mqtt *m);
 
 /* The socket is ready (revents from poll). */
@@ -62,7 +65,19 @@ bool mqtt_connected(const struct mqtt *m);
  */
 int mqtt_cert_days_left(const struct mqtt *m);
 
-/* Publishes with QoS 1. Returns 0, or -1 when not connected or the message was refused. */
+/*
+ * At most this many of our publishes wait for the broker's acknowledgement; libmosquitto holds
+ * each until then (and sends it again after a reconnect), so this bounds what it holds.
+ */
+#define MQTT_INFLIGHT_MAX 32U
+
+/* Our publishes not acknowledged yet. */
+unsigned mqtt_inflight(const struct mqtt *m);
+
+/*
+ * Publishes with QoS 1. Returns 0; 1 when it cannot now (not connected, or MQTT_INFLIGHT_MAX
+ * unacknowledged: try again later); -1 when libmosquitto refused the message (logged).
+ */
 int mqtt_publish(struct mqtt *m, const char *topic, const void *payload, size_t len, bool retain);
 int mqtt_subscribe(struct mqtt *m, const char *topic);
 

@@ -4,6 +4,13 @@
  * discovery, the certificate-expiry event. It passes every message heard on a command topic
  * to the door half as raw bytes, and publishes the states and events the door half sends.
  *
+ * What it publishes goes through one bounded queue (flush_out()): the retained topics
+ * (availability, each door's state and discovery) are marked due and published with their
+ * latest value, never dropped; events wait in a ring of OUT_EVENTS, and one that does not fit
+ * is counted and said later in an "events_dropped" event. What libmosquitto holds is capped by
+ * the messages the broker has not acknowledged (MQTT_INFLIGHT_MAX), and the broker is not read
+ * while something waits to be written: a broker that stops reading cannot grow this process.
+ *
  * It loads its certificate and key (mqtt_new), then gives up all it can: the user becomes
  * [device] user when started as root, no_new_privs is set, and a seccomp filter allows only
  * the system calls of libmosquitto, OpenSSL, the mDNS lookup, getaddrinfo and logging. It
@@ -41,6 +48,17 @@
 
 #define TOPIC_MAX       (CONFIG_PREFIX_MAX + CONFIG_NAME_MAX * 2 + 32)
 #define GOODBYE_TIMEOUT 2000U
+/* Events waiting for the broker; of the MQTT_INFLIGHT_MAX unacknowledged publishes, events may
+ * hold OUT_EVENTS_INFLIGHT, so that a state never waits behind a window full of events. */
+#define OUT_EVENTS          64U
+#define OUT_EVENTS_INFLIGHT 16U
+/* At most one "events_dropped" event this often while events are being dropped. */
+#define DROPPED_EVERY_MS 10000U
+
+struct out_event {
+	uint32_t len;
+	char json[EVENT_MAX];
+};
 
 struct nethalf {
 	const struct config *cfg;
@@ -55,7 +73,20 @@ struct nethalf {
 	char ha_status_topic[TOPIC_MAX];
 	char state_topics[CONFIG_MAX_DOORS][TOPIC_MAX];
 	bool goodbye;
+	/* The outgoing queue (flush_out): retained topics due, with their latest value ... */
+	bool availability_due;
+	bool state_due[CONFIG_MAX_DOORS];
+	char state[CONFIG_MAX_DOORS][sizeof(((struct ps_state *)0)->state)];
+	bool discovery_due[CONFIG_MAX_DOORS];
+	/* ... and the events, a ring; the ones that did not fit since the last report, and when
+	 * that was. */
+	struct out_event events[OUT_EVENTS];
+	size_t ev_head, ev_count;
+	uint64_t ev_dropped;
+	uint64_t dropped_told_at;
 };
+
+static struct log_limit dropped_limit = LOG_LIMIT_INIT("network half: events dropped");
 
 static void handle_channel(struct nethalf *n);
 
@@ -83,24 +114,132 @@ send_msg(struct nethalf *n, const void *msg, size_t len)
 	}
 }
 
+/* Home Assistant's discovery for every door, due again (at connect, and at its birth message:
+ * however often that comes, one publish per door is due at a time). */
 static void
 publish_discovery(struct nethalf *n)
 {
-	char topic[TOPIC_MAX + CONFIG_PREFIX_MAX], payload[HA_DISCOVERY_MAX];
-	size_t i, len;
+	size_t i;
 
 	if (!n->cfg->ha_discovery)
 		return;
-	for (i = 0; i < n->cfg->ndoors; i++) {
-		const struct config_door *door = &n->cfg->doors[i];
+	for (i = 0; i < n->cfg->ndoors; i++)
+		n->discovery_due[i] = true;
+}
 
-		len = ha_discovery_payload(payload, sizeof(payload), n->cfg, door);
-		if (ha_discovery_topic(topic, sizeof(topic), n->cfg, door) == 0 || len == 0) {
-			log_warnx("door %s: the Home Assistant discovery does not fit", door->name);
-			continue;
-		}
-		mqtt_publish(n->mqtt, topic, payload, len, true);
+/* One door's discovery: 0 published (or cannot be: said), 1 no room now. */
+static int
+discovery_one(struct nethalf *n, size_t i)
+{
+	char topic[TOPIC_MAX + CONFIG_PREFIX_MAX], payload[HA_DISCOVERY_MAX];
+	const struct config_door *door = &n->cfg->doors[i];
+	size_t len;
+
+	len = ha_discovery_payload(payload, sizeof(payload), n->cfg, door);
+	if (ha_discovery_topic(topic, sizeof(topic), n->cfg, door) == 0 || len == 0) {
+		log_warnx("door %s: the Home Assistant discovery does not fit", door->name);
+		return 0;
 	}
+	return mqtt_publish(n->mqtt, topic, payload, len, true) == 1 ? 1 : 0;
+}
+
+/*
+ * An event for P/D/events, queued. Not connected, it is not kept (as ever: the door half's log
+ * has it); a full queue counts it, and the count is published later (flush_out).
+ */
+static void
+queue_event(struct nethalf *n, const char *json, size_t len)
+{
+	struct out_event *e;
+
+	if (!mqtt_connected(n->mqtt) || len >= EVENT_MAX)
+		return;
+	if (n->ev_count == OUT_EVENTS) {
+		if (n->ev_dropped++ == 0)
+			log_warnx_limited(
+			    &dropped_limit,
+			    "network half: the broker takes events slower than they come: "
+			    "dropping and counting them (states are never dropped)");
+		return;
+	}
+	e = &n->events[(n->ev_head + n->ev_count++) % OUT_EVENTS];
+	e->len = (uint32_t)len;
+	memcpy(e->json, json, len);
+}
+
+/* How many events were dropped, as an event, once the queue has room again. */
+static void
+queue_dropped_event(struct nethalf *n, uint64_t now)
+{
+	char ev[EVENT_MAX], msg[256];
+	size_t len;
+
+	if (n->ev_dropped == 0 || n->ev_count > OUT_EVENTS / 2 ||
+	    (n->dropped_told_at != 0 && now < n->dropped_told_at + DROPPED_EVERY_MS))
+		return;
+	snprintf(msg, sizeof(msg),
+	         "%llu events were not published: they came faster than they could go out "
+	         "(the device's log has every one)",
+	         (unsigned long long)n->ev_dropped);
+	len = event_note(ev, sizeof(ev), (int64_t)time(NULL), "events_dropped", NULL, msg);
+	if (len == 0)
+		return;
+	log_info("event %s", ev);
+	n->ev_dropped = 0;
+	n->dropped_told_at = now;
+	queue_event(n, ev, len);
+}
+
+/*
+ * Everything due, in order of importance, while the broker has room for it: availability,
+ * each door's latest state, discovery, then the events in the order they came.
+ */
+static void
+flush_out(struct nethalf *n)
+{
+	struct out_event *e;
+	size_t i;
+
+	if (!mqtt_connected(n->mqtt))
+		return;
+	/* First, and whatever the broker's room: it only takes a place in the queue. */
+	queue_dropped_event(n, timer_now_ms());
+	if (n->availability_due &&
+	    mqtt_publish(n->mqtt, n->availability_topic, "online", strlen("online"), true) == 1)
+		return;
+	n->availability_due = false;
+	for (i = 0; i < n->cfg->ndoors; i++) {
+		if (n->state_due[i] && mqtt_publish(n->mqtt, n->state_topics[i], n->state[i],
+		                                    strlen(n->state[i]), true) == 1)
+			return;
+		n->state_due[i] = false;
+	}
+	for (i = 0; i < n->cfg->ndoors; i++) {
+		if (n->discovery_due[i] && discovery_one(n, i) == 1)
+			return;
+		n->discovery_due[i] = false;
+	}
+	while (n->ev_count > 0 && mqtt_inflight(n->mqtt) < OUT_EVENTS_INFLIGHT) {
+		e = &n->events[n->ev_head];
+		if (mqtt_publish(n->mqtt, n->events_topic, e->json, e->len, false) == 1)
+			return;
+		n->ev_head = (n->ev_head + 1) % OUT_EVENTS;
+		n->ev_count--;
+	}
+}
+
+/*
+ * When flush_out() has something to do that no message will bring: a dropped count to say.
+ * Not while it waits for the broker (disconnected, or the queue too full to take the count):
+ * an acknowledgement or a new session brings flush_out() then.
+ */
+static uint64_t
+out_deadline(const struct nethalf *n)
+{
+	if (n->ev_dropped == 0 || n->dropped_told_at == 0 || !mqtt_connected(n->mqtt) ||
+	    n->ev_count > OUT_EVENTS / 2)
+		return UINT64_MAX;
+	return n->dropped_told_at + DROPPED_EVERY_MS;
 }
 
 /* A device certificate close to its end: said on the audit trail at every connect. */
@@ -121,7 +260,7 @@ publish_cert_warning(struct nethalf *n)
 	if (len == 0)
 		return;
 	log_info("event %s", ev);
-	mqtt_publish(n->mqtt, n->events_topic, ev, len, false);
+	queue_event(n, ev, len);
 }
 
 static void
@@ -130,11 +269,12 @@ on_connected(void *arg)
 	struct nethalf *n = arg;
 	const struct ps_bare m = {.hdr = {PS_CONNECTED, sizeof(m)}};
 
-	mqtt_publish(n->mqtt, n->availability_topic, "online", strlen("online"), true);
+	n->availability_due = true;
 	/* The door half answers with every door's retained state. */
 	send_msg(n, &m, sizeof(m));
 	publish_discovery(n);
 	publish_cert_warning(n);
+	flush_out(n);
 	mqtt_subscribe(n->mqtt, n->cmd_filter);
 	if (n->cfg->ha_commands == CONFIG_HA_COMMANDS_UNSIGNED)
 		mqtt_subscribe(n->mqtt, n->ha_cmd_filter);
@@ -222,9 +362,11 @@ handle_channel(struct nethalf *n)
 again:
 	r = recv(n->chan, &m, sizeof(m), MSG_DONTWAIT | MSG_TRUNC);
 	if (r < 0) {
-		if (errno == EAGAIN || errno == EINTR)
-			return;
-		log_fatalx("network half: the channel: %s", strerror(errno));
+		if (errno != EAGAIN && errno != EINTR)
+			log_fatalx("network half: the channel: %s", strerror(errno));
+		/* All read: out with what it made due. */
+		flush_out(n);
+		return;
 	}
 	if (r == 0) {
 		/* The door half is gone: the device is offline. */
@@ -239,13 +381,16 @@ again:
 		if (r != sizeof(m.state) || m.state.door >= n->cfg->ndoors ||
 		    memchr(m.state.state, '\0', sizeof(m.state.state)) == NULL)
 			log_fatalx("network half: a bad state message");
-		mqtt_publish(n->mqtt, n->state_topics[m.state.door], m.state.state,
-		             strlen(m.state.state), true);
+		/* The latest wins: one that has not gone out yet is replaced. */
+		memcpy(n->state[m.state.door], m.state.state, sizeof(n->state[0]));
+		n->state_due[m.state.door] = true;
 		break;
 	case PS_EVENT:
 		if (r != sizeof(m.event) || m.event.len >= EVENT_MAX)
 			log_fatalx("network half: a bad event message");
-		mqtt_publish(n->mqtt, n->events_topic, m.event.json, m.event.len, false);
+		n->ev_dropped += m.event.dropped;
+		if (m.event.len > 0)
+			queue_event(n, m.event.json, m.event.len);
 		break;
 	case PS_GOODBYE:
 		if (r != sizeof(struct ps_bare))
@@ -470,7 +615,7 @@ nethalf_main(const struct config *cfg, int channel, bool drop, uid_t uid, gid_t 
 	const struct ps_bare running = {.hdr = {PS_RUNNING, sizeof(running)}};
 	char err[CONFIG_ERROR_MAX];
 	struct pollfd pfd[3];
-	uint64_t buf;
+	uint64_t buf, deadline;
 	size_t i;
 	int mfd;
 #ifdef GARAGED_TEST_HOOKS
@@ -518,14 +663,19 @@ nethalf_main(const struct config *cfg, int channel, bool drop, uid_t uid, gid_t 
 	mqtt_start(n.mqtt, timer_now_ms());
 	(void)fcntl(n.chan, F_SETFL, O_NONBLOCK);
 	while (!n.goodbye) {
-		arm_timer(&n, mqtt_next_deadline(n.mqtt));
+		deadline = mqtt_next_deadline(n.mqtt);
+		if (out_deadline(&n) < deadline)
+			deadline = out_deadline(&n);
+		if (log_limit_deadline() < deadline)
+			deadline = log_limit_deadline();
+		arm_timer(&n, deadline);
 		pfd[0] = (struct pollfd){.fd = n.chan, .events = POLLIN};
 		pfd[1] = (struct pollfd){.fd = n.tfd, .events = POLLIN};
 		mfd = mqtt_fd(n.mqtt);
 		pfd[2] = (struct pollfd){
 		    .fd = mfd,
-		    .events =
-		        (short)(POLLIN | (mfd >= 0 && mqtt_want_write(n.mqtt) ? POLLOUT : 0))};
+		    .events = (short)((mfd >= 0 && mqtt_want_read(n.mqtt) ? POLLIN : 0) |
+		                      (mfd >= 0 && mqtt_want_write(n.mqtt) ? POLLOUT : 0))};
 		if (poll(pfd, 3, -1) < 0) {
 			if (errno == EINTR)
 				continue;
@@ -541,12 +691,17 @@ nethalf_main(const struct config *cfg, int channel, bool drop, uid_t uid, gid_t 
 		if (mfd >= 0 && pfd[2].revents)
 			mqtt_io(n.mqtt, pfd[2].revents, timer_now_ms());
 		mqtt_tick(n.mqtt, timer_now_ms());
+		/* Acknowledgements read above make room; a due count may be said. */
+		flush_out(&n);
+		log_limit_tick();
 #ifdef GARAGED_TEST_HOOKS
 		if (inject != NULL && mqtt_connected(n.mqtt) && !was_connected)
 			test_inject(&n, inject);
 		was_connected = mqtt_connected(n.mqtt);
 #endif
 	}
+	/* The last states first: they go out before "offline", in order. */
+	flush_out(&n);
 	mqtt_goodbye(n.mqtt, n.availability_topic, "offline", GOODBYE_TIMEOUT);
 	mqtt_free(n.mqtt);
 	/* _exit: nothing of the door half's (inherited at fork) may run its exit handlers here. */

@@ -31,7 +31,7 @@ enum ps_type {
 	PS_RUNNING,       /* once, when its privileges are gone and its filter is on */
 	/* door half -> network half */
 	PS_STATE = 16, /* a door's retained state */
-	PS_EVENT,      /* one audit event for P/D/events */
+	PS_EVENT,      /* one audit event for P/D/events, or a count of those not sent */
 	PS_GOODBYE,    /* publish retained "offline", disconnect cleanly, exit */
 };
 
@@ -70,7 +70,10 @@ struct ps_state {
 
 struct ps_event {
 	struct ps_hdr hdr;
-	uint32_t len; /* of json, < EVENT_MAX */
+	uint32_t len; /* of json, < EVENT_MAX; 0: no event, only the count below */
+	/* Events the door half could not send before this one (the channel was full): the network
+	 * half adds them to its own count of events not published, and reports the sum. */
+	uint32_t dropped;
 	char json[EVENT_MAX];
 };
 

@@ -1,0 +1,152 @@
+#!/bin/bash
+# A broker that stops reading (docs/security.md "Floods"): a hostile broker, a small Python TLS
+# server with the testbed's certificate that requires garaged's client certificate, accepts the
+# session (CONNACK, SUBACK), then sends small PUBLISHes on the command topic, some QoS 1 (each
+# would want a PUBACK), and never reads from the socket again nor acknowledges anything. Every
+# one of them is refused by garaged, and every refusal is an event for P/D/events that cannot go
+# out. The network half's outgoing queue is bounded: its VmRSS grows by less than 30 MB (the
+# unbounded queue took it up by 200 MB and more in 20 s), garaged stays up, and once it is cut
+# off it stops reading instead of queueing.
+source "$(dirname "$0")/../../scripts/testbed.sh"
+PUBLISHES=1000000 # at most, and for at most FLOOD_S seconds
+FLOOD_S=20
+GROWTH_MAX_KB=30720
+
+make_pki
+PORT=$(free_port)
+cat >"$T/stall.py" <<'PY'
+import os, select, socket, ssl, sys, time
+t, port, count, secs = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), float(sys.argv[4])
+ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+ctx.load_cert_chain(f"{t}/pki/localhost.crt", f"{t}/pki/localhost.key")
+ctx.load_verify_locations(f"{t}/pki/ca.crt")
+ctx.verify_mode = ssl.CERT_REQUIRED
+ls = socket.socket()
+ls.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+ls.bind(("127.0.0.1", port))
+ls.listen(1)
+ls.settimeout(30)
+say = lambda s: (print(s, flush=True))
+conn, _ = ls.accept()
+conn.settimeout(30)
+c = ctx.wrap_socket(conn, server_side=True)
+
+def read_exact(n):
+    b = b""
+    while len(b) < n:
+        x = c.recv(n - len(b))
+        if not x:
+            sys.exit("garaged hung up")
+        b += x
+    return b
+
+def packet():
+    h = read_exact(1)[0]
+    mult, rl = 1, 0
+    while True:
+        d = read_exact(1)[0]
+        rl += (d & 127) * mult
+        mult *= 128
+        if not d & 128:
+            break
+    return h, read_exact(rl)
+
+def remlen(n):
+    out = b""
+    while True:
+        d, n = n % 128, n // 128
+        out += bytes([d | (128 if n else 0)])
+        if not n:
+            return out
+
+h, _ = packet()
+assert h >> 4 == 1, "CONNECT first"
+c.sendall(b"\x20\x02\x00\x00")
+say("connack")
+deadline = time.monotonic() + 15
+while time.monotonic() < deadline:
+    h, body = packet()
+    if h >> 4 != 8:  # not SUBSCRIBE: garaged's own publishes, never acknowledged
+        continue
+    pid, rest, n, topics = body[:2], body[2:], 0, []
+    while rest:
+        ln = int.from_bytes(rest[:2], "big")
+        topics.append(rest[2:2 + ln].decode())
+        rest = rest[3 + ln:]
+    c.sendall(bytes([0x90]) + remlen(2 + len(topics)) + pid + b"\x00" * len(topics))
+    if any(x.endswith("/+/cmd") for x in topics):
+        break
+else:
+    sys.exit("no SUBSCRIBE to the command topics")
+say("subscribed")
+for _ in range(200):  # the test takes its baseline, then says go (bounded)
+    if os.path.exists(f"{t}/go"):
+        break
+    time.sleep(0.1)
+# From here on nothing is read. One in four PUBLISHes is QoS 1 and would want a PUBACK.
+topic = b"garage/garage/main/cmd"
+def publish(i):
+    if i % 4:
+        return b"\x30" + remlen(2 + len(topic) + 1) + len(topic).to_bytes(2, "big") + topic + b"x"
+    mid = (i % 65535 + 1).to_bytes(2, "big")
+    return b"\x32" + remlen(2 + len(topic) + 2 + 1) + len(topic).to_bytes(2, "big") + topic + mid + b"x"
+c.setblocking(False)
+sent, end, buf = 0, time.monotonic() + secs, b""
+while time.monotonic() < end and (sent < count or buf):
+    if not buf:
+        k = min(500, count - sent)
+        buf = b"".join(publish(sent + i) for i in range(k))
+        sent += k
+    _, w, _ = select.select([], [c], [], 0.2)
+    if not w:
+        continue
+    try:
+        n = c.send(buf[:16384])
+        buf = buf[n:]
+    except (ssl.SSLWantWriteError, ssl.SSLWantReadError, BlockingIOError):
+        pass
+say(f"sent {sent} publishes (the last {len(buf)} bytes unsent)")
+say("done")
+for _ in range(600):  # connected and silent until the test is done (bounded)
+    if os.path.exists(f"{t}/end"):
+        break
+    time.sleep(0.1)
+PY
+python3 "$T/stall.py" "$T" "$PORT" "$PUBLISHES" "$FLOOD_S" >"$T/stall.log" 2>&1 &
+STALL_PID=$!
+PIDS+=("$STALL_PID")
+for _ in $(seq 50); do ss -ltn | grep -q "127.0.0.1:$PORT " && break; sleep 0.1; done
+ss -ltn | grep -q "127.0.0.1:$PORT " || fail "the hostile broker did not listen: $(cat "$T/stall.log")"
+
+write_conf
+# Under ASan, freed memory waits in a quarantine (256 MB by default), which would read as growth.
+export ASAN_OPTIONS=${ASAN_OPTIONS:+$ASAN_OPTIONS:}quarantine_size_mb=4
+start_garaged
+await '^subscribed$' 20 "$T/stall.log" || fail "garaged did not subscribe at the hostile broker: $(tail -2 "$T/stall.log")"
+NET=$(pgrep -P "$GARAGED_PID" | head -1)
+[ -n "$NET" ] || fail "no network half"
+rss() { awk '/^VmRSS:/ {print $2}' "/proc/$1/status" 2>/dev/null; }
+sleep 0.5
+rss0=$(rss "$NET")
+touch "$T/go"
+peak=$rss0
+for _ in $(seq $(((FLOOD_S + 15) * 10))); do
+	r=$(rss "$NET")
+	[ -n "$r" ] || fail "the network half (pid $NET) is gone during the flood"
+	[ "$r" -gt "$peak" ] && peak=$r
+	grep -q '^done$' "$T/stall.log" && break
+	sleep 0.1
+done
+grep -q '^done$' "$T/stall.log" || fail "the hostile broker did not finish within $((FLOOD_S + 15)) s"
+sleep 1
+r=$(rss "$NET")
+[ -n "$r" ] && [ "$r" -gt "$peak" ] && peak=$r
+refused=$(grep -c '"reason":"malformed"' "$T/garaged.log")
+echo "  $(grep '^sent' "$T/stall.log"); garaged refused $refused; network half VmRSS $rss0 kB before, peak $peak kB"
+[ "$refused" -ge 1000 ] || fail "garaged refused only $refused of the hostile broker's publishes: the test did not load it"
+kill -0 "$GARAGED_PID" 2>/dev/null || fail "garaged died"
+[ "$(pgrep -P "$GARAGED_PID" | head -1)" = "$NET" ] || fail "the network half was restarted (was $NET)"
+[ $((peak - rss0)) -lt $GROWTH_MAX_KB ] ||
+	fail "the network half grew by $((peak - rss0)) kB (limit $GROWTH_MAX_KB kB) against a broker that stopped reading"
+pass "a broker that stops reading: the network half grew by $((peak - rss0)) kB (< $GROWTH_MAX_KB), garaged up"
+touch "$T/end"
