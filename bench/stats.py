@@ -14,6 +14,9 @@
       does nothing but receive adds, the floor under garaged's overhead.
   stats.py median VALUE...
       The median of the values.
+  stats.py lograte PATTERN < LOG
+      Lines of garaged's log (stdin) containing PATTERN a second, from the first such line's
+      timestamp to the last's: how fast garaged refused a flood.
 """
 import json
 import statistics
@@ -112,10 +115,27 @@ def pair(args):
     print(f"{percentile(d, 50):.1f} {percentile(d, 99):.1f}")
 
 
+def lograte(args):
+    import datetime
+    times = []
+    for line in sys.stdin:
+        if args[0] in line:
+            try:
+                t = datetime.datetime.strptime(line.split(" ", 1)[0], "%Y-%m-%dT%H:%M:%S.%fZ")
+            except ValueError:
+                continue
+            times.append(t.timestamp())
+    if len(times) < 2 or times[-1] <= times[0]:
+        print(0)
+        return
+    print(round((len(times) - 1) / (times[-1] - times[0])))
+
+
 def median(args):
     vals = [float(v) for v in args]
     print(f"{statistics.median(vals):.1f}" if vals else "nan")
 
 
 if __name__ == "__main__":
-    {"latency": latency, "rate": rate, "pair": pair, "median": median}[sys.argv[1]](sys.argv[2:])
+    {"latency": latency, "rate": rate, "pair": pair, "median": median,
+     "lograte": lograte}[sys.argv[1]](sys.argv[2:])
