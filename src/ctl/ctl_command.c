@@ -280,9 +280,14 @@ own_cn(const struct session *s, char *buf, size_t size)
 	X509 *x = SSL_CTX_get0_certificate(tls_ssl_ctx(s->tls));
 	X509_NAME *name = x != NULL ? X509_get_subject_name(x) : NULL;
 	int n = name != NULL ? X509_NAME_get_text_by_NID(name, NID_commonName, buf, (int)size) : -1;
+	size_t len;
 
-	if (n <= 0)
-		snprintf(buf, size, "%s", s->cfg->certfile);
+	/* No CN to name (garagectl pki always gives one): the file, cut to fit. */
+	if (n <= 0) {
+		len = strnlen(s->cfg->certfile, size - 1);
+		memcpy(buf, s->cfg->certfile, len);
+		buf[len] = '\0';
+	}
 	return buf;
 }
 
@@ -1033,6 +1038,7 @@ ctl_status(const struct config *mqtt, const char *device, bool watch)
 	uint64_t start, end, now, again;
 	bool strike = false; /* the last session ended with closed_by_broker */
 	size_t i;
+	int rc, saved;
 
 	install_signals();
 	if (session_open(&s, mqtt, device) != 0)
@@ -1098,10 +1104,16 @@ ctl_status(const struct config *mqtt, const char *device, bool watch)
 
 			nanosleep(&tick, NULL);
 		}
-		if (!interrupted) {
-			tls_handshake_begin(s.tls);
-			mosquitto_reconnect(s.mosq);
-		}
+		if (interrupted)
+			break;
+		tls_handshake_begin(s.tls);
+		rc = mosquitto_reconnect(s.mosq);
+		saved = errno;
+		/* Said on the next turn, rather than "the client is not currently connected". */
+		if (rc != MOSQ_ERR_SUCCESS && !tls_refused(&s))
+			snprintf(s.error, sizeof(s.error), "cannot connect to %s:%u again: %s",
+			         mqtt->host, mqtt->port,
+			         rc == MOSQ_ERR_ERRNO ? strerror(saved) : mosquitto_strerror(rc));
 	}
 	session_close(&s);
 	return CTL_EXIT_OK;
