@@ -17,6 +17,7 @@ mkdir -p "$OUT"
 R=$OUT/results.txt
 : >"$R"
 exec > >(tee "$OUT/in-vm.log") 2>&1
+exec 3>&1 # the log, also for commands whose output is captured
 BROKER=localhost
 PKI=/home/alice/garaged-pki
 CTL=/home/alice/.config/garagectl
@@ -33,7 +34,7 @@ check() {
 }
 # as_alice SCRIPT: the documented lines as alice types them, in a login shell in her home.
 as_alice() {
-	echo "alice\$ $1"
+	echo "alice\$ $1" >&3
 	runuser -l alice -c "set -eo pipefail; $1"
 }
 # md_blocks FILE START END: the lines of the ```sh blocks of FILE after the first line that
@@ -188,11 +189,14 @@ check "service $svc (want active/running, NRestarts=0)" \
 	[ "$(show ActiveState)/$(show SubState)" = active/running -a "$(show NRestarts)" = 0 ]
 # garaged's own lines and systemd's about it, the kernel's, and the audit records (a seccomp
 # kill is type 1326 with sig=31); not this script's, which land in the journal too.
-bad=$({
-	journalctl -b -u garaged --no-pager -o cat
-	journalctl -b -k --no-pager -o cat
-	journalctl -b _TRANSPORT=audit --no-pager -o cat
-} | grep -E 'SIGSYS|status=31/SYS|type=1326|audit.* sig=31 |could become root')
+journal_bad() {
+	{
+		journalctl -b -u garaged --no-pager -o cat
+		journalctl -b -k --no-pager -o cat
+		journalctl -b _TRANSPORT=audit --no-pager -o cat
+	} | grep -E 'SIGSYS|status=31/SYS|type=1326|audit.* sig=31 |could become root'
+}
+bad=$(journal_bad)
 check "journal: no SIGSYS, no seccomp audit line, no 'could become root'${bad:+: $(echo "$bad" | head -3 | tr '\n' ' ')}" \
 	[ -z "$bad" ]
 
@@ -218,7 +222,14 @@ else
 	notok "no network half: garaged's main pid is '$MAIN', its child '$CHILD'"
 fi
 
-# --- setup.md 4: open and close as alice; the relay pulses, the published state follows.
+# --- setup.md 4: `garagectl status`, then open and close as alice; the relay pulses, the
+# published state follows.
+out=$(as_alice "timeout 60 garagectl status" 2>&1)
+rc=$?
+echo "$out"
+check "garagectl status as alice: exit $rc: $(echo "$out" | tr -s '\n ' ' ' | cut -c1-120)" \
+	[ "$rc" = 0 ]
+
 presses() { grep -c ' press ' "$OUT/door.log"; }
 move() {
 	local cmd=$1 want=$2 via=$3 p0 w0 rc out
@@ -254,6 +265,20 @@ check "reload kept the process (MainPID $MAIN0 -> $(show MainPID)), NRestarts=$(
 move open open "--kid alice-phone --key $CTL/alice-phone.key"
 move close closed "--kid alice-phone --key $CTL/alice-phone.key"
 
+# --- setup.md 4, "one certificate is one client": two `garagectl status --watch` with the
+# laptop's certificate knock each other off the broker, and garagectl says why.
+as_alice "timeout 40 garagectl status --watch" >"$OUT/watch-1.log" 2>&1 &
+w1=$!
+sleep 3
+as_alice "timeout 40 garagectl status --watch" >"$OUT/watch-2.log" 2>&1 &
+w2=$!
+taken() { grep -qs 'one certificate is one client' "$OUT/watch-1.log" "$OUT/watch-2.log"; }
+wait_for 30 taken
+check "two garagectl status --watch with one certificate: $(grep -h -m1 'one certificate' "$OUT/watch-1.log" "$OUT/watch-2.log" | head -1 | cut -c1-160)" \
+	taken
+kill "$w1" "$w2" 2>/dev/null
+wait "$w1" "$w2"
+
 # --- The exposure score of the installed unit against README's figure.
 score=$(systemd-analyze security garaged 2>/dev/null | sed -n 's/.*Overall exposure level for garaged.service: \([0-9.]*\).*/\1/p')
 # The figure as README and setup.md give it, whatever their line breaks.
@@ -262,6 +287,12 @@ doc=$(figure "$S/README.md")
 check "systemd-analyze security garaged: $score, README says ${doc:-nothing}" [ -n "$score" -a "$score" = "$doc" ]
 sdoc=$(figure "$S/setup.md")
 [ -z "$sdoc" ] || check "docs/setup.md's figure $sdoc is the measured $score" [ "$sdoc" = "$score" ]
+
+# --- After all of that, still the same healthy service.
+svc="$(show ActiveState)/$(show SubState) NRestarts=$(show NRestarts)"
+bad=$(journal_bad)
+check "at the end: $svc, and no SIGSYS, seccomp kill or 'could become root' in the journal${bad:+: $(echo "$bad" | head -3 | tr '\n' ' ')}" \
+	[ "$(show ActiveState)/$(show SubState)" = active/running -a "$(show NRestarts)" = 0 -a -z "$bad" ]
 
 # --- systemctl stop: garaged says goodbye, a retained offline stays.
 as_alice "sudo systemctl stop garaged"
