@@ -49,6 +49,7 @@ def main():
         rows.append((f + "_valid_p99_ms", "ms", "latency_overhead_p99 in ms",
                      None if lp99 is None else lp99 / 1000, None, None))
         rows.append((f + "_broker_drop_notices", "", "-", None, 0, "<="))
+        rows.append((f + "_forged_lost", "", "-", None, 0, "<="))
     if not rates:
         rows.append(("flood_valid_p99_ms", "ms", "-", None, None, None))
 
