@@ -124,6 +124,7 @@ static struct {
 
 static struct log_limit chan_full_limit =
     LOG_LIMIT_INIT("the channel to the network half was full");
+static struct log_limit chan_error_limit = LOG_LIMIT_INIT("sending to the network half failed");
 
 /* One packet to the network half: false when the channel has no room now. With no network
  * half (or one that is gone), there is nobody to tell: true, and nothing sent. */
@@ -137,7 +138,7 @@ send_packet(struct garaged *g, const void *msg, size_t len)
 	if (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR)
 		return false;
 	/* EPIPE, ECONNRESET: it died, and SIGCHLD brings a new one. */
-	log_warnx_limited(&chan_full_limit, "sending to the network half: %s", strerror(errno));
+	log_warnx_limited(&chan_error_limit, "sending to the network half: %s", strerror(errno));
 	return true;
 }
 
