@@ -8,10 +8,10 @@
 # a reconnect. And the log is not flooded in turn: a message that could not go out is counted
 # and summarised, never one warning line each.
 source "$(dirname "$0")/../../scripts/testbed.sh"
-FORGED=72000 # three publishers of 24,000 each, for about 8 s
+FORGED=108000 # three publishers of 36,000 each, for about 12 s
 PUBLISHERS=3
 RATE=3000 # per publisher and second
-TOGGLES=10
+TOGGLES=20
 WARN_MAX=40 # warning lines of garaged's over the whole flood; one per dropped message was thousands
 
 make_pki
@@ -27,7 +27,7 @@ for _ in $(seq 50); do ss -ltn | grep -q "127.0.0.1:$PORT " && break; sleep 0.1;
 ss -ltn | grep -q "127.0.0.1:$PORT " || fail "mosquitto did not listen again"
 
 keypair alice
-RELAY_PULSE_MS=50 SIM_TRAVEL_MS=300 write_conf "min_pulse_interval_ms = 0"
+RELAY_PULSE_MS=50 SIM_TRAVEL_MS=200 write_conf "min_pulse_interval_ms = 0"
 sed -i 's|^authorized_keys = .*|&\nclock_skew = 300|' "$T/garaged.conf"
 echo "ed25519 $PUB_B64 alice" >"$T/authorized_keys"
 export ASAN_OPTIONS=${ASAN_OPTIONS:+$ASAN_OPTIONS:}quarantine_size_mb=4
