@@ -127,8 +127,13 @@ as_alice "sudo sed -i -e 's/^host = .*/host = $BROKER/' \\
     -e 's|^certfile = .*|certfile = /etc/garaged/garage.local.crt|' \\
     -e 's|^keyfile = .*|keyfile = /etc/garaged/garage.local.key|' /etc/garaged/garaged.conf"
 # setup.md 4: the owner's key, its line appended to authorized_keys.
-KEYGEN=$(md_blocks "$S/setup.md" '^## 4\\.' '^## 5\\.' | grep -m1 'garagectl keygen' | sed 's/ *#.*//')
-out=$(as_alice "$KEYGEN | sudo tee -a /etc/garaged/authorized_keys" 2>&1)
+# Its lines up to the first keygen (what the laptop needs first), the keygen's output appended
+# to authorized_keys; its ssh lines are for another machine.
+SETUP_4=$(md_blocks "$S/setup.md" '^## 4\\.' '^## 5\\.' | sed 's/ *#.*//' | grep -v '^ssh \|^$')
+KEYGEN=$(grep -m1 'garagectl keygen' <<<"$SETUP_4")
+BEFORE=$(sed '/garagectl keygen/,$d' <<<"$SETUP_4")
+out=$(as_alice "$BEFORE${BEFORE:+
+}$KEYGEN | sudo tee -a /etc/garaged/authorized_keys" 2>&1)
 rc=$?
 echo "$out"
 check "setup.md 4: '$KEYGEN' as alice: exit $rc${out:+ ($(echo "$out" | tail -1))}" [ "$rc" = 0 ]

@@ -28,7 +28,10 @@ skip() {
 }
 elapsed() { echo "$((SECONDS - $1)) s"; }
 
-[ "$(id -u)" = 0 ] || skip "needs root (debootstrap, chroot and mounts for the image; run it as root)"
+if [ "$(id -u)" != 0 ]; then
+	echo "not ok - check-system needs root (debootstrap, chroot and mounts for the image)"
+	exit 1
+fi
 
 # The host's tools, installed with apt-get where missing, as `make check` does for its own.
 need=()
@@ -80,6 +83,11 @@ pick_accel() {
 	echo tcg
 }
 
+# A VM still running when this script ends (interrupted, killed by a time limit) goes with it.
+QPID=
+trap '[ -z "$QPID" ] || kill "$QPID" 2>/dev/null' EXIT
+trap 'exit 130' INT TERM
+
 pass=0 failed=0
 result() {
 	if [ "$1" = ok ]; then pass=$((pass + 1)); else failed=$((failed + 1)); fi
@@ -120,6 +128,7 @@ run_distro() {
 		-virtfs "local,path=$D/share,mount_tag=share,security_model=none,id=share" \
 		-nic none >"$D/qemu.log" 2>&1 &
 	qpid=$!
+	QPID=$qpid
 	while kill -0 "$qpid" 2>/dev/null; do
 		if [ $((SECONDS - t)) -ge "$TIMEOUT" ]; then
 			result "not ok" "$d: the VM finished within $TIMEOUT s (killed; see $D/console.log)"
@@ -132,6 +141,7 @@ run_distro() {
 	done
 	wait "$qpid"
 	rc=$?
+	QPID=
 	[ -f "$D/share/out/journal.txt" ] && cp "$D/share/out/journal.txt" "$D/journal.txt"
 	if [ ! -f "$D/share/out/done" ]; then
 		result "not ok" "$d: the test ran to its end in the VM (QEMU exit $rc: $(tail -2 "$D/qemu.log" | tr '\n' ' '); console: $D/console.log)"
