@@ -21,15 +21,19 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <grp.h>
+#include <linux/netlink.h>
+#include <netinet/in.h>
 #include <poll.h>
 #include <seccomp.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/timerfd.h>
+#include <sys/un.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -427,6 +431,30 @@ test_inject(struct nethalf *n, const char *path)
 	log_warnx("test hook: injecting %zd bytes from %s into the channel", len, path);
 	send_msg(n, buf, (size_t)len);
 }
+
+/*
+ * Test builds only: GARAGED_TEST_SYSCALL=WHAT makes, once the filter is on, a call that a
+ * network half taken over might try, so that the tests see what the filter does with it:
+ * "unix-stream" (refused with EACCES, and the half goes on), "packet", "netlink-audit" and
+ * "ioctl" (each kills it with SIGSYS).
+ */
+static void
+test_syscall(const char *what)
+{
+	int fd = -1;
+
+	if (strcmp(what, "unix-stream") == 0)
+		fd = socket(AF_UNIX, SOCK_STREAM, 0);
+	else if (strcmp(what, "packet") == 0)
+		fd = socket(AF_PACKET, SOCK_RAW, 0);
+	else if (strcmp(what, "netlink-audit") == 0)
+		fd = socket(AF_NETLINK, SOCK_RAW, NETLINK_AUDIT);
+	else if (strcmp(what, "ioctl") == 0)
+		fd = ioctl(STDERR_FILENO, TIOCSTI, "x");
+	log_warnx("test hook: %s: %d (%s)", what, fd, fd < 0 ? strerror(errno) : "allowed");
+	if (fd >= 0 && strcmp(what, "ioctl") != 0)
+		close(fd);
+}
 #endif
 
 /* The system calls the network half may make, checked at run time by the kernel. */
@@ -478,7 +506,6 @@ static const char *const allowed_syscalls[] = {
     "_llseek",
     "fcntl",
     "fcntl64",
-    "ioctl",
     "poll",
     "ppoll",
     "select",
@@ -488,9 +515,8 @@ static const char *const allowed_syscalls[] = {
     "faccessat",
     "faccessat2",
     "access",
-    /* sockets: TCP to the broker, UDP for mDNS and DNS, netlink for getifaddrs, the log */
-    "socket",
-    "connect",
+    /* sockets: TCP to the broker, UDP for mDNS and DNS, netlink for getifaddrs, the log;
+     * socket(), connect() and ioctl() only with the arguments of add_socket_rules() */
     "bind",
     "getsockopt",
     "setsockopt",
@@ -533,6 +559,60 @@ add_open_rules(scmp_filter_ctx ctx)
 }
 
 /*
+ * socket(), connect() and ioctl(), narrowed to what TLS, MQTT, DNS, mDNS and the log use:
+ * - socket(): TCP or UDP over IPv4 or IPv6, a NETLINK_ROUTE socket (getifaddrs, for the mDNS
+ *   interfaces), a Unix datagram socket (syslog when not in the foreground). A Unix stream
+ *   socket fails with EACCES rather than killing: glibc's resolver tries nscd's and does
+ *   without it. No raw or packet socket, no other family.
+ * - connect(): the address is behind a pointer, which seccomp cannot read; its length can be
+ *   checked: an IPv4, IPv6 or Unix socket address (the families socket() allows).
+ * - ioctl(): the few requests a socket or stdio makes (bytes waiting, non-blocking mode, an
+ *   interface's index or name, "is this a terminal").
+ */
+static int
+add_socket_rules(scmp_filter_ctx ctx)
+{
+	static const struct {
+		int domain, type;
+	} sockets[] = {
+	    {AF_INET, SOCK_STREAM},  {AF_INET, SOCK_DGRAM}, {AF_INET6, SOCK_STREAM},
+	    {AF_INET6, SOCK_DGRAM},  {AF_UNIX, SOCK_DGRAM},
+	};
+	static const scmp_datum_t addrlens[] = {
+	    sizeof(struct sockaddr_in), sizeof(struct sockaddr_in6), sizeof(struct sockaddr_un)};
+	static const unsigned long ioctls[] = {FIONREAD, FIONBIO, SIOCGIFINDEX, SIOCGIFNAME,
+	                                       TCGETS};
+	/* SOCK_CLOEXEC and SOCK_NONBLOCK ride in the type argument: compare the type alone. */
+	const scmp_datum_t type_mask = 0xf;
+	size_t i;
+	int rc = 0;
+
+	for (i = 0; rc == 0 && i < sizeof(sockets) / sizeof(sockets[0]); i++)
+		rc = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(socket), 2,
+		                      SCMP_A0(SCMP_CMP_EQ, (scmp_datum_t)sockets[i].domain),
+		                      SCMP_A1(SCMP_CMP_MASKED_EQ, type_mask,
+		                              (scmp_datum_t)sockets[i].type));
+	if (rc == 0)
+		rc = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(socket), 3,
+		                      SCMP_A0(SCMP_CMP_EQ, AF_NETLINK),
+		                      SCMP_A1(SCMP_CMP_MASKED_EQ, type_mask, SOCK_RAW),
+		                      SCMP_A2(SCMP_CMP_EQ, NETLINK_ROUTE));
+	for (i = 0; rc == 0 && i < sizeof(addrlens) / sizeof(addrlens[0]); i++)
+		rc = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(connect), 1,
+		                      SCMP_A2(SCMP_CMP_EQ, addrlens[i]));
+	for (i = 0; rc == 0 && i < sizeof(ioctls) / sizeof(ioctls[0]); i++)
+		rc = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(ioctl), 1,
+		                      SCMP_A1(SCMP_CMP_EQ, (scmp_datum_t)ioctls[i]));
+	/* glibc's resolver asks nscd first, over a Unix stream socket: refused, it does without.
+	 * Every other socket(), connect() or ioctl() kills, like any call outside the filter. */
+	if (rc == 0)
+		rc = seccomp_rule_add(ctx, SCMP_ACT_ERRNO(EACCES), SCMP_SYS(socket), 2,
+		                      SCMP_A0(SCMP_CMP_EQ, AF_UNIX),
+		                      SCMP_A1(SCMP_CMP_MASKED_EQ, type_mask, SOCK_STREAM));
+	return rc;
+}
+
+/*
  * The filter's default is to kill the process: a network half that tries anything else is
  * compromised or broken, and the door half sees SIGSYS, says so in the log and starts a new
  * one. Sanitizer builds allow the few calls their reports need instead of weakening that.
@@ -565,6 +645,8 @@ sandbox(void)
 	}
 	if (rc == 0)
 		rc = add_open_rules(ctx);
+	if (rc == 0)
+		rc = add_socket_rules(ctx);
 	if (rc == 0)
 		rc = seccomp_load(ctx);
 	seccomp_release(ctx);
@@ -657,6 +739,8 @@ nethalf_main(const struct config *cfg, int channel, bool drop, uid_t uid, gid_t 
 	/* A network half that can never start, for the test that garaged then fails visibly. */
 	if (getenv("GARAGED_TEST_NETHALF_EXIT") != NULL)
 		_exit(1);
+	if (getenv("GARAGED_TEST_SYSCALL") != NULL)
+		test_syscall(getenv("GARAGED_TEST_SYSCALL"));
 #endif
 	send_msg(&n, &running, sizeof(running));
 

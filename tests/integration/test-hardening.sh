@@ -142,3 +142,26 @@ grep -q 'restarting it in [2-9][0-9]* ms\|restarting it in [0-9][0-9][0-9][0-9][
 	fail "the backoff grew after hostile messages: $(grep restarting "$T/garaged.log")"
 kill -0 "$GARAGED_PID" || fail "garaged gave up after hostile messages"
 pass "a network half killed for hostile messages comes back after 1000 ms each time ($n times), garaged stays up"
+
+# The network half's filter narrows socket(), connect() and ioctl() by their arguments: a raw
+# packet socket, an audit netlink socket or a terminal ioctl kills it (SIGSYS), and since that
+# happens before it is running, garaged stops (exit 1) naming the filter. A Unix stream socket
+# (glibc's resolver asks nscd with one) is refused with EACCES, and the half goes on.
+kill -TERM "$GARAGED_PID"
+wait "$GARAGED_PID"
+for what in packet netlink-audit ioctl; do
+	out=$(GARAGED_TEST_SYSCALL=$what as_is -c "$T/garaged.conf" -f 2>&1)
+	rc=$?
+	[ "$rc" = 1 ] || fail "GARAGED_TEST_SYSCALL=$what: garaged exited $rc, want 1: $(echo "$out" | tail -2)"
+	echo "$out" | grep -q "test hook: $what" &&
+		fail "the filter let the network half make the '$what' call: $(echo "$out" | grep 'test hook')"
+	echo "$out" | grep -q 'killed by signal 31 (a system call outside its seccomp filter) before it was running' ||
+		fail "GARAGED_TEST_SYSCALL=$what: not killed by the filter: $(echo "$out" | tail -2)"
+done
+pass "the filter kills a network half that makes a packet socket, an audit netlink socket or a terminal ioctl"
+: >"$T/watch.log"
+GARAGED_TEST_SYSCALL=unix-stream start_garaged
+await '^garage/garage/availability online$' 10 || fail "a network half refused a Unix stream socket did not go on"
+grep -q 'test hook: unix-stream: -1 (Permission denied)' "$T/garaged.log" ||
+	fail "a Unix stream socket was not refused with EACCES: $(grep 'test hook' "$T/garaged.log")"
+pass "a Unix stream socket is refused with EACCES (as glibc's resolver asks nscd) and the network half goes on"
