@@ -123,4 +123,88 @@ for code in 0 1 2; do
 done
 pass "garagectl(1): every command and option of garagectl --help, ctl.conf, exit status 0/1/2"
 
+# 4. docs/reference.md is the contract, and it is complete: every configuration key of config.c's
+# tables (and ctl.conf's [signing]) in the table of its section, every reason word of cmd.c and
+# every event type and field of events.c in theirs, every command of `garagectl --help` under a
+# heading of its own, every option of garagectl's and garaged's usage; and no README or doc
+# points outside this repository.
+REF=$ROOT/docs/reference.md
+[ -f "$REF" ] || fail "there is no docs/reference.md"
+help=$("$GARAGECTL" --help 2>&1)
+garaged_usage=$("$GARAGED" --help 2>&1)
+missing=$(python3 - "$ROOT" "$REF" "$help" "$garaged_usage" <<'PY'
+import glob, os, re, sys
+root, ref, ctl_help, garaged_usage = sys.argv[1:5]
+doc = open(ref).read()
+lines = doc.splitlines()
+src = {f: open(f).read() for f in glob.glob(os.path.join(root, 'src', '**', '*.c'), recursive=True)}
+missing, counts = [], {}
+
+def part(title_has):
+    """The text under every heading that contains TITLE_HAS, up to the next heading."""
+    out, inside = [], False
+    for l in lines:
+        if l.startswith('#'):
+            inside = title_has in l
+        elif inside:
+            out.append(l)
+    return '\n'.join(out)
+
+def need(what, ok, kind):
+    counts[kind] = counts.get(kind, 0) + 1
+    if not ok:
+        missing.append(what)
+
+# Configuration keys: the *_keys tables of config.c (wherever it lives) and ctl_config.c, each
+# under the heading of its section; config.c's sections[] names the tables' sections.
+conf = [t for f, t in src.items() if os.path.basename(f) in ('config.c', 'ctl_config.c')]
+names = {}
+for t in conf:
+    for sec, table in re.findall(r'\{\s*"([A-Za-z.]+)"\s*,\s*(\w+)_keys\b', t):
+        names[table] = sec
+for t in conf:
+    for table, body in re.findall(r'static const char \*const (\w+)_keys\[[^\]]*\]\s*=\s*\{(.*?)\};', t, re.S):
+        sec = names.get(table, table)
+        text = part('[' + sec + ']')
+        for key in re.findall(r'"([a-z_]+)"', body):
+            need('key %s of [%s] in the table under a [%s] heading' % (key, sec, sec),
+                 '| `%s` |' % key in text, 'keys')
+# Reason words: cmd.c's names of enum cmd_reason, each a row of the reasons' table.
+for f, t in src.items():
+    for r in re.findall(r'\[CMD_(?!OK\])[A-Z_]+\]\s*=\s*"([a-z_]+)"', t):
+        need('reason %s as a table row' % r, '| `%s` |' % r in doc, 'reasons')
+# Event types (events.c's own, and every event_note() caller's) and fields, under "Events".
+events = part('Events')
+for f, t in src.items():
+    types = re.findall(r'put_field\(&o,\s*"type",\s*"([a-z_]+)"\)', t)
+    types += re.findall(r'event_note\([^;]*?"([a-z_]+)"', t, re.S)
+    for ty in types:
+        need('event type %s as a row under Events' % ty, '| `%s` |' % ty in events, 'event types')
+    if os.path.basename(f) == 'events.c':
+        for fld in set(re.findall(r'put_(?:field|int)\(&o,\s*"([a-z_]+)"', t)):
+            need('event field %s under Events' % fld, '`%s`' % fld in events, 'event fields')
+# garagectl's commands, each under a heading, and every option of its usage.
+heads = [l for l in lines if l.startswith('#') and 'garagectl' in l]
+for l in ctl_help.splitlines():
+    m = re.match(r'  ([a-z][a-z|-]*)(?: ([a-z]+))?', l)
+    if not m:
+        continue
+    for c in m.group(1).split('|'):
+        if c == 'pki':
+            c = 'pki ' + m.group(2)
+        need('garagectl %s under a heading of its own' % c,
+             any(re.search(r'\b%s\b' % re.escape(c), h) for h in heads), 'commands')
+for o in set(re.findall(r'(?<![\w-])(--?[a-z][a-z0-9-]*)', ctl_help + '\n' + garaged_usage)):
+    need('option %s' % o, '`' + o in doc, 'options')
+if counts.get('keys', 0) < 30 or counts.get('reasons', 0) < 11 or counts.get('commands', 0) < 10:
+    missing.append('too few found in the sources (%s): has their layout changed?' % counts)
+print('\n'.join(missing) if missing else 'OK ' + ', '.join('%d %s' % (n, k) for k, n in sorted(counts.items())))
+PY
+) || fail "checking docs/reference.md failed: $missing"
+[[ $missing == OK* ]] || fail "docs/reference.md does not name: $(echo "$missing" | head -5 | paste -sd ';' -)"
+outside=$(grep -rln '\.\./shared' "$ROOT/README.md" "$ROOT/docs" "$ROOT/man" "$ROOT/deploy" 2>/dev/null)
+[ -z "$outside" ] || fail "these name ../shared, outside the repository: $(echo "$outside" | sed "s|^$ROOT/||" | paste -sd ' ' -)"
+grep -q 'docs/reference.md' "$ROOT/README.md" || fail "README does not point at docs/reference.md"
+pass "docs/reference.md names ${missing#OK }; no README or doc names ../shared"
+
 [ -z "$skipped" ] || skip "$skipped (everything else passed)"
