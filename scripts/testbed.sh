@@ -100,8 +100,11 @@ make_pki() {
 	chmod 600 "$T"/pki/*.key
 }
 
-# start_broker [SERVER-STEM] [PORT]: sets PORT and BROKER_PID. The ACL is the product's model:
-# the device writes its own state topics and reads its commands; the controller the reverse.
+# start_broker [SERVER-STEM] [PORT]: sets PORT and BROKER_PID. The ACL is the product's model
+# (garagectl broker-config's): the device writes its own state topics and its own discovery
+# subtree, and reads its commands and Home Assistant's status; the controller the reverse.
+# One line more than the product's: bench/run.sh times mosquitto_sub on a retained message
+# under homeassistant/bench/ with the device's certificate.
 start_broker() {
 	local stem=${1:-localhost}
 	PORT=${2:-$(free_port)}
@@ -112,7 +115,9 @@ topic read garage/garage/+/ha_cmd
 topic write garage/garage/availability
 topic write garage/garage/+/state
 topic write garage/garage/events
-topic readwrite homeassistant/#
+topic write homeassistant/cover/garage/#
+topic read homeassistant/status
+topic readwrite homeassistant/bench/#
 user ctl.local
 topic write garage/garage/+/cmd
 topic read garage/#

@@ -8,6 +8,7 @@
 #include "ctl_broker.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <grp.h>
 #include <limits.h>
 #include <pwd.h>
@@ -37,6 +38,18 @@
 #define FILES_DIR "garaged"
 /* Warn when the CRL is this close to its next update: after it, Mosquitto refuses everyone. */
 #define CRL_WARN_S (7 * 24 * 3600)
+/*
+ * max_packet_size: Mosquitto closes a client's connection as soon as the fixed header of a
+ * larger packet is read, before it allocates or reads the rest. The largest packet of the
+ * product is a Home Assistant discovery publish: 1376 bytes with every prefix and name at its
+ * longest and the command topic on (test-ha.c, LargestPacketFitsBrokerLimit), and never over
+ * 2.2 KB (the payload's buffer is HA_DISCOVERY_MAX, 2048); a signed command is at most 512
+ * bytes, an event 1 KB. The default leaves room ten times over; the floor still leaves the
+ * largest one room.
+ */
+#define MAX_PACKET_DEFAULT 16384
+#define MAX_PACKET_MIN     4096
+#define MAX_PACKET_LIMIT   268435455 /* MQTT's own: a four-byte remaining length */
 
 enum role {
 	ROLE_DEVICE,
@@ -53,6 +66,7 @@ struct identity {
 struct broker {
 	const char *dir, *server, *prefix, *ha_prefix;
 	int port;
+	long max_packet;
 	struct identity ids[IDENTITIES_MAX];
 	size_t n;
 	char abs[PATH_MAX]; /* DIR, resolved */
@@ -97,6 +111,15 @@ prefix_valid(const char *p)
 		if ((unsigned char)*p <= ' ' || *p == 0x7f || *p == '+' || *p == '#')
 			return false;
 	return true;
+}
+
+/* Whether topic filter INNER/# lies within OUTER/#: equal, or OUTER is a leading level of it. */
+static bool
+level_within(const char *inner, const char *outer)
+{
+	size_t n = strlen(outer);
+
+	return strncmp(inner, outer, n) == 0 && (inner[n] == '\0' || inner[n] == '/');
 }
 
 static bool
@@ -162,7 +185,7 @@ static int
 parse_args(int argc, char *argv[], struct broker *b)
 {
 	static const char *const role_opts[] = {"--device", "--controller", "--homeassistant"};
-	const char *v = NULL, *port = NULL;
+	const char *v = NULL, *port = NULL, *maxp = NULL;
 	char *end;
 	long n;
 	size_t k;
@@ -175,7 +198,8 @@ parse_args(int argc, char *argv[], struct broker *b)
 		    (r == 0 && (r = ctl_option(argc, argv, &i, "--prefix", &b->prefix)) < 0) ||
 		    (r == 0 &&
 		     (r = ctl_option(argc, argv, &i, "--ha-prefix", &b->ha_prefix)) < 0) ||
-		    (r == 0 && (r = ctl_option(argc, argv, &i, "--mosquitto-dir", &b->mdir)) < 0))
+		    (r == 0 && (r = ctl_option(argc, argv, &i, "--mosquitto-dir", &b->mdir)) < 0) ||
+		    (r == 0 && (r = ctl_option(argc, argv, &i, "--max-packet-size", &maxp)) < 0))
 			return CTL_EXIT_USAGE;
 		for (k = 0; r == 0 && k < sizeof(role_opts) / sizeof(role_opts[0]); k++) {
 			if ((r = ctl_option(argc, argv, &i, role_opts[k], &v)) < 0)
@@ -204,11 +228,30 @@ parse_args(int argc, char *argv[], struct broker *b)
 			return ctl_usage_error("--port takes 1 to 65535, not '%s'", port);
 		b->port = (int)n;
 	}
+	if (maxp != NULL) {
+		errno = 0;
+		n = strtol(maxp, &end, 10);
+		if (*maxp < '0' || *maxp > '9' || errno != 0 || *end != '\0' ||
+		    n < MAX_PACKET_MIN || n > MAX_PACKET_LIMIT)
+			return ctl_usage_error(
+			    "--max-packet-size takes %d to %d bytes (every message of garaged "
+			    "fits in %d), not '%s'",
+			    MAX_PACKET_MIN, MAX_PACKET_LIMIT, MAX_PACKET_MIN, maxp);
+		b->max_packet = n;
+	}
 	if (!prefix_valid(b->prefix) || !prefix_valid(b->ha_prefix))
 		return ctl_usage_error(
 		    "--prefix and --ha-prefix take topic levels without wildcards, "
 		    "spaces or empty levels, not '%s'",
 		    prefix_valid(b->prefix) ? b->ha_prefix : b->prefix);
+	/* Home Assistant may write all of <ha-prefix>/#: with one prefix inside the other, that
+	 * would be every command topic of every device (or every device's discovery). */
+	if (level_within(b->prefix, b->ha_prefix) || level_within(b->ha_prefix, b->prefix))
+		return ctl_usage_error(
+		    "--prefix %s and --ha-prefix %s overlap: Home Assistant may write all of "
+		    "%s/#, so its topics must not hold the devices' (or the other way round); "
+		    "use two separate prefixes, such as garage and homeassistant",
+		    b->prefix, b->ha_prefix, b->ha_prefix);
 	for (k = 0; k < b->n && b->ids[k].role != ROLE_DEVICE; k++)
 		;
 	if (k == b->n)
@@ -280,8 +323,8 @@ print_command(FILE *f, const struct broker *b)
 			fprintf(f, "%s:", b->ids[k].id);
 		fputs(b->ids[k].cn, f);
 	}
-	fprintf(f, " \\\n#     --port %d --prefix %s --ha-prefix %s", b->port, b->prefix,
-	        b->ha_prefix);
+	fprintf(f, " \\\n#     --port %d --prefix %s --ha-prefix %s --max-packet-size %ld", b->port,
+	        b->prefix, b->ha_prefix, b->max_packet);
 	if (b->mdir != NULL)
 		fprintf(f, " \\\n#     --mosquitto-dir %s", b->mabs);
 	fputc('\n', f);
@@ -326,12 +369,11 @@ write_acl_text(FILE *f, const struct broker *b)
 			fprintf(f, "topic write %s/%s/availability\n", p, e->id);
 			fprintf(f, "topic write %s/%s/+/state\n", p, e->id);
 			fprintf(f, "topic write %s/%s/events\n", p, e->id);
-			fprintf(
-			    f,
-			    "# Discovery topics are named DEVICE_DOOR within one level, which no "
-			    "ACL can tie\n# to this device: a device could overwrite another's "
-			    "discovery (accepted: it\n# cannot command a door).\n");
-			fprintf(f, "topic write %s/cover/+/config\n", ha);
+			fprintf(f,
+			        "# Home Assistant discovery under its own node id only "
+			        "(HA/cover/DEVICE/DOOR/config):\n# no device can replace another "
+			        "device's.\n");
+			fprintf(f, "topic write %s/cover/%s/#\n", ha, e->id);
 			fprintf(f, "topic read %s/status\n", ha);
 			break;
 		case ROLE_CONTROLLER:
@@ -384,6 +426,12 @@ write_conf_text(FILE *f, const struct broker *b)
 	}
 	fprintf(f, "per_listener_settings false\n");
 	fprintf(f, "allow_anonymous false\n");
+	fprintf(f,
+	        "# No packet larger than this, from anyone: Mosquitto closes the connection of a "
+	        "client\n# that sends one as soon as it has read its length, before reading the "
+	        "rest (message_size_limit\n# would read it whole first). garaged's largest "
+	        "message is under 1.5 KB.\n");
+	fprintf(f, "max_packet_size %ld\n", b->max_packet);
 	if (b->mdir == NULL) {
 		fprintf(f, "persistence true\n");
 		fprintf(f, "persistence_location %s/data/\n", b->abs);
@@ -436,7 +484,10 @@ write_text(const char *path, const struct broker *b, void (*fn)(FILE *, const st
 
 /*
  * DIR/data for persistence; given to the mosquitto user when there is one, since Mosquitto
- * writes there after dropping root. Says what to do when it cannot be given.
+ * writes there after dropping root. Says what to do when it cannot be given. This may run as
+ * root in a directory others can write: a symbolic link at DIR/data is refused, never followed
+ * (a chown through it would give Mosquitto's user whatever it points at), and the chown goes
+ * to the directory opened, not to the name.
  */
 static int
 make_data_dir(const struct broker *b, char *note, size_t notelen)
@@ -444,22 +495,32 @@ make_data_dir(const struct broker *b, char *note, size_t notelen)
 	char path[PATH_MAX];
 	struct passwd *pw;
 	struct stat st;
+	int fd;
 
 	note[0] = '\0';
 	if (file_in(b, "data", path, sizeof(path)) != 0)
 		return -1;
-	if (mkdir(path, 0700) != 0 &&
-	    !(errno == EEXIST && stat(path, &st) == 0 && S_ISDIR(st.st_mode)))
+	if (mkdir(path, 0700) != 0 && errno != EEXIST)
 		return ctl_failed("cannot create the persistence directory %s: %s", path,
-		                  errno == EEXIST ? "a file is in the way" : strerror(errno));
+		                  strerror(errno));
+	if (lstat(path, &st) == 0 && S_ISLNK(st.st_mode))
+		return ctl_failed("%s is a symbolic link; the persistence directory must be a real "
+		                  "directory, never followed: remove the link and run this again",
+		                  path);
+	fd = open(path, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (fd < 0)
+		return ctl_failed("cannot open the persistence directory %s: %s", path,
+		                  errno == ENOTDIR ? "a file is in the way"
+		                  : errno == ELOOP
+		                      ? "it is a symbolic link, which is never followed"
+		                      : strerror(errno));
 	pw = getpwnam(MOSQUITTO_USER);
-	if (pw == NULL)
-		return 0;
-	if (chown(path, pw->pw_uid, pw->pw_gid) != 0)
+	if (pw != NULL && fchown(fd, pw->pw_uid, pw->pw_gid) != 0)
 		snprintf(note, notelen,
 		         "run chown %s %s/ (as root): Mosquitto writes its persistence there as "
 		         "the %s user (%s)",
 		         MOSQUITTO_USER, path, MOSQUITTO_USER, strerror(errno));
+	close(fd);
 	return 0;
 }
 
@@ -668,6 +729,7 @@ ctl_broker_main(int argc, char *argv[])
 	if (b == NULL)
 		return ctl_failed("out of memory");
 	b->port = PORT_DEFAULT;
+	b->max_packet = MAX_PACKET_DEFAULT;
 	b->prefix = "garage";
 	b->ha_prefix = "homeassistant";
 	note[0] = '\0';

@@ -57,7 +57,7 @@ static const char usage_text[] =
     "          revoke DIR/NAME.crt: recorded in DIR/revoked, and DIR/crl.pem signed again\n"
     "  broker-config --dir DIR --server NAME --device ID:CN... --controller CN...\n"
     "          [--homeassistant CN...] [--port 8883] [--prefix garage]\n"
-    "          [--ha-prefix homeassistant] [--mosquitto-dir MDIR]\n"
+    "          [--ha-prefix homeassistant] [--max-packet-size 16384] [--mosquitto-dir MDIR]\n"
     "          write DIR/mosquitto.conf and DIR/acl: a mutual-TLS listener with DIR's\n"
     "          certificates, and an ACL in which each identity may do only its part; with\n"
     "          --mosquitto-dir (as root; /etc/mosquitto on Debian), a drop-in\n"

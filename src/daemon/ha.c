@@ -14,8 +14,12 @@
 size_t
 ha_discovery_topic(char *buf, size_t len, const struct config *cfg, const struct config_door *door)
 {
+	/* The device id is Home Assistant's node id level, so that the broker's ACL can give each
+	 * device its own subtree (HA/cover/ID/#) and no device can replace another's discovery.
+	 * unique_id and object_id stay what they were under the old HA/cover/ID_DOOR/config, so
+	 * Home Assistant keeps the entity and its id. */
 	int n =
-	    snprintf(buf, len, "%s/cover/%s_%s/config", cfg->ha_prefix, cfg->device_id, door->name);
+	    snprintf(buf, len, "%s/cover/%s/%s/config", cfg->ha_prefix, cfg->device_id, door->name);
 
 	return n > 0 && (size_t)n < len ? (size_t)n : 0;
 }

@@ -109,7 +109,8 @@ grep -E '^[[:space:]]*(pid_file|persistence|persistence_location|log_dest|includ
 	fail "the drop-in repeats what Debian's main file sets (Mosquitto refuses a second persistence_location)"
 for l in "listener $PORT" "cafile $MD/garaged/ca.crt" "certfile $MD/garaged/localhost.crt" \
 	"keyfile $MD/garaged/localhost.key" "acl_file $MD/garaged/acl" "require_certificate true" \
-	"use_identity_as_username true" "use_username_as_clientid true" "allow_anonymous false"; do
+	"use_identity_as_username true" "use_username_as_clientid true" "allow_anonymous false" \
+	"max_packet_size 16384"; do
 	grep -qx "$l" "$D" || fail "the drop-in lacks '$l': $(cat "$D")"
 done
 grep -q '^crlfile' "$D" && fail "the drop-in names a CRL that does not exist"
@@ -168,11 +169,18 @@ denied() { flows "$@" && fail "the ACL lets $1 write $2 and $3 read it"; return 
 allowed ctl.local garage/garage/main/cmd garage.local
 allowed garage.local garage/garage/main/state ctl.local
 allowed ha.local garage/garage/main/ha_cmd garage.local
-allowed garage.local homeassistant/cover/garage_main/config ha.local
+allowed garage.local homeassistant/cover/garage/main/config ha.local
+denied garage.local homeassistant/cover/other/main/config ha.local
+denied garage.local homeassistant/cover/garage_main/config ha.local
 denied garage.local garage/garage/main/cmd ctl.local
 denied ctl.local garage/garage/main/state ha.local
 denied ha.local garage/garage/main/cmd garage.local
-pass "through the Debian broker the ACL lets the device and the controller do their part, and nothing else"
+head -c 65536 /dev/zero | tr '\0' x >"$T/big"
+mosquitto_pub -h localhost -p "$PORT" --cafile "$T/pki/ca.crt" --cert "$T/pki/ctl.local.crt" --key "$T/pki/ctl.local.key" \
+	-t garage/garage/main/cmd -f "$T/big" -q 1 >/dev/null 2>&1 && fail "the drop-in's broker took a 64 KB publish"
+grep -q 'Client ctl.local disconnected due to oversize packet' "$ROOT/var/log/mosquitto/mosquitto.log" ||
+	fail "Mosquitto did not close ctl.local for an oversize packet: $(tail -2 "$ROOT/var/log/mosquitto/mosquitto.log")"
+pass "through the Debian broker the ACL lets the device and the controller do their part (the device its own discovery only), and nothing else; max_packet_size holds"
 
 # --- garaged and garagectl through it -----------------------------------------------------------
 "$GARAGECTL" keygen --id alice -o "$T/alice.key" >"$T/authorized_keys" 2>/dev/null || fail "keygen"

@@ -1,6 +1,6 @@
 #!/bin/bash
-# Door behaviour people rely on, and Home Assistant: discovery (retained, republished on Home
-# Assistant's birth message), its plain commands only when enabled, the travel timeout, auto-close
+# Door behaviour people rely on, and Home Assistant: discovery (retained, under the device's own
+# node id, through the product's ACL, republished on Home Assistant's birth message), its plain commands only when enabled, the travel timeout, auto-close
 # (announced first, never after a stop), several doors side by side, and a broker restart that
 # republishes the truth without inventing transitions.
 source "$(dirname "$0")/../../scripts/testbed.sh"
@@ -21,31 +21,33 @@ watch
 
 # 1. Discovery, commands off: retained, a garage cover, read-only.
 start
-await '^homeassistant/cover/garage_main/config ' 5 || fail "no discovery published"
-disc=$(sub homeassistant/cover/garage_main/config 1 3)
+await '^homeassistant/cover/garage/main/config ' 5 || fail "no discovery published"
+disc=$(sub homeassistant/cover/garage/main/config 1 3)
 echo "$disc" | python3 -c '
 import json, sys
 d = json.load(sys.stdin)
 assert d["device_class"] == "garage", d
 assert d["unique_id"] == "garaged_garage_main", d
+assert d["object_id"] == "garage_main", d
 assert d["state_topic"] == "garage/garage/main/state", d
 assert d["availability_topic"] == "garage/garage/availability", d
 assert "command_topic" not in d, "command_topic while commands = off"
 assert d["device"]["identifiers"] and d["device"]["sw_version"], d
 ' || fail "discovery payload (commands = off): $disc"
-n=$(count '^homeassistant/cover/garage_main/config ')
+grep -q '^homeassistant/cover/garage_main/' "$T/watch.log" && fail "discovery still published on the old topic (no node id level)"
+n=$(count '^homeassistant/cover/garage/main/config ')
 AS=ha.local pub homeassistant/status online
-for _ in $(seq 50); do [ "$(count '^homeassistant/cover/garage_main/config ')" -gt "$n" ] && break; sleep 0.1; done
-[ "$(count '^homeassistant/cover/garage_main/config ')" -gt "$n" ] || fail "discovery not republished on homeassistant/status online"
+for _ in $(seq 50); do [ "$(count '^homeassistant/cover/garage/main/config ')" -gt "$n" ] && break; sleep 0.1; done
+[ "$(count '^homeassistant/cover/garage/main/config ')" -gt "$n" ] || fail "discovery not republished on homeassistant/status online"
 AS=ha.local pub garage/garage/main/ha_cmd OPEN
 sleep 1.5
 [ "$(sub garage/garage/main/state 1 3)" = closed ] || fail "an unsigned HA command moved the door with commands = off"
 grep -q '"actor":"homeassistant"' "$T/watch.log" && fail "garaged heard ha_cmd with commands = off"
-pass "discovery retained and republished on HA's birth; ha_cmd not even heard with commands = off"
+pass "discovery retained on homeassistant/cover/garage/main/config and republished on HA's birth; ha_cmd not even heard with commands = off"
 
 # 2. commands = unsigned: a command topic, and HA's plain words move the door.
 start "" "[homeassistant]" "commands = unsigned"
-await '^homeassistant/cover/garage_main/config .*"command_topic":"garage/garage/main/ha_cmd"' 5 \
+await '^homeassistant/cover/garage/main/config .*"command_topic":"garage/garage/main/ha_cmd"' 5 \
 	|| fail "discovery lacks the ha_cmd command topic with commands = unsigned"
 AS=ha.local pub garage/garage/main/ha_cmd OPEN
 await '"action":"open","actor":"homeassistant","result":"accepted"' 5 || fail "HA's OPEN not accepted"
@@ -87,7 +89,7 @@ pass "auto-close: warned, then closed; a stopped door is left alone"
 # 5. Two doors, each with its own topics and timers.
 start "" "[door.side]" "backend = sim" "sim_travel_ms = 800" "relay_pulse_ms = 100" "sim_log = $T/side.log"
 await '^garage/garage/side/state closed$' 5 || fail "door side has no state"
-await '^homeassistant/cover/garage_side/config ' 5 || fail "door side has no discovery"
+await '^homeassistant/cover/garage/side/config ' 5 || fail "door side has no discovery"
 main_edges=$(relay_edges)
 cmd open side
 await '^garage/garage/side/state open$' 5 || fail "side did not open"

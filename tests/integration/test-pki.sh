@@ -59,9 +59,21 @@ expect_exit 2 "$GARAGECTL" broker-config --dir "$D" --server localhost --device 
 grep -q 'twice' "$T/err" || fail "one CN in two roles is not refused as such: $(cat "$T/err")"
 expect_exit 2 "$GARAGECTL" broker-config --dir "$D" --server localhost --device g:x --controller c --port 0
 expect_exit 2 "$GARAGECTL" broker-config --dir "$D" --server localhost --device g:x --controller c --prefix 'a/+'
+# Home Assistant may write all of its prefix: one prefix inside the other would let it write
+# every command topic (or every device's discovery). Equal, or one a leading level of the other.
+for pair in "garage garage" "garage garage/ha" "home/garage home" "homeassistant homeassistant/x"; do
+	read -r p ha <<<"$pair"
+	expect_exit 2 "$GARAGECTL" broker-config --dir "$D" --server localhost --device g:x --controller c \
+		--prefix "$p" --ha-prefix "$ha"
+	one_line
+	grep -q 'overlap' "$T/err" || fail "--prefix $p --ha-prefix $ha is not refused as overlapping: $(cat "$T/err")"
+done
+for n in 0 4095 268435456 16k -1; do
+	expect_exit 2 "$GARAGECTL" broker-config --dir "$D" --server localhost --device g:x --controller c --max-packet-size "$n"
+done
 expect_exit 0 "$GARAGECTL" --help
 grep -q 'pki issue' "$T/out" && grep -q 'broker-config' "$T/out" || fail "--help does not show pki and broker-config"
-pass "usage errors exit 2 with one line"
+pass "usage errors exit 2 with one line; overlapping --prefix and --ha-prefix refused"
 
 expect_exit 1 "$GARAGECTL" pki issue --dir "$D" --client early.local
 one_line
@@ -236,6 +248,21 @@ rm -f "$D/localhost.key"
 [ $? = 1 ] || fail "broker-config without the server key did not fail"
 grep -q "garagectl pki issue --dir pki --server localhost" "$T/err" || fail "missing server key does not say which pki issue to run: $(cat "$T/err")"
 expect_exit 0 "$GARAGECTL" pki issue --dir "$D" --server localhost --ip 127.0.0.1 --force
+# DIR/data planted as a link to a directory of someone else's: refused, never followed (run as
+# root, a chown through it would give Mosquitto's user the target).
+mkdir -m 700 "$T/victim-dir"
+ln -s "$T/victim-dir" "$D/data"
+(cd "$T" && "$GARAGECTL" broker-config --dir pki --server localhost --port "$PORT" \
+	--device garage:garage.local --controller ctl.local) >"$T/out" 2>"$T/err"
+rc=$?
+[ "$(stat -c %U:%G "$T/victim-dir")" = "$(id -un):$(id -gn)" ] ||
+	fail "broker-config changed the owner of a symbolic link's target: $(stat -c %U:%G "$T/victim-dir")"
+[ "$rc" = 1 ] || fail "broker-config with DIR/data a symbolic link exited $rc, want 1"
+one_line
+grep -q "$(realpath "$D")/data is a symbolic link" "$T/err" || fail "a linked data directory is not named as such: $(cat "$T/err")"
+[ -e "$D/mosquitto.conf" ] && fail "broker-config wrote a configuration after refusing the data directory"
+rm "$D/data"
+pass "broker-config refuses a symbolic link at DIR/data and never follows it"
 bc
 abs=$(realpath "$D")
 conf=$D/mosquitto.conf
@@ -243,7 +270,7 @@ for l in "per_listener_settings false" "allow_anonymous false" "persistence true
 	"persistence_location $abs/data/" "listener $PORT" "cafile $abs/ca.crt" \
 	"certfile $abs/localhost.crt" "keyfile $abs/localhost.key" "require_certificate true" \
 	"use_identity_as_username true" "use_username_as_clientid true" "tls_version tlsv1.2" \
-	"acl_file $abs/acl"; do
+	"max_packet_size 16384" "acl_file $abs/acl"; do
 	grep -qx "$l" "$conf" || fail "mosquitto.conf lacks '$l'"
 done
 grep -q '^user[[:space:]]' "$conf" && fail "mosquitto.conf has a user line"
@@ -257,7 +284,13 @@ if getent passwd mosquitto >/dev/null; then
 fi
 [ "$(mode "$D/localhost.key")" = 600 ] || fail "broker-config changed the key's mode"
 grep -A8 '^user garage.local$' "$D/acl" | grep -qx 'topic read garage/garage/+/cmd' || fail "acl: $(cat "$D/acl")"
-grep -qx 'topic write homeassistant/cover/+/config' "$D/acl" || fail "acl lacks the discovery topic"
+grep -A12 '^user garage.local$' "$D/acl" | grep -qx 'topic write homeassistant/cover/garage/#' || fail "acl lacks garage's own discovery subtree"
+grep -A12 '^user side.local$' "$D/acl" | grep -qx 'topic write homeassistant/cover/side/#' || fail "acl lacks side's own discovery subtree"
+grep -q 'cover/+' "$D/acl" && fail "acl still lets devices write every discovery topic: $(grep 'cover/+' "$D/acl")"
+bc --max-packet-size 8192
+grep -qx 'max_packet_size 8192' "$conf" || fail "--max-packet-size 8192 is not max_packet_size 8192"
+grep -q -- '--max-packet-size 8192' "$conf" || fail "the header does not repeat --max-packet-size"
+bc
 pass "broker-config: absolute paths, TLS with CN as user and client id, no user line, no crlfile yet"
 
 broker() { # (re)starts Mosquitto as the acceptance check runs it: as root, on loopback
@@ -297,7 +330,8 @@ allowed ha.local garage/garage/main/ha_cmd garage.local
 allowed garage.local garage/garage/main/state ctl.local
 allowed garage.local garage/garage/events ha.local
 allowed garage.local garage/garage/availability ha.local
-allowed garage.local homeassistant/cover/garage_main/config ha.local
+allowed garage.local homeassistant/cover/garage/main/config ha.local
+allowed side.local homeassistant/cover/side/main/config ha.local
 allowed ha.local homeassistant/status garage.local
 allowed side.local garage/side/main/state ctl.local
 pass "the generated ACL lets each identity do its part"
@@ -312,6 +346,20 @@ denied stranger.local garage/garage/main/cmd garage.local   # an unlisted certif
 denied garage.local garage/garage/main/state stranger.local
 mpub stranger.local garage/x y || fail "a certificate of the CA outside the ACL cannot even connect"
 pass "the generated ACL refuses everything else; an unlisted certificate connects but can do nothing"
+
+# Issue 13, 6: one device forged another door's discovery (state topic of its own, payload_close
+# OPEN), on the topic the door's discovery had (homeassistant/cover/garage_main/config) and on
+# the one it has now. Each device writes only its own node id's subtree.
+denied side.local homeassistant/cover/garage_main/config ha.local
+denied side.local homeassistant/cover/garage/main/config ha.local
+denied side.local homeassistant/cover/garage/x/config ha.local
+denied garage.local homeassistant/cover/side/main/config ha.local
+denied garage.local homeassistant/light/garage/main/config ha.local
+forged='{"name":"main","unique_id":"garaged_garage_main","state_topic":"garage/side/main/state","command_topic":"garage/garage/main/ha_cmd","payload_close":"OPEN"}'
+mosquitto_pub -h localhost -p "$PORT" --cafile "$D/ca.crt" --cert "$D/side.local.crt" --key "$D/side.local.key" \
+	-t homeassistant/cover/garage/main/config -m "$forged" -r -q 1 2>/dev/null
+[ -z "$(sub homeassistant/cover/garage/main/config 1 2 ha.local)" ] || fail "side.local left a retained discovery for garage's door"
+pass "a device writes only its own discovery subtree: side.local cannot write garage's (live or retained), nor any other"
 
 expect_exit 0 "$GARAGECTL" pki init --dir "$T/rogue"
 expect_exit 0 "$GARAGECTL" pki issue --dir "$T/rogue" --client garage.local
@@ -331,6 +379,34 @@ start_garaged
 online() { local i; for i in $(seq "$1"); do [ "$(sub garage/garage/availability 1 1)" = online ] && return 0; sleep 0.2; done; return 1; }
 online 50 || fail "garaged did not come online through the generated broker config"
 [ "$(sub garage/garage/main/state 1 3)" = closed ] || fail "garaged's door state did not get through the ACL"
+disc=$(sub homeassistant/cover/garage/main/config 1 3 ha.local)
+[ -n "$disc" ] || fail "garaged's discovery did not get through the ACL"
+pass "garaged's discovery gets through the generated ACL ($(printf %s "$disc" | wc -c) bytes, under max_packet_size)"
+
+# Issue 13, 4: an oversized publish is refused by the broker as soon as it sees the length, and
+# garaged never sees it. One over garaged's 512-byte limit but under the broker's reaches it and
+# is refused there (too_large): that is what would show, were the big one to get through.
+mosquitto_sub -h localhost -p "$PORT" --cafile "$D/ca.crt" --cert "$D/ha.local.crt" --key "$D/ha.local.key" \
+	-t garage/garage/events >"$T/events.rx" 2>/dev/null &
+EVSUB=$!
+PIDS+=("$EVSUB")
+sleep 0.4
+mpub ctl.local garage/garage/main/cmd "$(head -c 600 /dev/zero | tr '\0' x)" || fail "a 600-byte command did not get through the broker"
+await '"reason":"too_large"' 5 "$T/events.rx" || fail "garaged did not refuse a 600-byte command as too_large"
+grep -c '"reason":"too_large"' "$T/events.rx" >"$T/too_large.before"
+head -c 1048576 /dev/zero | tr '\0' x >"$T/big"
+mosquitto_pub -h localhost -p "$PORT" --cafile "$D/ca.crt" --cert "$D/ctl.local.crt" --key "$D/ctl.local.key" \
+	-t garage/garage/main/cmd -f "$T/big" -q 1 >"$T/big.out" 2>&1 && fail "the broker took a 1 MB publish: $(cat "$T/big.out")"
+sleep 2
+[ "$(grep -c '"reason":"too_large"' "$T/events.rx")" = "$(cat "$T/too_large.before")" ] ||
+	fail "garaged saw the 1 MB publish: $(tail -1 "$T/events.rx")"
+[ "$(grep -c 'too_large' "$T/garaged.log")" = 1 ] || fail "garaged's log shows more than the 600-byte command: $(grep too_large "$T/garaged.log")"
+grep -q 'Client ctl.local disconnected due to oversize packet' "$T/mosquitto.log" || fail "Mosquitto does not say it closed ctl.local for an oversize packet"
+kill -0 "$GARAGED_PID" 2>/dev/null || fail "garaged died"
+[ "$(sub garage/garage/availability 1 3)" = online ] || fail "garaged is not online after the 1 MB publish"
+# One certificate is one client: ha.local is needed below, by flows().
+kill "$EVSUB"; wait "$EVSUB" 2>/dev/null
+pass "a 1 MB publish is refused by the broker (connection closed: $(tail -1 "$T/big.out")), garaged never sees it"
 kill "$GARAGED_PID"; wait "$GARAGED_PID" 2>/dev/null
 [ "$(sub garage/garage/availability 1 3)" = offline ] || fail "garaged's offline did not get through the ACL"
 pass "garaged comes online through the generated broker config, publishes state and offline"

@@ -166,10 +166,60 @@ test_ha_Topic(void **state)
 	char buf[128];
 
 	(void)state;
+	/* The device id is the node id level: the ACL gives each device HA/cover/ID/# alone. */
 	assert_int_equal(ha_discovery_topic(buf, sizeof(buf), &cfg, &cfg.doors[0]),
-	                 strlen("homeassistant/cover/garage_main/config"));
-	assert_string_equal(buf, "homeassistant/cover/garage_main/config");
+	                 strlen("homeassistant/cover/garage/main/config"));
+	assert_string_equal(buf, "homeassistant/cover/garage/main/config");
+	assert_int_equal(ha_discovery_topic(buf, sizeof(buf), &cfg, &cfg.doors[1]),
+	                 strlen("homeassistant/cover/garage/side/config"));
+	assert_string_equal(buf, "homeassistant/cover/garage/side/config");
 	assert_int_equal(ha_discovery_topic(buf, 10, &cfg, &cfg.doors[0]), 0);
+}
+
+/* Home Assistant keeps the entity across the topic's move: unique_id and object_id unchanged. */
+static void
+test_ha_EntityIdsKeptAcrossTopicChange(void **state)
+{
+	cJSON *o;
+
+	(void)state;
+	o = payload(&cfg.doors[0]);
+	assert_string_equal(get(o, "unique_id"), "garaged_garage_main");
+	assert_string_equal(get(o, "object_id"), "garage_main");
+	cJSON_Delete(o);
+}
+
+/*
+ * The largest packet garaged ever publishes is a discovery: with every name at its longest and
+ * the command topic on, the whole MQTT PUBLISH (fixed header, topic, packet id, payload) must
+ * stay far below the floor of garagectl broker-config --max-packet-size (4096 bytes), or the
+ * broker would close the device's connection for its own discovery.
+ */
+static void
+test_ha_LargestPacketFitsBrokerLimit(void **state)
+{
+	char topic[256], buf[HA_DISCOVERY_MAX];
+	size_t tn, pn, packet;
+
+	(void)state;
+	memset(cfg.ha_prefix, 'h', CONFIG_PREFIX_MAX);
+	cfg.ha_prefix[CONFIG_PREFIX_MAX] = '\0';
+	memset(cfg.topic_prefix, 't', CONFIG_PREFIX_MAX);
+	cfg.topic_prefix[CONFIG_PREFIX_MAX] = '\0';
+	memset(cfg.device_id, 'd', CONFIG_NAME_MAX);
+	cfg.device_id[CONFIG_NAME_MAX] = '\0';
+	memset(cfg.doors[0].name, 'n', CONFIG_NAME_MAX);
+	cfg.doors[0].name[CONFIG_NAME_MAX] = '\0';
+	cfg.ha_commands = CONFIG_HA_COMMANDS_UNSIGNED;
+	tn = ha_discovery_topic(topic, sizeof(topic), &cfg, &cfg.doors[0]);
+	pn = ha_discovery_payload(buf, sizeof(buf), &cfg, &cfg.doors[0]);
+	assert_true(tn > 0 && pn > 0);
+	/* 1 byte of type, at most 4 of remaining length, 2 + topic, 2 of packet id, payload. */
+	packet = 1 + 4 + 2 + tn + 2 + pn;
+	print_message("largest discovery: topic %zu + payload %zu bytes, packet <= %zu bytes\n", tn,
+	              pn, packet);
+	assert_true(packet < 2300);
+	cfg.ha_commands = CONFIG_HA_COMMANDS_OFF;
 }
 
 static void
@@ -248,6 +298,8 @@ main(void)
 	    cmocka_unit_test_setup(test_ha_CommandTopicWhenUnsigned, setup),
 	    cmocka_unit_test_setup(test_ha_DoorsShareDeviceNotEntity, setup),
 	    cmocka_unit_test_setup(test_ha_TooSmallBuffer, setup),
+	    cmocka_unit_test_setup(test_ha_EntityIdsKeptAcrossTopicChange, setup),
+	    cmocka_unit_test_setup(test_ha_LargestPacketFitsBrokerLimit, setup),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
