@@ -360,6 +360,18 @@ mosquitto_pub -h localhost -p "$PORT" --cafile "$D/ca.crt" --cert "$D/side.local
 	-t homeassistant/cover/garage/main/config -m "$forged" -r -q 1 2>/dev/null
 [ -z "$(sub homeassistant/cover/garage/main/config 1 2 ha.local)" ] || fail "side.local left a retained discovery for garage's door"
 pass "a device writes only its own discovery subtree: side.local cannot write garage's (live or retained), nor any other"
+# docs/setup.md, "Upgrading": the retained config on the old topic is cleared with Home
+# Assistant's certificate, since the device may no longer write there.
+mosquitto_pub -h localhost -p "$PORT" --cafile "$D/ca.crt" --cert "$D/ha.local.crt" --key "$D/ha.local.key" \
+	-t homeassistant/cover/garage_main/config -m old-config -r -q 1 || fail "cannot leave an old retained config"
+for who in garage.local ha.local; do
+	mosquitto_pub -h localhost -p "$PORT" --cafile "$D/ca.crt" --cert "$D/$who.crt" --key "$D/$who.key" \
+		-r -n -t homeassistant/cover/garage_main/config -q 1 || fail "mosquitto_pub -r -n as $who"
+	left=$(sub homeassistant/cover/garage_main/config 1 1 ctl.local)
+	[ "$who" = garage.local ] && [ "$left" != old-config ] && fail "the device cleared the old discovery: the ACL lets it write there"
+	[ "$who" = ha.local ] && [ -n "$left" ] && fail "Home Assistant's certificate did not clear the old discovery: $left"
+done
+pass "the old retained discovery is cleared with Home Assistant's certificate (the device cannot), as docs/setup.md says"
 
 expect_exit 0 "$GARAGECTL" pki init --dir "$T/rogue"
 expect_exit 0 "$GARAGECTL" pki issue --dir "$T/rogue" --client garage.local
