@@ -268,6 +268,10 @@ mqtt_new(const struct config *cfg, const char *will_topic, const struct mqtt_cal
 		free(m);
 		return NULL;
 	}
+	/* 3.1.1, not 5: libmosquitto 2.0 sends CONNECT properties (MQTT 5's Maximum Packet Size)
+	 * only from its blocking connect, never from the asynchronous one this loop drives; the
+	 * broker's max_packet_size bounds what it takes instead (docs/security.md, "Oversized
+	 * packets"). */
 	mosquitto_int_option(m->mosq, MOSQ_OPT_PROTOCOL_VERSION, MQTT_PROTOCOL_V311);
 	/* A command is a few hundred bytes that must reach the relay now: no Nagle delay. */
 	mosquitto_int_option(m->mosq, MOSQ_OPT_TCP_NODELAY, 1);
