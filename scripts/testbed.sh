@@ -140,6 +140,11 @@ require_certificate true
 use_identity_as_username true
 acl_file $T/acl
 CONF
+	run_broker
+}
+# run_broker: Mosquitto with $T/mosquitto.conf (start_broker's, or one a test changed since) on
+# $PORT; sets BROKER_PID and returns once the port listens (fails the test after 5 s).
+run_broker() {
 	mosquitto -c "$T/mosquitto.conf" >>"$T/mosquitto.log" 2>&1 &
 	BROKER_PID=$!
 	PIDS+=("$BROKER_PID")
@@ -147,6 +152,7 @@ CONF
 	for i in $(seq 50); do ss -ltn | grep -q "127.0.0.1:$PORT " && return 0; sleep 0.1; done
 	fail "mosquitto did not listen on $PORT: $(tail -2 "$T/mosquitto.log")"
 }
+stop_broker() { kill "$BROKER_PID" 2>/dev/null; wait "$BROKER_PID" 2>/dev/null; }
 
 # write_conf [extra lines appended to [door.main]]; RELAY_PULSE_MS and SIM_TRAVEL_MS set those keys
 write_conf() {
@@ -212,6 +218,32 @@ start_garaged() {
 	GARAGED_PID=$!
 	PIDS+=("$GARAGED_PID")
 }
+# stop_garaged [SIGNAL] [SECONDS]: the signal (default TERM) to garaged, then until it exits
+# (default 10 s; the test fails if it does not); GARAGED_RC is its exit status.
+stop_garaged() {
+	local i
+	kill -"${1:-TERM}" "$GARAGED_PID" 2>/dev/null
+	for i in $(seq $((${2:-10} * 10))); do kill -0 "$GARAGED_PID" 2>/dev/null || break; sleep 0.1; done
+	kill -0 "$GARAGED_PID" 2>/dev/null && fail "garaged (pid $GARAGED_PID) did not exit within ${2:-10} s of SIG${1:-TERM}"
+	wait "$GARAGED_PID"
+	GARAGED_RC=$?
+}
+# garaged is two processes (docs/architecture.md): the door half, the process started
+# (GARAGED_PID: setpriv and valgrind exec it, the pid stays), and the network half, its child.
+# net_half [DOOR-PID]: prints the network half's pid once it runs (bounded: 10 s); 1 if none.
+net_half() {
+	local i p
+	for i in $(seq 100); do
+		p=$(pgrep -P "${1:-$GARAGED_PID}" | head -1)
+		[ -n "$p" ] && echo "$p" && return 0
+		sleep 0.1
+	done
+	return 1
+}
+# cpu_ticks PID: the user and system time PID has used, in clock ticks (getconf CLK_TCK); rss_kb
+# PID: its resident memory in kB. Empty when PID is gone, which a test must treat as a failure.
+cpu_ticks() { awk '{ print $14 + $15 }' "/proc/$1/stat" 2>/dev/null; }
+rss_kb() { awk '/^VmRSS:/ { print $2 }' "/proc/$1/status" 2>/dev/null; }
 # run_garaged ARGS...: garaged in the foreground as start_garaged runs it (for --check-config and
 # starts that must fail), bounded: after 10 s it is ended and the status is timeout's 124.
 run_garaged() {
@@ -252,6 +284,30 @@ await() {
 	return 1
 }
 count() { local n; n=$(grep -Ec "$1" "${2:-$T/watch.log}" 2>/dev/null); echo "${n:-0}"; }
+# line_of REGEX FILE: the number of FILE's first line matching the extended REGEX (the test fails
+# when none does): a test that expects FILE:LINE computes LINE, so a line added to a
+# configuration (write_conf's, or a test's own) cannot break it.
+line_of() {
+	local n
+	n=$(grep -nE -m1 "$1" "$2" | cut -d: -f1)
+	[ -n "$n" ] || fail "no line of $2 matches '$1'"
+	echo "$n"
+}
+# await_count PATTERN N SECONDS [FILE]: until at least N lines match (bounded).
+await_count() {
+	local i
+	for i in $(seq $(($3 * 10))); do [ "$(count "$1" "${4:-}")" -ge "$2" ] && return 0; sleep 0.1; done
+	return 1
+}
+# pub_await PATTERN SECONDS FILE TOPIC PAYLOAD [pub args]: publish, then until one more line of
+# FILE matches PATTERN than before the publish (bounded); 1 when none came.
+pub_await() {
+	local pattern=$1 s=$2 f=$3 n
+	shift 3
+	n=$(count "$pattern" "$f")
+	pub "$@" || return 1
+	await_count "$pattern" $((n + 1)) "$s" "$f"
+}
 
 # Signing keys and commands made with the openssl command, independently of garagectl.
 # keypair NAME: $T/NAME.ed.key; sets PUB_B64 (the raw 32-byte public key, standard base64).
