@@ -969,13 +969,27 @@ read_fields(const char *js, const jsmntok_t *tok, size_t npairs, struct cmd *out
 }
 
 void
-cmd_verifier_start(struct cmd_verifier *v, int64_t now, int64_t accepted_ts, int64_t latest)
+cmd_verifier_start(struct cmd_verifier *v, int64_t now, int64_t latest)
 {
 	memset(v->replay, 0, sizeof(v->replay));
 	v->start_time = now;
-	if (accepted_ts >= v->start_time)
-		v->start_time = sat_add(accepted_ts, 1);
 	v->latest = now > latest ? now : latest;
+}
+
+bool
+cmd_verifier_remember(struct cmd_verifier *v, const uint8_t *nonce, size_t len, int64_t ts)
+{
+	int64_t oldest = sat_sub(v->latest, v->clock_skew);
+	size_t slot;
+
+	if (len < CMD_NONCE_MIN || len > CMD_NONCE_MAX)
+		return false;
+	/* Older than the window: stale whatever the nonce, nothing to remember. */
+	if (ts < oldest)
+		return true;
+	if (replay_seen(v->replay, nonce, len, oldest, &slot))
+		return true;
+	return replay_insert(v->replay, nonce, len, ts, oldest, slot);
 }
 
 enum cmd_reason

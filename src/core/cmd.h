@@ -136,13 +136,19 @@ struct cmd_verifier {
 };
 
 /*
- * Starts the verifier's clock at NOW, after a restart: ACCEPTED_TS is the newest timestamp of
- * any command accepted before it and LATEST the latest time seen then (both 0 when nothing is
- * known). The replay window is empty again, so nothing stamped before NOW or at or before
- * ACCEPTED_TS passes; and time is never earlier than LATEST, so a clock set back is not trusted
- * until it catches up (its commands are judged by LATEST meanwhile).
+ * Starts the verifier at NOW with an empty replay window: nothing stamped before NOW passes.
+ * LATEST is the latest time seen before a restart (0 when unknown): time is never earlier than
+ * that, so a clock set back is not trusted until it catches up (its commands are judged by
+ * LATEST meanwhile). clock_skew must be set first.
  */
-void cmd_verifier_start(struct cmd_verifier *v, int64_t now, int64_t accepted_ts, int64_t latest);
+void cmd_verifier_start(struct cmd_verifier *v, int64_t now, int64_t latest);
+
+/*
+ * After cmd_verifier_start(): puts back one nonce of a command accepted before a restart, with
+ * its timestamp, so that the command is a replay after the restart as it was before. Returns
+ * false for a nonce that cannot be one (its length) or when the window has no room.
+ */
+bool cmd_verifier_remember(struct cmd_verifier *v, const uint8_t *nonce, size_t len, int64_t ts);
 
 /*
  * Judges one message from TOPIC_DOOR's command topic: returns CMD_OK and fills *out, or the

@@ -357,17 +357,35 @@ goal_of(enum cmd_action a)
  * keeps a working door, and what is lost is only the guard against a replay after a restart
  * (docs/security.md "Restarts").
  */
-static void
+static int
 save_state(struct garaged *g)
 {
+	const struct cmd_verifier *v = &g->verifier;
+	/* What is older than this is stale after a restart whatever its nonce. */
+	int64_t oldest = v->latest - (int64_t)v->clock_skew;
 	char err[CONFIG_ERROR_MAX];
+	size_t i;
 
-	if (g->verifier.latest > g->state.latest)
-		g->state.latest = g->verifier.latest;
-	if (state_save(g->cfg.state_dir, &g->state, err, sizeof(err)) != 0)
+	g->state.latest = v->latest;
+	g->state.nnonces = 0;
+	for (i = 0; i < CMD_REPLAY_SLOTS; i++) {
+		const struct cmd_replay_slot *r = &v->replay[i];
+		struct state_nonce *n = &g->state.nonces[g->state.nnonces];
+
+		if (r->len == 0 || r->ts < oldest)
+			continue;
+		n->ts = r->ts;
+		n->len = r->len;
+		memcpy(n->bytes, r->nonce, r->len);
+		g->state.nnonces++;
+	}
+	if (state_save(g->cfg.state_dir, &g->state, err, sizeof(err)) != 0) {
 		log_warnx("%s: the state is not saved; after a restart, a command accepted now "
 		          "could be accepted again",
 		          err);
+		return -1;
+	}
+	return 0;
 }
 
 static void
@@ -379,12 +397,10 @@ handle_command(struct garaged *g, const char *door, const void *payload, size_t 
 	unsigned presses = 0;
 
 	r = cmd_check(&g->verifier, door, payload, len, retained, unix_now(), &c);
-	if (r == CMD_OK && c.ts > g->state.accepted_ts) {
-		/* Written before the relay moves: a crash right after the press cannot make the
-		 * command acceptable again after a restart. */
-		g->state.accepted_ts = c.ts;
-		save_state(g);
-	}
+	/* Written before the relay moves: a crash right after the press cannot make the command
+	 * acceptable again after a restart. */
+	if (r == CMD_OK)
+		(void)save_state(g);
 	if (r == CMD_OK)
 		r = gdoor_act(&g->doors[c.door_index].gd, goal_of(c.action), timer_now_ms(),
 		              &presses);
@@ -595,8 +611,9 @@ setup_verifier(struct garaged *g)
 }
 
 /*
- * The verifier's clock after a restart, from what [device] state_dir remembers: nothing
- * accepted before is accepted again, and a clock behind the latest time seen is not trusted.
+ * The verifier after a restart, from what [device] state_dir remembers: the nonces of the
+ * commands accepted before that are still inside the time window, so that each is a replay as
+ * it was, and the latest time seen, so that a clock behind it is not trusted.
  */
 static void
 resume_verifier(struct garaged *g)
@@ -604,6 +621,7 @@ resume_verifier(struct garaged *g)
 	char err[CONFIG_ERROR_MAX];
 	int64_t now = unix_now();
 	bool found;
+	size_t i;
 
 	if (state_load(g->cfg.state_dir, &g->state, &found, err, sizeof(err)) != 0)
 		log_fatalx("%s", err);
@@ -616,11 +634,16 @@ resume_verifier(struct garaged *g)
 		          "commands are judged by that time until the clock catches up; is the time "
 		          "set (NTP, a real-time clock)?",
 		          (long long)(g->state.latest - now));
-	cmd_verifier_start(&g->verifier, now, g->state.accepted_ts, g->state.latest);
-	g->state.latest = g->verifier.latest;
-	if (state_save(g->cfg.state_dir, &g->state, err, sizeof(err)) != 0)
-		log_fatalx("%s: garaged cannot remember what it accepts; make state_dir writable",
-		           err);
+	cmd_verifier_start(&g->verifier, now, g->state.latest);
+	for (i = 0; i < g->state.nnonces; i++)
+		if (!cmd_verifier_remember(&g->verifier, g->state.nonces[i].bytes,
+		                           g->state.nonces[i].len, g->state.nonces[i].ts))
+			log_fatalx("%s/%s: more nonces than the replay window holds; remove the file "
+			           "to start afresh (see docs/security.md, Restarts)",
+			           g->cfg.state_dir, STATE_FILE);
+	if (save_state(g) != 0)
+		log_fatalx("%s: garaged cannot remember what it accepts; make it writable",
+		           g->cfg.state_dir);
 }
 
 static uint64_t
@@ -1043,7 +1066,7 @@ main(int argc, char *argv[])
 
 	/* The relays first: nothing the network half does can delay their release. */
 	close_doors(&g);
-	save_state(&g);
+	(void)save_state(&g);
 	stop_child(&g);
 	log_info("stopped");
 	return 0;

@@ -2,8 +2,10 @@
  * state: see state.h. The file is a few lines of text, so that an owner can read it:
  *
  *   # garaged's memory across restarts (docs/security.md "Restarts"); written by garaged only
- *   accepted_ts 1795950000
  *   latest 1795950123
+ *   nonce 1795950100 q83vEjRWeJA
+ *
+ * one "nonce TS BASE64URL" line for each accepted command still inside the time window.
  */
 #include "state.h"
 
@@ -16,10 +18,12 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "base64.h"
 #include "config.h"
 
-/* Larger than any file we write: more is not ours. */
-#define STATE_MAX_BYTES 512U
+/* Larger than any file we write (a full window is about 60 KiB): more is not ours. */
+#define STATE_LINE_MAX  (sizeof("nonce 12345678901234 ") + CMD_NONCE_TEXT_MAX + 1)
+#define STATE_MAX_BYTES (256U + CMD_REPLAY_SLOTS * STATE_LINE_MAX)
 /* Unix seconds up to here (year 36812): anything larger is not a time we wrote. */
 #define STATE_TIME_MAX ((int64_t)1 << 40)
 
@@ -39,11 +43,34 @@ parse_time(const char *s, int64_t *out)
 	return 0;
 }
 
-/* Parses TEXT (NUL-terminated) into *st: both keys exactly once, nothing else. */
+static const char *const afresh =
+    "garaged writes this file itself. If you removed the card or edited it, remove the file to "
+    "start afresh (see docs/security.md, Restarts)";
+
+/* "TS NONCE" of a nonce line into *n. */
+static int
+parse_nonce(char *s, struct state_nonce *n)
+{
+	char *sp = strchr(s, ' ');
+	int len;
+
+	if (sp == NULL)
+		return -1;
+	*sp++ = '\0';
+	if (parse_time(s, &n->ts) != 0)
+		return -1;
+	len = base64_decode(BASE64_URL_UNPADDED, sp, strlen(sp), n->bytes, sizeof(n->bytes));
+	if (len < (int)CMD_NONCE_MIN)
+		return -1;
+	n->len = (uint8_t)len;
+	return 0;
+}
+
+/* Parses TEXT (NUL-terminated) into *st: "latest" exactly once, nonces at most a window's. */
 static int
 parse(char *text, struct state *st, const char *path, char *err, size_t errlen)
 {
-	bool seen_ts = false, seen_latest = false;
+	bool seen_latest = false;
 	char *line, *next, *sp;
 	int lineno = 0;
 
@@ -57,26 +84,21 @@ parse(char *text, struct state *st, const char *path, char *err, size_t errlen)
 		sp = strchr(line, ' ');
 		if (sp != NULL)
 			*sp++ = '\0';
-		if (sp != NULL && strcmp(line, "accepted_ts") == 0 && !seen_ts &&
-		    parse_time(sp, &st->accepted_ts) == 0) {
-			seen_ts = true;
-		} else if (sp != NULL && strcmp(line, "latest") == 0 && !seen_latest &&
-		           parse_time(sp, &st->latest) == 0) {
+		if (sp != NULL && strcmp(line, "latest") == 0 && !seen_latest &&
+		    parse_time(sp, &st->latest) == 0) {
 			seen_latest = true;
+		} else if (sp != NULL && strcmp(line, "nonce") == 0 &&
+		           st->nnonces < CMD_REPLAY_SLOTS &&
+		           parse_nonce(sp, &st->nonces[st->nnonces]) == 0) {
+			st->nnonces++;
 		} else {
-			snprintf(err, errlen,
-			         "%s:%d: not a line garaged wrote; garaged writes this file itself. "
-			         "If you removed the card or edited it, remove the file to start afresh "
-			         "(see docs/security.md, Restarts)",
-			         path, lineno);
+			snprintf(err, errlen, "%s:%d: not a line garaged wrote; %s", path, lineno,
+			         afresh);
 			return -1;
 		}
 	}
-	if (!seen_ts || !seen_latest) {
-		snprintf(err, errlen,
-		         "%s: %s is missing; garaged writes this file itself. Remove it to start "
-		         "afresh (see docs/security.md, Restarts)",
-		         path, seen_ts ? "latest" : "accepted_ts");
+	if (!seen_latest) {
+		snprintf(err, errlen, "%s: latest is missing; %s", path, afresh);
 		return -1;
 	}
 	return 0;
@@ -110,8 +132,8 @@ ensure_dir(const char *dir, char *err, size_t errlen)
 int
 state_load(const char *dir, struct state *st, bool *found, char *err, size_t errlen)
 {
+	static char text[STATE_MAX_BYTES + 2]; /* one byte more than allowed, and a NUL */
 	char path[CONFIG_PATH_MAX + sizeof(STATE_FILE) + 1];
-	char text[STATE_MAX_BYTES + 2]; /* one byte more than allowed, and a NUL */
 	ssize_t n;
 	size_t len = 0;
 	int fd;
@@ -141,8 +163,8 @@ state_load(const char *dir, struct state *st, bool *found, char *err, size_t err
 	}
 	close(fd);
 	if (len > STATE_MAX_BYTES || memchr(text, '\0', len) != NULL) {
-		snprintf(err, errlen, "%s: not a file garaged wrote (too long or binary); remove it "
-		         "to start afresh (see docs/security.md, Restarts)", path);
+		snprintf(err, errlen, "%s: not a file garaged wrote (too long or binary); %s", path,
+		         afresh);
 		return -1;
 	}
 	text[len] = '\0';
@@ -157,7 +179,7 @@ state_load(const char *dir, struct state *st, bool *found, char *err, size_t err
 int
 state_check(const char *dir, bool *missing, char *err, size_t errlen)
 {
-	struct state st;
+	static struct state st;
 	struct stat sb;
 	bool found;
 
@@ -187,16 +209,25 @@ write_all(int fd, const char *buf, size_t len)
 int
 state_save(const char *dir, const struct state *st, char *err, size_t errlen)
 {
+	static char text[STATE_MAX_BYTES];
 	char path[CONFIG_PATH_MAX + sizeof(STATE_FILE) + 1], tmp[sizeof(path) + 4];
-	char text[STATE_MAX_BYTES];
-	int fd, dfd, len, rc = -1;
+	char b64[CMD_NONCE_TEXT_MAX + 1];
+	int fd, dfd, rc = -1;
+	size_t i, len;
 
 	snprintf(path, sizeof(path), "%s/%s", dir, STATE_FILE);
 	snprintf(tmp, sizeof(tmp), "%s.new", path);
-	len = snprintf(text, sizeof(text),
-	               "# garaged's memory across restarts (docs/security.md \"Restarts\"); "
-	               "written by garaged only\naccepted_ts %" PRId64 "\nlatest %" PRId64 "\n",
-	               st->accepted_ts, st->latest);
+	len = (size_t)snprintf(text, sizeof(text),
+	                       "# garaged's memory across restarts (docs/security.md \"Restarts\"); "
+	                       "written by garaged only\nlatest %" PRId64 "\n",
+	                       st->latest);
+	for (i = 0; i < st->nnonces && i < CMD_REPLAY_SLOTS; i++) {
+		if (base64_encode(BASE64_URL_UNPADDED, st->nonces[i].bytes, st->nonces[i].len, b64,
+		                  sizeof(b64)) == 0)
+			continue;
+		len += (size_t)snprintf(text + len, sizeof(text) - len, "nonce %" PRId64 " %s\n",
+		                        st->nonces[i].ts, b64);
+	}
 	/* O_NOFOLLOW and O_EXCL after an unlink: a link planted at the temporary name is never
 	 * followed. */
 	(void)unlink(tmp);
@@ -205,7 +236,7 @@ state_save(const char *dir, const struct state *st, char *err, size_t errlen)
 		snprintf(err, errlen, "%s: %s", tmp, strerror(errno));
 		return -1;
 	}
-	if (write_all(fd, text, (size_t)len) != 0 || fsync(fd) != 0) {
+	if (write_all(fd, text, len) != 0 || fsync(fd) != 0) {
 		snprintf(err, errlen, "%s: %s", tmp, strerror(errno));
 		close(fd);
 		(void)unlink(tmp);

@@ -2,9 +2,10 @@
  * state: what the door half must not forget when it restarts (docs/security.md "Restarts").
  *
  * The replay window lives in memory. So that no command accepted before a restart can be
- * accepted after it, whatever the clock says then, the door half keeps two numbers in
- * [device] state_dir: the newest timestamp of any command it accepted (nothing stamped at or
- * before it is accepted again) and the latest time it saw (a clock behind it is not trusted).
+ * accepted after it, whatever the clock says then, the door half keeps in [device] state_dir
+ * the latest time it saw (a clock behind it is not trusted) and the live part of the replay
+ * window: the nonce and timestamp of every accepted command that the time window would still
+ * let through. Anything older is stale after the restart anyway.
  * The file is replaced atomically (a temporary file in the same directory, fsync, rename,
  * fsync of the directory), so a crash leaves either the old or the new one, never a torn one.
  */
@@ -15,11 +16,20 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "cmd.h"
+
 #define STATE_FILE "verifier"
 
+struct state_nonce {
+	int64_t ts;
+	uint8_t len;
+	uint8_t bytes[CMD_NONCE_MAX];
+};
+
 struct state {
-	int64_t accepted_ts; /* the newest timestamp of an accepted command; 0 when none */
-	int64_t latest;      /* the latest unix time seen; 0 when never */
+	int64_t latest; /* the latest unix time seen; 0 when never */
+	size_t nnonces;
+	struct state_nonce nonces[CMD_REPLAY_SLOTS];
 };
 
 /*

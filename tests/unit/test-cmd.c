@@ -1033,23 +1033,31 @@ test_cmd_ClockSteppedBackDoesNotReopenWindow(void **state)
 }
 
 /*
- * A restart empties the replay window; cmd_verifier_start() keeps the promise from what the
- * caller saved: a command accepted before, even one stamped in the future, is stale after it.
+ * A restart empties the replay window; the nonces put back with cmd_verifier_remember() keep
+ * the promise: a command accepted before, even one stamped in the future, is a replay after it,
+ * while another command of the same second is not refused for it.
  */
 static void
 test_cmd_RestartRefusesWhatWasAccepted(void **state)
 {
 	struct fixture *f = *state;
-	struct spec s = default_spec();
+	struct spec s = default_spec(), other = default_spec();
+	uint8_t raw[8];
 
 	s.ts = NOW + 20; /* a phone whose clock runs ahead */
 	assert_reason(check_spec(f, &s, NOW), CMD_OK);
-	cmd_verifier_start(&f->v, NOW + 5, s.ts, f->v.latest);
+	assert_int_equal(base64_decode(BASE64_URL_UNPADDED, NONCE, strlen(NONCE), raw, sizeof(raw)),
+	                 8);
+	cmd_verifier_start(&f->v, NOW + 5, NOW);
+	assert_true(cmd_verifier_remember(&f->v, raw, sizeof(raw), s.ts));
 	verify_calls = 0;
-	assert_reason(check_spec(f, &s, NOW + 5), CMD_STALE);
+	assert_reason(check_spec(f, &s, NOW + 5), CMD_REPLAY);
 	assert_int_equal(verify_calls, 0);
-	/* Without what was saved, the old rule (stale before the start) let it through. */
-	cmd_verifier_start(&f->v, NOW + 5, 0, 0);
+	other.ts = NOW + 5;
+	other.nonce = "AAAAAAAAAAAAAAAAAAAAAA";
+	assert_reason(check_spec(f, &other, NOW + 5), CMD_OK);
+	/* Without what was saved, the restarted window let it through. */
+	cmd_verifier_start(&f->v, NOW + 5, 0);
 	assert_reason(check_spec(f, &s, NOW + 5), CMD_OK);
 }
 
@@ -1060,16 +1068,23 @@ test_cmd_RestartWithClockSetBack(void **state)
 	struct fixture *f = *state;
 	struct spec s = default_spec();
 	struct spec fresh = default_spec();
+	uint8_t raw[8];
 
 	assert_reason(check_spec(f, &s, NOW), CMD_OK);
-	cmd_verifier_start(&f->v, NOW - 50, s.ts, NOW + 1);
+	assert_int_equal(base64_decode(BASE64_URL_UNPADDED, NONCE, strlen(NONCE), raw, sizeof(raw)),
+	                 8);
+	cmd_verifier_start(&f->v, NOW - 50, NOW + 1);
+	assert_true(cmd_verifier_remember(&f->v, raw, sizeof(raw), s.ts));
 	assert_int_equal(f->v.latest, NOW + 1);
-	assert_reason(check_spec(f, &s, NOW - 50), CMD_STALE);
+	assert_reason(check_spec(f, &s, NOW - 50), CMD_REPLAY);
 	fresh.ts = NOW + 2;
 	fresh.nonce = "AAAAAAAAAAAAAAAAAAAAAA";
 	assert_reason(check_spec(f, &fresh, NOW - 50), CMD_OK);
+	/* A nonce older than the window is not needed; one of a wrong size is refused. */
+	assert_true(cmd_verifier_remember(&f->v, raw, sizeof(raw), NOW + 1 - SKEW - 1));
+	assert_false(cmd_verifier_remember(&f->v, raw, 4, NOW));
 	/* Nothing saved and the clock right: only what is stamped before now is stale. */
-	cmd_verifier_start(&f->v, NOW + 100, 0, 0);
+	cmd_verifier_start(&f->v, NOW + 100, 0);
 	assert_int_equal(f->v.start_time, NOW + 100);
 	assert_int_equal(f->v.latest, NOW + 100);
 }

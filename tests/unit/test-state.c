@@ -57,27 +57,43 @@ write_file(const char *path, const char *text)
 	assert_int_equal(fclose(fp), 0);
 }
 
+static struct state st, back; /* a whole replay window each: not on the stack */
+
 static void
 test_state_FirstStartThenRoundTrip(void **state)
 {
 	struct fixture *f = *state;
-	struct state st = {.accepted_ts = 99, .latest = 99}, back;
 	char err[512], tmp[160];
 	bool found = true;
 	struct stat sb;
+	size_t i;
 
+	st.latest = 99;
 	assert_int_equal(state_load(f->dir, &st, &found, err, sizeof(err)), 0);
 	assert_false(found);
-	assert_int_equal(st.accepted_ts, 0);
-	st.accepted_ts = 1795950020;
+	assert_int_equal(st.latest, 0);
+	assert_int_equal(st.nnonces, 0);
 	st.latest = 1795950000;
+	/* A full window of nonces of every size, so that the file's bound is tried too. */
+	st.nnonces = CMD_REPLAY_SLOTS;
+	for (i = 0; i < CMD_REPLAY_SLOTS; i++) {
+		st.nonces[i].ts = 1795950020 - (int64_t)(i % 50);
+		st.nonces[i].len = (uint8_t)(CMD_NONCE_MIN + i % (CMD_NONCE_MAX - CMD_NONCE_MIN + 1));
+		memset(st.nonces[i].bytes, (int)(i & 0xff), st.nonces[i].len);
+		st.nonces[i].bytes[0] = (uint8_t)(i >> 8);
+	}
 	assert_int_equal(state_save(f->dir, &st, err, sizeof(err)), 0);
 	assert_int_equal(stat(f->path, &sb), 0);
 	assert_int_equal(sb.st_mode & 0777, 0600);
 	assert_int_equal(state_load(f->dir, &back, &found, err, sizeof(err)), 0);
 	assert_true(found);
-	assert_int_equal(back.accepted_ts, 1795950020);
 	assert_int_equal(back.latest, 1795950000);
+	assert_int_equal(back.nnonces, CMD_REPLAY_SLOTS);
+	for (i = 0; i < CMD_REPLAY_SLOTS; i++) {
+		assert_int_equal(back.nonces[i].ts, st.nonces[i].ts);
+		assert_int_equal(back.nonces[i].len, st.nonces[i].len);
+		assert_memory_equal(back.nonces[i].bytes, st.nonces[i].bytes, st.nonces[i].len);
+	}
 	/* No temporary file is left behind. */
 	snprintf(tmp, sizeof(tmp), "%s.new", f->path);
 	assert_int_equal(access(tmp, F_OK), -1);
@@ -88,7 +104,6 @@ test_state_MissingDirIsMade(void **state)
 {
 	struct fixture *f = *state;
 	char sub[128], err[512];
-	struct state st;
 	bool found;
 	struct stat sb;
 
@@ -105,19 +120,22 @@ test_state_ForeignFilesRefused(void **state)
 		const char *text;
 		const char *want;
 	} cases[] = {
-	    {"accepted_ts 1\nlatest x\n", "verifier:2: not a line garaged wrote"},
-	    {"accepted_ts 1\n", "latest is missing"},
-	    {"latest 1\n", "accepted_ts is missing"},
-	    {"accepted_ts 1\naccepted_ts 2\nlatest 3\n", "verifier:2: not a line"},
-	    {"accepted_ts -1\nlatest 3\n", "verifier:1: not a line"},
-	    {"accepted_ts 99999999999999999999\nlatest 3\n", "verifier:1: not a line"},
-	    {"accepted_ts 1 \nlatest 3\n", "verifier:1: not a line"},
-	    {"accepted_ts  1\nlatest 3\n", "verifier:1: not a line"},
-	    {"accepted_ts 1\nlatest 3\nextra 4\n", "verifier:3: not a line"},
-	    {"", "accepted_ts is missing"},
+	    {"latest 1\nnonce 5 x\n", "verifier:2: not a line garaged wrote"},
+	    {"nonce 5 q83vEjRWeJA\n", "latest is missing"},
+	    {"latest x\n", "verifier:1: not a line"},
+	    {"latest 1\nlatest 2\n", "verifier:2: not a line"},
+	    {"latest -1\n", "verifier:1: not a line"},
+	    {"latest 99999999999999999999\n", "verifier:1: not a line"},
+	    {"latest 1 \n", "verifier:1: not a line"},
+	    {"latest  1\n", "verifier:1: not a line"},
+	    {"latest 1\nnonce 5 q83vEjRWeJ\n", "verifier:2: not a line"},     /* bad base64 */
+	    {"latest 1\nnonce 5 AAAA\n", "verifier:2: not a line"},           /* too short */
+	    {"latest 1\nnonce 5 q83vEjRWeJA=\n", "verifier:2: not a line"},   /* padded */
+	    {"latest 1\nnonce q83vEjRWeJA\n", "verifier:2: not a line"},      /* no time */
+	    {"latest 1\naccepted_ts 4\n", "verifier:2: not a line"},
+	    {"", "latest is missing"},
 	};
 	struct fixture *f = *state;
-	struct state st;
 	char err[512];
 	bool found;
 	size_t i;
@@ -138,8 +156,8 @@ static void
 test_state_OversizedAndBinaryRefused(void **state)
 {
 	struct fixture *f = *state;
-	char big[2048], err[512];
-	struct state st;
+	static char big[128 * 1024];
+	char err[512];
 	bool found;
 	int fd;
 
@@ -150,7 +168,7 @@ test_state_OversizedAndBinaryRefused(void **state)
 	assert_non_null(strstr(err, "too long or binary"));
 	fd = open(f->path, O_WRONLY | O_TRUNC);
 	assert_true(fd >= 0);
-	assert_int_equal(write(fd, "accepted_ts 1\0\nlatest 2\n", 24), 24);
+	assert_int_equal(write(fd, "latest 1\0\nlatest 2\n", 19), 19);
 	close(fd);
 	assert_int_equal(state_load(f->dir, &st, &found, err, sizeof(err)), -1);
 }
@@ -162,26 +180,25 @@ test_state_LinksNotFollowed(void **state)
 {
 	struct fixture *f = *state;
 	char target[128], tmp[160], err[512];
-	struct state st = {.accepted_ts = 5, .latest = 6};
 	bool found;
 	FILE *fp;
 	char buf[32] = {0};
 
 	snprintf(target, sizeof(target), "%s/target", f->dir);
-	write_file(target, "accepted_ts 1\nlatest 2\n");
+	write_file(target, "latest 2\n");
 	assert_int_equal(symlink(target, f->path), 0);
 	assert_int_equal(state_load(f->dir, &st, &found, err, sizeof(err)), -1);
 	assert_int_equal(unlink(f->path), 0);
 	snprintf(tmp, sizeof(tmp), "%s.new", f->path);
 	assert_int_equal(symlink(target, tmp), 0);
-	st.accepted_ts = 5;
 	st.latest = 6;
+	st.nnonces = 0;
 	assert_int_equal(state_save(f->dir, &st, err, sizeof(err)), 0);
 	fp = fopen(target, "r");
 	assert_non_null(fp);
 	assert_true(fread(buf, 1, sizeof(buf) - 1, fp) > 0);
 	fclose(fp);
-	assert_string_equal(buf, "accepted_ts 1\nlatest 2\n");
+	assert_string_equal(buf, "latest 2\n");
 }
 
 static void
@@ -189,7 +206,6 @@ test_state_UnwritableDirRefused(void **state)
 {
 	struct fixture *f = *state;
 	char err[512];
-	struct state st;
 	bool found;
 
 	assert_int_equal(state_load("/proc/garaged-no-such-dir", &st, &found, err, sizeof(err)),
