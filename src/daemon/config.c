@@ -1201,18 +1201,10 @@ check_file(struct parser *p, const char *key, const char *path, int line, enum f
 static void
 check_log_dir(struct parser *p, const char *path, int line)
 {
-	char dir[CONFIG_PATH_MAX];
-	char *slash;
+	char dir[CONFIG_PATH_MAX + 2];
 	struct stat st;
 
-	memcpy(dir, path, strlen(path) + 1);
-	slash = strrchr(dir, '/');
-	if (slash == NULL)
-		strcpy(dir, ".");
-	else if (slash == dir)
-		dir[1] = '\0';
-	else
-		*slash = '\0';
+	safepath_dirname(path, dir);
 	if (stat(dir, &st) != 0)
 		fail(p, line, "sim_log %s: directory %s: %s; create it or change sim_log", path,
 		     dir, strerror(errno));

@@ -21,6 +21,21 @@ trusted_owner(uid_t uid)
 	return uid == 0 || uid == geteuid();
 }
 
+void
+safepath_dirname(const char *path, char *dir)
+{
+	char *slash;
+
+	memcpy(dir, path, strlen(path) + 1);
+	slash = strrchr(dir, '/');
+	if (slash == NULL)
+		strcpy(dir, ".");
+	else if (slash == dir)
+		dir[1] = '\0';
+	else
+		*slash = '\0';
+}
+
 int
 safepath_check(const char *path, const struct stat *st, char *msg, size_t msglen)
 {
@@ -34,18 +49,11 @@ safepath_check(const char *path, const struct stat *st, char *msg, size_t msglen
 		         path, (unsigned)st->st_uid, (unsigned)geteuid(), path);
 		return -1;
 	}
-	if (strlen(path) >= sizeof(dir)) {
+	if (strlen(path) + 2 > sizeof(dir)) {
 		snprintf(msg, msglen, "%s: the path is too long", path);
 		return -1;
 	}
-	memcpy(dir, path, strlen(path) + 1);
-	slash = strrchr(dir, '/');
-	if (slash == NULL)
-		strcpy(dir, ".");
-	else if (slash == dir)
-		dir[1] = '\0';
-	else
-		*slash = '\0';
+	safepath_dirname(path, dir);
 	if (realpath(dir, real) == NULL) {
 		snprintf(msg, msglen, "%s: its directory %s: %s", path, dir, strerror(errno));
 		return -1;

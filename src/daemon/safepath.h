@@ -21,4 +21,8 @@
  */
 int safepath_check(const char *path, const struct stat *st, char *msg, size_t msglen);
 
+/* The directory PATH is in ("." for a bare name, "/" for one in the root) into DIR, which holds
+ * at least strlen(PATH) + 2 bytes. */
+void safepath_dirname(const char *path, char *dir);
+
 #endif

@@ -35,21 +35,7 @@ LOG=$OUT/deb.log
 APTCACHE=$CACHE/apt-$DISTRO
 mkdir -p "$APTCACHE/partial"
 
-mounted=()
-cleanup() {
-	local i
-	for ((i = ${#mounted[@]} - 1; i >= 0; i--)); do
-		umount -l "${mounted[$i]}" 2>/dev/null || true
-	done
-}
-trap cleanup EXIT
-bind() {
-	mkdir -p "$2"
-	mount "${@:3}" "$1" "$2"
-	mounted+=("$2")
-}
-in_root() { chroot "$ROOT" env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin LC_ALL=C.UTF-8 \
-	DEBIAN_FRONTEND=noninteractive HOME=/root "$@"; }
+source "$HERE/chroot.sh"
 
 if [ ! -f "$CH/done" ]; then
 	echo "deb: making the $DISTRO build chroot in $CH" >&2

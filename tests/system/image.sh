@@ -35,7 +35,7 @@ DEPS=$(deb_deps)
 KEY=$({
 	echo "$DISTRO"
 	echo "$DEPS"
-	cat "$HERE/image.sh" "$HERE/packages.txt" "$HERE/garaged-system-test.service" \
+	cat "$HERE/image.sh" "$HERE/chroot.sh" "$HERE/packages.txt" "$HERE/garaged-system-test.service" \
 		"$HERE"/gpio-sim/*
 } | sha256sum | cut -c1-16)
 IMG=$CACHE/image-$DISTRO-$KEY
@@ -56,21 +56,7 @@ APTCACHE=$CACHE/apt-$DISTRO
 mkdir -p "$APTCACHE/partial"
 echo "image: building $DISTRO in $TMP (log: $LOG)" >&2
 
-mounted=()
-cleanup() {
-	local i
-	for ((i = ${#mounted[@]} - 1; i >= 0; i--)); do
-		umount -l "${mounted[$i]}" 2>/dev/null || true
-	done
-}
-trap cleanup EXIT
-bind() {
-	mkdir -p "$2"
-	mount "${@:3}" "$1" "$2"
-	mounted+=("$2")
-}
-in_root() { chroot "$ROOT" env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin LC_ALL=C.UTF-8 \
-	DEBIAN_FRONTEND=noninteractive HOME=/root "$@"; }
+source "$HERE/chroot.sh"
 step() { echo "image: $*" >&2; echo "== $*" >>"$LOG"; }
 
 step "debootstrap $DISTRO (minbase)"
