@@ -617,7 +617,7 @@ add_socket_rules(scmp_filter_ctx ctx)
  * compromised or broken, and the door half sees SIGSYS, says so in the log and starts a new
  * one. Sanitizer builds allow the few calls their reports need instead of weakening that.
  */
-static void
+static bool
 sandbox(void)
 {
 	scmp_filter_ctx ctx;
@@ -631,7 +631,7 @@ sandbox(void)
 	 * of test-valgrind run without it. Nobody runs the device under valgrind. */
 	if (RUNNING_ON_VALGRIND) {
 		log_warnx("network half: under valgrind, which cannot run seccomp: no filter");
-		return;
+		return false;
 	}
 #endif
 	ctx = seccomp_init(SCMP_ACT_KILL_PROCESS);
@@ -652,6 +652,7 @@ sandbox(void)
 	seccomp_release(ctx);
 	if (rc != 0)
 		log_fatalx("network half: the seccomp filter: %s", strerror(-rc));
+	return true;
 }
 
 static void
@@ -695,6 +696,7 @@ nethalf_main(const struct config *cfg, int channel, bool drop, uid_t uid, gid_t 
 	static struct nethalf n;
 	const struct mqtt_callbacks cb = {.connected = on_connected, .message = on_message};
 	const struct ps_bare running = {.hdr = {PS_RUNNING, sizeof(running)}};
+	bool filtered;
 	char err[CONFIG_ERROR_MAX];
 	struct pollfd pfd[3];
 	uint64_t buf, deadline;
@@ -732,9 +734,9 @@ nethalf_main(const struct config *cfg, int channel, bool drop, uid_t uid, gid_t 
 	}
 	/* ... and then every privilege goes, before the first byte from the network. */
 	drop_privileges(cfg, drop, uid, gid);
-	sandbox();
-	log_info("network half %ld: user %u, no capabilities, no_new_privs, seccomp filter on",
-	         (long)getpid(), (unsigned)getuid());
+	filtered = sandbox();
+	log_info("network half %ld: user %u, no capabilities, no_new_privs, %s", (long)getpid(),
+	         (unsigned)getuid(), filtered ? "seccomp filter on" : "NO seccomp filter");
 #ifdef GARAGED_TEST_HOOKS
 	/* A network half that can never start, for the test that garaged then fails visibly. */
 	if (getenv("GARAGED_TEST_NETHALF_EXIT") != NULL)
