@@ -256,6 +256,29 @@ run_garaged() {
 	timeout 10 "${AS_UNIT[@]}" ${GARAGED_WRAPPER:-} "$GARAGED" "$@"
 }
 
+# expect_exit CODE CMD...: runs CMD with stdout in $T/out and stderr in $T/err.
+expect_exit() {
+	local want=$1 rc
+	shift
+	"$@" >"$T/out" 2>"$T/err" </dev/null
+	rc=$?
+	[ "$rc" = "$want" ] || fail "$(printf '%q ' "$@")exited $rc, want $want: $(head -2 "$T/err")"
+}
+one_line() { [ "$(wc -l <"$T/err")" = 1 ] || fail "want one line on stderr, got: $(cat "$T/err")"; }
+# forgeries N K ACTION KID: N forged commands for door main, spread over $T/forged.0 .. K-1, one
+# a line: unique nonces, this second's timestamp, a well-formed signature of random bytes.
+forgeries() {
+	python3 - "$T" "$1" "$2" "$(date +%s)" "$3" "$4" <<'PY' || fail "cannot write the forged commands"
+import base64, os, sys
+t, n, k, ts, action, kid = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), sys.argv[4], sys.argv[5], sys.argv[6]
+b64 = lambda b: base64.urlsafe_b64encode(b).rstrip(b"=").decode()
+files = [open(f"{t}/forged.{i}", "w") for i in range(k)]
+for j in range(n):
+    files[j % k].write('{"v":1,"door":"main","action":"%s","ts":%s,"nonce":"%s","kid":"%s","sig":"%s"}\n'
+                       % (action, ts, b64(os.urandom(12)), kid, b64(os.urandom(64))))
+PY
+}
+
 # MQTT as the controller (ctl.local) unless another client stem is given.
 sub() { # sub TOPIC COUNT WAIT_S [stem]
 	mosquitto_sub -h localhost -p "$PORT" --cafile "$T/pki/ca.crt" \

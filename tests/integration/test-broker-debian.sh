@@ -19,15 +19,6 @@ getent passwd mosquitto >/dev/null && getent group mosquitto >/dev/null ||
 	skip "no mosquitto user and group (Debian's mosquitto package makes them)"
 command -v setpriv >/dev/null || skip "setpriv is needed to run garagectl as another user"
 
-# expect_exit CODE CMD...: runs CMD with stdout in $T/out and stderr in $T/err.
-expect_exit() {
-	local want=$1 rc
-	shift
-	"$@" >"$T/out" 2>"$T/err" </dev/null
-	rc=$?
-	[ "$rc" = "$want" ] || fail "$(printf '%q ' "$@")exited $rc, want $want: $(head -2 "$T/err")"
-}
-one_line() { [ "$(wc -l <"$T/err")" = 1 ] || fail "want one line on stderr, got: $(cat "$T/err")"; }
 perms() { stat -c '%U:%G %a' "$1"; }
 
 # --- Debian's own mosquitto.conf, its paths moved under $ROOT --------------------------------

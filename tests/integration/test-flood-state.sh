@@ -35,15 +35,7 @@ start_garaged
 for _ in $(seq 15); do [ "$(sub garage/garage/main/state 1 1)" = closed ] && break; done
 [ "$(sub garage/garage/main/state 1 1)" = closed ] || fail "garaged did not come up"
 
-python3 - "$T" "$FORGED" "$PUBLISHERS" "$(date +%s)" <<'PY' || fail "cannot write the forged commands"
-import base64, os, sys
-t, n, k, ts = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), sys.argv[4]
-b64 = lambda b: base64.urlsafe_b64encode(b).rstrip(b"=").decode()
-files = [open(f"{t}/forged.{i}", "w") for i in range(k)]
-for j in range(n):
-    files[j % k].write('{"v":1,"door":"main","action":"toggle","ts":%s,"nonce":"%s","kid":"mallory","sig":"%s"}\n'
-                       % (ts, b64(os.urandom(12)), b64(os.urandom(64))))
-PY
+forgeries "$FORGED" "$PUBLISHERS" toggle mallory
 warnings() { local n; n=$(grep -c ' warning: ' "$T/garaged.log"); echo "${n:-0}"; }
 refused() { local n; n=$(grep -c '"reason":"unknown_key"' "$T/garaged.log"); echo "${n:-0}"; }
 states() { local n; n=$(grep -c '"type":"state"' "$T/garaged.log"); echo "${n:-0}"; }

@@ -30,15 +30,7 @@ watch
 await '^garage/garage/main/state closed$' 10 || fail "garaged did not come up"
 
 # The forged commands: unique nonces, this second's timestamp, a well-formed signature of random bytes.
-python3 - "$T" "$FORGED" "$PUBLISHERS" "$(date +%s)" <<'PY' || fail "cannot write the forged commands"
-import base64, os, sys
-t, n, k, ts = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), sys.argv[4]
-b64 = lambda b: base64.urlsafe_b64encode(b).rstrip(b"=").decode()
-files = [open(f"{t}/forged.{i}", "w") for i in range(k)]
-for j in range(n):
-    files[j % k].write('{"v":1,"door":"main","action":"open","ts":%s,"nonce":"%s","kid":"alice","sig":"%s"}\n'
-                       % (ts, b64(os.urandom(12)), b64(os.urandom(64))))
-PY
+forgeries "$FORGED" "$PUBLISHERS" open alice
 # pace RATE: lines from stdin to stdout at RATE a second, in batches every 10 ms (bounded by input).
 cat >"$T/pace.py" <<'PY'
 import sys, time

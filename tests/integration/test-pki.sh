@@ -13,15 +13,6 @@ command -v mosquitto_pub >/dev/null || fail "mosquitto_pub is not installed (run
 # The PKI lives where the testbed's sub/write_conf look for it.
 D=$T/pki
 
-# expect_exit CODE CMD...: runs CMD with stdout in $T/out and stderr in $T/err.
-expect_exit() {
-	local want=$1 rc
-	shift
-	"$@" >"$T/out" 2>"$T/err" </dev/null
-	rc=$?
-	[ "$rc" = "$want" ] || fail "$(printf '%q ' "$@")exited $rc, want $want: $(head -2 "$T/err")"
-}
-one_line() { [ "$(wc -l <"$T/err")" = 1 ] || fail "want one line on stderr, got: $(cat "$T/err")"; }
 mode() { stat -c %a "$1"; }
 text() { openssl x509 -in "$1" -noout -text 2>/dev/null; }
 # valid_for FILE DAYS: the certificate expires between DAYS-1 and DAYS+1 days from now.
