@@ -71,11 +71,12 @@ authkeys_load(const char *path, struct cmd_keyring *ring, char *err, size_t errl
 	}
 	for (i = 0; i < parsed.nkeys; i++) {
 		if (!sig_sodium_pubkey_valid(parsed.keys[i].pub)) {
-			snprintf(err, errlen,
-			         "%s:%u: the key of '%s' is not a usable Ed25519 public key (a "
-			         "small-order or non-canonical point); make a new one with garagectl "
-			         "keygen",
-			         path, (unsigned)parsed.keys[i].line, parsed.keys[i].kid);
+			snprintf(
+			    err, errlen,
+			    "%s:%u: the key of '%s' is not a usable Ed25519 public key (a "
+			    "small-order or non-canonical point); make a new one with garagectl "
+			    "keygen",
+			    path, (unsigned)parsed.keys[i].line, parsed.keys[i].kid);
 			return -1;
 		}
 	}

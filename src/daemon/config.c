@@ -1144,9 +1144,9 @@ check_required(struct parser *p)
 
 /* How closely a file garaged reads is guarded. */
 enum file_guard {
-	FILE_PLAIN,    /* certificates: anyone may read them */
-	FILE_GUARDED,  /* authorized_keys: only root or garaged's user may have put it there */
-	FILE_PRIVATE,  /* keys and passwords: GUARDED, and nobody else may read it either */
+	FILE_PLAIN,   /* certificates: anyone may read them */
+	FILE_GUARDED, /* authorized_keys: only root or garaged's user may have put it there */
+	FILE_PRIVATE, /* keys and passwords: GUARDED, and nobody else may read it either */
 };
 
 /*

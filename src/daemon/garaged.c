@@ -635,17 +635,19 @@ resume_verifier(struct garaged *g)
 		         "before now are stale",
 		         g->cfg.state_dir, STATE_FILE);
 	else if (now < g->state.latest)
-		log_warnx("the clock is %lld s behind the latest time seen before this start: "
-		          "commands are judged by that time until the clock catches up; is the time "
-		          "set (NTP, a real-time clock)?",
-		          (long long)(g->state.latest - now));
+		log_warnx(
+		    "the clock is %lld s behind the latest time seen before this start: "
+		    "commands are judged by that time until the clock catches up; is the time "
+		    "set (NTP, a real-time clock)?",
+		    (long long)(g->state.latest - now));
 	cmd_verifier_start(&g->verifier, now, g->state.latest);
 	for (i = 0; i < g->state.nnonces; i++)
 		if (!cmd_verifier_remember(&g->verifier, g->state.nonces[i].bytes,
 		                           g->state.nonces[i].len, g->state.nonces[i].ts))
-			log_fatalx("%s/%s: more nonces than the replay window holds; remove the file "
-			           "to start afresh (see docs/security.md, Restarts)",
-			           g->cfg.state_dir, STATE_FILE);
+			log_fatalx(
+			    "%s/%s: more nonces than the replay window holds; remove the file "
+			    "to start afresh (see docs/security.md, Restarts)",
+			    g->cfg.state_dir, STATE_FILE);
 	if (save_state(g) != 0)
 		log_fatalx("%s: garaged cannot remember what it accepts; make it writable",
 		           g->cfg.state_dir);
@@ -827,17 +829,19 @@ reap_child(struct garaged *g, uint64_t now)
 			 * for whoever can send that, so a new one starts at the shortest delay.
 			 */
 			g->restart_at = now + RESTART_MIN_MS;
-			log_warnx("the network half (pid %ld) was killed for breaking the protocol; "
-			          "relays released, restarting it in %u ms",
-			          (long)pid, RESTART_MIN_MS);
+			log_warnx(
+			    "the network half (pid %ld) was killed for breaking the protocol; "
+			    "relays released, restarting it in %u ms",
+			    (long)pid, RESTART_MIN_MS);
 			continue;
 		}
 		gave_up_on_child(g, status, now);
 		if (now - g->child_started >= RESTART_STABLE_MS)
 			g->backoff_ms = RESTART_MIN_MS;
 		describe_exit(how, sizeof(how), status);
-		log_warnx("the network half (pid %ld) %s; relays released, restarting it in %llu ms",
-		          (long)pid, how, (unsigned long long)g->backoff_ms);
+		log_warnx(
+		    "the network half (pid %ld) %s; relays released, restarting it in %llu ms",
+		    (long)pid, how, (unsigned long long)g->backoff_ms);
 		sd_notifyf(0, "STATUS=the network half %s; restarting it in %llu ms", how,
 		           (unsigned long long)g->backoff_ms);
 		g->restart_at = now + g->backoff_ms;

@@ -575,8 +575,8 @@ add_socket_rules(scmp_filter_ctx ctx)
 	static const struct {
 		int domain, type;
 	} sockets[] = {
-	    {AF_INET, SOCK_STREAM},  {AF_INET, SOCK_DGRAM}, {AF_INET6, SOCK_STREAM},
-	    {AF_INET6, SOCK_DGRAM},  {AF_UNIX, SOCK_DGRAM},
+	    {AF_INET, SOCK_STREAM}, {AF_INET, SOCK_DGRAM}, {AF_INET6, SOCK_STREAM},
+	    {AF_INET6, SOCK_DGRAM}, {AF_UNIX, SOCK_DGRAM},
 	};
 	static const scmp_datum_t addrlens[] = {
 	    sizeof(struct sockaddr_in), sizeof(struct sockaddr_in6), sizeof(struct sockaddr_un)};
@@ -588,10 +588,10 @@ add_socket_rules(scmp_filter_ctx ctx)
 	int rc = 0;
 
 	for (i = 0; rc == 0 && i < sizeof(sockets) / sizeof(sockets[0]); i++)
-		rc = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(socket), 2,
-		                      SCMP_A0(SCMP_CMP_EQ, (scmp_datum_t)sockets[i].domain),
-		                      SCMP_A1(SCMP_CMP_MASKED_EQ, type_mask,
-		                              (scmp_datum_t)sockets[i].type));
+		rc = seccomp_rule_add(
+		    ctx, SCMP_ACT_ALLOW, SCMP_SYS(socket), 2,
+		    SCMP_A0(SCMP_CMP_EQ, (scmp_datum_t)sockets[i].domain),
+		    SCMP_A1(SCMP_CMP_MASKED_EQ, type_mask, (scmp_datum_t)sockets[i].type));
 	if (rc == 0)
 		rc = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(socket), 3,
 		                      SCMP_A0(SCMP_CMP_EQ, AF_NETLINK),

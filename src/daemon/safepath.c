@@ -43,10 +43,11 @@ safepath_check(const char *path, const struct stat *st, char *msg, size_t msglen
 	struct stat ds;
 
 	if (!trusted_owner(st->st_uid)) {
-		snprintf(msg, msglen,
-		         "%s is owned by uid %u, neither root nor the user garaged runs as (uid %u); "
-		         "run chown root %s (or chown it to that user)",
-		         path, (unsigned)st->st_uid, (unsigned)geteuid(), path);
+		snprintf(
+		    msg, msglen,
+		    "%s is owned by uid %u, neither root nor the user garaged runs as (uid %u); "
+		    "run chown root %s (or chown it to that user)",
+		    path, (unsigned)st->st_uid, (unsigned)geteuid(), path);
 		return -1;
 	}
 	if (strlen(path) + 2 > sizeof(dir)) {
@@ -65,11 +66,12 @@ safepath_check(const char *path, const struct stat *st, char *msg, size_t msglen
 			return -1;
 		}
 		if (!trusted_owner(ds.st_uid)) {
-			snprintf(msg, msglen,
-			         "%s: its directory %s is owned by uid %u, neither root nor the user "
-			         "garaged runs as; whoever owns it can replace the file. Move the file, "
-			         "or run chown root %s",
-			         path, real, (unsigned)ds.st_uid, real);
+			snprintf(
+			    msg, msglen,
+			    "%s: its directory %s is owned by uid %u, neither root nor the user "
+			    "garaged runs as; whoever owns it can replace the file. Move the file, "
+			    "or run chown root %s",
+			    path, real, (unsigned)ds.st_uid, real);
 			return -1;
 		}
 		if ((ds.st_mode & (S_IWGRP | S_IWOTH)) != 0 && (ds.st_mode & S_ISVTX) == 0) {

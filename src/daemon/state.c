@@ -110,13 +110,15 @@ ensure_dir(const char *dir, char *err, size_t errlen)
 	struct stat sb;
 
 	if (mkdir(dir, 0700) != 0 && errno != EEXIST) {
-		snprintf(err, errlen, "state_dir %s: cannot create it: %s; create it for the user "
-		         "garaged runs as, or set [device] state_dir", dir, strerror(errno));
+		snprintf(err, errlen,
+		         "state_dir %s: cannot create it: %s; create it for the user "
+		         "garaged runs as, or set [device] state_dir",
+		         dir, strerror(errno));
 		return -1;
 	}
 	if (lstat(dir, &sb) != 0 || !S_ISDIR(sb.st_mode)) {
-		snprintf(err, errlen, "state_dir %s: not a directory; set [device] state_dir to one",
-		         dir);
+		snprintf(err, errlen,
+		         "state_dir %s: not a directory; set [device] state_dir to one", dir);
 		return -1;
 	}
 	if (access(dir, W_OK | X_OK) != 0) {
@@ -150,8 +152,7 @@ state_load(const char *dir, struct state *st, bool *found, char *err, size_t err
 		snprintf(err, errlen, "%s: %s", path, strerror(errno));
 		return -1;
 	}
-	while (len < sizeof(text) - 1 &&
-	       (n = read(fd, text + len, sizeof(text) - 1 - len)) != 0) {
+	while (len < sizeof(text) - 1 && (n = read(fd, text + len, sizeof(text) - 1 - len)) != 0) {
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n < 0) {
@@ -217,10 +218,11 @@ state_save(const char *dir, const struct state *st, char *err, size_t errlen)
 
 	snprintf(path, sizeof(path), "%s/%s", dir, STATE_FILE);
 	snprintf(tmp, sizeof(tmp), "%s.new", path);
-	len = (size_t)snprintf(text, sizeof(text),
-	                       "# garaged's memory across restarts (docs/security.md \"Restarts\"); "
-	                       "written by garaged only\nlatest %" PRId64 "\n",
-	                       st->latest);
+	len =
+	    (size_t)snprintf(text, sizeof(text),
+	                     "# garaged's memory across restarts (docs/security.md \"Restarts\"); "
+	                     "written by garaged only\nlatest %" PRId64 "\n",
+	                     st->latest);
 	for (i = 0; i < st->nnonces && i < CMD_REPLAY_SLOTS; i++) {
 		if (base64_encode(BASE64_URL_UNPADDED, st->nonces[i].bytes, st->nonces[i].len, b64,
 		                  sizeof(b64)) == 0)

@@ -78,7 +78,8 @@ test_state_FirstStartThenRoundTrip(void **state)
 	st.nnonces = CMD_REPLAY_SLOTS;
 	for (i = 0; i < CMD_REPLAY_SLOTS; i++) {
 		st.nonces[i].ts = 1795950020 - (int64_t)(i % 50);
-		st.nonces[i].len = (uint8_t)(CMD_NONCE_MIN + i % (CMD_NONCE_MAX - CMD_NONCE_MIN + 1));
+		st.nonces[i].len =
+		    (uint8_t)(CMD_NONCE_MIN + i % (CMD_NONCE_MAX - CMD_NONCE_MIN + 1));
 		memset(st.nonces[i].bytes, (int)(i & 0xff), st.nonces[i].len);
 		st.nonces[i].bytes[0] = (uint8_t)(i >> 8);
 	}
@@ -128,10 +129,10 @@ test_state_ForeignFilesRefused(void **state)
 	    {"latest 99999999999999999999\n", "verifier:1: not a line"},
 	    {"latest 1 \n", "verifier:1: not a line"},
 	    {"latest  1\n", "verifier:1: not a line"},
-	    {"latest 1\nnonce 5 q83vEjRWeJ\n", "verifier:2: not a line"},     /* bad base64 */
-	    {"latest 1\nnonce 5 AAAA\n", "verifier:2: not a line"},           /* too short */
-	    {"latest 1\nnonce 5 q83vEjRWeJA=\n", "verifier:2: not a line"},   /* padded */
-	    {"latest 1\nnonce q83vEjRWeJA\n", "verifier:2: not a line"},      /* no time */
+	    {"latest 1\nnonce 5 q83vEjRWeJ\n", "verifier:2: not a line"},   /* bad base64 */
+	    {"latest 1\nnonce 5 AAAA\n", "verifier:2: not a line"},         /* too short */
+	    {"latest 1\nnonce 5 q83vEjRWeJA=\n", "verifier:2: not a line"}, /* padded */
+	    {"latest 1\nnonce q83vEjRWeJA\n", "verifier:2: not a line"},    /* no time */
 	    {"latest 1\naccepted_ts 4\n", "verifier:2: not a line"},
 	    {"", "latest is missing"},
 	};
