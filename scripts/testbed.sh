@@ -279,6 +279,26 @@ for j in range(n):
 PY
 }
 
+# The broker's ACL, probed from outside with the testbed's PKI ($T/pki) on $PORT.
+mpub() { # mpub STEM TOPIC PAYLOAD [certdir]: publish as STEM (QoS 1); its exit status
+	mosquitto_pub -h localhost -p "$PORT" --cafile "$T/pki/ca.crt" --cert "${4:-$T/pki}/$1.crt" \
+		--key "${4:-$T/pki}/$1.key" -t "$2" -m "$3" -q 1 2>/dev/null
+}
+# flows WRITER TOPIC READER: whether what WRITER publishes on TOPIC reaches READER. The two are
+# always different identities: with use_username_as_clientid one would knock the other off.
+flows() {
+	local tag=m$RANDOM$RANDOM sp
+	mosquitto_sub -h localhost -p "$PORT" --cafile "$T/pki/ca.crt" --cert "$T/pki/$3.crt" \
+		--key "$T/pki/$3.key" -t "$2" -C 1 -W 2 >"$T/flow.rx" 2>/dev/null &
+	sp=$!
+	sleep 0.4
+	mpub "$1" "$2" "$tag"
+	wait "$sp"
+	grep -q "$tag" "$T/flow.rx"
+}
+allowed() { flows "$@" || fail "the ACL does not let $1 write $2 for $3 to read"; }
+denied() { flows "$@" && fail "the ACL lets $1 write $2 and $3 read it"; return 0; }
+
 # MQTT as the controller (ctl.local) unless another client stem is given.
 sub() { # sub TOPIC COUNT WAIT_S [stem]
 	mosquitto_sub -h localhost -p "$PORT" --cafile "$T/pki/ca.crt" \

@@ -69,7 +69,7 @@ struct garaged {
 	size_t ndoors;
 	struct cmd_keyring keys;
 	struct cmd_verifier verifier;
-	struct state state; /* as last written to [device] state_dir */
+	struct state state; /* what save_state() writes to [device] state_dir, and reads back */
 	int sfd;
 	int tfd;
 	uint64_t armed; /* the deadline the timerfd is set to, UINT64_MAX when disarmed */
@@ -348,11 +348,6 @@ goal_of(enum cmd_action a)
 }
 
 /*
- * The only way from a signed command to a relay: the core verifies the raw payload (retained
- * flag, shape, key, permission, time, replay, signature), then the door applies its own rule
- * (the pulse interval). Every outcome is one audit event.
- */
-/*
  * A state that cannot be written is said loudly, and the command is still obeyed: the owner
  * keeps a working door, and what is lost is only the guard against a replay after a restart
  * (docs/security.md "Restarts").
@@ -388,6 +383,11 @@ save_state(struct garaged *g)
 	return 0;
 }
 
+/*
+ * The only way from a signed command to a relay: the core verifies the raw payload (retained
+ * flag, shape, key, permission, time, replay, signature), then the door applies its own rule
+ * (the pulse interval). Every outcome is one audit event.
+ */
 static void
 handle_command(struct garaged *g, const char *door, const void *payload, size_t len, bool retained)
 {
@@ -771,18 +771,16 @@ describe_exit(char *buf, size_t len, int status)
 }
 
 /*
- * Whether to stop trying: a network half that never got running before garaged was ready
- * (it cannot start here at all), or RESTART_GIVE_UP quick deaths in a row. garaged then exits
+ * Whether to stop trying after a network half died (HOW: describe_exit(); STABLE: it had lived
+ * RESTART_STABLE_MS): one that never got running before garaged was ready (it cannot start
+ * here at all), or RESTART_GIVE_UP quick deaths in a row. garaged then exits
  * 1 with the relays released, and systemd's Restart= and start limit take over: the failure
  * shows in `systemctl status`, not only in the log.
  */
 static void
-gave_up_on_child(struct garaged *g, int status, uint64_t now)
+gave_up_on_child(struct garaged *g, const char *how, bool stable)
 {
-	char how[96];
-
-	describe_exit(how, sizeof(how), status);
-	if (now - g->child_started >= RESTART_STABLE_MS)
+	if (stable)
 		g->quick_deaths = 0;
 	g->quick_deaths++;
 	if (g->ready && g->quick_deaths < RESTART_GIVE_UP)
@@ -801,6 +799,7 @@ static void
 reap_child(struct garaged *g, uint64_t now)
 {
 	char how[96];
+	bool stable;
 	int status;
 	pid_t pid;
 
@@ -835,10 +834,11 @@ reap_child(struct garaged *g, uint64_t now)
 			    (long)pid, RESTART_MIN_MS);
 			continue;
 		}
-		gave_up_on_child(g, status, now);
-		if (now - g->child_started >= RESTART_STABLE_MS)
-			g->backoff_ms = RESTART_MIN_MS;
+		stable = now - g->child_started >= RESTART_STABLE_MS;
 		describe_exit(how, sizeof(how), status);
+		gave_up_on_child(g, how, stable);
+		if (stable)
+			g->backoff_ms = RESTART_MIN_MS;
 		log_warnx(
 		    "the network half (pid %ld) %s; relays released, restarting it in %llu ms",
 		    (long)pid, how, (unsigned long long)g->backoff_ms);

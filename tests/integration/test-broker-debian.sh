@@ -135,28 +135,11 @@ broker() { # starts Mosquitto on Debian's main file, as the unit does (as root; 
 	for i in $(seq 50); do ss -ltn "sport = :$PORT" | grep -q "0.0.0.0:$PORT " && return 0; sleep 0.1; done
 	fail "Mosquitto did not start on the drop-in: $(tail -3 "$ROOT/var/log/mosquitto/mosquitto.log" "$T/mosquitto.out" 2>/dev/null)"
 }
-stop_broker() { kill "$BROKER_PID"; wait "$BROKER_PID" 2>/dev/null; }
 broker
 [ "$(ps -o user= -p "$BROKER_PID")" = mosquitto ] || fail "Mosquitto runs as $(ps -o user= -p "$BROKER_PID"), not mosquitto"
 cat "$ROOT/var/log/mosquitto/mosquitto.log" "$T/mosquitto.out" | grep -q "Loading config file $D" || fail "Mosquitto did not read the drop-in"
 pass "Mosquitto starts on Debian's main file and the drop-in, drops to the mosquitto user, listens on every address"
 
-mpub() { # mpub STEM TOPIC PAYLOAD
-	mosquitto_pub -h localhost -p "$PORT" --cafile "$T/pki/ca.crt" --cert "$T/pki/$1.crt" \
-		--key "$T/pki/$1.key" -t "$2" -m "$3" -q 1 2>/dev/null
-}
-flows() { # flows WRITER TOPIC READER: whether what WRITER publishes on TOPIC reaches READER
-	local tag=m$RANDOM$RANDOM sp
-	mosquitto_sub -h localhost -p "$PORT" --cafile "$T/pki/ca.crt" --cert "$T/pki/$3.crt" \
-		--key "$T/pki/$3.key" -t "$2" -C 1 -W 2 >"$T/flow.rx" 2>/dev/null &
-	sp=$!
-	sleep 0.4
-	mpub "$1" "$2" "$tag"
-	wait "$sp"
-	grep -q "$tag" "$T/flow.rx"
-}
-allowed() { flows "$@" || fail "the ACL does not let $1 write $2 for $3 to read"; }
-denied() { flows "$@" && fail "the ACL lets $1 write $2 and $3 read it"; return 0; }
 allowed ctl.local garage/garage/main/cmd garage.local
 allowed garage.local garage/garage/main/state ctl.local
 allowed ha.local garage/garage/main/ha_cmd garage.local

@@ -294,25 +294,6 @@ broker() { # (re)starts Mosquitto as the acceptance check runs it: as root, on l
 	for i in $(seq 50); do ss -ltn | grep -q "127.0.0.1:$PORT " && return 0; sleep 0.1; done
 	fail "Mosquitto refused the generated config: $(tail -3 "$T/mosquitto.log")"
 }
-stop_broker() { kill "$BROKER_PID"; wait "$BROKER_PID" 2>/dev/null; }
-mpub() { # mpub STEM TOPIC PAYLOAD [certdir]
-	mosquitto_pub -h localhost -p "$PORT" --cafile "$D/ca.crt" --cert "${4:-$D}/$1.crt" \
-		--key "${4:-$D}/$1.key" -t "$2" -m "$3" -q 1 2>/dev/null
-}
-# flows WRITER TOPIC READER: whether what WRITER publishes on TOPIC reaches READER. The two are
-# always different identities: with use_username_as_clientid one would knock the other off.
-flows() {
-	local tag=m$RANDOM$RANDOM sp
-	mosquitto_sub -h localhost -p "$PORT" --cafile "$D/ca.crt" --cert "$D/$3.crt" --key "$D/$3.key" \
-		-t "$2" -C 1 -W 2 >"$T/flow.rx" 2>/dev/null &
-	sp=$!
-	sleep 0.4
-	mpub "$1" "$2" "$tag"
-	wait "$sp"
-	grep -q "$tag" "$T/flow.rx"
-}
-allowed() { flows "$@" || fail "the ACL does not let $1 write $2 for $3 to read"; }
-denied() { flows "$@" && fail "the ACL lets $1 write $2 and $3 read it"; return 0; }
 
 broker
 allowed ctl.local garage/garage/main/cmd garage.local
