@@ -7,7 +7,7 @@
  * cJSON and never trusted to be well-formed, and text shown on the terminal is stripped of
  * control characters.
  *
- * TLS is garaged's own policy (src/daemon/tls.c): the same context, the same pins checked
+ * TLS is garaged's own policy (src/common/tls.c): the same context, the same pins checked
  * inside the handshake, so that nothing (not even CONNECT) reaches a broker that fails them,
  * and the same one-line reason naming the check that failed.
  */

@@ -1,5 +1,5 @@
 /*
- * fuzz-mdns: the parser of multicast DNS answers (src/daemon/mdns.c), which reads datagrams from
+ * fuzz-mdns: the parser of multicast DNS answers (src/common/mdns.c), which reads datagrams from
  * anyone on the link, and the query builder, which takes the configured host name.
  *
  * The input is a reply to the query for "mqtt.local" with the input's own message id, so that

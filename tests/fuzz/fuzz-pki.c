@@ -1,5 +1,5 @@
 /*
- * fuzz-pki: certificate and key loading, through tls_new() (src/daemon/tls.c), the one place
+ * fuzz-pki: certificate and key loading, through tls_new() (src/common/tls.c), the one place
  * garaged reads cafile, certfile and keyfile.
  *
  * tls_new() takes paths, so each input is written to three files in a private temporary

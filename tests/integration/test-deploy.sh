@@ -83,7 +83,7 @@ pass "man -l and groff -ww render the three pages without a warning"
 
 # Every key of every section of config.c's tables is documented as "key = ..." in garaged.conf(5).
 render "$MAN/man5/garaged.conf.5" >"$T/conf.5.txt"
-keys=$(python3 - "$ROOT/src/daemon/config.c" <<'PY'
+keys=$(python3 - "$ROOT/src/common/config.c" <<'PY'
 import re, sys
 src = open(sys.argv[1]).read()
 for m in re.finditer(r'static const char \*const (\w+)_keys\[[^\]]*\] = \{(.*?)\};', src, re.S):

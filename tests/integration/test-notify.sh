@@ -85,7 +85,7 @@ for round in 1 2 3 4 5; do
 		sleep 0.1
 	done
 	[ -n "$half" ] || fail "round $round: no new network half within 20 s: $(tail -3 "$T/garaged.log")"
-	# Wait until it is running (PS_RUNNING sent), so that each death counts as one after start.
+	# Wait until it is running (CHANNEL_RUNNING sent), so that each death counts as one after start.
 	await "network half $half: user" 10 "$T/garaged.log" || fail "round $round: network half $half never ran"
 	kill -KILL "$half"
 	killed=$((killed + 1))

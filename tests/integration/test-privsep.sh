@@ -132,7 +132,7 @@ await 'unknown type.*refused; killing it' 5 "$T/garaged.log" || fail "an unknown
 stop
 pass "a message of an unknown type is refused, no relay edge"
 
-# Well-formed COMMAND messages (struct ps_command: 560 bytes) with payloads the verifier refuses:
+# Well-formed COMMAND messages (struct channel_command: 560 bytes) with payloads the verifier refuses:
 # the door half judges them itself, as if they came from the broker.
 forge() { # forge PAYLOAD OUT
 	python3 - "$1" "$2" <<'PY'

@@ -1,6 +1,6 @@
 /*
  * test-gpiod: the libgpiod door backend, driven through backend.h as the daemon drives it, over
- * the in-memory line API of fake_gpio_line.c instead of a kernel GPIO chip.
+ * the in-memory line API of fake_gpio.c instead of a kernel GPIO chip.
  *
  * What it pins down is what matters on a real door: the relay is requested at its released
  * level and is released again on every way out, before anything else is let go; active_low
@@ -24,7 +24,7 @@
 #include <string.h>
 
 #include "backend.h"
-#include "fake_gpio_line.h"
+#include "fake_gpio.h"
 
 #define CHIP "gpiochip0"
 

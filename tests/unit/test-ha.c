@@ -1,5 +1,5 @@
 /*
- * Unit tests of Home Assistant discovery (src/daemon/ha.c), checked against Home Assistant's
+ * Unit tests of Home Assistant discovery (src/net/ha.c), checked against Home Assistant's
  * documented MQTT cover schema (https://www.home-assistant.io/integrations/cover.mqtt/ and the
  * shared device block of MQTT discovery): every key we send must be one the schema knows, with
  * the type it documents, and the keys a garage door needs must be there.

@@ -1,5 +1,5 @@
 /*
- * Unit tests of the limits on repeated warnings (src/daemon/log.c), with a fake clock: at most
+ * Unit tests of the limits on repeated warnings (src/common/log.c), with a fake clock: at most
  * LOG_LIMIT_BURST lines a window, the rest counted and said as one summary line when the window
  * is over, by the next line or by log_limit_tick(); nothing said when nothing was held.
  */

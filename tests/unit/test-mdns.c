@@ -1,5 +1,5 @@
 /*
- * Unit tests of the one-shot multicast DNS query (src/daemon/mdns.c): the exact bytes of the
+ * Unit tests of the one-shot multicast DNS query (src/common/mdns.c): the exact bytes of the
  * query, and the parser of the answers against good replies (plain and compressed names, any
  * case, A, AAAA, both, the additional section) and every way a reply is refused: another id,
  * name, class or section, a goodbye, a query, an error code, every truncation, pointer loops

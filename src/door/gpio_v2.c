@@ -13,7 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 
-#include "gpio_line.h"
+#include "gpio.h"
 
 /* Events read per gpiod_line_request_read_edge_events() call, and per gpio_read_events() call. */
 #define GPIO_EVENT_BATCH 16

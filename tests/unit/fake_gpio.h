@@ -1,6 +1,6 @@
 /*
- * fake_gpio_line: an in-memory stand-in for the GPIO character device, implementing
- * src/daemon/gpio_line.h for the unit tests, plus the controls below that let a test play the
+ * fake_gpio: an in-memory stand-in for the GPIO character device, implementing
+ * src/door/gpio.h for the unit tests, plus the controls below that let a test play the
  * board: add chips, hold lines busy, move an input's level, and see what was done to the lines.
  *
  * Levels here are physical, the voltage on the pin: the fake applies a line's active_low itself,

@@ -3,7 +3,7 @@
  * over whichever libgpiod the system has. libgpiod 2.x replaced the 1.x line API wholesale, so
  * the calls into it live in exactly one file per major version: gpio_line_v1.c (libgpiod 1.6,
  * Debian 12) and gpio_line_v2.c (libgpiod 2.x); CMake builds the one pkg-config reports. The
- * unit tests build tests/unit/fake_gpio_line.c, an in-memory chip, in their place.
+ * unit tests build tests/unit/fake_gpio.c, an in-memory chip, in their place.
  *
  * An implementation opens chips, requests single lines and moves values and edge events; it
  * never decides what a line is for, never formats a message and never logs. Every value here is

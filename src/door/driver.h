@@ -17,25 +17,25 @@
 #include "config.h"
 #include "door.h"
 
-struct gdoor;
+struct driver;
 
-/* What a door tells the daemon; each hook gets the arg given to gdoor_open(). */
-struct gdoor_hooks {
+/* What a door tells the daemon; each hook gets the arg given to driver_open(). */
+struct driver_hooks {
 	/* Every state transition. */
-	void (*changed)(void *arg, struct gdoor *gd, struct door_change c);
+	void (*changed)(void *arg, struct driver *gd, struct door_change c);
 	/* The travel time ran out with no end position: the door is now stopped. */
-	void (*travel_timeout)(void *arg, struct gdoor *gd, enum door_state was);
+	void (*travel_timeout)(void *arg, struct driver *gd, enum door_state was);
 	/* auto_close_warning_s before an automatic close. */
-	void (*auto_close_warning)(void *arg, struct gdoor *gd, unsigned seconds_left);
+	void (*auto_close_warning)(void *arg, struct driver *gd, unsigned seconds_left);
 	/* The automatic close was attempted: CMD_OK with its presses, or why not. */
-	void (*auto_closed)(void *arg, struct gdoor *gd, enum cmd_reason r, unsigned presses);
+	void (*auto_closed)(void *arg, struct driver *gd, enum cmd_reason r, unsigned presses);
 };
 
-struct gdoor {
+struct driver {
 	const struct config_door *conf;
 	struct backend *backend;
 	struct door door;
-	const struct gdoor_hooks *hooks;
+	const struct driver_hooks *hooks;
 	void *arg;
 	unsigned presses_left;  /* presses still to make in the current sequence */
 	uint64_t next_press_at; /* valid while presses_left > 0 */
@@ -51,28 +51,28 @@ struct gdoor {
  * Opens the backend (relay released) and starts the state machine from the sensors. A door
  * that is open at start is armed for auto_close_s like one that has just opened.
  */
-int gdoor_open(struct gdoor *gd, const struct config_door *conf, const struct gdoor_hooks *hooks,
+int driver_open(struct driver *gd, const struct config_door *conf, const struct driver_hooks *hooks,
                void *arg, uint64_t now, char *err, size_t errlen);
 /* Releases the relay and closes the backend. */
-void gdoor_close(struct gdoor *gd);
+void driver_close(struct driver *gd);
 /*
  * Releases the relay now and drops the rest of a press sequence: the network half died, and
  * the door must not go on moving on a command whose sender is gone.
  */
-void gdoor_release(struct gdoor *gd);
+void driver_release(struct driver *gd);
 
 /*
  * Carries out GOAL: plans the presses from the state now and makes the first at once.
  * Returns CMD_OK (with *presses, possibly 0), or CMD_RATE_LIMITED when a press would come
  * sooner than min_pulse_interval_ms after the last, or while a sequence is still running.
  */
-enum cmd_reason gdoor_act(struct gdoor *gd, enum door_goal goal, uint64_t now, unsigned *presses);
+enum cmd_reason driver_act(struct driver *gd, enum door_goal goal, uint64_t now, unsigned *presses);
 
 /* The backend's descriptor became readable: read the sensors. */
-void gdoor_sensors(struct gdoor *gd, uint64_t now);
+void driver_sensors(struct driver *gd, uint64_t now);
 /* Time passed: relay release, the next press of a sequence, debounce and travel timeouts. */
-void gdoor_tick(struct gdoor *gd, uint64_t now);
-/* The earliest time gdoor_tick() has work, or UINT64_MAX. */
-uint64_t gdoor_deadline(const struct gdoor *gd);
+void driver_tick(struct driver *gd, uint64_t now);
+/* The earliest time driver_tick() has work, or UINT64_MAX. */
+uint64_t driver_deadline(const struct driver *gd);
 
 #endif

@@ -3,7 +3,7 @@
  * before they get here, but the writer escapes every string anyway: an audit trail must stay
  * valid JSON whatever a bug upstream lets through.
  */
-#include "events.h"
+#include "event.h"
 
 #include <inttypes.h>
 #include <stdbool.h>

@@ -1,5 +1,5 @@
 /*
- * Unit tests of the audit trail's JSON (src/daemon/events.c): every event parses as JSON with
+ * Unit tests of the audit trail's JSON (src/common/event.c): every event parses as JSON with
  * cJSON (an independent parser), carries exactly the fields SPEC and docs/protocol.md promise,
  * escapes whatever it is given, and never writes past its buffer.
  */
@@ -12,7 +12,7 @@
 #include <cjson/cJSON.h>
 #include <string.h>
 
-#include "events.h"
+#include "event.h"
 
 static cJSON *
 parse(const char *buf, size_t n)

@@ -1,9 +1,9 @@
 /*
- * Unit tests of the daemon's door driver (src/daemon/doors.c) with a fake clock: press timing
+ * Unit tests of the daemon's door driver (src/door/driver.c) with a fake clock: press timing
  * and sequences, the pulse-interval rate limit, the travel timeout and its hook, auto-close
  * (warning first, only after a normal opening, never after a stop or a reversal, retried when
  * rate limited), and the relay released on close. The door is a gpiod door on the fake line
- * API (fake_gpio_line.c), so the test plays the reed switches by hand and reads the relay pin.
+ * API (fake_gpio.c), so the test plays the reed switches by hand and reads the relay pin.
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -13,8 +13,8 @@
 
 #include <string.h>
 
-#include "doors.h"
-#include "fake_gpio_line.h"
+#include "driver.h"
+#include "fake_gpio.h"
 
 #define CHIP   "gpiochip0"
 #define RELAY  17
@@ -30,7 +30,7 @@ static struct {
 } seen;
 
 static void
-on_changed(void *arg, struct gdoor *gd, struct door_change c)
+on_changed(void *arg, struct driver *gd, struct door_change c)
 {
 	(void)arg;
 	(void)gd;
@@ -39,7 +39,7 @@ on_changed(void *arg, struct gdoor *gd, struct door_change c)
 }
 
 static void
-on_timeout(void *arg, struct gdoor *gd, enum door_state was)
+on_timeout(void *arg, struct driver *gd, enum door_state was)
 {
 	(void)arg;
 	(void)gd;
@@ -48,7 +48,7 @@ on_timeout(void *arg, struct gdoor *gd, enum door_state was)
 }
 
 static void
-on_warning(void *arg, struct gdoor *gd, unsigned seconds_left)
+on_warning(void *arg, struct driver *gd, unsigned seconds_left)
 {
 	(void)arg;
 	(void)gd;
@@ -57,7 +57,7 @@ on_warning(void *arg, struct gdoor *gd, unsigned seconds_left)
 }
 
 static void
-on_auto_closed(void *arg, struct gdoor *gd, enum cmd_reason r, unsigned presses)
+on_auto_closed(void *arg, struct driver *gd, enum cmd_reason r, unsigned presses)
 {
 	(void)arg;
 	(void)gd;
@@ -66,10 +66,10 @@ on_auto_closed(void *arg, struct gdoor *gd, enum cmd_reason r, unsigned presses)
 	seen.auto_presses = presses;
 }
 
-static const struct gdoor_hooks hooks = {on_changed, on_timeout, on_warning, on_auto_closed};
+static const struct driver_hooks hooks = {on_changed, on_timeout, on_warning, on_auto_closed};
 
 static struct config_door conf;
-static struct gdoor gd;
+static struct driver gd;
 static uint64_t now;
 
 /* A two-switch gpiod door, closed, with the timings of a real opener. */
@@ -96,8 +96,8 @@ setup(void **state)
 	conf.auto_close_s = 0;
 	conf.auto_close_warning_s = 10;
 	now = 1000000;
-	if (gdoor_open(&gd, &conf, &hooks, NULL, now, err, sizeof(err)) != 0)
-		fail_msg("gdoor_open: %s", err);
+	if (driver_open(&gd, &conf, &hooks, NULL, now, err, sizeof(err)) != 0)
+		fail_msg("driver_open: %s", err);
 	assert_int_equal(gd.door.state, DOOR_CLOSED);
 	return 0;
 }
@@ -106,7 +106,7 @@ static int
 teardown(void **state)
 {
 	(void)state;
-	gdoor_close(&gd);
+	driver_close(&gd);
 	assert_int_equal(fake_gpio_requested(), 0);
 	return 0;
 }
@@ -117,12 +117,12 @@ advance_to(uint64_t t)
 {
 	uint64_t d;
 
-	while ((d = gdoor_deadline(&gd)) <= t) {
+	while ((d = driver_deadline(&gd)) <= t) {
 		now = d;
-		gdoor_tick(&gd, now);
+		driver_tick(&gd, now);
 	}
 	now = t;
-	gdoor_tick(&gd, now);
+	driver_tick(&gd, now);
 }
 
 /* A reed switch changes: the level, then the backend's read as after its fd woke us. */
@@ -130,7 +130,7 @@ static void
 sensor(unsigned line, int level)
 {
 	fake_gpio_set_level(CHIP, line, level);
-	gdoor_sensors(&gd, now);
+	driver_sensors(&gd, now);
 	advance_to(now + 60); /* past the debounce */
 }
 
@@ -146,7 +146,7 @@ open_door(void)
 {
 	unsigned presses;
 
-	assert_int_equal(gdoor_act(&gd, DOOR_GOAL_OPEN, now, &presses), CMD_OK);
+	assert_int_equal(driver_act(&gd, DOOR_GOAL_OPEN, now, &presses), CMD_OK);
 	assert_int_equal(presses, 1);
 	sensor(CLOSED, 0);
 	assert_int_equal(gd.door.state, DOOR_OPENING);
@@ -161,9 +161,9 @@ test_doors_PressHoldsForPulseThenReleases(void **state)
 	unsigned presses;
 
 	(void)state;
-	assert_int_equal(gdoor_act(&gd, DOOR_GOAL_TOGGLE, now, &presses), CMD_OK);
+	assert_int_equal(driver_act(&gd, DOOR_GOAL_TOGGLE, now, &presses), CMD_OK);
 	assert_int_equal(relay(), 1);
-	assert_int_equal(gdoor_deadline(&gd), now + 500);
+	assert_int_equal(driver_deadline(&gd), now + 500);
 	advance_to(now + 499);
 	assert_int_equal(relay(), 1);
 	advance_to(now + 1);
@@ -177,14 +177,14 @@ test_doors_RateLimitedWithinInterval(void **state)
 	uint64_t t0 = now;
 
 	(void)state;
-	assert_int_equal(gdoor_act(&gd, DOOR_GOAL_TOGGLE, now, &presses), CMD_OK);
+	assert_int_equal(driver_act(&gd, DOOR_GOAL_TOGGLE, now, &presses), CMD_OK);
 	advance_to(t0 + 999);
-	assert_int_equal(gdoor_act(&gd, DOOR_GOAL_TOGGLE, now, &presses), CMD_RATE_LIMITED);
+	assert_int_equal(driver_act(&gd, DOOR_GOAL_TOGGLE, now, &presses), CMD_RATE_LIMITED);
 	/* A command that needs no press is never rate limited. */
-	assert_int_equal(gdoor_act(&gd, DOOR_GOAL_CLOSE, now, &presses), CMD_OK);
+	assert_int_equal(driver_act(&gd, DOOR_GOAL_CLOSE, now, &presses), CMD_OK);
 	assert_int_equal(presses, 0);
 	advance_to(t0 + 1000);
-	assert_int_equal(gdoor_act(&gd, DOOR_GOAL_TOGGLE, now, &presses), CMD_OK);
+	assert_int_equal(driver_act(&gd, DOOR_GOAL_TOGGLE, now, &presses), CMD_OK);
 	assert_int_equal(presses, 1);
 }
 
@@ -205,14 +205,14 @@ test_doors_TwoPressSequence(void **state)
 	gd.door.dir = DOOR_DIR_UP;
 	gd.door.move_start_ms = now;
 	t0 = now;
-	assert_int_equal(gdoor_act(&gd, DOOR_GOAL_CLOSE, now, &presses), CMD_OK);
+	assert_int_equal(driver_act(&gd, DOOR_GOAL_CLOSE, now, &presses), CMD_OK);
 	assert_int_equal(presses, 2);
 	assert_int_equal(gd.door.state, DOOR_STOPPED);
 	assert_int_equal(relay(), 1);
 	advance_to(t0 + 500);
 	assert_int_equal(relay(), 0);
 	/* A new command while the sequence runs is refused. */
-	assert_int_equal(gdoor_act(&gd, DOOR_GOAL_TOGGLE, now, &presses), CMD_RATE_LIMITED);
+	assert_int_equal(driver_act(&gd, DOOR_GOAL_TOGGLE, now, &presses), CMD_RATE_LIMITED);
 	advance_to(t0 + 999);
 	assert_int_equal(relay(), 0);
 	advance_to(t0 + 1000);
@@ -229,7 +229,7 @@ test_doors_TravelTimeoutStopsAndTells(void **state)
 	unsigned presses;
 
 	(void)state;
-	assert_int_equal(gdoor_act(&gd, DOOR_GOAL_OPEN, now, &presses), CMD_OK);
+	assert_int_equal(driver_act(&gd, DOOR_GOAL_OPEN, now, &presses), CMD_OK);
 	sensor(CLOSED, 0);
 	assert_int_equal(gd.door.state, DOOR_OPENING);
 	advance_to(now + 14000);
@@ -278,10 +278,10 @@ test_doors_AutoCloseNeverAfterStop(void **state)
 
 	(void)state;
 	conf.auto_close_s = 60;
-	assert_int_equal(gdoor_act(&gd, DOOR_GOAL_OPEN, now, &presses), CMD_OK);
+	assert_int_equal(driver_act(&gd, DOOR_GOAL_OPEN, now, &presses), CMD_OK);
 	sensor(CLOSED, 0);
 	advance_to(now + 2000);
-	assert_int_equal(gdoor_act(&gd, DOOR_GOAL_STOP, now, &presses), CMD_OK);
+	assert_int_equal(driver_act(&gd, DOOR_GOAL_STOP, now, &presses), CMD_OK);
 	assert_int_equal(gd.door.state, DOOR_STOPPED);
 	advance_to(now + 600000);
 	assert_int_equal(seen.warnings, 0);
@@ -316,7 +316,7 @@ test_doors_AutoCloseRetriesWhenRateLimited(void **state)
 	conf.auto_close_s = 1;
 	conf.auto_close_warning_s = 0;
 	conf.min_pulse_interval_ms = 5000;
-	assert_int_equal(gdoor_act(&gd, DOOR_GOAL_OPEN, now, &presses), CMD_OK);
+	assert_int_equal(driver_act(&gd, DOOR_GOAL_OPEN, now, &presses), CMD_OK);
 	sensor(CLOSED, 0);
 	advance_to(now + 200);
 	sensor(OPEN, 1);
@@ -337,11 +337,11 @@ test_doors_AutoCloseArmedWhenOpenAtStart(void **state)
 	char err[256];
 
 	(void)state;
-	gdoor_close(&gd);
+	driver_close(&gd);
 	fake_gpio_set_level(CHIP, CLOSED, 0);
 	fake_gpio_set_level(CHIP, OPEN, 1);
 	conf.auto_close_s = 30;
-	assert_int_equal(gdoor_open(&gd, &conf, &hooks, NULL, now, err, sizeof(err)), 0);
+	assert_int_equal(driver_open(&gd, &conf, &hooks, NULL, now, err, sizeof(err)), 0);
 	assert_int_equal(gd.door.state, DOOR_OPEN);
 	advance_to(now + 30000);
 	assert_int_equal(seen.auto_closed, 1);
@@ -353,9 +353,9 @@ test_doors_CloseReleasesRelay(void **state)
 	unsigned presses;
 
 	(void)state;
-	assert_int_equal(gdoor_act(&gd, DOOR_GOAL_TOGGLE, now, &presses), CMD_OK);
+	assert_int_equal(driver_act(&gd, DOOR_GOAL_TOGGLE, now, &presses), CMD_OK);
 	assert_int_equal(relay(), 1);
-	gdoor_close(&gd);
+	driver_close(&gd);
 	assert_int_equal(relay(), 0);
 	assert_non_null(strstr(fake_gpio_record(), "set 17 0"));
 	/* teardown closes again: harmless. */

@@ -11,7 +11,7 @@
 #include <stdlib.h>
 #include <time.h>
 
-#include "gpio_line.h"
+#include "gpio.h"
 
 /* Events read per gpiod_line_event_read_multiple() call, and per gpio_read_events() call. */
 #define GPIO_EVENT_BATCH 16

@@ -38,11 +38,12 @@
 #include "cmd.h"
 #include "config.h"
 #include "door.h"
-#include "doors.h"
-#include "events.h"
+#include "driver.h"
+#include "event.h"
 #include "log.h"
 #include "timer.h"
-#include "privsep.h"
+#include "channel.h"
+#include "nethalf.h"
 #include "sig_sodium.h"
 #include "state.h"
 
@@ -59,13 +60,13 @@
  */
 #define RESTART_GIVE_UP 5U
 
-struct garage_door {
-	struct gdoor gd;
+struct door_entry {
+	struct driver gd;
 };
 
 struct garaged {
 	struct config cfg;
-	struct garage_door doors[CONFIG_MAX_DOORS];
+	struct door_entry doors[CONFIG_MAX_DOORS];
 	size_t ndoors;
 	struct cmd_keyring keys;
 	struct cmd_verifier verifier;
@@ -81,7 +82,7 @@ struct garaged {
 	uint64_t child_started;
 	uint64_t restart_at;
 	uint64_t backoff_ms;
-	/* Whether the current network half said PS_RUNNING; whether one ever did (systemd has
+	/* Whether the current network half said CHANNEL_RUNNING; whether one ever did (systemd has
 	 * had READY=1); how many died in a row soon after their start. */
 	bool child_running;
 	bool child_hostile; /* killed by hostile(): not a failure to start or to run */
@@ -117,7 +118,7 @@ usage(void)
 
 static struct {
 	bool state_due[CONFIG_MAX_DOORS];
-	struct ps_event events[CHAN_EVENTS];
+	struct channel_event events[CHAN_EVENTS];
 	size_t head, count;
 	uint64_t dropped;
 } chan_out;
@@ -160,8 +161,8 @@ chan_pending(const struct garaged *g)
 static void
 chan_flush(struct garaged *g)
 {
-	static struct ps_event count; /* 1 KiB: off the stack */
-	struct ps_state m;
+	static struct channel_event count; /* 1 KiB: off the stack */
+	struct channel_state m;
 	size_t i;
 
 	/* The door half's limited warnings say their summaries here, at its next message: it
@@ -177,7 +178,7 @@ chan_flush(struct garaged *g)
 		if (!chan_out.state_due[i])
 			continue;
 		memset(&m, 0, sizeof(m));
-		m.hdr.type = PS_STATE;
+		m.hdr.type = CHANNEL_STATE;
 		m.hdr.len = sizeof(m);
 		m.door = (uint32_t)i;
 		snprintf(m.state, sizeof(m.state), "%s",
@@ -187,14 +188,14 @@ chan_flush(struct garaged *g)
 		chan_out.state_due[i] = false;
 	}
 	while (chan_out.count > 0) {
-		if (!send_packet(g, &chan_out.events[chan_out.head], sizeof(struct ps_event)))
+		if (!send_packet(g, &chan_out.events[chan_out.head], sizeof(struct channel_event)))
 			return;
 		chan_out.head = (chan_out.head + 1) % CHAN_EVENTS;
 		chan_out.count--;
 	}
 	if (chan_out.dropped > 0) {
 		memset(&count, 0, sizeof(count));
-		count.hdr.type = PS_EVENT;
+		count.hdr.type = CHANNEL_EVENT;
 		count.hdr.len = sizeof(count);
 		count.dropped =
 		    chan_out.dropped > UINT32_MAX ? UINT32_MAX : (uint32_t)chan_out.dropped;
@@ -208,11 +209,11 @@ chan_flush(struct garaged *g)
 static void
 send_child(struct garaged *g, const void *msg, size_t len)
 {
-	const struct ps_hdr *hdr = msg;
+	const struct channel_hdr *hdr = msg;
 	struct pollfd pfd = {.fd = g->chan, .events = POLLOUT};
 	uint64_t deadline = timer_now_ms() + CHAN_GOODBYE_WAIT_MS;
 
-	if (hdr->type == PS_GOODBYE) {
+	if (hdr->type == CHANNEL_GOODBYE) {
 		while (chan_pending(g) && timer_now_ms() < deadline) {
 			chan_flush(g);
 			if (chan_pending(g) && poll(&pfd, 1, 50) < 0 && errno != EINTR)
@@ -221,11 +222,11 @@ send_child(struct garaged *g, const void *msg, size_t len)
 	}
 	if (!send_packet(g, msg, len))
 		log_warnx("the channel to the network half is full: %s not sent",
-		          hdr->type == PS_GOODBYE ? "GOODBYE" : "a message");
+		          hdr->type == CHANNEL_GOODBYE ? "GOODBYE" : "a message");
 }
 
 static void
-publish_state(struct garaged *g, struct garage_door *d)
+publish_state(struct garaged *g, struct door_entry *d)
 {
 	chan_out.state_due[d - g->doors] = true;
 	chan_flush(g);
@@ -235,7 +236,7 @@ publish_state(struct garaged *g, struct garage_door *d)
 static void
 publish_event(struct garaged *g, const char *json, size_t len)
 {
-	struct ps_event *m;
+	struct channel_event *m;
 
 	if (len == 0 || len >= EVENT_MAX) {
 		log_warnx("an event did not fit in %u bytes", EVENT_MAX);
@@ -254,7 +255,7 @@ publish_event(struct garaged *g, const char *json, size_t len)
 	}
 	m = &chan_out.events[(chan_out.head + chan_out.count++) % CHAN_EVENTS];
 	memset(m, 0, sizeof(*m));
-	m->hdr.type = PS_EVENT;
+	m->hdr.type = CHANNEL_EVENT;
 	m->hdr.len = sizeof(*m);
 	m->len = (uint32_t)len;
 	memcpy(m->json, json, len);
@@ -276,10 +277,10 @@ unix_now(void)
 
 /* A door changed state: the retained state topic and a state event. */
 static void
-door_changed(void *arg, struct gdoor *gd, struct door_change c)
+door_changed(void *arg, struct driver *gd, struct door_change c)
 {
 	struct garaged *g = arg;
-	struct garage_door *d = (struct garage_door *)gd; /* gd is the first member */
+	struct door_entry *d = (struct door_entry *)gd; /* gd is the first member */
 	char ev[EVENT_MAX];
 
 	publish_state(g, d);
@@ -287,7 +288,7 @@ door_changed(void *arg, struct gdoor *gd, struct door_change c)
 }
 
 static void
-door_travel_timeout(void *arg, struct gdoor *gd, enum door_state was)
+door_travel_timeout(void *arg, struct driver *gd, enum door_state was)
 {
 	char ev[EVENT_MAX], msg[128];
 
@@ -300,7 +301,7 @@ door_travel_timeout(void *arg, struct gdoor *gd, enum door_state was)
 }
 
 static void
-door_auto_close_warning(void *arg, struct gdoor *gd, unsigned seconds_left)
+door_auto_close_warning(void *arg, struct driver *gd, unsigned seconds_left)
 {
 	char ev[EVENT_MAX], msg[96];
 
@@ -311,7 +312,7 @@ door_auto_close_warning(void *arg, struct gdoor *gd, unsigned seconds_left)
 }
 
 static void
-door_auto_closed(void *arg, struct gdoor *gd, enum cmd_reason r, unsigned presses)
+door_auto_closed(void *arg, struct driver *gd, enum cmd_reason r, unsigned presses)
 {
 	char ev[EVENT_MAX];
 	struct cmd c;
@@ -324,7 +325,7 @@ door_auto_closed(void *arg, struct gdoor *gd, enum cmd_reason r, unsigned presse
 	              event_command(ev, sizeof(ev), unix_now(), &c, "auto_close", r, presses));
 }
 
-static const struct gdoor_hooks door_hooks = {
+static const struct driver_hooks door_hooks = {
     .changed = door_changed,
     .travel_timeout = door_travel_timeout,
     .auto_close_warning = door_auto_close_warning,
@@ -400,7 +401,7 @@ handle_command(struct garaged *g, const char *door, const void *payload, size_t 
 	r = cmd_check(&g->verifier, door, payload, len, retained, unix_now(), &c);
 	accepted = r == CMD_OK;
 	if (accepted)
-		r = gdoor_act(&g->doors[c.door_index].gd, goal_of(c.action), timer_now_ms(),
+		r = driver_act(&g->doors[c.door_index].gd, goal_of(c.action), timer_now_ms(),
 		              &presses);
 	publish_event(g, ev, event_command(ev, sizeof(ev), unix_now(), &c, NULL, r, presses));
 	/*
@@ -448,7 +449,7 @@ handle_ha_command(struct garaged *g, const char *door, const void *payload, size
 	else if (d == g->ndoors)
 		r = CMD_UNKNOWN_DOOR;
 	else if (c.has_action)
-		r = gdoor_act(&g->doors[d].gd, goal_of(c.action), timer_now_ms(), &presses);
+		r = driver_act(&g->doors[d].gd, goal_of(c.action), timer_now_ms(), &presses);
 	publish_event(g, ev,
 	              event_command(ev, sizeof(ev), unix_now(), &c, "homeassistant", r, presses));
 }
@@ -491,9 +492,9 @@ static void
 handle_channel(struct garaged *g)
 {
 	static union {
-		struct ps_hdr hdr;
-		struct ps_command cmd;
-		unsigned char raw[PS_MSG_MAX + 1];
+		struct channel_hdr hdr;
+		struct channel_command cmd;
+		unsigned char raw[CHANNEL_MSG_MAX + 1];
 	} m;
 	ssize_t r;
 	size_t i;
@@ -516,8 +517,8 @@ handle_channel(struct garaged *g)
 		return;
 	}
 	switch (m.hdr.type) {
-	case PS_CONNECTED:
-		if (r != sizeof(struct ps_bare)) {
+	case CHANNEL_CONNECTED:
+		if (r != sizeof(struct channel_bare)) {
 			hostile(g, "a CONNECTED message of a wrong size", (long)r);
 			return;
 		}
@@ -525,23 +526,23 @@ handle_channel(struct garaged *g)
 		for (i = 0; i < g->ndoors; i++)
 			publish_state(g, &g->doors[i]);
 		break;
-	case PS_RUNNING:
-		if (r != sizeof(struct ps_bare) || g->child_running) {
+	case CHANNEL_RUNNING:
+		if (r != sizeof(struct channel_bare) || g->child_running) {
 			hostile(g, "a RUNNING message of a wrong size or twice", (long)r);
 			return;
 		}
 		running(g);
 		break;
-	case PS_COMMAND:
-		if (r != sizeof(m.cmd) || m.cmd.retained > 1 || m.cmd.len > PS_PAYLOAD_MAX ||
+	case CHANNEL_COMMAND:
+		if (r != sizeof(m.cmd) || m.cmd.retained > 1 || m.cmd.len > CHANNEL_PAYLOAD_MAX ||
 		    memchr(m.cmd.door, '\0', sizeof(m.cmd.door)) == NULL ||
-		    (m.cmd.topic != PS_TOPIC_CMD &&
-		     !(m.cmd.topic == PS_TOPIC_HA_CMD &&
+		    (m.cmd.topic != CHANNEL_TOPIC_CMD &&
+		     !(m.cmd.topic == CHANNEL_TOPIC_HA_CMD &&
 		       g->cfg.ha_commands == CONFIG_HA_COMMANDS_UNSIGNED))) {
 			hostile(g, "a malformed COMMAND message", (long)r);
 			return;
 		}
-		if (m.cmd.topic == PS_TOPIC_CMD)
+		if (m.cmd.topic == CHANNEL_TOPIC_CMD)
 			handle_command(g, m.cmd.door, m.cmd.payload, m.cmd.len,
 			               m.cmd.retained != 0);
 		else
@@ -562,10 +563,10 @@ open_doors(struct garaged *g)
 	uint64_t now = timer_now_ms();
 
 	for (i = 0; i < g->cfg.ndoors; i++) {
-		struct garage_door *d = &g->doors[i];
+		struct door_entry *d = &g->doors[i];
 		const struct config_door *conf = &g->cfg.doors[i];
 
-		if (gdoor_open(&d->gd, conf, &door_hooks, g, now, err, sizeof(err)) != 0)
+		if (driver_open(&d->gd, conf, &door_hooks, g, now, err, sizeof(err)) != 0)
 			log_fatalx("door %s: %s", conf->name, err);
 		g->ndoors++;
 		log_info("door %s (%s): %s", conf->name,
@@ -579,9 +580,9 @@ close_doors(struct garaged *g)
 {
 	size_t i;
 
-	/* gdoor_close() releases the relay: never leave it energised. */
+	/* driver_close() releases the relay: never leave it energised. */
 	for (i = 0; i < g->ndoors; i++)
-		gdoor_close(&g->doors[i].gd);
+		driver_close(&g->doors[i].gd);
 	g->ndoors = 0;
 }
 
@@ -660,7 +661,7 @@ next_deadline(const struct garaged *g)
 	size_t i;
 
 	for (i = 0; i < g->ndoors; i++) {
-		t = gdoor_deadline(&g->doors[i].gd);
+		t = driver_deadline(&g->doors[i].gd);
 		if (t < d)
 			d = t;
 	}
@@ -756,7 +757,7 @@ release_doors(struct garaged *g)
 	size_t i;
 
 	for (i = 0; i < g->ndoors; i++)
-		gdoor_release(&g->doors[i].gd);
+		driver_release(&g->doors[i].gd);
 }
 
 static void
@@ -814,7 +815,7 @@ reap_child(struct garaged *g, uint64_t now)
 		release_doors(g);
 		if (g->stop)
 			continue;
-		if (WIFEXITED(status) && WEXITSTATUS(status) == PS_EXIT_FATAL) {
+		if (WIFEXITED(status) && WEXITSTATUS(status) == CHANNEL_EXIT_FATAL) {
 			/* A certificate or key that cannot be loaded: fatal, as before the split.
 			 */
 			close_doors(g);
@@ -914,9 +915,9 @@ run(struct garaged *g)
 			handle_signals(g, now);
 		for (i = 0; i < g->ndoors; i++)
 			if (pfd[3 + i].revents & POLLIN)
-				gdoor_sensors(&g->doors[i].gd, now);
+				driver_sensors(&g->doors[i].gd, now);
 		for (i = 0; i < g->ndoors; i++)
-			gdoor_tick(&g->doors[i].gd, now);
+			driver_tick(&g->doors[i].gd, now);
 		if (!g->stop && g->child == 0 && now >= g->restart_at)
 			spawn_child(g, now);
 	}
@@ -929,7 +930,7 @@ run(struct garaged *g)
 static void
 stop_child(struct garaged *g)
 {
-	const struct ps_bare m = {.hdr = {PS_GOODBYE, sizeof(m)}};
+	const struct channel_bare m = {.hdr = {CHANNEL_GOODBYE, sizeof(m)}};
 	uint64_t deadline = timer_now_ms() + GOODBYE_WAIT_MS;
 	int status;
 

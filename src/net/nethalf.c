@@ -48,7 +48,8 @@
 #include "log.h"
 #include "timer.h"
 #include "mqtt.h"
-#include "privsep.h"
+#include "channel.h"
+#include "nethalf.h"
 
 #define TOPIC_MAX       (CONFIG_PREFIX_MAX + CONFIG_NAME_MAX * 2 + 32)
 #define GOODBYE_TIMEOUT 2000U
@@ -80,7 +81,7 @@ struct nethalf {
 	/* The outgoing queue (flush_out): retained topics due, with their latest value ... */
 	bool availability_due;
 	bool state_due[CONFIG_MAX_DOORS];
-	char state[CONFIG_MAX_DOORS][sizeof(((struct ps_state *)0)->state)];
+	char state[CONFIG_MAX_DOORS][sizeof(((struct channel_state *)0)->state)];
 	bool discovery_due[CONFIG_MAX_DOORS];
 	/* ... and the events, a ring; the ones that did not fit since the last report, and when
 	 * that was. */
@@ -271,7 +272,7 @@ static void
 on_connected(void *arg)
 {
 	struct nethalf *n = arg;
-	const struct ps_bare m = {.hdr = {PS_CONNECTED, sizeof(m)}};
+	const struct channel_bare m = {.hdr = {CHANNEL_CONNECTED, sizeof(m)}};
 
 	n->availability_due = true;
 	/* The door half answers with every door's retained state. */
@@ -314,17 +315,17 @@ topic_door(const struct nethalf *n, const char *topic, const char *leaf, char *o
 }
 
 static void
-forward_command(struct nethalf *n, enum ps_topic kind, const char *door, const void *payload,
+forward_command(struct nethalf *n, enum channel_topic kind, const char *door, const void *payload,
                 size_t len, bool retained)
 {
-	struct ps_command m;
+	struct channel_command m;
 
 	memset(&m, 0, sizeof(m));
-	m.hdr.type = PS_COMMAND;
+	m.hdr.type = CHANNEL_COMMAND;
 	m.hdr.len = sizeof(m);
 	m.topic = (uint8_t)kind;
 	m.retained = retained ? 1 : 0;
-	m.len = (uint16_t)(len < PS_PAYLOAD_MAX ? len : PS_PAYLOAD_MAX);
+	m.len = (uint16_t)(len < CHANNEL_PAYLOAD_MAX ? len : CHANNEL_PAYLOAD_MAX);
 	snprintf(m.door, sizeof(m.door), "%s", door);
 	if (m.len > 0) /* an empty message comes with a NULL payload */
 		memcpy(m.payload, payload, m.len);
@@ -338,10 +339,10 @@ on_message(void *arg, const char *topic, const void *payload, size_t len, bool r
 	char door[CMD_NAME_MAX + 2];
 
 	if (topic_door(n, topic, "cmd", door, sizeof(door)))
-		forward_command(n, PS_TOPIC_CMD, door, payload, len, retained);
+		forward_command(n, CHANNEL_TOPIC_CMD, door, payload, len, retained);
 	else if (n->cfg->ha_commands == CONFIG_HA_COMMANDS_UNSIGNED &&
 	         topic_door(n, topic, "ha_cmd", door, sizeof(door)))
-		forward_command(n, PS_TOPIC_HA_CMD, door, payload, len, retained);
+		forward_command(n, CHANNEL_TOPIC_HA_CMD, door, payload, len, retained);
 	else if (strcmp(topic, n->ha_status_topic) == 0 && len == strlen("online") &&
 	         memcmp(payload, "online", len) == 0)
 		/* Home Assistant (re)started and announced itself: tell it about us again. */
@@ -356,10 +357,10 @@ static void
 handle_channel(struct nethalf *n)
 {
 	union {
-		struct ps_hdr hdr;
-		struct ps_state state;
-		struct ps_event event;
-		unsigned char raw[PS_MSG_MAX + 1];
+		struct channel_hdr hdr;
+		struct channel_state state;
+		struct channel_event event;
+		unsigned char raw[CHANNEL_MSG_MAX + 1];
 	} m;
 	ssize_t r;
 
@@ -381,7 +382,7 @@ again:
 	if ((size_t)r < sizeof(m.hdr) || m.hdr.len != (size_t)r)
 		log_fatalx("network half: a %zd-byte message from the door half", r);
 	switch (m.hdr.type) {
-	case PS_STATE:
+	case CHANNEL_STATE:
 		if (r != sizeof(m.state) || m.state.door >= n->cfg->ndoors ||
 		    memchr(m.state.state, '\0', sizeof(m.state.state)) == NULL)
 			log_fatalx("network half: a bad state message");
@@ -389,15 +390,15 @@ again:
 		memcpy(n->state[m.state.door], m.state.state, sizeof(n->state[0]));
 		n->state_due[m.state.door] = true;
 		break;
-	case PS_EVENT:
+	case CHANNEL_EVENT:
 		if (r != sizeof(m.event) || m.event.len >= EVENT_MAX)
 			log_fatalx("network half: a bad event message");
 		n->ev_dropped += m.event.dropped;
 		if (m.event.len > 0)
 			queue_event(n, m.event.json, m.event.len);
 		break;
-	case PS_GOODBYE:
-		if (r != sizeof(struct ps_bare))
+	case CHANNEL_GOODBYE:
+		if (r != sizeof(struct channel_bare))
 			log_fatalx("network half: a bad goodbye message");
 		n->goodbye = true;
 		break;
@@ -664,16 +665,16 @@ drop_privileges(const struct config *cfg, bool drop, uid_t uid, gid_t gid)
 	 * half keeps them permitted only), and it does not clear them: that is done below. */
 	if (drop && geteuid() != 0 && caps_raise_setuid(err, sizeof(err)) != 0) {
 		log_warnx("%s", err);
-		_exit(PS_EXIT_FATAL);
+		_exit(CHANNEL_EXIT_FATAL);
 	}
 	if (drop && (setgroups(1, &gid) != 0 || setresgid(gid, gid, gid) != 0 ||
 	             setresuid(uid, uid, uid) != 0)) {
 		log_warn("network half: becoming user %s", cfg->user);
-		_exit(PS_EXIT_FATAL);
+		_exit(CHANNEL_EXIT_FATAL);
 	}
 	if (caps_drop_all(err, sizeof(err)) != 0) {
 		log_warnx("%s", err);
-		_exit(PS_EXIT_FATAL);
+		_exit(CHANNEL_EXIT_FATAL);
 	}
 	/* Root and every capability must be gone for good: a way back would undo the whole
 	 * separation. */
@@ -695,7 +696,7 @@ nethalf_main(const struct config *cfg, int channel, bool drop, uid_t uid, gid_t 
 {
 	static struct nethalf n;
 	const struct mqtt_callbacks cb = {.connected = on_connected, .message = on_message};
-	const struct ps_bare running = {.hdr = {PS_RUNNING, sizeof(running)}};
+	const struct channel_bare running = {.hdr = {CHANNEL_RUNNING, sizeof(running)}};
 	bool filtered;
 	char err[CONFIG_ERROR_MAX];
 	struct pollfd pfd[3];
@@ -730,7 +731,7 @@ nethalf_main(const struct config *cfg, int channel, bool drop, uid_t uid, gid_t 
 	n.mqtt = mqtt_new(cfg, n.availability_topic, &cb, &n, err, sizeof(err));
 	if (n.mqtt == NULL) {
 		log_warnx("%s", err);
-		_exit(PS_EXIT_FATAL);
+		_exit(CHANNEL_EXIT_FATAL);
 	}
 	/* ... and then every privilege goes, before the first byte from the network. */
 	drop_privileges(cfg, drop, uid, gid);

@@ -1,6 +1,6 @@
 /*
- * fake_gpio_line: src/daemon/gpio_line.h over in-memory chips, for tests/unit/test-gpiod.c;
- * see fake_gpio_line.h for what a test can do with it. It models what backend_gpiod.c relies
+ * fake_gpio: src/door/gpio.h over in-memory chips, for tests/unit/test-gpiod.c;
+ * see fake_gpio.h for what a test can do with it. It models what backend_gpiod.c relies
  * on from the kernel: a line has one owner at a time, an output starts at the level it was
  * requested with, active_low inverts values between the caller and the pin, and an edge
  * request gets a descriptor that is readable while edge events are pending. It never checks
@@ -15,8 +15,8 @@
 #include <sys/eventfd.h>
 #include <unistd.h>
 
-#include "fake_gpio_line.h"
-#include "gpio_line.h"
+#include "fake_gpio.h"
+#include "gpio.h"
 
 #define FAKE_CHIPS      4
 #define FAKE_LINES      64
@@ -56,7 +56,7 @@ static size_t record_len;
 static void
 die(const char *what)
 {
-	fprintf(stderr, "fake_gpio_line: %s\n", what);
+	fprintf(stderr, "fake_gpio: %s\n", what);
 	abort();
 }
 

@@ -7,7 +7,7 @@
  * closing (the opener reversing from an obstruction), is never closed by the timer: a person
  * has to look at it first.
  */
-#include "doors.h"
+#include "driver.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -16,7 +16,7 @@
 #include "log.h"
 
 static void
-arm_auto_close(struct gdoor *gd, uint64_t now)
+arm_auto_close(struct driver *gd, uint64_t now)
 {
 	uint64_t total = (uint64_t)gd->conf->auto_close_s * 1000U;
 	uint64_t warn = (uint64_t)gd->conf->auto_close_warning_s * 1000U;
@@ -29,7 +29,7 @@ arm_auto_close(struct gdoor *gd, uint64_t now)
 }
 
 static void
-report(struct gdoor *gd, struct door_change c, uint64_t now)
+report(struct driver *gd, struct door_change c, uint64_t now)
 {
 	if (!c.changed)
 		return;
@@ -42,7 +42,7 @@ report(struct gdoor *gd, struct door_change c, uint64_t now)
 
 /* The gap between the starts of two presses: never closer than the opener can tell apart. */
 static uint64_t
-press_spacing(const struct gdoor *gd)
+press_spacing(const struct driver *gd)
 {
 	uint64_t gap = gd->conf->min_pulse_interval_ms;
 
@@ -52,7 +52,7 @@ press_spacing(const struct gdoor *gd)
 }
 
 static void
-release(struct gdoor *gd)
+release(struct driver *gd)
 {
 	if (backend_relay(gd->backend, false) != 0)
 		log_warn("door %s: releasing the relay", gd->conf->name);
@@ -60,7 +60,7 @@ release(struct gdoor *gd)
 }
 
 static void
-press(struct gdoor *gd, uint64_t now)
+press(struct driver *gd, uint64_t now)
 {
 	if (backend_relay(gd->backend, true) != 0) {
 		/* A relay that cannot be driven must not be left half-driven either. */
@@ -78,7 +78,7 @@ press(struct gdoor *gd, uint64_t now)
 }
 
 int
-gdoor_open(struct gdoor *gd, const struct config_door *conf, const struct gdoor_hooks *hooks,
+driver_open(struct driver *gd, const struct config_door *conf, const struct driver_hooks *hooks,
            void *arg, uint64_t now, char *err, size_t errlen)
 {
 	struct backend_levels lv;
@@ -109,7 +109,7 @@ gdoor_open(struct gdoor *gd, const struct config_door *conf, const struct gdoor_
 }
 
 void
-gdoor_close(struct gdoor *gd)
+driver_close(struct driver *gd)
 {
 	if (gd->backend == NULL)
 		return;
@@ -120,7 +120,7 @@ gdoor_close(struct gdoor *gd)
 }
 
 void
-gdoor_release(struct gdoor *gd)
+driver_release(struct driver *gd)
 {
 	if (gd->backend == NULL)
 		return;
@@ -130,7 +130,7 @@ gdoor_release(struct gdoor *gd)
 }
 
 enum cmd_reason
-gdoor_act(struct gdoor *gd, enum door_goal goal, uint64_t now, unsigned *presses)
+driver_act(struct driver *gd, enum door_goal goal, uint64_t now, unsigned *presses)
 {
 	unsigned n = door_presses(&gd->door, goal);
 
@@ -146,7 +146,7 @@ gdoor_act(struct gdoor *gd, enum door_goal goal, uint64_t now, unsigned *presses
 }
 
 void
-gdoor_sensors(struct gdoor *gd, uint64_t now)
+driver_sensors(struct driver *gd, uint64_t now)
 {
 	struct backend_levels lv;
 
@@ -161,7 +161,7 @@ gdoor_sensors(struct gdoor *gd, uint64_t now)
 }
 
 void
-gdoor_tick(struct gdoor *gd, uint64_t now)
+driver_tick(struct driver *gd, uint64_t now)
 {
 	struct door_change c;
 	unsigned presses = 0;
@@ -183,7 +183,7 @@ gdoor_tick(struct gdoor *gd, uint64_t now)
 	}
 	if (gd->auto_close_at != 0 && now >= gd->auto_close_at) {
 		gd->auto_close_at = 0;
-		r = gdoor_act(gd, DOOR_GOAL_CLOSE, now, &presses);
+		r = driver_act(gd, DOOR_GOAL_CLOSE, now, &presses);
 		/* A press too soon after the last one: try again once the interval has passed,
 		 * rather than forget that the owner wanted this door closed. */
 		if (r == CMD_RATE_LIMITED)
@@ -195,7 +195,7 @@ gdoor_tick(struct gdoor *gd, uint64_t now)
 }
 
 uint64_t
-gdoor_deadline(const struct gdoor *gd)
+driver_deadline(const struct driver *gd)
 {
 	uint64_t d = door_next_deadline(&gd->door);
 

@@ -24,7 +24,7 @@
 
 #include "backend.h"
 #include "backend_impl.h"
-#include "gpio_line.h"
+#include "gpio.h"
 
 /* The name other programs (gpioinfo) see on the lines while garaged holds them. */
 #define HW_CONSUMER "garaged"

@@ -1,0 +1,19 @@
+/*
+ * nethalf: garaged's network half, the process that holds the broker connection (see
+ * channel.h for what it may say to the door half).
+ */
+#ifndef GARAGED_NETHALF_H
+#define GARAGED_NETHALF_H
+
+#include <stdbool.h>
+#include <sys/types.h>
+
+#include "config.h"
+
+/*
+ * The network half: runs in the child forked by the door half, with CHANNEL its end of the
+ * socketpair (every other descriptor closed). Never returns.
+ */
+_Noreturn void nethalf_main(const struct config *cfg, int channel, bool drop, uid_t uid, gid_t gid);
+
+#endif
