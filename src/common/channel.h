@@ -10,8 +10,10 @@
  * bytes, as if it had come from the broker itself. A packet of a wrong size or an unknown
  * type is a network half that is not ours any more: it is killed and started again.
  *
- * It owns the message layouts and nothing else; garaged.c (the door half) and nethalf.c
- * (the network half) send and check them.
+ * It owns the message layouts, their framing (one packet, received whole or seen as too long)
+ * and channel_check(), the one judge of a received packet that both halves call: the door half
+ * (src/door/garaged.c) on what the network half says, the network half (src/net/nethalf.c) on
+ * what the door half says.
  */
 #ifndef GARAGED_CHANNEL_H
 #define GARAGED_CHANNEL_H
@@ -21,10 +23,10 @@
 #include <sys/types.h>
 
 #include "cmd.h"
-#include "config.h"
 #include "event.h"
 
 enum channel_type {
+	CHANNEL_NONE = 0, /* channel_check(): not a packet to act on */
 	/* network half -> door half */
 	CHANNEL_CONNECTED = 1, /* the broker accepted the session: send the retained states again */
 	CHANNEL_COMMAND,       /* a message on P/D/<door>/cmd or P/D/<door>/ha_cmd */
@@ -87,6 +89,48 @@ struct channel_bare {
 #define CHANNEL_MSG_MAX (sizeof(struct channel_event))
 _Static_assert(sizeof(struct channel_command) <= CHANNEL_MSG_MAX, "CHANNEL_MSG_MAX");
 _Static_assert(sizeof(struct channel_state) <= CHANNEL_MSG_MAX, "CHANNEL_MSG_MAX");
+
+/* Any packet as received: aligned for every layout, one byte longer than the largest. */
+union channel_msg {
+	struct channel_hdr hdr;
+	struct channel_bare bare;
+	struct channel_command cmd;
+	struct channel_state state;
+	struct channel_event event;
+	unsigned char raw[CHANNEL_MSG_MAX + 1];
+};
+
+/* Who sent a packet: each side may send only its own types. */
+enum channel_from {
+	CHANNEL_FROM_NET,  /* the network half, judged by the door half */
+	CHANNEL_FROM_DOOR, /* the door half, judged by the network half */
+};
+
+/* What the receiver's configuration allows, for the fields that depend on it. */
+struct channel_limits {
+	uint32_t ndoors;  /* a STATE names a door below this */
+	bool ha_unsigned; /* a COMMAND may come from the ha_cmd topic */
+};
+
+/*
+ * Judges LEN bytes received in M (LEN as recv() with MSG_TRUNC returns it, so possibly more
+ * than fit) from FROM: the exact size of its type, a type FROM may send, and every field in
+ * range (counts within their arrays, strings NUL-terminated inside theirs). Returns the type,
+ * or 0 with *why set to what was wrong (a phrase: "a malformed COMMAND message"). Pure: no
+ * I/O, no state; what a packet means in context (RUNNING twice) is the caller's to judge.
+ */
+enum channel_type channel_check(const union channel_msg *m, size_t len, enum channel_from from,
+                                const struct channel_limits *lim, const char **why);
+
+/*
+ * Receives one packet without blocking into M (zeroed first). Returns its size as sent (more
+ * than CHANNEL_MSG_MAX when it was too long: give that to channel_check), 0 when the other
+ * side has closed, or -1 with errno (EAGAIN: nothing waiting).
+ */
+ssize_t channel_recv(int fd, union channel_msg *m);
+
+/* Sends one packet without blocking. Returns true when all of it went. */
+bool channel_send(int fd, const void *msg, size_t len);
 
 /* The network half's exit code for a fault it cannot retry: a certificate or key TLS cannot
  * load, a user that does not exist. The door half then stops, as garaged did before the split. */

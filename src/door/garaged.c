@@ -134,7 +134,7 @@ send_packet(struct garaged *g, const void *msg, size_t len)
 {
 	if (g->chan < 0)
 		return true;
-	if (send(g->chan, msg, len, MSG_DONTWAIT | MSG_NOSIGNAL) == (ssize_t)len)
+	if (channel_send(g->chan, msg, len))
 		return true;
 	if (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR)
 		return false;
@@ -487,20 +487,20 @@ running(struct garaged *g)
 	g->ready = true;
 }
 
-/* One packet from the network half: exact size, known type, every field in range. */
+/* One packet from the network half: channel_check() judges it, as if it came from a stranger. */
 static void
 handle_channel(struct garaged *g)
 {
-	static union {
-		struct channel_hdr hdr;
-		struct channel_command cmd;
-		unsigned char raw[CHANNEL_MSG_MAX + 1];
-	} m;
+	static union channel_msg m;
+	const struct channel_limits lim = {
+	    .ndoors = (uint32_t)g->ndoors,
+	    .ha_unsigned = g->cfg.ha_commands == CONFIG_HA_COMMANDS_UNSIGNED,
+	};
+	const char *why;
 	ssize_t r;
 	size_t i;
 
-	memset(&m, 0, sizeof(m));
-	r = recv(g->chan, &m, sizeof(m), MSG_DONTWAIT | MSG_TRUNC);
+	r = channel_recv(g->chan, &m);
 	if (r < 0) {
 		if (errno != EAGAIN && errno != EINTR)
 			hostile(g, "a channel error", (long)errno);
@@ -512,36 +512,20 @@ handle_channel(struct garaged *g)
 		g->chan = -1;
 		return;
 	}
-	if ((size_t)r < sizeof(m.hdr) || m.hdr.len != (size_t)r) {
-		hostile(g, "a message whose size does not match its header", (long)r);
-		return;
-	}
-	switch (m.hdr.type) {
+	switch (channel_check(&m, (size_t)r, CHANNEL_FROM_NET, &lim, &why)) {
 	case CHANNEL_CONNECTED:
-		if (r != sizeof(struct channel_bare)) {
-			hostile(g, "a CONNECTED message of a wrong size", (long)r);
-			return;
-		}
 		/* After every (re)connect: the retained truth again, never a transition. */
 		for (i = 0; i < g->ndoors; i++)
 			publish_state(g, &g->doors[i]);
 		break;
 	case CHANNEL_RUNNING:
-		if (r != sizeof(struct channel_bare) || g->child_running) {
-			hostile(g, "a RUNNING message of a wrong size or twice", (long)r);
+		if (g->child_running) {
+			hostile(g, "a RUNNING message twice", (long)r);
 			return;
 		}
 		running(g);
 		break;
 	case CHANNEL_COMMAND:
-		if (r != sizeof(m.cmd) || m.cmd.retained > 1 || m.cmd.len > CHANNEL_PAYLOAD_MAX ||
-		    memchr(m.cmd.door, '\0', sizeof(m.cmd.door)) == NULL ||
-		    (m.cmd.topic != CHANNEL_TOPIC_CMD &&
-		     !(m.cmd.topic == CHANNEL_TOPIC_HA_CMD &&
-		       g->cfg.ha_commands == CONFIG_HA_COMMANDS_UNSIGNED))) {
-			hostile(g, "a malformed COMMAND message", (long)r);
-			return;
-		}
 		if (m.cmd.topic == CHANNEL_TOPIC_CMD)
 			handle_command(g, m.cmd.door, m.cmd.payload, m.cmd.len,
 			               m.cmd.retained != 0);
@@ -550,7 +534,8 @@ handle_channel(struct garaged *g)
 			                  m.cmd.retained != 0);
 		break;
 	default:
-		hostile(g, "a message of an unknown type", (long)m.hdr.type);
+		/* The size, or the type when the size was right. */
+		hostile(g, why, m.hdr.len == (size_t)r ? (long)m.hdr.type : (long)r);
 		break;
 	}
 }

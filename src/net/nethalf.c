@@ -50,6 +50,7 @@
 #include "mqtt.h"
 #include "channel.h"
 #include "nethalf.h"
+#include "topic.h"
 
 #define TOPIC_MAX       (CONFIG_PREFIX_MAX + CONFIG_NAME_MAX * 2 + 32)
 #define GOODBYE_TIMEOUT 2000U
@@ -106,7 +107,7 @@ send_msg(struct nethalf *n, const void *msg, size_t len)
 	struct pollfd pfd = {.fd = n->chan, .events = POLLIN | POLLOUT};
 
 	while (!n->goodbye) {
-		if (send(n->chan, msg, len, MSG_DONTWAIT | MSG_NOSIGNAL) == (ssize_t)len)
+		if (channel_send(n->chan, msg, len))
 			return;
 		if (errno != EAGAIN && errno != EINTR) {
 			log_warnx("network half: sending to the door half: %s", strerror(errno));
@@ -287,33 +288,6 @@ on_connected(void *arg)
 		mqtt_subscribe(n->mqtt, n->ha_status_topic);
 }
 
-/*
- * The door segment of "P/D/<door>/<leaf>" into out; false when the topic has another shape.
- * A segment too long to be a door comes out empty (the verifier then says unknown_door).
- */
-static bool
-topic_door(const struct nethalf *n, const char *topic, const char *leaf, char *out, size_t outlen)
-{
-	size_t plen = strlen(n->cfg->topic_prefix), dlen = strlen(n->cfg->device_id), len;
-	const char *seg, *end;
-
-	out[0] = '\0';
-	if (strncmp(topic, n->cfg->topic_prefix, plen) != 0 || topic[plen] != '/' ||
-	    strncmp(topic + plen + 1, n->cfg->device_id, dlen) != 0 ||
-	    topic[plen + 1 + dlen] != '/')
-		return false;
-	seg = topic + plen + 1 + dlen + 1;
-	end = strchr(seg, '/');
-	if (end == NULL || end[1] == '\0' || strcmp(end + 1, leaf) != 0)
-		return false;
-	len = (size_t)(end - seg);
-	if (len < outlen) {
-		memcpy(out, seg, len);
-		out[len] = '\0';
-	}
-	return true;
-}
-
 static void
 forward_command(struct nethalf *n, enum channel_topic kind, const char *door, const void *payload,
                 size_t len, bool retained)
@@ -338,10 +312,12 @@ on_message(void *arg, const char *topic, const void *payload, size_t len, bool r
 	struct nethalf *n = arg;
 	char door[CMD_NAME_MAX + 2];
 
-	if (topic_door(n, topic, "cmd", door, sizeof(door)))
+	if (topic_door(topic, n->cfg->topic_prefix, n->cfg->device_id, "cmd", door,
+	               sizeof(door)))
 		forward_command(n, CHANNEL_TOPIC_CMD, door, payload, len, retained);
 	else if (n->cfg->ha_commands == CONFIG_HA_COMMANDS_UNSIGNED &&
-	         topic_door(n, topic, "ha_cmd", door, sizeof(door)))
+	         topic_door(topic, n->cfg->topic_prefix, n->cfg->device_id, "ha_cmd", door,
+	                    sizeof(door)))
 		forward_command(n, CHANNEL_TOPIC_HA_CMD, door, payload, len, retained);
 	else if (strcmp(topic, n->ha_status_topic) == 0 && len == strlen("online") &&
 	         memcmp(payload, "online", len) == 0)
@@ -356,16 +332,13 @@ on_message(void *arg, const char *topic, const void *payload, size_t len, bool r
 static void
 handle_channel(struct nethalf *n)
 {
-	union {
-		struct channel_hdr hdr;
-		struct channel_state state;
-		struct channel_event event;
-		unsigned char raw[CHANNEL_MSG_MAX + 1];
-	} m;
+	union channel_msg m;
+	const struct channel_limits lim = {.ndoors = (uint32_t)n->cfg->ndoors};
+	const char *why;
 	ssize_t r;
 
 again:
-	r = recv(n->chan, &m, sizeof(m), MSG_DONTWAIT | MSG_TRUNC);
+	r = channel_recv(n->chan, &m);
 	if (r < 0) {
 		if (errno != EAGAIN && errno != EINTR)
 			log_fatalx("network half: the channel: %s", strerror(errno));
@@ -379,31 +352,23 @@ again:
 		n->goodbye = true;
 		return;
 	}
-	if ((size_t)r < sizeof(m.hdr) || m.hdr.len != (size_t)r)
-		log_fatalx("network half: a %zd-byte message from the door half", r);
-	switch (m.hdr.type) {
+	switch (channel_check(&m, (size_t)r, CHANNEL_FROM_DOOR, &lim, &why)) {
 	case CHANNEL_STATE:
-		if (r != sizeof(m.state) || m.state.door >= n->cfg->ndoors ||
-		    memchr(m.state.state, '\0', sizeof(m.state.state)) == NULL)
-			log_fatalx("network half: a bad state message");
 		/* The latest wins: one that has not gone out yet is replaced. */
 		memcpy(n->state[m.state.door], m.state.state, sizeof(n->state[0]));
 		n->state_due[m.state.door] = true;
 		break;
 	case CHANNEL_EVENT:
-		if (r != sizeof(m.event) || m.event.len >= EVENT_MAX)
-			log_fatalx("network half: a bad event message");
 		n->ev_dropped += m.event.dropped;
 		if (m.event.len > 0)
 			queue_event(n, m.event.json, m.event.len);
 		break;
 	case CHANNEL_GOODBYE:
-		if (r != sizeof(struct channel_bare))
-			log_fatalx("network half: a bad goodbye message");
 		n->goodbye = true;
 		break;
 	default:
-		log_fatalx("network half: message type %u from the door half", m.hdr.type);
+		log_fatalx("network half: the door half sent %s (%zd bytes, type %u)", why, r,
+		           m.hdr.type);
 	}
 	if (!n->goodbye)
 		goto again; /* everything queued: the door half's sends never block */

@@ -1,0 +1,108 @@
+/*
+ * channel: see channel.h. The checks are written once, here, so that the door half's judgement
+ * of a network half that may no longer be ours and the network half's of the door half are the
+ * same code, unit-tested and fuzzed as one pure function (tests/unit/test-channel.c,
+ * tests/fuzz/fuzz-channel.c).
+ */
+#include "channel.h"
+
+#include <errno.h>
+#include <string.h>
+#include <sys/socket.h>
+
+static bool
+nul_inside(const char *s, size_t size)
+{
+	return memchr(s, '\0', size) != NULL;
+}
+
+static enum channel_type
+from_net(const union channel_msg *m, size_t len, const struct channel_limits *lim,
+         const char **why)
+{
+	const struct channel_command *c = &m->cmd;
+
+	switch (m->hdr.type) {
+	case CHANNEL_CONNECTED:
+		if (len != sizeof(struct channel_bare)) {
+			*why = "a CONNECTED message of a wrong size";
+			return CHANNEL_NONE;
+		}
+		return CHANNEL_CONNECTED;
+	case CHANNEL_RUNNING:
+		if (len != sizeof(struct channel_bare)) {
+			*why = "a RUNNING message of a wrong size";
+			return CHANNEL_NONE;
+		}
+		return CHANNEL_RUNNING;
+	case CHANNEL_COMMAND:
+		if (len != sizeof(*c) || c->retained > 1 || c->len > CHANNEL_PAYLOAD_MAX ||
+		    !nul_inside(c->door, sizeof(c->door)) ||
+		    (c->topic != CHANNEL_TOPIC_CMD &&
+		     !(c->topic == CHANNEL_TOPIC_HA_CMD && lim->ha_unsigned))) {
+			*why = "a malformed COMMAND message";
+			return CHANNEL_NONE;
+		}
+		return CHANNEL_COMMAND;
+	default:
+		*why = "a message of an unknown type";
+		return CHANNEL_NONE;
+	}
+}
+
+static enum channel_type
+from_door(const union channel_msg *m, size_t len, const struct channel_limits *lim,
+          const char **why)
+{
+	switch (m->hdr.type) {
+	case CHANNEL_STATE:
+		if (len != sizeof(m->state) || m->state.door >= lim->ndoors ||
+		    !nul_inside(m->state.state, sizeof(m->state.state))) {
+			*why = "a malformed STATE message";
+			return CHANNEL_NONE;
+		}
+		return CHANNEL_STATE;
+	case CHANNEL_EVENT:
+		if (len != sizeof(m->event) || m->event.len >= EVENT_MAX) {
+			*why = "a malformed EVENT message";
+			return CHANNEL_NONE;
+		}
+		return CHANNEL_EVENT;
+	case CHANNEL_GOODBYE:
+		if (len != sizeof(struct channel_bare)) {
+			*why = "a GOODBYE message of a wrong size";
+			return CHANNEL_NONE;
+		}
+		return CHANNEL_GOODBYE;
+	default:
+		*why = "a message of an unknown type";
+		return CHANNEL_NONE;
+	}
+}
+
+enum channel_type
+channel_check(const union channel_msg *m, size_t len, enum channel_from from,
+              const struct channel_limits *lim, const char **why)
+{
+	*why = NULL;
+	/* The header's length must be what arrived: a packet cut short, or longer than any
+	 * layout (MSG_TRUNC reports its whole size), is refused before its type is read. */
+	if (len < sizeof(m->hdr) || len > CHANNEL_MSG_MAX || m->hdr.len != len) {
+		*why = "a message whose size does not match its header";
+		return CHANNEL_NONE;
+	}
+	return from == CHANNEL_FROM_NET ? from_net(m, len, lim, why) : from_door(m, len, lim, why);
+}
+
+ssize_t
+channel_recv(int fd, union channel_msg *m)
+{
+	memset(m, 0, sizeof(*m));
+	return recv(fd, m, sizeof(*m), MSG_DONTWAIT | MSG_TRUNC);
+}
+
+bool
+channel_send(int fd, const void *msg, size_t len)
+{
+	return send(fd, msg, len, MSG_DONTWAIT | MSG_NOSIGNAL) == (ssize_t)len;
+}
