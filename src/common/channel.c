@@ -17,8 +17,7 @@ nul_inside(const char *s, size_t size)
 }
 
 static enum channel_type
-from_net(const union channel_msg *m, size_t len, const struct channel_limits *lim,
-         const char **why)
+from_net(const union channel_msg *m, size_t len, const struct channel_limits *lim, const char **why)
 {
 	const struct channel_command *c = &m->cmd;
 

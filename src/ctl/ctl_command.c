@@ -34,7 +34,7 @@
 #include <openssl/x509.h>
 
 #include "ctl_config.h"
-#include "mdns.h"
+#include "mqtt_session.h"
 #include "tls.h"
 
 /* How long the broker may take to accept the session (TCP, TLS, CONNACK, SUBACK). */
@@ -630,9 +630,8 @@ static int
 session_open(struct session *s, const struct config *cfg, const char *device)
 {
 	unsigned char rnd[6];
-	char client_id[32], password[256] = "", err[ERROR_MAX],
-	                    addr[INET6_ADDRSTRLEN + IF_NAMESIZE + 2], merr[512];
-	const char *connect_host = cfg->host;
+	struct mqtt_session_opts opts;
+	char client_id[32], err[ERROR_MAX], addr[MQTT_SESSION_ADDR_MAX], merr[512];
 	uint64_t deadline;
 	int rc, saved;
 
@@ -643,7 +642,6 @@ session_open(struct session *s, const struct config *cfg, const char *device)
 	snprintf(s->t_states, sizeof(s->t_states), "%s/%s/+/state", cfg->topic_prefix, device);
 	snprintf(s->t_events, sizeof(s->t_events), "%s/%s/events", cfg->topic_prefix, device);
 
-	mosquitto_lib_init();
 	/* A random client id, so that two garagectl runs never take each other's session on a
 	 * broker that keeps it. broker-config's broker replaces it with the certificate's CN
 	 * (use_username_as_clientid): there one certificate is one client, see on_disconnect. */
@@ -651,15 +649,17 @@ session_open(struct session *s, const struct config *cfg, const char *device)
 		memset(rnd, 0, sizeof(rnd));
 	snprintf(client_id, sizeof(client_id), "garagectl-%02x%02x%02x%02x%02x%02x", rnd[0], rnd[1],
 	         rnd[2], rnd[3], rnd[4], rnd[5]);
-	s->mosq = mosquitto_new(client_id, true, s);
-	if (s->mosq == NULL) {
-		errline("cannot create an MQTT client: %s", strerror(errno));
-		session_close(s);
-		return -1;
-	}
 	/* MQTT 5, for the reasons the broker gives: why it ended the session (another client
 	 * with this certificate) and why it refused a PUBLISH (the ACL). */
-	mosquitto_int_option(s->mosq, MOSQ_OPT_PROTOCOL_VERSION, MQTT_PROTOCOL_V5);
+	opts.client_id = client_id;
+	opts.protocol = MQTT_PROTOCOL_V5;
+	opts.will_topic = NULL;
+	opts.obj = s;
+	s->mosq = mqtt_session_new(cfg, &opts, &s->tls, err, sizeof(err));
+	if (s->mosq == NULL) {
+		errline("%s; check [mqtt] in %s", err, cfg->file);
+		return -1;
+	}
 	mosquitto_log_callback_set(s->mosq, on_log);
 	mosquitto_connect_v5_callback_set(s->mosq, on_connect);
 	mosquitto_subscribe_callback_set(s->mosq, on_subscribe);
@@ -667,51 +667,16 @@ session_open(struct session *s, const struct config *cfg, const char *device)
 	mosquitto_disconnect_v5_callback_set(s->mosq, on_disconnect);
 	mosquitto_message_callback_set(s->mosq, on_message);
 
-	s->tls = tls_new(cfg, err, sizeof(err));
-	if (s->tls == NULL) {
-		errline("%s; check [mqtt] in %s", err, cfg->file);
-		session_close(s);
-		return -1;
-	}
-	/* libmosquitto uses this context exactly as given: no mosquitto_tls_set(). */
-	rc = mosquitto_void_option(s->mosq, MOSQ_OPT_SSL_CTX, tls_ssl_ctx(s->tls));
-	if (rc == MOSQ_ERR_SUCCESS)
-		rc = mosquitto_int_option(s->mosq, MOSQ_OPT_SSL_CTX_WITH_DEFAULTS, 0);
-	if (rc != MOSQ_ERR_SUCCESS) {
-		errline("cannot set up TLS: %s", mosquitto_strerror(rc));
-		session_close(s);
-		return -1;
-	}
-	if (cfg->password_file[0] != '\0' &&
-	    config_read_password(cfg, password, sizeof(password), err, sizeof(err)) != 0) {
-		errline("%s", err);
-		session_close(s);
-		return -1;
-	}
-	if (cfg->username[0] != '\0' &&
-	    mosquitto_username_pw_set(s->mosq, cfg->username,
-	                              password[0] != '\0' ? password : NULL) != MOSQ_ERR_SUCCESS) {
-		errline("cannot set the MQTT user name");
-		session_close(s);
-		return -1;
-	}
-
 	/* The same [mqtt] keys as garaged.conf, the same meaning: a *.local broker is found by
 	 * multicast DNS, and TLS still checks the certificate against the configured name. */
-	if (mdns_name_is_local(cfg->host)) {
-		if (mdns_resolve(cfg->host, MDNS_TIMEOUT_MS, addr, sizeof(addr), merr,
-		                 sizeof(merr)) != 0) {
-			errline("%s", merr);
-			OPENSSL_cleanse(password, sizeof(password));
-			session_close(s);
-			return -1;
-		}
-		connect_host = addr;
+	if (mqtt_session_address(cfg, addr, sizeof(addr), merr, sizeof(merr)) != 0) {
+		errline("%s", merr);
+		session_close(s);
+		return -1;
 	}
 	tls_handshake_begin(s->tls);
-	rc = mosquitto_connect(s->mosq, connect_host, cfg->port, cfg->keepalive);
+	rc = mosquitto_connect(s->mosq, addr, cfg->port, cfg->keepalive);
 	saved = errno; /* for MOSQ_ERR_ERRNO, past what comes next */
-	OPENSSL_cleanse(password, sizeof(password));
 	if (rc != MOSQ_ERR_SUCCESS && tls_refused(s))
 		errline("%s", s->error);
 	/* A broker that refuses this certificate in TLS 1.3 says so after our side of the

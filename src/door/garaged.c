@@ -402,7 +402,7 @@ handle_command(struct garaged *g, const char *door, const void *payload, size_t 
 	accepted = r == CMD_OK;
 	if (accepted)
 		r = driver_act(&g->doors[c.door_index].gd, goal_of(c.action), timer_now_ms(),
-		              &presses);
+		               &presses);
 	publish_event(g, ev, event_command(ev, sizeof(ev), unix_now(), &c, NULL, r, presses));
 	/*
 	 * The nonce reaches the disk right after the press, before the next message is read:

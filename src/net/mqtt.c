@@ -28,6 +28,7 @@
 #include "log.h"
 #include "timer.h"
 #include "mdns.h"
+#include "mqtt_session.h"
 #include "tls.h"
 
 /* A connection that lived this long was a good one: the next failure starts the backoff over. */
@@ -36,8 +37,6 @@
 #define MQTT_KEEPALIVE_SLACK 200U
 /* Packets read in one go while TLS still holds decrypted bytes that poll() cannot see. */
 #define MQTT_READ_BURST 64
-/* The first line of password_file; Mosquitto's own limit is far above any sane password. */
-#define MQTT_PASSWORD_MAX 512
 
 enum mqtt_state {
 	MQTT_IDLE,       /* not started, or waiting for reconnect_at */
@@ -196,31 +195,6 @@ on_publish(struct mosquitto *mosq, void *obj, int mid)
 	}
 }
 
-/* The user name and, from password_file, the password; both optional (SPEC "Security"). */
-static int
-mqtt_set_credentials(struct mqtt *m, char *err, size_t errlen)
-{
-	const struct config *cfg = m->cfg;
-	char password[MQTT_PASSWORD_MAX];
-	int rc = MOSQ_ERR_SUCCESS;
-
-	if (cfg->password_file[0] != '\0') {
-		if (config_read_password(cfg, password, sizeof(password), err, errlen) != 0)
-			return -1;
-		/* libmosquitto keeps its own copy for every reconnection. */
-		rc = mosquitto_username_pw_set(m->mosq, cfg->username, password);
-		OPENSSL_cleanse(password, sizeof(password));
-	} else if (cfg->username[0] != '\0') {
-		rc = mosquitto_username_pw_set(m->mosq, cfg->username, NULL);
-	}
-	if (rc != MOSQ_ERR_SUCCESS) {
-		snprintf(err, errlen, "MQTT user name %s: %s", cfg->username,
-		         mosquitto_strerror(rc));
-		return -1;
-	}
-	return 0;
-}
-
 /* At start: when the device certificate runs out, so that nobody learns it from an outage. */
 static void
 mqtt_log_cert_expiry(const struct mqtt *m)
@@ -244,12 +218,11 @@ struct mqtt *
 mqtt_new(const struct config *cfg, const char *will_topic, const struct mqtt_callbacks *cb,
          void *arg, char *err, size_t errlen)
 {
+	struct mqtt_session_opts opts;
 	struct mqtt *m;
 	char client_id[64];
 	size_t i;
-	int rc;
 
-	mosquitto_lib_init();
 	m = calloc(1, sizeof(*m));
 	if (m == NULL) {
 		snprintf(err, errlen, "out of memory");
@@ -262,47 +235,24 @@ mqtt_new(const struct config *cfg, const char *will_topic, const struct mqtt_cal
 	/* The broker maps the certificate's CN to the user name and, with
 	 * use_username_as_clientid, to the client id; this one only matters without that. */
 	snprintf(client_id, sizeof(client_id), "garaged-%s", cfg->device_id);
-	m->mosq = mosquitto_new(client_id, true, m);
-	if (m->mosq == NULL) {
-		snprintf(err, errlen, "mosquitto_new: %s", strerror(errno));
-		free(m);
-		return NULL;
-	}
 	/* 3.1.1, not 5: libmosquitto 2.0 sends CONNECT properties (MQTT 5's Maximum Packet Size)
 	 * only from its blocking connect, never from the asynchronous one this loop drives; the
 	 * broker's max_packet_size bounds what it takes instead (docs/security.md, "Oversized
 	 * packets"). */
-	mosquitto_int_option(m->mosq, MOSQ_OPT_PROTOCOL_VERSION, MQTT_PROTOCOL_V311);
-	/* A command is a few hundred bytes that must reach the relay now: no Nagle delay. */
-	mosquitto_int_option(m->mosq, MOSQ_OPT_TCP_NODELAY, 1);
+	opts.client_id = client_id;
+	opts.protocol = MQTT_PROTOCOL_V311;
+	opts.will_topic = will_topic;
+	opts.obj = m;
+	m->mosq = mqtt_session_new(cfg, &opts, &m->tls, err, errlen);
+	if (m->mosq == NULL) {
+		free(m);
+		return NULL;
+	}
 	mosquitto_log_callback_set(m->mosq, on_log);
 	mosquitto_connect_callback_set(m->mosq, on_connect);
 	mosquitto_disconnect_callback_set(m->mosq, on_disconnect);
 	mosquitto_message_callback_set(m->mosq, on_message);
 	mosquitto_publish_callback_set(m->mosq, on_publish);
-
-	m->tls = tls_new(cfg, err, errlen);
-	if (m->tls == NULL) {
-		mqtt_free(m);
-		return NULL;
-	}
-	/* Never mosquitto_tls_set(): with it, libmosquitto would build a context of its own
-	 * around ours. Without its defaults it uses this one exactly as given. */
-	rc = mosquitto_void_option(m->mosq, MOSQ_OPT_SSL_CTX, tls_ssl_ctx(m->tls));
-	if (rc == MOSQ_ERR_SUCCESS)
-		rc = mosquitto_int_option(m->mosq, MOSQ_OPT_SSL_CTX_WITH_DEFAULTS, 0);
-	if (rc == MOSQ_ERR_SUCCESS)
-		rc = mosquitto_will_set(m->mosq, will_topic, (int)strlen("offline"), "offline", 1,
-		                        true);
-	if (rc != MOSQ_ERR_SUCCESS) {
-		snprintf(err, errlen, "MQTT client set-up: %s", mosquitto_strerror(rc));
-		mqtt_free(m);
-		return NULL;
-	}
-	if (mqtt_set_credentials(m, err, errlen) != 0) {
-		mqtt_free(m);
-		return NULL;
-	}
 	for (i = 0; i < cfg->npins; i++)
 		if (cfg->pins[i].kind == CONFIG_PIN_CERT_SHA1)
 			log_warnx("%s:%d: this pin is a SHA-1 fingerprint, and SHA-1 is weak; pin "
@@ -370,7 +320,7 @@ mqtt_settle(struct mqtt *m, uint64_t now)
 static void
 mqtt_connect(struct mqtt *m, uint64_t now)
 {
-	char addr[INET6_ADDRSTRLEN + IF_NAMESIZE + 2], mdns_err[512];
+	char addr[MQTT_SESSION_ADDR_MAX], mdns_err[512];
 	char why[160];
 	int rc;
 
@@ -383,8 +333,8 @@ mqtt_connect(struct mqtt *m, uint64_t now)
 		/* SPEC: *.local names resolve by multicast DNS. This blocks the poll loop for up to
 		 * MDNS_TIMEOUT_MS, only while there is no broker connection anyway; a signal
 		 * waits in the signalfd meanwhile. */
-		if (mdns_resolve(m->cfg->host, MDNS_TIMEOUT_MS, addr, sizeof(addr), mdns_err,
-		                 sizeof(mdns_err)) != 0) {
+		if (mqtt_session_address(m->cfg, addr, sizeof(addr), mdns_err, sizeof(mdns_err)) !=
+		    0) {
 			log_warnx("%s", mdns_err);
 			mqtt_schedule_reconnect(m, timer_now_ms());
 			return;

@@ -312,8 +312,7 @@ on_message(void *arg, const char *topic, const void *payload, size_t len, bool r
 	struct nethalf *n = arg;
 	char door[CMD_NAME_MAX + 2];
 
-	if (topic_door(topic, n->cfg->topic_prefix, n->cfg->device_id, "cmd", door,
-	               sizeof(door)))
+	if (topic_door(topic, n->cfg->topic_prefix, n->cfg->device_id, "cmd", door, sizeof(door)))
 		forward_command(n, CHANNEL_TOPIC_CMD, door, payload, len, retained);
 	else if (n->cfg->ha_commands == CONFIG_HA_COMMANDS_UNSIGNED &&
 	         topic_door(topic, n->cfg->topic_prefix, n->cfg->device_id, "ha_cmd", door,

@@ -6,8 +6,8 @@
 #include <string.h>
 
 bool
-topic_door(const char *topic, const char *prefix, const char *device, const char *leaf,
-           char *out, size_t outlen)
+topic_door(const char *topic, const char *prefix, const char *device, const char *leaf, char *out,
+           size_t outlen)
 {
 	size_t plen = strlen(prefix), dlen = strlen(device), len;
 	const char *seg, *end;

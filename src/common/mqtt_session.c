@@ -1,0 +1,100 @@
+/*
+ * mqtt_session: see mqtt_session.h.
+ */
+#include "mqtt_session.h"
+
+#include <errno.h>
+#include <mosquitto.h>
+#include <openssl/crypto.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "mdns.h"
+#include "tls.h"
+
+/* The user name and, from password_file, the password; both optional (SPEC "Security"). */
+static int
+set_credentials(struct mosquitto *mosq, const struct config *cfg, char *err, size_t errlen)
+{
+	/* +2: the newline, and the byte that shows a longer line (config_read_password). */
+	char password[MQTT_SESSION_PASSWORD_MAX + 2];
+	int rc = MOSQ_ERR_SUCCESS;
+
+	if (cfg->password_file[0] != '\0') {
+		if (config_read_password(cfg, password, sizeof(password), err, errlen) != 0)
+			return -1;
+		/* libmosquitto keeps its own copy for every reconnection. */
+		rc = mosquitto_username_pw_set(mosq, cfg->username, password);
+		OPENSSL_cleanse(password, sizeof(password));
+	} else if (cfg->username[0] != '\0') {
+		rc = mosquitto_username_pw_set(mosq, cfg->username, NULL);
+	}
+	if (rc != MOSQ_ERR_SUCCESS) {
+		snprintf(err, errlen, "MQTT user name %s: %s", cfg->username,
+		         mosquitto_strerror(rc));
+		return -1;
+	}
+	return 0;
+}
+
+struct mosquitto *
+mqtt_session_new(const struct config *cfg, const struct mqtt_session_opts *opts, struct tls **tls,
+                 char *err, size_t errlen)
+{
+	struct mosquitto *mosq;
+	int rc;
+
+	*tls = NULL;
+	mosquitto_lib_init();
+	mosq = mosquitto_new(opts->client_id, true, opts->obj);
+	if (mosq == NULL) {
+		snprintf(err, errlen, "cannot create an MQTT client: %s", strerror(errno));
+		mosquitto_lib_cleanup();
+		return NULL;
+	}
+	mosquitto_int_option(mosq, MOSQ_OPT_PROTOCOL_VERSION, opts->protocol);
+	/* A command is a few hundred bytes that must reach the relay now: no Nagle delay. */
+	mosquitto_int_option(mosq, MOSQ_OPT_TCP_NODELAY, 1);
+
+	*tls = tls_new(cfg, err, errlen);
+	if (*tls == NULL)
+		goto fail;
+	/* Never mosquitto_tls_set(): with it, libmosquitto would build a context of its own
+	 * around ours. Without its defaults it uses this one exactly as given, so that the pins
+	 * are checked inside the handshake. */
+	rc = mosquitto_void_option(mosq, MOSQ_OPT_SSL_CTX, tls_ssl_ctx(*tls));
+	if (rc == MOSQ_ERR_SUCCESS)
+		rc = mosquitto_int_option(mosq, MOSQ_OPT_SSL_CTX_WITH_DEFAULTS, 0);
+	if (rc == MOSQ_ERR_SUCCESS && opts->will_topic != NULL)
+		rc = mosquitto_will_set(mosq, opts->will_topic, (int)strlen("offline"), "offline",
+		                        1, true);
+	if (rc != MOSQ_ERR_SUCCESS) {
+		snprintf(err, errlen, "MQTT client set-up: %s", mosquitto_strerror(rc));
+		goto fail;
+	}
+	if (set_credentials(mosq, cfg, err, errlen) != 0)
+		goto fail;
+	return mosq;
+
+fail:
+	/* libmosquitto holds a reference to the TLS context until it is destroyed. */
+	mosquitto_destroy(mosq);
+	tls_free(*tls);
+	*tls = NULL;
+	mosquitto_lib_cleanup();
+	return NULL;
+}
+
+int
+mqtt_session_address(const struct config *cfg, char *addr, size_t addrlen, char *err, size_t errlen)
+{
+	if (!mdns_name_is_local(cfg->host)) {
+		if ((size_t)snprintf(addr, addrlen, "%s", cfg->host) >= addrlen) {
+			snprintf(err, errlen, "host %s is too long", cfg->host);
+			return -1;
+		}
+		return 0;
+	}
+	/* SPEC: *.local names resolve by multicast DNS. */
+	return mdns_resolve(cfg->host, MDNS_TIMEOUT_MS, addr, addrlen, err, errlen);
+}
