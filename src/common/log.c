@@ -18,6 +18,7 @@
 
 static bool log_foreground = true;
 static bool log_verbose;
+static const char *log_process;
 
 /* The limits holding lines whose summary is still to be said; one whose list is full says its
  * summary at its next line instead. */
@@ -34,6 +35,12 @@ log_init(const char *ident, bool foreground, bool verbose)
 		openlog(ident, LOG_PID | LOG_NDELAY, LOG_DAEMON);
 }
 
+void
+log_set_process(const char *name)
+{
+	log_process = name;
+}
+
 static void log_vwrite(int pri, const char *fmt, va_list ap, const char *suffix)
     __attribute__((format(printf, 2, 0)));
 
@@ -44,9 +51,11 @@ log_vwrite(int pri, const char *fmt, va_list ap, const char *suffix)
 	                                    [LOG_WARNING] = "warning",
 	                                    [LOG_INFO] = "info",
 	                                    [LOG_DEBUG] = "debug"};
-	char msg[1024];
+	char msg[1024], tag[16] = "";
 
 	vsnprintf(msg, sizeof(msg), fmt, ap);
+	if (log_process != NULL)
+		snprintf(tag, sizeof(tag), "%s ", log_process);
 	if (log_foreground) {
 		struct timespec ts;
 		struct tm tm;
@@ -55,11 +64,13 @@ log_vwrite(int pri, const char *fmt, va_list ap, const char *suffix)
 		clock_gettime(CLOCK_REALTIME, &ts);
 		gmtime_r(&ts.tv_sec, &tm);
 		strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%S", &tm);
-		fprintf(stderr, "%s.%03ldZ %s: %s%s\n", when, ts.tv_nsec / 1000000L, names[pri],
-		        msg, suffix ? suffix : "");
+		fprintf(stderr, "%s.%03ldZ %s%s: %s%s\n", when, ts.tv_nsec / 1000000L, tag,
+		        names[pri], msg, suffix ? suffix : "");
 		fflush(stderr);
 	} else {
-		syslog(pri, "%s%s", msg, suffix ? suffix : "");
+		/* The journal keeps the priority apart and shows only the text: the level is
+		 * part of it, as in the foreground. */
+		syslog(pri, "%s%s: %s%s", tag, names[pri], msg, suffix ? suffix : "");
 	}
 }
 
@@ -105,6 +116,19 @@ log_warn(const char *fmt, ...)
 	va_start(ap, fmt);
 	log_vwrite(LOG_WARNING, fmt, ap, suffix);
 	va_end(ap);
+}
+
+void
+log_fatal(const char *fmt, ...)
+{
+	char suffix[128];
+	va_list ap;
+
+	snprintf(suffix, sizeof(suffix), ": %s", strerror(errno));
+	va_start(ap, fmt);
+	log_vwrite(LOG_ERR, fmt, ap, suffix);
+	va_end(ap);
+	exit(1);
 }
 
 void

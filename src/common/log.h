@@ -1,5 +1,9 @@
 /*
- * log: one line per event, to stderr in the foreground (-f) and to syslog otherwise.
+ * log: one line per event, to stderr in the foreground (-f) and to syslog otherwise. Every
+ * line says which of garaged's processes wrote it ("door" or "net", log_set_process()), so that
+ * no message has to say it by hand:
+ *
+ *   2026-11-29T12:00:00.123Z net warning: cannot connect to broker.local:8883: ...
  *
  * Before the daemon runs (argument and configuration errors), main() prints and exits itself;
  * from then on everything goes through log_*(). log_fatal() is for broken invariants only:
@@ -12,11 +16,15 @@
 #include <stdint.h>
 
 void log_init(const char *ident, bool foreground, bool verbose);
+/* The process every line is tagged with from now on: a short word, or NULL for no tag. */
+void log_set_process(const char *name);
 void log_debug(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void log_info(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void log_warnx(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* As log_warnx(), with ": strerror(errno)" appended. */
 void log_warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* A broken invariant: logs and exits 1. log_fatal() appends ": strerror(errno)". */
+void log_fatal(const char *fmt, ...) __attribute__((format(printf, 1, 2), noreturn));
 void log_fatalx(const char *fmt, ...) __attribute__((format(printf, 1, 2), noreturn));
 
 /*

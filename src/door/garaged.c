@@ -657,7 +657,7 @@ static void
 arm_timer(struct garaged *g, uint64_t deadline)
 {
 	if (timer_arm(g->tfd, &g->armed, deadline) != 0)
-		log_fatalx("timerfd_settime: %s", strerror(errno));
+		log_fatal("timerfd_settime");
 }
 
 /*
@@ -884,7 +884,7 @@ run(struct garaged *g)
 		if (poll(pfd, (nfds_t)n, -1) < 0) {
 			if (errno == EINTR)
 				continue;
-			log_fatalx("poll: %s", strerror(errno));
+			log_fatal("poll");
 		}
 		now = timer_now_ms();
 		if (pfd[1].revents & POLLIN) {
@@ -1040,12 +1040,13 @@ main(int argc, char *argv[])
 		return check_config(&g, conffile);
 
 	log_init("garaged", foreground, verbose);
+	log_set_process("door");
 	if (!foreground && daemon(0, 0) != 0) {
 		fprintf(stderr, "garaged: daemon: %s\n", strerror(errno));
 		return 1;
 	}
 	if (setup_fds(&g) != 0)
-		log_fatalx("signal and timer descriptors: %s", strerror(errno));
+		log_fatal("signal and timer descriptors");
 	log_info("garaged %s starting: device %s, %zu door(s)", GARAGED_VERSION, g.cfg.device_id,
 	         g.cfg.ndoors);
 

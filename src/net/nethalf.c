@@ -92,7 +92,7 @@ struct nethalf {
 	uint64_t dropped_told_at;
 };
 
-static struct log_limit dropped_limit = LOG_LIMIT_INIT("network half: events dropped");
+static struct log_limit dropped_limit = LOG_LIMIT_INIT("events dropped");
 
 static void handle_channel(struct nethalf *n);
 
@@ -110,11 +110,11 @@ send_msg(struct nethalf *n, const void *msg, size_t len)
 		if (channel_send(n->chan, msg, len))
 			return;
 		if (errno != EAGAIN && errno != EINTR) {
-			log_warnx("network half: sending to the door half: %s", strerror(errno));
+			log_warn("sending to the door half");
 			return;
 		}
 		if (poll(&pfd, 1, -1) < 0 && errno != EINTR)
-			log_fatalx("network half: poll: %s", strerror(errno));
+			log_fatal("poll");
 		if (pfd.revents & (POLLIN | POLLHUP))
 			handle_channel(n);
 	}
@@ -162,10 +162,9 @@ queue_event(struct nethalf *n, const char *json, size_t len)
 		return;
 	if (n->ev_count == OUT_EVENTS) {
 		if (n->ev_dropped++ == 0)
-			log_warnx_limited(
-			    &dropped_limit,
-			    "network half: the broker takes events slower than they come: "
-			    "dropping and counting them (states are never dropped)");
+			log_warnx_limited(&dropped_limit,
+			                  "the broker takes events slower than they come: "
+			                  "dropping and counting them (states are never dropped)");
 		return;
 	}
 	e = &n->events[(n->ev_head + n->ev_count++) % OUT_EVENTS];
@@ -340,14 +339,14 @@ again:
 	r = channel_recv(n->chan, &m);
 	if (r < 0) {
 		if (errno != EAGAIN && errno != EINTR)
-			log_fatalx("network half: the channel: %s", strerror(errno));
+			log_fatal("the channel");
 		/* All read: out with what it made due. */
 		flush_out(n);
 		return;
 	}
 	if (r == 0) {
 		/* The door half is gone: the device is offline. */
-		log_warnx("network half: the door half has gone; going offline");
+		log_warnx("the door half has gone; going offline");
 		n->goodbye = true;
 		return;
 	}
@@ -366,8 +365,7 @@ again:
 		n->goodbye = true;
 		break;
 	default:
-		log_fatalx("network half: the door half sent %s (%zd bytes, type %u)", why, r,
-		           m.hdr.type);
+		log_fatalx("the door half sent %s (%zd bytes, type %u)", why, r, m.hdr.type);
 	}
 	if (!n->goodbye)
 		goto again; /* everything queued: the door half's sends never block */
@@ -590,18 +588,18 @@ sandbox(void)
 	int nr, rc = 0;
 
 	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0)
-		log_fatalx("network half: PR_SET_NO_NEW_PRIVS: %s", strerror(errno));
+		log_fatal("PR_SET_NO_NEW_PRIVS");
 #ifdef RUNNING_ON_VALGRIND
 	/* Valgrind cannot run a seccomp filter (it refuses the system call): the memory checks
 	 * of test-valgrind run without it. Nobody runs the device under valgrind. */
 	if (RUNNING_ON_VALGRIND) {
-		log_warnx("network half: under valgrind, which cannot run seccomp: no filter");
+		log_warnx("under valgrind, which cannot run seccomp: no filter");
 		return false;
 	}
 #endif
 	ctx = seccomp_init(SCMP_ACT_KILL_PROCESS);
 	if (ctx == NULL)
-		log_fatalx("network half: seccomp_init failed");
+		log_fatalx("seccomp_init failed");
 	for (i = 0; rc == 0 && i < sizeof(allowed_syscalls) / sizeof(allowed_syscalls[0]); i++) {
 		nr = seccomp_syscall_resolve_name(allowed_syscalls[i]);
 		if (nr == __NR_SCMP_ERROR)
@@ -616,7 +614,7 @@ sandbox(void)
 		rc = seccomp_load(ctx);
 	seccomp_release(ctx);
 	if (rc != 0)
-		log_fatalx("network half: the seccomp filter: %s", strerror(-rc));
+		log_fatalx("the seccomp filter: %s", strerror(-rc));
 	return true;
 }
 
@@ -633,7 +631,7 @@ drop_privileges(const struct config *cfg, bool drop, uid_t uid, gid_t gid)
 	}
 	if (drop && (setgroups(1, &gid) != 0 || setresgid(gid, gid, gid) != 0 ||
 	             setresuid(uid, uid, uid) != 0)) {
-		log_warn("network half: becoming user %s", cfg->user);
+		log_warn("becoming user %s", cfg->user);
 		_exit(CHANNEL_EXIT_FATAL);
 	}
 	if (caps_drop_all(err, sizeof(err)) != 0) {
@@ -643,16 +641,16 @@ drop_privileges(const struct config *cfg, bool drop, uid_t uid, gid_t gid)
 	/* Root and every capability must be gone for good: a way back would undo the whole
 	 * separation. */
 	if (!caps_none_left())
-		log_fatalx("network half: capabilities are left after dropping them");
+		log_fatalx("capabilities are left after dropping them");
 	if (drop && setresuid(0, 0, 0) == 0)
-		log_fatalx("network half: could become root again after dropping to %s", cfg->user);
+		log_fatalx("could become root again after dropping to %s", cfg->user);
 }
 
 static void
 arm_timer(struct nethalf *n, uint64_t deadline)
 {
 	if (timer_arm(n->tfd, &n->armed, deadline) != 0)
-		log_fatalx("network half: timerfd_settime: %s", strerror(errno));
+		log_fatal("timerfd_settime");
 }
 
 _Noreturn void
@@ -672,6 +670,8 @@ nethalf_main(const struct config *cfg, int channel, bool drop, uid_t uid, gid_t 
 	bool was_connected = false;
 #endif
 
+	/* From here on every line says it comes from this process. */
+	log_set_process("net");
 	n.cfg = cfg;
 	n.chan = channel;
 	n.armed = UINT64_MAX;
@@ -689,7 +689,7 @@ nethalf_main(const struct config *cfg, int channel, bool drop, uid_t uid, gid_t 
 		         cfg->topic_prefix, cfg->device_id, cfg->doors[i].name);
 	n.tfd = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
 	if (n.tfd < 0)
-		log_fatalx("network half: timerfd_create: %s", strerror(errno));
+		log_fatal("timerfd_create");
 
 	/* The secrets are loaded while they can still be read ... */
 	n.mqtt = mqtt_new(cfg, n.availability_topic, &cb, &n, err, sizeof(err));
@@ -700,7 +700,7 @@ nethalf_main(const struct config *cfg, int channel, bool drop, uid_t uid, gid_t 
 	/* ... and then every privilege goes, before the first byte from the network. */
 	drop_privileges(cfg, drop, uid, gid);
 	filtered = sandbox();
-	log_info("network half %ld: user %u, no capabilities, no_new_privs, %s", (long)getpid(),
+	log_info("pid %ld: user %u, no capabilities, no_new_privs, %s", (long)getpid(),
 	         (unsigned)getuid(), filtered ? "seccomp filter on" : "NO seccomp filter");
 #ifdef GARAGED_TEST_HOOKS
 	/* A network half that can never start, for the test that garaged then fails visibly. */
@@ -730,13 +730,13 @@ nethalf_main(const struct config *cfg, int channel, bool drop, uid_t uid, gid_t 
 		if (poll(pfd, 3, -1) < 0) {
 			if (errno == EINTR)
 				continue;
-			log_fatalx("network half: poll: %s", strerror(errno));
+			log_fatal("poll");
 		}
 		if (pfd[0].revents)
 			handle_channel(&n);
 		if (pfd[1].revents & POLLIN) {
 			if (read(n.tfd, &buf, sizeof(buf)) < 0 && errno != EAGAIN)
-				log_warn("network half: timerfd");
+				log_warn("timerfd");
 			n.armed = UINT64_MAX;
 		}
 		if (mfd >= 0 && pfd[2].revents)

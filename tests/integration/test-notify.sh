@@ -40,7 +40,7 @@ notify_listen
 export NOTIFY_SOCKET=$T/notify
 start_garaged
 await 'READY=1' 15 "$T/notify.log" || fail "no READY=1 within 15 s: $(cat "$T/notify.log")"
-grep -q 'network half [0-9]*: user [0-9]*, no capabilities, no_new_privs, seccomp filter on' \
+grep -q 'net info: pid [0-9]*: user [0-9]*, no capabilities, no_new_privs, seccomp filter on' \
 	"$T/garaged.log" || fail "READY=1 came, but the network half never said it was sandboxed"
 [ "$(grep -c 'READY=1' "$T/notify.log")" = 1 ] || fail "READY=1 more than once: $(cat "$T/notify.log")"
 pass "READY=1 once the network half runs sandboxed: $(grep -m1 READY "$T/notify.log")"
@@ -86,7 +86,7 @@ for round in 1 2 3 4 5; do
 	done
 	[ -n "$half" ] || fail "round $round: no new network half within 20 s: $(tail -3 "$T/garaged.log")"
 	# Wait until it is running (CHANNEL_RUNNING sent), so that each death counts as one after start.
-	await "network half $half: user" 10 "$T/garaged.log" || fail "round $round: network half $half never ran"
+	await "net info: pid $half: user" 10 "$T/garaged.log" || fail "round $round: network half $half never ran"
 	kill -KILL "$half"
 	killed=$((killed + 1))
 	prev=$half

@@ -9,9 +9,11 @@
 #include <stdint.h>
 #include <cmocka.h>
 
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "log.h"
@@ -223,6 +225,53 @@ test_WarnxLimited_NextLineSaysSummary(void **state)
 	drain();
 }
 
+/* Every line names the process that wrote it, once it is set; log_warn() appends errno's text. */
+static void
+test_SetProcess_EveryLineIsTagged(void **state)
+{
+	char *out;
+
+	(void)state;
+	drain();
+	log_set_process("net");
+	log_info("connected");
+	errno = ENOENT;
+	log_warn("opening %s", "x");
+	log_set_process(NULL);
+	log_info("untagged");
+	out = captured();
+	assert_non_null(strstr(out, "Z net info: connected\n"));
+	assert_non_null(strstr(out, "Z net warning: opening x: No such file or directory\n"));
+	assert_non_null(strstr(out, "Z info: untagged\n"));
+	free(out);
+}
+
+/* log_fatal() says errno's text and ends the process with 1. */
+static void
+test_Fatal_SaysErrnoAndExits(void **state)
+{
+	int status;
+	pid_t pid;
+	char *out;
+
+	(void)state;
+	drain();
+	fflush(stderr);
+	pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		log_set_process("door");
+		errno = EACCES;
+		log_fatal("the channel");
+	}
+	assert_int_equal(waitpid(pid, &status, 0), pid);
+	assert_true(WIFEXITED(status));
+	assert_int_equal(WEXITSTATUS(status), 1);
+	out = captured();
+	assert_non_null(strstr(out, "Z door error: the channel: Permission denied\n"));
+	free(out);
+}
+
 int
 main(void)
 {
@@ -232,6 +281,8 @@ main(void)
 	    cmocka_unit_test(test_LimitPass_SitesAreIndependent),
 	    cmocka_unit_test(test_WarnxLimited_FloodIsSummarisedByTick),
 	    cmocka_unit_test(test_WarnxLimited_NextLineSaysSummary),
+	    cmocka_unit_test(test_SetProcess_EveryLineIsTagged),
+	    cmocka_unit_test(test_Fatal_SaysErrnoAndExits),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);
