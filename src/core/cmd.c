@@ -29,10 +29,9 @@
 #define JSMN_STATIC
 #include <jsmn.h>
 
-/* A valid command has 15 tokens; the rest of the room lets a bad one be named precisely. */
-#define CMD_JSON_TOKENS   32
-#define CMD_KEYS_LINE_MAX 1024U
-#define NOT_FOUND         SIZE_MAX
+#define NOT_FOUND SIZE_MAX
+
+_Static_assert(CMD_JSON_TOKENS >= 15, "a valid command has 15 JSON tokens");
 
 static const char *const action_names[CMD_ACTION_COUNT] = {"open", "close", "stop", "toggle"};
 

@@ -18,28 +18,6 @@
 
 #include "core_config.h"
 
-#ifndef CMD_MAX_PAYLOAD
-#define CMD_MAX_PAYLOAD (512U) /* bytes; longer is "too_large" before any parsing */
-#endif
-#ifndef CMD_MAX_KEYS
-#define CMD_MAX_KEYS (32U) /* authorized_keys lines */
-#endif
-#ifndef CMD_MAX_DOORS
-#define CMD_MAX_DOORS (8U)
-#endif
-#ifndef CMD_REPLAY_SLOTS
-#define CMD_REPLAY_SLOTS (1024U) /* nonces remembered within the time window */
-#endif
-#define CMD_NAME_MAX       32U /* device id, door: [a-z0-9_-]{1,32} */
-#define CMD_KID_MAX        64U /* key id: [A-Za-z0-9._@-]{1,64} */
-#define CMD_NONCE_MIN      8U  /* nonce bytes, decoded from base64url */
-#define CMD_NONCE_MAX      32U
-#define CMD_NONCE_TEXT_MAX 43U /* base64url without padding of CMD_NONCE_MAX bytes */
-#define CMD_SIG_LEN        64U
-#define CMD_PUBKEY_LEN     32U
-/* "garaged-cmd-v1\n" + 6 fields and separators: the largest text ever signed. */
-#define CMD_SIGNED_TEXT_MAX 256U
-
 enum cmd_action {
 	CMD_ACTION_OPEN = 0,
 	CMD_ACTION_CLOSE,

@@ -1,13 +1,69 @@
 /*
- * Compile-time limits and defaults of the portable core, in one place. A port overrides any of
- * them with -D on its compiler line; everything in src/core/ sizes its fixed buffers from here.
+ * Compile-time limits and defaults of the portable core, in one place: everything in src/core/
+ * sizes its fixed buffers from here, and nothing else in src/core/ defines a size or a default.
+ *
+ * The first part is the port's to choose: any of it may be overridden with -D on the compiler
+ * line (fuzz-replay builds with CMD_REPLAY_SLOTS=8U). The second part is fixed by the signed
+ * command's format (SPEC "Signed command", docs/protocol.md): garagectl, garaged and every port
+ * must agree on it, so it is not overridable, and a -D of any of it is a redefinition warning
+ * (an error under -Werror).
  */
 #ifndef GARAGED_CORE_CONFIG_H
 #define GARAGED_CORE_CONFIG_H
+
+/* ---- a port's choice ---------------------------------------------------------------------- */
 
 /* How long a reed switch level must hold before the door state machine believes it. */
 #ifndef DOOR_DEBOUNCE_MS
 #define DOOR_DEBOUNCE_MS (50U)
 #endif
+
+/* The longest command payload; a longer one is "too_large" before any parsing. */
+#ifndef CMD_MAX_PAYLOAD
+#define CMD_MAX_PAYLOAD (512U)
+#endif
+
+/* authorized_keys lines (keys) a keyring holds. */
+#ifndef CMD_MAX_KEYS
+#define CMD_MAX_KEYS (32U)
+#endif
+
+/* The longest authorized_keys line, without its line ending. */
+#ifndef CMD_KEYS_LINE_MAX
+#define CMD_KEYS_LINE_MAX (1024U)
+#endif
+
+/* Doors a verifier knows, and doors one authorized_keys line may list in doors=. */
+#ifndef CMD_MAX_DOORS
+#define CMD_MAX_DOORS (8U)
+#endif
+
+/*
+ * Slots of the replay window: the nonces of accepted commands remembered while their commands
+ * are inside the time window. One slot always stays empty, so it holds CMD_REPLAY_SLOTS - 1.
+ */
+#ifndef CMD_REPLAY_SLOTS
+#define CMD_REPLAY_SLOTS (1024U)
+#endif
+
+/*
+ * jsmn tokens of one command: a valid one has 15 (the object, seven keys, seven values); the
+ * rest of the room lets a bad one be named precisely. At least 15.
+ */
+#ifndef CMD_JSON_TOKENS
+#define CMD_JSON_TOKENS (32U)
+#endif
+
+/* ---- fixed by the signed command's format ------------------------------------------------- */
+
+#define CMD_NAME_MAX       32U /* device id, door: [a-z0-9_-]{1,32} */
+#define CMD_KID_MAX        64U /* key id: [A-Za-z0-9._@-]{1,64} */
+#define CMD_NONCE_MIN      8U  /* nonce bytes, decoded from base64url */
+#define CMD_NONCE_MAX      32U
+#define CMD_NONCE_TEXT_MAX 43U /* base64url without padding of CMD_NONCE_MAX bytes */
+#define CMD_SIG_LEN        64U /* an Ed25519 signature */
+#define CMD_PUBKEY_LEN     32U /* an Ed25519 public key */
+/* "garaged-cmd-v1\n" + 6 fields and separators: the largest text ever signed. */
+#define CMD_SIGNED_TEXT_MAX 256U
 
 #endif
