@@ -12,7 +12,6 @@ cd "$(dirname "$0")/.."
 OUT=${1:-build/footprint}
 CC=xtensa-lx106-elf-gcc
 SPECS=/usr/lib/xtensa-lx106-elf/picolibc.specs
-CORE="door cmd base64"
 
 if ! command -v $CC >/dev/null 2>&1 || [ ! -f $SPECS ]; then
 	SUDO=
@@ -36,11 +35,13 @@ rm -rf "$OUT" && mkdir -p "$OUT/include"
 cp $JSMN "$OUT/include/"
 
 # cmd.c defines JSMN_STATIC itself before including jsmn.h, so it is not passed here again.
+# Every source of the core, so that a file added to src/core is cross-compiled without a word.
 objs=
-for f in $CORE; do
+for src in src/core/*.c; do
+	f=$(basename "$src" .c)
 	$CC --specs=$SPECS -Os -ffunction-sections -fdata-sections -DJSMN_STRICT \
-		-Wall -Wextra -I"$OUT/include" -Isrc/core -c "src/core/$f.c" -o "$OUT/$f.o" \
-		|| { echo "footprint: src/core/$f.c does not compile for xtensa-lx106"; exit 1; }
+		-Wall -Wextra -I"$OUT/include" -Isrc/core -c "$src" -o "$OUT/$f.o" \
+		|| { echo "footprint: $src does not compile for xtensa-lx106"; exit 1; }
 	objs="$objs $OUT/$f.o"
 done
 
