@@ -7,8 +7,7 @@
  * no escapes, no bytes before the '{' or after the '}'. jsmn finds the tokens; the bytes between
  * them are then checked here one by one, because jsmn 1.1.0 alone accepts some non-JSON with
  * token counts that look right ({,"a":"b"}, {"a":"b",}, {"a":"b",,"c":"d"}, {"a"::"b"}). Text
- * is built by hand rather than with snprintf, which would pull the whole of printf into a
- * microcontroller image for two messages.
+ * is built with text.h rather than snprintf.
  *
  * It never does I/O, never reads a clock and never allocates; the largest thing on the stack is
  * the jsmn token array of cmd_check() and one parsed key in cmd_keys_parse().
@@ -20,6 +19,7 @@
 
 #include "base64.h"
 #include "cmd.h"
+#include "text.h"
 
 /*
  * jsmn is header-only and included here and nowhere else; static keeps its symbols out of the
@@ -79,95 +79,6 @@ cmd_action_parse(const char *s, size_t len, enum cmd_action *out)
 		}
 	}
 	return false;
-}
-
-/* ---- text building ---------------------------------------------------------------------- */
-
-/*
- * An output buffer that never overflows: a put that does not fit sets full and the text stays
- * NUL-terminated at what did fit, which is snprintf's truncation without snprintf.
- */
-struct text {
-	char *buf;
-	size_t cap;
-	size_t len;
-	bool full;
-};
-
-static void
-text_init(struct text *t, char *buf, size_t cap)
-{
-	t->buf = buf;
-	t->cap = buf != NULL ? cap : 0;
-	t->len = 0;
-	t->full = false;
-	if (t->cap != 0)
-		t->buf[0] = '\0';
-}
-
-static void
-text_putn(struct text *t, const char *s, size_t n)
-{
-	for (size_t i = 0; i < n; i++) {
-		if (t->len + 1 >= t->cap) {
-			t->full = true;
-			return;
-		}
-		t->buf[t->len++] = s[i];
-		t->buf[t->len] = '\0';
-	}
-}
-
-static void
-text_puts(struct text *t, const char *s)
-{
-	text_putn(t, s, strlen(s));
-}
-
-static void
-text_put_u64(struct text *t, uint64_t v)
-{
-	char digits[20];
-	size_t n = 0;
-
-	do {
-		digits[n++] = (char)('0' + v % 10);
-		v /= 10;
-	} while (v != 0);
-	while (n > 0)
-		text_putn(t, &digits[--n], 1);
-}
-
-static void
-text_put_i64(struct text *t, int64_t v)
-{
-	if (v < 0) {
-		text_putn(t, "-", 1);
-		/* Negating INT64_MIN overflows; going through unsigned arithmetic does not. */
-		text_put_u64(t, (uint64_t)0 - (uint64_t)v);
-	} else {
-		text_put_u64(t, (uint64_t)v);
-	}
-}
-
-/*
- * Quotes a word taken from the input for an error message: at most 40 bytes, anything that
- * is not printable ASCII shown as '?', so a message never carries control bytes into a log.
- */
-static void
-text_put_quoted(struct text *t, const char *s, size_t n)
-{
-	size_t shown = n > 40 ? 40 : n;
-
-	text_putn(t, "\"", 1);
-	for (size_t i = 0; i < shown; i++) {
-		char c = s[i] >= 0x20 && s[i] < 0x7f ? s[i] : '?';
-
-		text_putn(t, &c, 1);
-	}
-	if (shown < n)
-		text_puts(t, "...");
-	text_putn(t, "\"", 1);
 }
 
 size_t
