@@ -19,6 +19,7 @@
 
 #include "base64.h"
 #include "cmd.h"
+#include "cmd_names.h"
 #include "text.h"
 
 /*
@@ -32,54 +33,6 @@
 #define NOT_FOUND SIZE_MAX
 
 _Static_assert(CMD_JSON_TOKENS >= 15, "a valid command has 15 JSON tokens");
-
-static const char *const action_names[CMD_ACTION_COUNT] = {"open", "close", "stop", "toggle"};
-
-static const char *const reason_names[] = {
-    [CMD_OK] = "ok",
-    [CMD_MALFORMED] = "malformed",
-    [CMD_TOO_LARGE] = "too_large",
-    [CMD_UNKNOWN_KEY] = "unknown_key",
-    [CMD_FORBIDDEN] = "forbidden",
-    [CMD_BAD_SIGNATURE] = "bad_signature",
-    [CMD_STALE] = "stale",
-    [CMD_FUTURE] = "future",
-    [CMD_REPLAY] = "replay",
-    [CMD_UNKNOWN_DOOR] = "unknown_door",
-    [CMD_RETAINED] = "retained",
-    [CMD_RATE_LIMITED] = "rate_limited",
-};
-
-const char *
-cmd_action_name(enum cmd_action a)
-{
-	if ((unsigned int)a < CMD_ACTION_COUNT)
-		return action_names[a];
-	return "unknown";
-}
-
-const char *
-cmd_reason_name(enum cmd_reason r)
-{
-	if ((unsigned int)r < sizeof(reason_names) / sizeof(reason_names[0]))
-		return reason_names[r];
-	return "unknown";
-}
-
-bool
-cmd_action_parse(const char *s, size_t len, enum cmd_action *out)
-{
-	if (s == NULL)
-		return false;
-	for (unsigned int a = 0; a < CMD_ACTION_COUNT; a++) {
-		if (strlen(action_names[a]) == len && memcmp(action_names[a], s, len) == 0) {
-			if (out != NULL)
-				*out = (enum cmd_action)a;
-			return true;
-		}
-	}
-	return false;
-}
 
 size_t
 cmd_signed_text(char *buf, size_t buflen, const char *device, const char *door,
@@ -96,7 +49,7 @@ cmd_signed_text(char *buf, size_t buflen, const char *device, const char *door,
 	text_puts(&t, "\n");
 	text_puts(&t, door);
 	text_puts(&t, "\n");
-	text_puts(&t, action_names[action]);
+	text_puts(&t, cmd_action_name(action));
 	text_puts(&t, "\n");
 	text_put_i64(&t, ts);
 	text_puts(&t, "\n");
@@ -109,54 +62,6 @@ cmd_signed_text(char *buf, size_t buflen, const char *device, const char *door,
 		return 0;
 	}
 	return t.len;
-}
-
-/* ---- names -------------------------------------------------------------------------------- */
-
-/* Door names and the device id: [a-z0-9_-]{1,32}. */
-static bool
-is_name(const char *s, size_t n)
-{
-	if (n < 1 || n > CMD_NAME_MAX)
-		return false;
-	for (size_t i = 0; i < n; i++) {
-		char c = s[i];
-
-		if (!((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_' || c == '-'))
-			return false;
-	}
-	return true;
-}
-
-/* Key ids: [A-Za-z0-9._@-]{1,64}; never a newline, so the signed text stays unambiguous. */
-static bool
-is_kid(const char *s, size_t n)
-{
-	if (n < 1 || n > CMD_KID_MAX)
-		return false;
-	for (size_t i = 0; i < n; i++) {
-		char c = s[i];
-
-		if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-		      c == '.' || c == '_' || c == '@' || c == '-'))
-			return false;
-	}
-	return true;
-}
-
-/* s[0..n) equals the NUL-terminated name held in a buffer of cap bytes. */
-static bool
-name_eq(const char *s, size_t n, const char *name, size_t cap)
-{
-	return n < cap && memcmp(s, name, n) == 0 && name[n] == '\0';
-}
-
-/* Copies a name already checked to fit, NUL-terminated. */
-static void
-copy_name(char *dst, const char *s, size_t n)
-{
-	memcpy(dst, s, n);
-	dst[n] = '\0';
 }
 
 /* ---- authorized_keys ------------------------------------------------------------------- */
@@ -240,14 +145,14 @@ parse_doors(struct cmd_key *k, const char *v, size_t n, struct text *e)
 		if (i == start) {
 			text_puts(e, "empty door in doors=: list doors as doors=main,side");
 			return -1;
-		} else if (!is_name(v + start, i - start)) {
+		} else if (!cmd_name_valid(v + start, i - start)) {
 			text_puts(e, "door name ");
 			text_put_quoted(e, v + start, i - start);
 			text_puts(e, " is invalid: use 1 to 32 of a-z 0-9 _ -");
 			return -1;
 		}
 		for (size_t d = 0; d < k->ndoors; d++) {
-			if (name_eq(v + start, i - start, k->doors[d], sizeof(k->doors[d]))) {
+			if (cmd_name_eq(v + start, i - start, k->doors[d], sizeof(k->doors[d]))) {
 				text_puts(e, "door ");
 				text_put_quoted(e, v + start, i - start);
 				text_puts(e, " is listed twice in doors=: list it once");
@@ -260,7 +165,7 @@ parse_doors(struct cmd_key *k, const char *v, size_t n, struct text *e)
 			text_puts(e, " are allowed; leave doors= out to allow every door");
 			return -1;
 		}
-		copy_name(k->doors[k->ndoors++], v + start, i - start);
+		cmd_name_copy(k->doors[k->ndoors++], v + start, i - start);
 		if (i == n)
 			return 0;
 		i++; /* the comma */
@@ -309,13 +214,13 @@ parse_key_line(const char *s, size_t n, struct cmd_key *k, const char **kid_at, 
 	if (!next_word(s, n, &pos, &w, &wl)) {
 		text_puts(e, "missing key id after the public key: add a name such as alice-phone");
 		return -1;
-	} else if (!is_kid(w, wl)) {
+	} else if (!cmd_kid_valid(w, wl)) {
 		text_puts(e, "key id ");
 		text_put_quoted(e, w, wl);
 		text_puts(e, " is invalid: use 1 to 64 of A-Z a-z 0-9 . _ @ -");
 		return -1;
 	}
-	copy_name(k->kid, w, wl);
+	cmd_name_copy(k->kid, w, wl);
 	*kid_at = w;
 
 	k->actions = (1U << CMD_ACTION_COUNT) - 1U;
@@ -744,7 +649,7 @@ find_door(const struct cmd_verifier *v, const char *s, size_t n)
 	size_t ndoors = v->ndoors < CMD_MAX_DOORS ? v->ndoors : CMD_MAX_DOORS;
 
 	for (size_t i = 0; i < ndoors; i++) {
-		if (name_eq(s, n, v->doors[i], sizeof(v->doors[i])))
+		if (cmd_name_eq(s, n, v->doors[i], sizeof(v->doors[i])))
 			return i;
 	}
 	return NOT_FOUND;
@@ -759,7 +664,7 @@ find_key(const struct cmd_keyring *ring, const char *kid, size_t n)
 		return NULL;
 	nkeys = ring->nkeys < CMD_MAX_KEYS ? ring->nkeys : CMD_MAX_KEYS;
 	for (size_t i = 0; i < nkeys; i++) {
-		if (name_eq(kid, n, ring->keys[i].kid, sizeof(ring->keys[i].kid)))
+		if (cmd_name_eq(kid, n, ring->keys[i].kid, sizeof(ring->keys[i].kid)))
 			return &ring->keys[i];
 	}
 	return NULL;
@@ -773,7 +678,7 @@ key_allows_door(const struct cmd_key *k, const char *door, size_t n)
 	if (k->all_doors)
 		return true;
 	for (size_t i = 0; i < ndoors; i++) {
-		if (name_eq(door, n, k->doors[i], sizeof(k->doors[i])))
+		if (cmd_name_eq(door, n, k->doors[i], sizeof(k->doors[i])))
 			return true;
 	}
 	return false;
@@ -836,8 +741,8 @@ read_fields(const char *js, const jsmntok_t *tok, size_t npairs, struct cmd *out
 		ok = false;
 
 	x = field_get(f, F_DOOR, true);
-	if (x != NULL && is_name(x->s, x->n))
-		copy_name(out->door, x->s, x->n);
+	if (x != NULL && cmd_name_valid(x->s, x->n))
+		cmd_name_copy(out->door, x->s, x->n);
 	else
 		ok = false;
 
@@ -852,8 +757,8 @@ read_fields(const char *js, const jsmntok_t *tok, size_t npairs, struct cmd *out
 		ok = false;
 
 	x = field_get(f, F_KID, true);
-	if (x != NULL && is_kid(x->s, x->n))
-		copy_name(out->kid, x->s, x->n);
+	if (x != NULL && cmd_kid_valid(x->s, x->n))
+		cmd_name_copy(out->kid, x->s, x->n);
 	else
 		ok = false;
 
@@ -866,7 +771,7 @@ read_fields(const char *js, const jsmntok_t *tok, size_t npairs, struct cmd *out
 		memcpy(nonce_text, x->s, x->n);
 		nonce_text[x->n] = '\0';
 		/* Also for the audit event: whose answer it is, for the sender to match. */
-		copy_name(out->nonce, x->s, x->n);
+		cmd_name_copy(out->nonce, x->s, x->n);
 	} else {
 		ok = false;
 	}

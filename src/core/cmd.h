@@ -16,36 +16,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "cmd_names.h"
 #include "core_config.h"
-
-enum cmd_action {
-	CMD_ACTION_OPEN = 0,
-	CMD_ACTION_CLOSE,
-	CMD_ACTION_STOP,
-	CMD_ACTION_TOGGLE,
-	CMD_ACTION_COUNT,
-};
-
-/* SPEC "Events" reasons; CMD_OK is not one of them. */
-enum cmd_reason {
-	CMD_OK = 0,
-	CMD_MALFORMED,
-	CMD_TOO_LARGE,
-	CMD_UNKNOWN_KEY,
-	CMD_FORBIDDEN,
-	CMD_BAD_SIGNATURE,
-	CMD_STALE,
-	CMD_FUTURE,
-	CMD_REPLAY,
-	CMD_UNKNOWN_DOOR,
-	CMD_RETAINED,
-	CMD_RATE_LIMITED,
-};
-
-const char *cmd_action_name(enum cmd_action a); /* "open" ... */
-const char *cmd_reason_name(enum cmd_reason r); /* "malformed" ...; "ok" for CMD_OK */
-/* Parses "open" ... into *out; false for anything else. */
-bool cmd_action_parse(const char *s, size_t len, enum cmd_action *out);
 
 /* One authorized_keys line. */
 struct cmd_key {

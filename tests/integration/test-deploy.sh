@@ -124,10 +124,10 @@ done
 pass "garagectl(1): every command and option of garagectl --help, ctl.conf, exit status 0/1/2"
 
 # 4. docs/reference.md is the contract, and it is complete: every configuration key of config.c's
-# tables (and ctl.conf's [signing]) in the table of its section, every reason word of cmd.c and
-# every event type and field of events.c in theirs, every command of `garagectl --help` under a
-# heading of its own, every option of garagectl's and garaged's usage; and no README or doc
-# points outside this repository.
+# tables (and ctl.conf's [signing]) in the table of its section, every reason word of
+# cmd_names.c and every event type and field of events.c in theirs, every command of
+# `garagectl --help` under a heading of its own, every option of garagectl's and garaged's
+# usage; and no README or doc points outside this repository.
 REF=$ROOT/docs/reference.md
 [ -f "$REF" ] || fail "there is no docs/reference.md"
 help=$("$GARAGECTL" --help 2>&1)
@@ -169,7 +169,7 @@ for t in conf:
         for key in re.findall(r'"([a-z_]+)"', body):
             need('key %s of [%s] in the table under a [%s] heading' % (key, sec, sec),
                  '| `%s` |' % key in text, 'keys')
-# Reason words: cmd.c's names of enum cmd_reason, each a row of the reasons' table.
+# Reason words: cmd_names.c's names of enum cmd_reason, each a row of the reasons' table.
 for f, t in src.items():
     for r in re.findall(r'\[CMD_(?!OK\])[A-Z_]+\]\s*=\s*"([a-z_]+)"', t):
         need('reason %s as a table row' % r, '| `%s` |' % r in doc, 'reasons')

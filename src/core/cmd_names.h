@@ -1,0 +1,57 @@
+/*
+ * cmd_names: the words of a signed command and of its answer (SPEC "Signed command",
+ * "Events"): the actions, the reasons a command is refused, and the charsets of the names a
+ * command carries (device id, door, key id).
+ *
+ * It owns the spelling of each word and the one rule per kind of name, so that the key-line
+ * parser, the command parser, the events and garagectl cannot drift apart. It holds no state,
+ * never does I/O and never allocates.
+ */
+#ifndef GARAGED_CORE_CMD_NAMES_H
+#define GARAGED_CORE_CMD_NAMES_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "core_config.h"
+
+enum cmd_action {
+	CMD_ACTION_OPEN = 0,
+	CMD_ACTION_CLOSE,
+	CMD_ACTION_STOP,
+	CMD_ACTION_TOGGLE,
+	CMD_ACTION_COUNT,
+};
+
+/* SPEC "Events" reasons; CMD_OK is not one of them. */
+enum cmd_reason {
+	CMD_OK = 0,
+	CMD_MALFORMED,
+	CMD_TOO_LARGE,
+	CMD_UNKNOWN_KEY,
+	CMD_FORBIDDEN,
+	CMD_BAD_SIGNATURE,
+	CMD_STALE,
+	CMD_FUTURE,
+	CMD_REPLAY,
+	CMD_UNKNOWN_DOOR,
+	CMD_RETAINED,
+	CMD_RATE_LIMITED,
+};
+
+const char *cmd_action_name(enum cmd_action a); /* "open" ... */
+const char *cmd_reason_name(enum cmd_reason r); /* "malformed" ...; "ok" for CMD_OK */
+/* Parses "open" ... into *out; false for anything else. */
+bool cmd_action_parse(const char *s, size_t len, enum cmd_action *out);
+
+/* A device id or door name: [a-z0-9_-]{1,CMD_NAME_MAX}. */
+bool cmd_name_valid(const char *s, size_t n);
+/* A key id: [A-Za-z0-9._@-]{1,CMD_KID_MAX}: never a newline, so the signed text is unambiguous. */
+bool cmd_kid_valid(const char *s, size_t n);
+
+/* s[0..n) equals the NUL-terminated name held in a buffer of cap bytes. */
+bool cmd_name_eq(const char *s, size_t n, const char *name, size_t cap);
+/* Copies s[0..n), already checked to fit in dst with its NUL, NUL-terminated. */
+void cmd_name_copy(char *dst, const char *s, size_t n);
+
+#endif
