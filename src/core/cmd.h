@@ -16,32 +16,9 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "cmd_keys.h"
 #include "cmd_names.h"
 #include "core_config.h"
-
-/* One authorized_keys line. */
-struct cmd_key {
-	char kid[CMD_KID_MAX + 1];
-	uint8_t pub[CMD_PUBKEY_LEN];
-	uint32_t actions; /* bit (1 << enum cmd_action); all four when the line has no actions= */
-	bool all_doors;   /* no doors= on the line */
-	char doors[CMD_MAX_DOORS][CMD_NAME_MAX + 1];
-	size_t ndoors;
-	uint32_t line; /* in the authorized_keys text, for messages about the key */
-};
-
-struct cmd_keyring {
-	struct cmd_key keys[CMD_MAX_KEYS];
-	size_t nkeys;
-};
-
-/*
- * Parses an authorized_keys text (SPEC "authorized_keys": one key a line, '#' comments, blank
- * lines) into *ring. Returns 0, or -1 with "LINE: message" in err (the caller adds the file
- * name); *ring is then unchanged, so that a bad file on reload keeps the old keys.
- */
-int cmd_keys_parse(struct cmd_keyring *ring, const char *text, size_t len, char *err,
-                   size_t errlen);
 
 /* The signature primitive: true iff sig is a valid Ed25519 signature of msg by pub. */
 typedef bool (*cmd_verify_fn)(const uint8_t sig[CMD_SIG_LEN], const uint8_t *msg, size_t len,

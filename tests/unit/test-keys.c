@@ -1,5 +1,5 @@
 /*
- * Unit tests of the authorized_keys parser (cmd_keys_parse in src/core/cmd.c): every option
+ * Unit tests of the authorized_keys parser (cmd_keys_parse in src/core/cmd_keys.c): every option
  * combination, the layout a hand-edited file has (comments, blank lines, tabs, CRLF), the
  * limits, and each error with the line it names. A file with an error must leave the ring as
  * it was, byte for byte, because that is what keeps the old keys in force after a bad reload.
