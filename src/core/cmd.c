@@ -1,6 +1,6 @@
 /*
- * cmd: the signed-command verifier, its codec, the authorized_keys parser and the replay window
- * (see cmd.h for what it owns).
+ * cmd: the command's JSON, its signed text and the order of the checks (see cmd.h for what it
+ * owns).
  *
  * Every byte that reaches cmd_check() is hostile until the signature says otherwise, so the
  * parser is deliberately narrower than JSON: one flat object, the seven fields exactly once,
@@ -10,7 +10,7 @@
  * is built with text.h rather than snprintf.
  *
  * It never does I/O, never reads a clock and never allocates; the largest thing on the stack is
- * the jsmn token array of cmd_check() and one parsed key in cmd_keys_parse().
+ * the jsmn token array of cmd_check().
  */
 #include <stdbool.h>
 #include <stddef.h>
@@ -21,6 +21,7 @@
 #include "cmd.h"
 #include "cmd_keys.h"
 #include "cmd_names.h"
+#include "cmd_replay.h"
 #include "text.h"
 
 /*
@@ -209,147 +210,7 @@ field_get(const struct field_value *f, enum field which, bool want_string)
 	return &f[which];
 }
 
-/* ---- the replay window -------------------------------------------------------------------- */
-
-/*
- * The window is an open-addressing hash table with linear probing, keyed by the decoded nonce.
- * A nonce is only ever inserted after its signature verified, so only key holders choose what
- * goes in; FNV-1a is enough to spread random nonces. An entry whose command could no longer
- * pass the time check is dead. Dead entries are removed whenever a lookup walks over them, and
- * all at once when the table is nearly full, by shifting the rest of their cluster back: no
- * tombstones, and every live entry stays reachable from its home slot without crossing an
- * empty one. One slot always stays empty, so that every probe ends within one lap and a
- * removal never chases its own hole round the table: the window holds CMD_REPLAY_SLOTS - 1
- * live nonces. The verifier must start zeroed (every slot empty).
- */
-static size_t
-replay_home(const uint8_t *nonce, size_t len)
-{
-	uint32_t h = 2166136261U;
-
-	for (size_t i = 0; i < len; i++) {
-		h ^= nonce[i];
-		h *= 16777619U;
-	}
-	return (size_t)h % CMD_REPLAY_SLOTS;
-}
-
-/* Empties slot hole and moves later entries of its cluster back so lookups still find them. */
-static void
-replay_remove(struct cmd_replay_slot *r, size_t hole)
-{
-	size_t j = hole;
-
-	r[hole].len = 0;
-	/* Entries only move into holes behind j, so j reaches the table's empty slot in a lap. */
-	for (;;) {
-		size_t home;
-		bool stays;
-
-		j = (j + 1) % CMD_REPLAY_SLOTS;
-		if (r[j].len == 0)
-			return;
-		home = replay_home(r[j].nonce, r[j].len);
-		/* The entry may not move back past its home: it stays if home is in (hole, j]. */
-		if (hole <= j)
-			stays = hole < home && home <= j;
-		else
-			stays = hole < home || home <= j;
-		if (stays)
-			continue;
-		r[hole] = r[j];
-		r[j].len = 0;
-		hole = j;
-	}
-}
-
-/*
- * True iff the nonce is live in the window. Otherwise *slot is where it would go: the empty
- * slot that ends its probe sequence. Dead entries met on the way are removed.
- */
-static bool
-replay_seen(struct cmd_replay_slot *r, const uint8_t *nonce, size_t len, int64_t oldest,
-            size_t *slot)
-{
-	size_t i = replay_home(nonce, len);
-	size_t steps = 0;
-
-	*slot = NOT_FOUND;
-	/* Each pass advances (a lap at most) or removes an entry (each one at most once). */
-	while (steps < CMD_REPLAY_SLOTS) {
-		if (r[i].len == 0) {
-			*slot = i;
-			return false;
-		} else if (r[i].ts < oldest) {
-			replay_remove(r, i);
-			continue;
-		} else if (r[i].len == len && memcmp(r[i].nonce, nonce, len) == 0) {
-			return true;
-		}
-		i = (i + 1) % CMD_REPLAY_SLOTS;
-		steps++;
-	}
-	return false;
-}
-
-static size_t
-replay_empty_slots(const struct cmd_replay_slot *r)
-{
-	size_t n = 0;
-
-	for (size_t i = 0; i < CMD_REPLAY_SLOTS; i++)
-		n += r[i].len == 0;
-	return n;
-}
-
-/*
- * Removes every dead entry. A removal only moves entries from ahead of i back to i or into
- * slots it had already emptied, so one pass, re-examining i after each removal, misses none.
- */
-static void
-replay_purge(struct cmd_replay_slot *r, int64_t oldest)
-{
-	for (size_t i = 0; i < CMD_REPLAY_SLOTS; i++) {
-		while (r[i].len != 0 && r[i].ts < oldest)
-			replay_remove(r, i);
-	}
-}
-
-/*
- * Remembers a nonce at the slot replay_seen() found for it, provided another slot stays empty;
- * if none would, the dead entries are purged first. False when the live ones fill the window.
- * The scan this costs is paid only for commands with a valid signature.
- */
-static bool
-replay_insert(struct cmd_replay_slot *r, const uint8_t *nonce, size_t len, int64_t ts,
-              int64_t oldest, size_t slot)
-{
-	if (slot == NOT_FOUND || replay_empty_slots(r) < 2) {
-		replay_purge(r, oldest);
-		/* The purge moved entries about, so the nonce's place must be found again. */
-		if (replay_seen(r, nonce, len, oldest, &slot) || slot == NOT_FOUND ||
-		    replay_empty_slots(r) < 2)
-			return false;
-	}
-	memcpy(r[slot].nonce, nonce, len);
-	r[slot].len = (uint8_t)len;
-	r[slot].ts = ts;
-	return true;
-}
-
 /* ---- the verifier ------------------------------------------------------------------------- */
-
-static int64_t
-sat_sub(int64_t a, uint32_t b)
-{
-	return a < INT64_MIN + (int64_t)b ? INT64_MIN : a - (int64_t)b;
-}
-
-static int64_t
-sat_add(int64_t a, uint32_t b)
-{
-	return a > INT64_MAX - (int64_t)b ? INT64_MAX : a + (int64_t)b;
-}
 
 static size_t
 find_door(const struct cmd_verifier *v, const char *s, size_t n)
@@ -462,30 +323,6 @@ read_fields(const char *js, const jsmntok_t *tok, size_t npairs, struct cmd *out
 	return ok;
 }
 
-void
-cmd_verifier_start(struct cmd_verifier *v, int64_t now, int64_t latest)
-{
-	memset(v->replay, 0, sizeof(v->replay));
-	v->start_time = now;
-	v->latest = now > latest ? now : latest;
-}
-
-bool
-cmd_verifier_remember(struct cmd_verifier *v, const uint8_t *nonce, size_t len, int64_t ts)
-{
-	int64_t oldest = sat_sub(v->latest, v->clock_skew);
-	size_t slot;
-
-	if (len < CMD_NONCE_MIN || len > CMD_NONCE_MAX)
-		return false;
-	/* Older than the window: stale whatever the nonce, nothing to remember. */
-	if (ts < oldest)
-		return true;
-	if (replay_seen(v->replay, nonce, len, oldest, &slot))
-		return true;
-	return replay_insert(v->replay, nonce, len, ts, oldest, slot);
-}
-
 enum cmd_reason
 cmd_check(struct cmd_verifier *v, const char *topic_door, const uint8_t *payload, size_t len,
           bool retained, int64_t now, struct cmd *out)
@@ -500,8 +337,9 @@ cmd_check(struct cmd_verifier *v, const char *topic_door, const uint8_t *payload
 	char signed_text[CMD_SIGNED_TEXT_MAX];
 	size_t signed_len;
 	const struct cmd_key *key;
-	size_t door_len, kid_len, topic_len, topic_index, slot;
-	int64_t oldest;
+	size_t door_len, kid_len, topic_len, topic_index;
+	struct cmd_replay_ticket ticket;
+	enum cmd_reason reason;
 
 	if (out == NULL)
 		out = &scratch;
@@ -547,29 +385,10 @@ cmd_check(struct cmd_verifier *v, const char *topic_door, const uint8_t *payload
 	else if (!cmd_key_allows(key, out->action, out->door, door_len))
 		return CMD_FORBIDDEN;
 
-	/*
-	 * A clock stepped back must not reopen the window: a nonce forgotten because its command
-	 * had left the window could otherwise be replayed once the clock shows that time again.
-	 * So time is the latest seen; after a step back, commands are refused as stale until the
-	 * clock catches up (or the daemon restarts, which starts a new window from its start).
-	 */
-	if (now < v->latest)
-		now = v->latest;
-	else
-		v->latest = now;
-
-	/* Whole seconds at both ends: the boundaries themselves are inside the window. */
-	oldest = sat_sub(now, v->clock_skew);
-	if (out->ts < v->start_time || out->ts < oldest)
-		return CMD_STALE;
-	else if (out->ts > sat_add(now, v->clock_skew))
-		return CMD_FUTURE;
-
-	/* Anything older than this can never pass the time check again, so it may be forgotten. */
-	if (oldest < v->start_time)
-		oldest = v->start_time;
-	if (replay_seen(v->replay, nonce, nonce_len, oldest, &slot))
-		return CMD_REPLAY;
+	/* Time and replay: cheap too, but the nonce only enters the window after the signature. */
+	reason = cmd_replay_check(v, out->ts, nonce, nonce_len, now, &ticket);
+	if (reason != CMD_OK)
+		return reason;
 
 	/* Everything cheap has passed; only now is the one expensive check made. */
 	if (v->verify == NULL || bounded_len(v->device_id, sizeof(v->device_id)) == NOT_FOUND)
@@ -583,7 +402,7 @@ cmd_check(struct cmd_verifier *v, const char *topic_door, const uint8_t *payload
 	 * Remember the nonce until its command could no longer pass the time check. With no room
 	 * left, refusing is the safe side: forgetting a live nonce would let its command replay.
 	 */
-	if (!replay_insert(v->replay, nonce, nonce_len, out->ts, oldest, slot))
+	if (!cmd_replay_commit(v, &ticket))
 		return CMD_RATE_LIMITED;
 	return CMD_OK;
 }

@@ -1,13 +1,16 @@
 /*
- * cmd: signed commands (SPEC "Signed command"): the codec, the keyring, the replay window and
- * the verifier that decides, from raw payload bytes, whether a command may move a door.
+ * cmd: signed commands (SPEC "Signed command"): the codec and the verifier that decides, from
+ * raw payload bytes, whether a command may move a door.
  *
- * It owns every rule that stands between a byte string from the network and a relay pulse:
- * size, strict JSON shape (jsmn, no allocation), field charsets that keep the signed text
- * unambiguous, known key, per-key permissions, the time window, the replay window, and the
- * Ed25519 signature. It never does I/O, never reads a clock, never allocates: the caller
- * passes the time and a signature primitive (libsodium on Linux; a microcontroller port
- * brings its own), and all storage is fixed-size from core_config.h.
+ * It owns every rule that stands between a byte string from the network and a relay pulse, and
+ * the order they are applied in: size, strict JSON shape (jsmn, no allocation), field charsets
+ * that keep the signed text unambiguous, known key, per-key permissions, the time window, the
+ * replay window, and the Ed25519 signature. Three rooms hold parts of it, each with its own
+ * header, all included here, so that callers include this one: cmd_names.h (the words and
+ * charsets), cmd_keys.h (authorized_keys lines and the keyring) and cmd_replay.h (the time and
+ * replay windows). It never does I/O, never reads a clock, never allocates: the caller passes
+ * the time and a signature primitive (libsodium on Linux; a microcontroller port brings its
+ * own), and all storage is fixed-size from core_config.h.
  */
 #ifndef GARAGED_CORE_CMD_H
 #define GARAGED_CORE_CMD_H
@@ -18,6 +21,7 @@
 
 #include "cmd_keys.h"
 #include "cmd_names.h"
+#include "cmd_replay.h"
 #include "core_config.h"
 
 /* The signature primitive: true iff sig is a valid Ed25519 signature of msg by pub. */
@@ -43,13 +47,10 @@ struct cmd {
 	char nonce[CMD_NONCE_TEXT_MAX + 1]; /* as received (base64url), for the audit event */
 };
 
-/* Remembered nonces, each until its command's timestamp leaves the window. Fixed memory. */
-struct cmd_replay_slot {
-	uint8_t nonce[CMD_NONCE_MAX];
-	uint8_t len; /* 0 = free */
-	int64_t ts;
-};
-
+/*
+ * The caller fills device_id, doors, ndoors, clock_skew, keys and verify, then calls
+ * cmd_verifier_start(), which owns the rest with the other cmd_replay.h functions.
+ */
 struct cmd_verifier {
 	char device_id[CMD_NAME_MAX + 1];
 	char doors[CMD_MAX_DOORS][CMD_NAME_MAX + 1];
@@ -61,21 +62,6 @@ struct cmd_verifier {
 	cmd_verify_fn verify;
 	struct cmd_replay_slot replay[CMD_REPLAY_SLOTS];
 };
-
-/*
- * Starts the verifier at NOW with an empty replay window: nothing stamped before NOW passes.
- * LATEST is the latest time seen before a restart (0 when unknown): time is never earlier than
- * that, so a clock set back is not trusted until it catches up (its commands are judged by
- * LATEST meanwhile). clock_skew must be set first.
- */
-void cmd_verifier_start(struct cmd_verifier *v, int64_t now, int64_t latest);
-
-/*
- * After cmd_verifier_start(): puts back one nonce of a command accepted before a restart, with
- * its timestamp, so that the command is a replay after the restart as it was before. Returns
- * false for a nonce that cannot be one (its length) or when the window has no room.
- */
-bool cmd_verifier_remember(struct cmd_verifier *v, const uint8_t *nonce, size_t len, int64_t ts);
 
 /*
  * Judges one message from TOPIC_DOOR's command topic: returns CMD_OK and fills *out, or the

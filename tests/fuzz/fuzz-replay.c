@@ -1,17 +1,17 @@
 /*
- * fuzz-replay: the replay window of cmd_check() (src/core/cmd.c), against a model of what it
- * must remember.
+ * fuzz-replay: the replay window of cmd_check() (src/core/cmd_replay.c), against a model of
+ * what it must remember.
  *
  * fuzz-cmd meets an empty window every time, and the real window holds 1023 nonces: no input
  * of a few hundred bytes fills it, makes its entries collide, or lets them expire under a
- * probe. So this target has its own build of cmd.c with CMD_REPLAY_SLOTS 8 (capacity 7), a
+ * probe. So this target has its own build of the core with CMD_REPLAY_SLOTS 8 (capacity 7), a
  * signature check that accepts everything (the window is what is tested, and only signed
  * commands ever reach it), and a clock skew of 4 s. Each input is a sequence of commands, three
  * bytes each: which of 32 nonces, the ts relative to now, and how far the clock moves on.
  *
- * The model is the rule in cmd.h: a command in the time window is a replay if an accepted one
- * with its nonce is still in the time window, rate_limited if the window already holds its
- * capacity of live nonces, and accepted otherwise. The clock only moves forward here: a clock
+ * The model is the rule in cmd.h and cmd_replay.h: a command in the time window is a replay if an
+ * accepted one with its nonce is still in the time window, rate_limited if the window already holds
+ * its capacity of live nonces, and accepted otherwise. The clock only moves forward here: a clock
  * stepped back can revive a nonce the window has already forgotten (see docs/fuzzing.md).
  */
 #include <stdbool.h>
