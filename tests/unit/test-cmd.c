@@ -1,5 +1,6 @@
 /*
- * Unit tests of the command verifier (cmd_check and its helpers in src/core/cmd.c).
+ * Unit tests of the command verifier: cmd_check and its helpers (src/core/cmd.c, the words
+ * and charsets of cmd_names.c, the time and replay windows of cmd_replay.c).
  *
  * Commands are signed for real, with Ed25519 keys that libsodium makes for each run, and
  * verified through libsodium (sig_sodium) behind a wrapper that counts its calls: that is how
@@ -1125,6 +1126,39 @@ test_cmd_NonceReuseIsReplay(void **state)
 	assert_reason(check_spec(f, &s, NOW), CMD_REPLAY);
 }
 
+/*
+ * The window's own two calls, as cmd_check() makes them around the signature: a check never
+ * remembers the nonce, only a commit does, so a command whose signature fails leaves nothing.
+ */
+static void
+test_cmd_ReplayCheckThenCommit(void **state)
+{
+	struct fixture *f = *state;
+	struct cmd_replay_ticket t, again;
+	const uint8_t nonce[CMD_NONCE_MAX + 1] = {1, 2, 3, 4, 5, 6, 7, 8, 9};
+
+	cmd_verifier_start(&f->v, START, 0);
+	/* No command has a nonce of these lengths: refused before the window is looked at. */
+	assert_reason(cmd_replay_check(&f->v, NOW, nonce, CMD_NONCE_MIN - 1, NOW, &t),
+	              CMD_MALFORMED);
+	assert_reason(cmd_replay_check(&f->v, NOW, nonce, CMD_NONCE_MAX + 1, NOW, &t),
+	              CMD_MALFORMED);
+	assert_reason(cmd_replay_check(&f->v, NOW, NULL, CMD_NONCE_MIN, NOW, &t), CMD_MALFORMED);
+	assert_int_equal(f->v.latest, START);
+
+	assert_reason(cmd_replay_check(&f->v, START - 1, nonce, 8, NOW, &t), CMD_STALE);
+	assert_reason(cmd_replay_check(&f->v, NOW - SKEW - 1, nonce, 8, NOW, &t), CMD_STALE);
+	assert_reason(cmd_replay_check(&f->v, NOW + SKEW + 1, nonce, 8, NOW, &t), CMD_FUTURE);
+	assert_int_equal(f->v.latest, NOW);
+
+	assert_reason(cmd_replay_check(&f->v, NOW, nonce, 8, NOW, &t), CMD_OK);
+	assert_reason(cmd_replay_check(&f->v, NOW, nonce, 8, NOW, &again), CMD_OK);
+	assert_true(cmd_replay_commit(&f->v, &t));
+	assert_reason(cmd_replay_check(&f->v, NOW + 1, nonce, 8, NOW, &t), CMD_REPLAY);
+	/* The same first bytes, one longer: another nonce. */
+	assert_reason(cmd_replay_check(&f->v, NOW, nonce, 9, NOW, &t), CMD_OK);
+}
+
 static void
 test_cmd_ReplayWindowExpiry(void **state)
 {
@@ -1678,6 +1712,46 @@ test_cmd_Names(void **state)
 	assert_false(cmd_action_parse(NULL, 0, &a));
 }
 
+/* The charsets of device ids, door names and key ids, at their boundaries. */
+static void
+test_cmd_NameCharsets(void **state)
+{
+	static const char n33[] = "abcdefghijklmnopqrstuvwxyz0123456";
+	static const char k65[] =
+	    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789._@";
+	char buf[CMD_NAME_MAX + 1];
+
+	(void)state;
+	assert_true(cmd_name_valid("main", 4));
+	assert_true(cmd_name_valid("a_b-9", 5));
+	assert_true(cmd_name_valid(n33, CMD_NAME_MAX));
+	assert_false(cmd_name_valid(n33, CMD_NAME_MAX + 1));
+	assert_false(cmd_name_valid("", 0));
+	assert_false(cmd_name_valid("Main", 4));
+	assert_false(cmd_name_valid("a.b", 3));
+	assert_false(cmd_name_valid("a b", 3));
+	assert_false(cmd_name_valid("a\nb", 3));
+	assert_false(cmd_name_valid("a\0b", 3));
+
+	assert_true(cmd_kid_valid("alice-phone", 11));
+	assert_true(cmd_kid_valid("Bob.2@home_x", 12));
+	assert_true(cmd_kid_valid(k65, CMD_KID_MAX));
+	assert_false(cmd_kid_valid(k65, CMD_KID_MAX + 1));
+	assert_false(cmd_kid_valid("", 0));
+	assert_false(cmd_kid_valid("a b", 3));
+	assert_false(cmd_kid_valid("a\nb", 3));
+	assert_false(cmd_kid_valid("a/b", 3));
+
+	cmd_name_copy(buf, "mainly", 4);
+	assert_string_equal(buf, "main");
+	assert_true(cmd_name_eq("main", 4, buf, sizeof(buf)));
+	assert_true(cmd_name_eq("mainly", 4, buf, sizeof(buf)));
+	assert_false(cmd_name_eq("mai", 3, buf, sizeof(buf)));
+	assert_false(cmd_name_eq("mains", 5, buf, sizeof(buf)));
+	/* A name as long as its buffer has no room for its NUL: it cannot be equal. */
+	assert_false(cmd_name_eq("main", 4, buf, 4));
+}
+
 /* ---- fixture ------------------------------------------------------------------------------ */
 
 static int
@@ -1810,6 +1884,7 @@ main(void)
 	    T(test_cmd_RestartWithClockSetBack),
 	    T(test_cmd_SameCommandTwiceIsReplay),
 	    T(test_cmd_NonceReuseIsReplay),
+	    T(test_cmd_ReplayCheckThenCommit),
 	    T(test_cmd_ReplayWindowExpiry),
 	    T(test_cmd_EveryFlippedSignatureBitRefused),
 	    T(test_cmd_ForgedSignaturesRefused),
@@ -1824,6 +1899,7 @@ main(void)
 	    T(test_cmd_CheapRejectionsNeverVerify),
 	    T(test_cmd_SignedText),
 	    T(test_cmd_Names),
+	    T(test_cmd_NameCharsets),
 	    cmocka_unit_test(test_cmd_ProtocolTestVector),
 	};
 

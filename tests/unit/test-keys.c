@@ -441,6 +441,49 @@ test_keys_NullRingOnlyValidates(void **state)
 	assert_non_null(strstr(err, "only ed25519"));
 }
 
+/* ---- lookup and permissions --------------------------------------------------------------- */
+
+/* A key is found by its whole id only, and allows exactly what its line lists. */
+static void
+test_keys_FindAndAllow(void **state)
+{
+	struct cmd_keyring *ring = *state;
+	const struct cmd_key *alice, *bob;
+	char text[256];
+
+	snprintf(text, sizeof(text),
+	         "ed25519 %s alice\n"
+	         "ed25519 %s bob actions=open,stop doors=side,back\n",
+	         pub_b64(1), pub_b64(2));
+	parse_ok(ring, text);
+
+	alice = cmd_keyring_find(ring, "alice", 5);
+	bob = cmd_keyring_find(ring, "bobby", 3); /* only n bytes are looked at */
+	assert_ptr_equal(alice, &ring->keys[0]);
+	assert_ptr_equal(bob, &ring->keys[1]);
+	assert_null(cmd_keyring_find(ring, "ali", 3));
+	assert_null(cmd_keyring_find(ring, "alice2", 6));
+	assert_null(cmd_keyring_find(ring, "Alice", 5));
+	assert_null(cmd_keyring_find(ring, "", 0));
+	assert_null(cmd_keyring_find(NULL, "alice", 5));
+
+	for (unsigned int a = 0; a < CMD_ACTION_COUNT; a++) {
+		assert_true(cmd_key_allows(alice, (enum cmd_action)a, "main", 4));
+		assert_true(cmd_key_allows(alice, (enum cmd_action)a, "anything", 8));
+	}
+	assert_true(cmd_key_allows(bob, CMD_ACTION_OPEN, "side", 4));
+	assert_true(cmd_key_allows(bob, CMD_ACTION_STOP, "back", 4));
+	assert_true(cmd_key_allows(bob, CMD_ACTION_OPEN, "sidewalk", 4));
+	assert_false(cmd_key_allows(bob, CMD_ACTION_CLOSE, "side", 4));
+	assert_false(cmd_key_allows(bob, CMD_ACTION_TOGGLE, "side", 4));
+	assert_false(cmd_key_allows(bob, CMD_ACTION_OPEN, "main", 4));
+	assert_false(cmd_key_allows(bob, CMD_ACTION_OPEN, "sid", 3));
+	assert_false(cmd_key_allows(bob, CMD_ACTION_OPEN, "", 0));
+	/* Not an action at all: refused, and no shift by a wild amount. */
+	assert_false(cmd_key_allows(alice, CMD_ACTION_COUNT, "main", 4));
+	assert_false(cmd_key_allows(alice, (enum cmd_action)40, "main", 4));
+}
+
 static int
 setup(void **state)
 {
@@ -474,6 +517,7 @@ main(void)
 	                                    teardown),
 	    cmocka_unit_test_setup_teardown(test_keys_ErrorBufferHandling, setup, teardown),
 	    cmocka_unit_test(test_keys_NullRingOnlyValidates),
+	    cmocka_unit_test_setup_teardown(test_keys_FindAndAllow, setup, teardown),
 	};
 
 	if (sodium_init() < 0)
