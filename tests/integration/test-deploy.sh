@@ -125,7 +125,7 @@ pass "garagectl(1): every command and option of garagectl --help, ctl.conf, exit
 
 # 4. docs/reference.md is the contract, and it is complete: every configuration key of config.c's
 # tables (and ctl.conf's [signing]) in the table of its section, every reason word of
-# cmd_names.c and every event type and field of events.c in theirs, every command of
+# cmd_names.c and every event type and field of event.c in theirs, every command of
 # `garagectl --help` under a heading of its own, every option of garagectl's and garaged's
 # usage; and no README or doc points outside this repository.
 REF=$ROOT/docs/reference.md
@@ -173,14 +173,14 @@ for t in conf:
 for f, t in src.items():
     for r in re.findall(r'\[CMD_(?!OK\])[A-Z_]+\]\s*=\s*"([a-z_]+)"', t):
         need('reason %s as a table row' % r, '| `%s` |' % r in doc, 'reasons')
-# Event types (events.c's own, and every event_note() caller's) and fields, under "Events".
+# Event types (event.c's own, and every event_note() caller's) and fields, under "Events".
 events = part('Events')
 for f, t in src.items():
     types = re.findall(r'put_field\(&o,\s*"type",\s*"([a-z_]+)"\)', t)
     types += re.findall(r'event_note\([^;]*?"([a-z_]+)"', t, re.S)
     for ty in types:
         need('event type %s as a row under Events' % ty, '| `%s` |' % ty in events, 'event types')
-    if os.path.basename(f) == 'events.c':
+    if os.path.basename(f) == 'event.c':
         for fld in set(re.findall(r'put_(?:field|int)\(&o,\s*"([a-z_]+)"', t)):
             need('event field %s under Events' % fld, '`%s`' % fld in events, 'event fields')
 # garagectl's commands, each under a heading, and every option of its usage.
@@ -196,7 +196,8 @@ for l in ctl_help.splitlines():
              any(re.search(r'\b%s\b' % re.escape(c), h) for h in heads), 'commands')
 for o in set(re.findall(r'(?<![\w-])(--?[a-z][a-z0-9-]*)', ctl_help + '\n' + garaged_usage)):
     need('option %s' % o, '`' + o in doc, 'options')
-if counts.get('keys', 0) < 30 or counts.get('reasons', 0) < 11 or counts.get('commands', 0) < 10:
+if counts.get('keys', 0) < 30 or counts.get('reasons', 0) < 11 or counts.get('commands', 0) < 10 \
+        or counts.get('event fields', 0) < 8:
     missing.append('too few found in the sources (%s): has their layout changed?' % counts)
 print('\n'.join(missing) if missing else 'OK ' + ', '.join('%d %s' % (n, k) for k, n in sorted(counts.items())))
 PY
