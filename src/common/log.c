@@ -41,11 +41,11 @@ log_set_process(const char *name)
 	log_process = name;
 }
 
-static void log_vwrite(int pri, const char *fmt, va_list ap, const char *suffix)
+static void vwrite(int pri, const char *fmt, va_list ap, const char *suffix)
     __attribute__((format(printf, 2, 0)));
 
 static void
-log_vwrite(int pri, const char *fmt, va_list ap, const char *suffix)
+vwrite(int pri, const char *fmt, va_list ap, const char *suffix)
 {
 	static const char *const names[] = {[LOG_ERR] = "error",
 	                                    [LOG_WARNING] = "warning",
@@ -82,7 +82,7 @@ log_debug(const char *fmt, ...)
 	if (!log_verbose)
 		return;
 	va_start(ap, fmt);
-	log_vwrite(LOG_DEBUG, fmt, ap, NULL);
+	vwrite(LOG_DEBUG, fmt, ap, NULL);
 	va_end(ap);
 }
 
@@ -92,7 +92,7 @@ log_info(const char *fmt, ...)
 	va_list ap;
 
 	va_start(ap, fmt);
-	log_vwrite(LOG_INFO, fmt, ap, NULL);
+	vwrite(LOG_INFO, fmt, ap, NULL);
 	va_end(ap);
 }
 
@@ -102,7 +102,7 @@ log_warnx(const char *fmt, ...)
 	va_list ap;
 
 	va_start(ap, fmt);
-	log_vwrite(LOG_WARNING, fmt, ap, NULL);
+	vwrite(LOG_WARNING, fmt, ap, NULL);
 	va_end(ap);
 }
 
@@ -114,7 +114,7 @@ log_warn(const char *fmt, ...)
 
 	snprintf(suffix, sizeof(suffix), ": %s", strerror(errno));
 	va_start(ap, fmt);
-	log_vwrite(LOG_WARNING, fmt, ap, suffix);
+	vwrite(LOG_WARNING, fmt, ap, suffix);
 	va_end(ap);
 }
 
@@ -126,7 +126,7 @@ log_fatal(const char *fmt, ...)
 
 	snprintf(suffix, sizeof(suffix), ": %s", strerror(errno));
 	va_start(ap, fmt);
-	log_vwrite(LOG_ERR, fmt, ap, suffix);
+	vwrite(LOG_ERR, fmt, ap, suffix);
 	va_end(ap);
 	exit(1);
 }
@@ -137,13 +137,13 @@ log_fatalx(const char *fmt, ...)
 	va_list ap;
 
 	va_start(ap, fmt);
-	log_vwrite(LOG_ERR, fmt, ap, NULL);
+	vwrite(LOG_ERR, fmt, ap, NULL);
 	va_end(ap);
 	exit(1);
 }
 
 static uint64_t
-log_now_ms(void)
+clock_ms(void)
 {
 	struct timespec ts;
 
@@ -160,7 +160,7 @@ log_set_clock(uint64_t (*now_ms)(void))
 }
 
 static void
-log_unhold(struct log_limit *l)
+unhold(struct log_limit *l)
 {
 	size_t i;
 
@@ -171,7 +171,7 @@ log_unhold(struct log_limit *l)
 }
 
 static void
-log_hold(struct log_limit *l)
+hold(struct log_limit *l)
 {
 	size_t i;
 
@@ -190,7 +190,7 @@ log_limit_pass(struct log_limit *l, uint64_t now_ms, uint32_t *summary)
 	if (l->open && now_ms - l->start >= LOG_LIMIT_WINDOW_MS) {
 		*summary = l->held;
 		l->open = false;
-		log_unhold(l);
+		unhold(l);
 	}
 	if (!l->open) {
 		l->open = true;
@@ -204,13 +204,13 @@ log_limit_pass(struct log_limit *l, uint64_t now_ms, uint32_t *summary)
 	}
 	if (l->held < UINT32_MAX)
 		l->held++;
-	log_hold(l);
+	hold(l);
 	return false;
 }
 
 /* "WHAT: N more in the last minute": every held line came between the window's start and now. */
 static void
-log_say_held(const struct log_limit *l, uint32_t held, uint64_t since, uint64_t now_ms)
+say_held(const struct log_limit *l, uint32_t held, uint64_t since, uint64_t now_ms)
 {
 	uint64_t s = (now_ms - since + 999U) / 1000U;
 	char period[32];
@@ -227,23 +227,23 @@ log_say_held(const struct log_limit *l, uint32_t held, uint64_t since, uint64_t 
 void
 log_warnx_limited(struct log_limit *l, const char *fmt, ...)
 {
-	uint64_t now = log_now_ms(), since = l->start;
+	uint64_t now = clock_ms(), since = l->start;
 	uint32_t summary;
 	va_list ap;
 
 	if (!log_limit_pass(l, now, &summary))
 		return;
 	if (summary > 0)
-		log_say_held(l, summary, since, now);
+		say_held(l, summary, since, now);
 	va_start(ap, fmt);
-	log_vwrite(LOG_WARNING, fmt, ap, NULL);
+	vwrite(LOG_WARNING, fmt, ap, NULL);
 	va_end(ap);
 }
 
 void
 log_limit_tick(void)
 {
-	uint64_t now_ms = log_now_ms();
+	uint64_t now_ms = clock_ms();
 	struct log_limit *l;
 	size_t i;
 
@@ -251,10 +251,10 @@ log_limit_tick(void)
 		l = log_held[i];
 		if (l == NULL || now_ms - l->start < LOG_LIMIT_WINDOW_MS)
 			continue;
-		log_unhold(l);
+		unhold(l);
 		l->open = false;
 		if (l->held > 0)
-			log_say_held(l, l->held, l->start, now_ms);
+			say_held(l, l->held, l->start, now_ms);
 		l->held = 0;
 	}
 }

@@ -269,7 +269,7 @@ struct mdns_link {
 };
 
 static size_t
-mdns_links(struct mdns_link *links, size_t max)
+find_links(struct mdns_link *links, size_t max)
 {
 	struct ifaddrs *ifa, *i;
 	size_t n = 0;
@@ -327,7 +327,7 @@ on_link(const struct mdns_link *links, size_t n, int family, const uint8_t *from
 
 /* One try: the query out of every link, each family on its own socket. */
 static void
-mdns_send(int fd4, int fd6, const struct mdns_link *links, size_t n, const uint8_t *q, size_t qlen)
+send_query(int fd4, int fd6, const struct mdns_link *links, size_t n, const uint8_t *q, size_t qlen)
 {
 	struct sockaddr_in to4 = {.sin_family = AF_INET, .sin_port = htons(MDNS_PORT)};
 	struct sockaddr_in6 to6 = {.sin6_family = AF_INET6, .sin6_port = htons(MDNS_PORT)};
@@ -364,8 +364,8 @@ mdns_send(int fd4, int fd6, const struct mdns_link *links, size_t n, const uint8
  * and is passed over.
  */
 static int
-mdns_receive(int fd, const struct mdns_link *links, size_t n, uint16_t id, const char *name,
-             char *addr, size_t addrlen)
+receive_answer(int fd, const struct mdns_link *links, size_t n, uint16_t id, const char *name,
+               char *addr, size_t addrlen)
 {
 	uint8_t msg[MDNS_MSG_MAX];
 	struct sockaddr_storage from;
@@ -413,7 +413,7 @@ mdns_receive(int fd, const struct mdns_link *links, size_t n, uint16_t id, const
 }
 
 static int
-mdns_socket(int family)
+open_socket(int family)
 {
 	int fd, hops = 255, v6only = 1;
 	unsigned char ttl = 255;
@@ -454,13 +454,13 @@ mdns_resolve(const char *name, unsigned timeout_ms, char *addr, size_t addrlen, 
 		snprintf(err, errlen, "mDNS: %s is not a valid .local name", name);
 		return -1;
 	}
-	n = mdns_links(links, MDNS_LINKS_MAX);
+	n = find_links(links, MDNS_LINKS_MAX);
 	if (n == 0) {
 		snprintf(err, errlen, "mDNS: no network interface is up that can multicast");
 		return -1;
 	}
-	pfd[0].fd = mdns_socket(AF_INET);
-	pfd[1].fd = mdns_socket(AF_INET6); /* absent without IPv6: that is fine */
+	pfd[0].fd = open_socket(AF_INET);
+	pfd[1].fd = open_socket(AF_INET6); /* absent without IPv6: that is fine */
 	if (pfd[0].fd < 0 && pfd[1].fd < 0) {
 		snprintf(err, errlen, "mDNS: socket: %s", strerror(errno));
 		return -1;
@@ -468,7 +468,7 @@ mdns_resolve(const char *name, unsigned timeout_ms, char *addr, size_t addrlen, 
 	for (now = start; !found && now < deadline; now = timer_now_ms()) {
 		while (tries < sizeof(mdns_try_at_ms) / sizeof(mdns_try_at_ms[0]) &&
 		       now >= start + mdns_try_at_ms[tries]) {
-			mdns_send(pfd[0].fd, pfd[1].fd, links, n, q, qlen);
+			send_query(pfd[0].fd, pfd[1].fd, links, n, q, qlen);
 			tries++;
 		}
 		until = deadline;
@@ -484,7 +484,8 @@ mdns_resolve(const char *name, unsigned timeout_ms, char *addr, size_t addrlen, 
 			continue;
 		for (i = 0; i < 2 && !found; i++)
 			if (pfd[i].revents & POLLIN)
-				found = mdns_receive(pfd[i].fd, links, n, id, name, addr, addrlen);
+				found =
+				    receive_answer(pfd[i].fd, links, n, id, name, addr, addrlen);
 	}
 	if (found)
 		rc = 0;

@@ -226,7 +226,7 @@ peer_digests(X509 *x, struct digests *d)
 
 /* The struct tls of the connection a certificate is being verified for. */
 static struct tls *
-tls_of_store(X509_STORE_CTX *sctx)
+owner_of(X509_STORE_CTX *sctx)
 {
 	SSL *ssl = X509_STORE_CTX_get_ex_data(sctx, SSL_get_ex_data_X509_STORE_CTX_idx());
 
@@ -308,7 +308,7 @@ record_verify_failure(struct tls *t, X509_STORE_CTX *sctx)
 static int
 verify_cb(int ok, X509_STORE_CTX *sctx)
 {
-	struct tls *t = tls_of_store(sctx);
+	struct tls *t = owner_of(sctx);
 
 	if (!ok && t != NULL)
 		record_verify_failure(t, sctx);

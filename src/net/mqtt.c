@@ -77,7 +77,7 @@ on_log(struct mosquitto *mosq, void *obj, int level, const char *str)
 {
 	(void)mosq;
 	(void)obj;
-	/* OpenSSL's raw error lines are for debugging: mqtt_attempt_failed() says which check
+	/* OpenSSL's raw error lines are for debugging: attempt_failed() says which check
 	 * failed, in one line. */
 	if (strncmp(str, "OpenSSL Error", strlen("OpenSSL Error")) == 0)
 		log_debug("mqtt: %s", str);
@@ -92,7 +92,7 @@ on_log(struct mosquitto *mosq, void *obj, int level, const char *str)
  * wrong (tls_explain_failure); otherwise FALLBACK.
  */
 static void
-mqtt_attempt_failed(struct mqtt *m, const char *fallback)
+attempt_failed(struct mqtt *m, const char *fallback)
 {
 	const char *why, *ssl;
 
@@ -153,8 +153,8 @@ on_disconnect(struct mosquitto *mosq, void *obj, int rc)
 
 	(void)mosq;
 	if (m->state == MQTT_CONNECTING && rc != 0)
-		mqtt_attempt_failed(m, rc == MOSQ_ERR_ERRNO && saved != 0 ? strerror(saved)
-		                                                          : mosquitto_strerror(rc));
+		attempt_failed(m, rc == MOSQ_ERR_ERRNO && saved != 0 ? strerror(saved)
+		                                                     : mosquitto_strerror(rc));
 	/* libmosquitto 2.0 has no text for its own keepalive error. */
 	if (m->state == MQTT_CONNECTED && rc == MOSQ_ERR_KEEPALIVE)
 		log_warnx("lost the connection to %s:%u: no answer within the keepalive of %u s",
@@ -197,7 +197,7 @@ on_publish(struct mosquitto *mosq, void *obj, int mid)
 
 /* At start: when the device certificate runs out, so that nobody learns it from an outage. */
 static void
-mqtt_log_cert_expiry(const struct mqtt *m)
+log_cert_expiry(const struct mqtt *m)
 {
 	const char *file = m->cfg->certfile, *when = tls_client_cert_not_after(m->tls);
 	int days = mqtt_cert_days_left(m);
@@ -258,7 +258,7 @@ mqtt_new(const struct config *cfg, const char *will_topic, const struct mqtt_cal
 			log_warnx("%s:%d: this pin is a SHA-1 fingerprint, and SHA-1 is weak; pin "
 			          "the broker's certificate with sha256: or spki-sha256: instead",
 			          cfg->file, cfg->pins[i].line);
-	mqtt_log_cert_expiry(m);
+	log_cert_expiry(m);
 	return m;
 }
 
@@ -280,7 +280,7 @@ mqtt_free(struct mqtt *m)
  * floor and the cap (full jitter), so that a fleet does not reconnect in step.
  */
 static uint32_t
-mqtt_backoff_ms(const struct mqtt *m)
+backoff_ms(const struct mqtt *m)
 {
 	uint32_t min = m->cfg->reconnect_min_ms, max = m->cfg->reconnect_max_s * 1000U;
 	uint32_t cap = min, r = 0;
@@ -297,9 +297,9 @@ mqtt_backoff_ms(const struct mqtt *m)
 }
 
 static void
-mqtt_schedule_reconnect(struct mqtt *m, uint64_t now)
+schedule_reconnect(struct mqtt *m, uint64_t now)
 {
-	uint32_t delay = mqtt_backoff_ms(m);
+	uint32_t delay = backoff_ms(m);
 
 	if (m->attempt < 16)
 		m->attempt++;
@@ -311,14 +311,14 @@ mqtt_schedule_reconnect(struct mqtt *m, uint64_t now)
 
 /* After every call into libmosquitto: a closed socket means the attempt or session is over. */
 static void
-mqtt_settle(struct mqtt *m, uint64_t now)
+settle(struct mqtt *m, uint64_t now)
 {
 	if (mosquitto_socket(m->mosq) < 0 && m->reconnect_at == 0)
-		mqtt_schedule_reconnect(m, now);
+		schedule_reconnect(m, now);
 }
 
 static void
-mqtt_connect(struct mqtt *m, uint64_t now)
+start_attempt(struct mqtt *m, uint64_t now)
 {
 	char addr[MQTT_SESSION_ADDR_MAX], mdns_err[512];
 	char why[160];
@@ -336,7 +336,7 @@ mqtt_connect(struct mqtt *m, uint64_t now)
 		if (mqtt_session_address(m->cfg, addr, sizeof(addr), mdns_err, sizeof(mdns_err)) !=
 		    0) {
 			log_warnx("%s", mdns_err);
-			mqtt_schedule_reconnect(m, timer_now_ms());
+			schedule_reconnect(m, timer_now_ms());
 			return;
 		}
 		log_info("mDNS: %s is at %s", m->cfg->host, addr);
@@ -356,12 +356,11 @@ mqtt_connect(struct mqtt *m, uint64_t now)
 	if (rc == MOSQ_ERR_EAI) {
 		/* libmosquitto leaves getaddrinfo()'s code in errno. */
 		snprintf(why, sizeof(why), "cannot resolve the host name: %s", gai_strerror(errno));
-		mqtt_attempt_failed(m, why);
+		attempt_failed(m, why);
 	} else if (rc != MOSQ_ERR_SUCCESS) {
-		mqtt_attempt_failed(m, rc == MOSQ_ERR_ERRNO ? strerror(errno)
-		                                            : mosquitto_strerror(rc));
+		attempt_failed(m, rc == MOSQ_ERR_ERRNO ? strerror(errno) : mosquitto_strerror(rc));
 	}
-	mqtt_settle(m, now);
+	settle(m, now);
 }
 
 void
@@ -369,7 +368,7 @@ mqtt_start(struct mqtt *m, uint64_t now_ms)
 {
 	log_info("connecting to %s:%u (TLS, client certificate %s)", m->cfg->host, m->cfg->port,
 	         m->cfg->certfile);
-	mqtt_connect(m, now_ms);
+	start_attempt(m, now_ms);
 }
 
 int
@@ -407,19 +406,19 @@ mqtt_want_read(const struct mqtt *m)
  * socket (a busy loop), so the attempt ends here and the next one starts after the backoff.
  */
 static void
-mqtt_connect_failed(struct mqtt *m, uint64_t now)
+attempt_ended(struct mqtt *m, uint64_t now)
 {
 	int err = 0, fd = mosquitto_socket(m->mosq);
 	socklen_t len = sizeof(err);
 
 	if (fd < 0 || getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &len) != 0 || err == 0)
 		err = ECONNRESET;
-	mqtt_attempt_failed(m, strerror(err));
-	mqtt_schedule_reconnect(m, now);
+	attempt_failed(m, strerror(err));
+	schedule_reconnect(m, now);
 }
 
 static void
-mqtt_report(struct mqtt *m, const char *what, int rc)
+report(struct mqtt *m, const char *what, int rc)
 {
 	char why[160];
 
@@ -428,7 +427,7 @@ mqtt_report(struct mqtt *m, const char *what, int rc)
 	snprintf(why, sizeof(why), "failed while %s: %s", what,
 	         rc == MOSQ_ERR_ERRNO ? strerror(errno) : mosquitto_strerror(rc));
 	if (m->state == MQTT_CONNECTING)
-		mqtt_attempt_failed(m, why);
+		attempt_failed(m, why);
 	else
 		log_debug("%s", why);
 }
@@ -441,7 +440,7 @@ mqtt_io(struct mqtt *m, short revents, uint64_t now_ms)
 
 	m->last_io = now_ms;
 	if (m->state == MQTT_CONNECTING && (revents & (POLLHUP | POLLERR))) {
-		mqtt_connect_failed(m, now_ms);
+		attempt_ended(m, now_ms);
 		return;
 	}
 	if (revents & (POLLIN | POLLHUP | POLLERR)) {
@@ -453,14 +452,14 @@ mqtt_io(struct mqtt *m, short revents, uint64_t now_ms)
 				break;
 			rc = mosquitto_loop_read(m->mosq, 1);
 		}
-		mqtt_report(m, "reading", rc);
+		report(m, "reading", rc);
 	}
 	if (rc == MOSQ_ERR_SUCCESS && mosquitto_socket(m->mosq) >= 0 &&
 	    (revents & POLLOUT || mosquitto_want_write(m->mosq))) {
 		rc = mosquitto_loop_write(m->mosq, 1);
-		mqtt_report(m, "writing", rc);
+		report(m, "writing", rc);
 	}
-	mqtt_settle(m, now_ms);
+	settle(m, now_ms);
 }
 
 uint64_t
@@ -480,7 +479,7 @@ mqtt_tick(struct mqtt *m, uint64_t now_ms)
 
 	if (m->reconnect_at != 0) {
 		if (now_ms >= m->reconnect_at)
-			mqtt_connect(m, now_ms);
+			start_attempt(m, now_ms);
 		return;
 	}
 	if (mosquitto_socket(m->mosq) >= 0 &&
@@ -491,14 +490,14 @@ mqtt_tick(struct mqtt *m, uint64_t now_ms)
 		rc = mosquitto_loop_misc(m->mosq);
 		if (rc == MOSQ_ERR_SUCCESS && mosquitto_want_write(m->mosq))
 			rc = mosquitto_loop_write(m->mosq, 1);
-		mqtt_report(m, "keepalive", rc);
+		report(m, "keepalive", rc);
 		if (mosquitto_socket(m->mosq) < 0 && m->state != MQTT_IDLE) {
 			log_warnx("no answer from %s:%u within the keepalive of %u s", m->cfg->host,
 			          m->cfg->port, m->cfg->keepalive);
 			m->state = MQTT_IDLE;
 		}
 	}
-	mqtt_settle(m, now_ms);
+	settle(m, now_ms);
 }
 
 bool
@@ -561,7 +560,7 @@ mqtt_subscribe(struct mqtt *m, const char *topic)
 
 /* Runs the socket alone until done() or the deadline; the daemon's loop has stopped. */
 static void
-mqtt_drain(struct mqtt *m, bool (*done)(const struct mqtt *), uint64_t deadline)
+drain(struct mqtt *m, bool (*done)(const struct mqtt *), uint64_t deadline)
 {
 	struct pollfd pfd;
 	uint64_t now;
@@ -587,13 +586,13 @@ mqtt_drain(struct mqtt *m, bool (*done)(const struct mqtt *), uint64_t deadline)
 }
 
 static bool
-mqtt_goodbye_acked(const struct mqtt *m)
+goodbye_is_acked(const struct mqtt *m)
 {
 	return m->goodbye_acked;
 }
 
 static bool
-mqtt_flushed(const struct mqtt *m)
+flushed(const struct mqtt *m)
 {
 	return !mosquitto_want_write(m->mosq);
 }
@@ -609,7 +608,7 @@ mqtt_goodbye(struct mqtt *m, const char *topic, const char *payload, unsigned ti
 	if (mosquitto_publish(m->mosq, &mid, topic, (int)strlen(payload), payload, 1, true) ==
 	    MOSQ_ERR_SUCCESS) {
 		m->goodbye_mid = mid;
-		mqtt_drain(m, mqtt_goodbye_acked, deadline);
+		drain(m, goodbye_is_acked, deadline);
 		if (!m->goodbye_acked)
 			log_warnx("the broker did not acknowledge '%s' on %s in time", payload,
 			          topic);
@@ -617,5 +616,5 @@ mqtt_goodbye(struct mqtt *m, const char *topic, const char *payload, unsigned ti
 	/* A clean DISCONNECT tells the broker not to send the will. */
 	m->state = MQTT_IDLE;
 	mosquitto_disconnect(m->mosq);
-	mqtt_drain(m, mqtt_flushed, deadline + 500U);
+	drain(m, flushed, deadline + 500U);
 }
