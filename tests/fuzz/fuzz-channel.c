@@ -1,0 +1,206 @@
+/*
+ * fuzz-channel: channel_check() (src/common/channel.c), the judge of every packet one half of
+ * garaged receives from the other, on arbitrary bytes.
+ *
+ * The door half runs it on what a network half that may have been taken over sends; the
+ * network half on what the door half sends. What they do with an accepted packet is what this
+ * checks: the packet is exactly its type's size (so every field the receiver reads arrived),
+ * its type is one its sender may send, its strings end with a NUL inside their arrays (door,
+ * state: printed and published with strlen()), its counts are inside their arrays (cmd.len,
+ * event.len: that many bytes are copied) and its door index inside the doors (state.door).
+ * Beyond those invariants, the verdict must be that of a model written from channel.h's
+ * comments, so that a check that refuses too much is found as well as one that refuses too
+ * little; a refusal gives a phrase of one line; and judging neither writes the packet nor
+ * depends on anything but its arguments.
+ *
+ * Input: byte 0 says who sent it (bit 0: the door half) and what the receiver allows (bit 1:
+ * ha_cmd commands); bit 2 sets the header's len to the packet's size, so that mutations reach
+ * the checks of the fields without first having to find it. Byte 1 is the receiver's number of
+ * doors (255: UINT32_MAX). The rest is the packet as recv() with MSG_TRUNC reports it: its
+ * size is the rest's size even beyond the receive buffer, of which the first bytes are what
+ * the buffer holds, zeroed behind them as channel_recv() zeroes it.
+ */
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <string.h>
+
+#include "channel.h"
+#include "fuzz.h"
+
+static union channel_msg msg, copy;
+
+int
+LLVMFuzzerInitialize(int *argc, char ***argv)
+{
+	(void)argc;
+	(void)argv;
+	return 0;
+}
+
+static uint32_t
+u32_at(size_t off)
+{
+	uint32_t v;
+
+	memcpy(&v, (const unsigned char *)&msg + off, sizeof(v));
+	return v;
+}
+
+static bool
+has_nul(size_t off, size_t size)
+{
+	return memchr((const unsigned char *)&msg + off, '\0', size) != NULL;
+}
+
+/*
+ * The verdict, from channel.h's words rather than channel.c's code: fields read at their
+ * offsets from the bytes received.
+ */
+static enum channel_type
+model(size_t len, enum channel_from from, const struct channel_limits *lim)
+{
+	uint32_t type;
+
+	if (len < sizeof(struct channel_hdr) || len > CHANNEL_MSG_MAX)
+		return CHANNEL_NONE;
+	type = u32_at(offsetof(struct channel_hdr, type));
+	if (u32_at(offsetof(struct channel_hdr, len)) != len)
+		return CHANNEL_NONE;
+	if (from == CHANNEL_FROM_NET) {
+		switch (type) {
+		case CHANNEL_CONNECTED:
+		case CHANNEL_RUNNING:
+			return len == sizeof(struct channel_bare) ? (enum channel_type)type
+			                                          : CHANNEL_NONE;
+		case CHANNEL_COMMAND: {
+			uint16_t plen;
+			uint8_t topic = msg.raw[offsetof(struct channel_command, topic)];
+			uint8_t retained = msg.raw[offsetof(struct channel_command, retained)];
+
+			memcpy(&plen, msg.raw + offsetof(struct channel_command, len),
+			       sizeof(plen));
+			if (len != sizeof(struct channel_command) || retained > 1 ||
+			    plen > CHANNEL_PAYLOAD_MAX ||
+			    !has_nul(offsetof(struct channel_command, door), sizeof(msg.cmd.door)))
+				return CHANNEL_NONE;
+			if (topic == CHANNEL_TOPIC_CMD ||
+			    (topic == CHANNEL_TOPIC_HA_CMD && lim->ha_unsigned))
+				return CHANNEL_COMMAND;
+			return CHANNEL_NONE;
+		}
+		default:
+			return CHANNEL_NONE;
+		}
+	}
+	switch (type) {
+	case CHANNEL_GOODBYE:
+		return len == sizeof(struct channel_bare) ? CHANNEL_GOODBYE : CHANNEL_NONE;
+	case CHANNEL_STATE:
+		if (len != sizeof(struct channel_state) ||
+		    u32_at(offsetof(struct channel_state, door)) >= lim->ndoors ||
+		    !has_nul(offsetof(struct channel_state, state), sizeof(msg.state.state)))
+			return CHANNEL_NONE;
+		return CHANNEL_STATE;
+	case CHANNEL_EVENT:
+		if (len != sizeof(struct channel_event) ||
+		    u32_at(offsetof(struct channel_event, len)) >= EVENT_MAX)
+			return CHANNEL_NONE;
+		return CHANNEL_EVENT;
+	default:
+		return CHANNEL_NONE;
+	}
+}
+
+/* What a receiver reads of an accepted packet, checked as it reads it. */
+static void
+check_accepted(enum channel_type t, size_t len, enum channel_from from,
+               const struct channel_limits *lim)
+{
+	FUZZ_CHECK(msg.hdr.type == (uint32_t)t);
+	FUZZ_CHECK(msg.hdr.len == len);
+	switch (t) {
+	case CHANNEL_CONNECTED:
+	case CHANNEL_RUNNING:
+		FUZZ_CHECK(from == CHANNEL_FROM_NET);
+		FUZZ_CHECK(len == sizeof(struct channel_bare));
+		break;
+	case CHANNEL_COMMAND:
+		FUZZ_CHECK(from == CHANNEL_FROM_NET);
+		FUZZ_CHECK(len == sizeof(struct channel_command));
+		FUZZ_CHECK(msg.cmd.len <= sizeof(msg.cmd.payload));
+		FUZZ_CHECK(msg.cmd.retained <= 1);
+		FUZZ_CHECK(strnlen(msg.cmd.door, sizeof(msg.cmd.door)) < sizeof(msg.cmd.door));
+		FUZZ_CHECK(msg.cmd.topic == CHANNEL_TOPIC_CMD ||
+		           (msg.cmd.topic == CHANNEL_TOPIC_HA_CMD && lim->ha_unsigned));
+		break;
+	case CHANNEL_STATE:
+		FUZZ_CHECK(from == CHANNEL_FROM_DOOR);
+		FUZZ_CHECK(len == sizeof(struct channel_state));
+		FUZZ_CHECK(msg.state.door < lim->ndoors);
+		FUZZ_CHECK(strnlen(msg.state.state, sizeof(msg.state.state)) <
+		           sizeof(msg.state.state));
+		break;
+	case CHANNEL_EVENT:
+		FUZZ_CHECK(from == CHANNEL_FROM_DOOR);
+		FUZZ_CHECK(len == sizeof(struct channel_event));
+		FUZZ_CHECK(msg.event.len < sizeof(msg.event.json));
+		break;
+	case CHANNEL_GOODBYE:
+		FUZZ_CHECK(from == CHANNEL_FROM_DOOR);
+		FUZZ_CHECK(len == sizeof(struct channel_bare));
+		break;
+	default:
+		FUZZ_CHECK(!"channel_check() returned a type that is none of channel.h's");
+	}
+}
+
+/* A phrase for "the door half sent %s": one line of printable text. */
+static void
+check_why(const char *why)
+{
+	FUZZ_CHECK(why != NULL);
+	FUZZ_CHECK(why[0] != '\0');
+	for (const char *c = why; *c != '\0'; c++)
+		FUZZ_CHECK(*c >= 0x20 && *c < 0x7f);
+}
+
+int
+LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	enum channel_from from, other;
+	struct channel_limits lim;
+	enum channel_type t;
+	const char *why = "not set";
+	size_t len;
+
+	if (size < 2)
+		return 0;
+	from = (data[0] & 1) ? CHANNEL_FROM_DOOR : CHANNEL_FROM_NET;
+	other = from == CHANNEL_FROM_NET ? CHANNEL_FROM_DOOR : CHANNEL_FROM_NET;
+	lim.ha_unsigned = (data[0] & 2) != 0;
+	lim.ndoors = data[1] == 0xff ? UINT32_MAX : data[1];
+	len = size - 2;
+	memset(&msg, 0, sizeof(msg));
+	memcpy(&msg, data + 2, len < sizeof(msg) ? len : sizeof(msg));
+	if ((data[0] & 4) && len >= sizeof(struct channel_hdr))
+		msg.hdr.len = (uint32_t)len;
+	memcpy(&copy, &msg, sizeof(msg));
+
+	t = channel_check(&msg, len, from, &lim, &why);
+	FUZZ_CHECK(memcmp(&msg, &copy, sizeof(msg)) == 0);
+	FUZZ_CHECK(t == model(len, from, &lim));
+	if (t == CHANNEL_NONE) {
+		check_why(why);
+	} else {
+		FUZZ_CHECK(why == NULL);
+		check_accepted(t, len, from, &lim);
+		/* Each half's types are its own: what one may send, the other may not. */
+		FUZZ_CHECK(channel_check(&msg, len, other, &lim, &why) == CHANNEL_NONE);
+		check_why(why);
+	}
+	/* The same bytes, the same verdict: nothing carried over from one packet to the next. */
+	FUZZ_CHECK(channel_check(&msg, len, from, &lim, &why) == t);
+	FUZZ_CHECK(memcmp(&msg, &copy, sizeof(msg)) == 0);
+	return 0;
+}
