@@ -313,12 +313,27 @@ pub() { # pub TOPIC PAYLOAD [mosquitto_pub args]; as $AS (a client stem), defaul
 }
 # watch: every message under garage/# and homeassistant/# with its topic, appended to
 # $T/watch.log (emptied first unless WATCH_APPEND is set), as the client WATCH_AS (default ctl.local).
+# It returns once the subscription stands, which is when a probe has come through: a message
+# published until then (an event, which the broker does not keep) would be missed, and a test
+# that expects it would wait in vain or, worse, one that expects nothing would pass. The probe is
+# one line "homeassistant/testbed/watch probe-N" in watch.log, published as Home Assistant
+# (ha.local may write under homeassistant/, garaged reads none of it); the test fails when none
+# came within 10 s.
 watch() {
+	local tag=probe-$RANDOM$RANDOM
 	[ -n "${WATCH_APPEND:-}" ] || : >"$T/watch.log"
 	mosquitto_sub -h localhost -p "$PORT" --cafile "$T/pki/ca.crt" --cert "$T/pki/${WATCH_AS:-ctl.local}.crt" \
 		--key "$T/pki/${WATCH_AS:-ctl.local}.key" -t 'garage/#' -t 'homeassistant/#' -v >>"$T/watch.log" 2>/dev/null &
 	PIDS+=("$!")
-	sleep 0.3
+	# A probe published before the subscription is lost: again every half second.
+	for _ in $(seq 20); do
+		AS=ha.local pub homeassistant/testbed/watch "$tag" >/dev/null 2>&1
+		for _ in 1 2 3 4 5; do
+			grep -qx "homeassistant/testbed/watch $tag" "$T/watch.log" && return 0
+			sleep 0.1
+		done
+	done
+	fail "watch: no probe came through to mosquitto_sub as ${WATCH_AS:-ctl.local} within 10 s"
 }
 # await PATTERN SECONDS [FILE]: until a line matches the extended regex (bounded).
 await() {
