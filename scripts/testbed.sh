@@ -284,17 +284,17 @@ mpub() { # mpub STEM TOPIC PAYLOAD [certdir]: publish as STEM (QoS 1); its exit 
 	mosquitto_pub -h localhost -p "$PORT" --cafile "$T/pki/ca.crt" --cert "${4:-$T/pki}/$1.crt" \
 		--key "${4:-$T/pki}/$1.key" -t "$2" -m "$3" -q 1 2>/dev/null
 }
-# flows WRITER TOPIC READER: whether what WRITER publishes on TOPIC reaches READER. The two are
-# always different identities: with use_username_as_clientid one would knock the other off.
+# flows WRITER TOPIC READER: whether what WRITER publishes on TOPIC reaches READER (within 2 s
+# of the publish, which waits for READER's subscription: see sub_bg). The two are always
+# different identities: with use_username_as_clientid one would knock the other off.
 flows() {
-	local tag=m$RANDOM$RANDOM sp
-	mosquitto_sub -h localhost -p "$PORT" --cafile "$T/pki/ca.crt" --cert "$T/pki/$3.crt" \
-		--key "$T/pki/$3.key" -t "$2" -C 1 -W 2 >"$T/flow.rx" 2>/dev/null &
-	sp=$!
-	sleep 0.4
+	local tag=m$RANDOM$RANDOM rc=0
+	sub_bg "$T/flow.rx" "$2" 1 15 "$3"
 	mpub "$1" "$2" "$tag"
-	wait "$sp"
-	grep -q "$tag" "$T/flow.rx"
+	await " $tag\$" 2 "$T/flow.rx" || rc=1
+	kill "$SUB_PID" 2>/dev/null
+	wait "$SUB_PID" 2>/dev/null
+	return $rc
 }
 allowed() { flows "$@" || fail "the ACL does not let $1 write $2 for $3 to read"; }
 denied() { flows "$@" && fail "the ACL lets $1 write $2 and $3 read it"; return 0; }
@@ -304,6 +304,23 @@ sub() { # sub TOPIC COUNT WAIT_S [stem]
 	mosquitto_sub -h localhost -p "$PORT" --cafile "$T/pki/ca.crt" \
 		--cert "$T/pki/${4:-ctl.local}.crt" --key "$T/pki/${4:-ctl.local}.key" \
 		-t "$1" -C "$2" -W "$3" 2>/dev/null
+}
+# sub_bg FILE TOPIC COUNT WAIT_S [stem]: sub in the background, with each message's topic (-v),
+# into FILE (emptied first); SUB_PID. It returns once the broker has acknowledged the
+# subscription, which mosquitto_sub -d says ("Subscribed (mid: 1): QOS", 128 for one the ACL
+# refuses): a message published before that is lost, and a test would read it as one that was
+# never sent or that the ACL stops. The debug lines ("Client ...", "Subscribed ...") stay in
+# FILE; a message's line starts with its topic. No acknowledgement within 10 s fails the test.
+sub_bg() {
+	: >"$1"
+	# Line-buffered: the debug lines reach FILE as they happen, not at exit.
+	stdbuf -oL mosquitto_sub -h localhost -p "$PORT" --cafile "$T/pki/ca.crt" \
+		--cert "$T/pki/${5:-ctl.local}.crt" --key "$T/pki/${5:-ctl.local}.key" \
+		-t "$2" -C "$3" -W "$4" -v -d >"$1" 2>/dev/null &
+	SUB_PID=$!
+	PIDS+=("$SUB_PID")
+	await '^Subscribed \(mid: [0-9]+\)' 10 "$1" ||
+		fail "sub_bg: no SUBACK for ${5:-ctl.local}'s subscription to $2 within 10 s: $(tr '\n' ';' <"$1")"
 }
 pub() { # pub TOPIC PAYLOAD [mosquitto_pub args]; as $AS (a client stem), default ctl.local
 	local topic=$1 payload=$2 as=${AS:-ctl.local}
