@@ -214,10 +214,16 @@ unit_files() {
 # AS_UNIT before both.
 start_garaged() {
 	unit_files
+	SUBACKS=$(count 'mqtt: Client .* received SUBACK' "$T/garaged.log")
 	"${AS_UNIT[@]}" ${GARAGED_WRAPPER:-} "$GARAGED" -c "$T/garaged.conf" -f -v >>"$T/garaged.log" 2>&1 &
 	GARAGED_PID=$!
 	PIDS+=("$GARAGED_PID")
 }
+# garaged_subscribed [SECONDS]: until the broker has acknowledged garaged's first subscription
+# since start_garaged, its command topics (libmosquitto's "received SUBACK" in garaged's -v log);
+# 1 after SECONDS (default 10). Its "online" goes out before it subscribes, and the retained
+# state a watcher sees may be an earlier run's: a command sent on either may be lost.
+garaged_subscribed() { await_count 'mqtt: Client .* received SUBACK' $((SUBACKS + 1)) "${1:-10}" "$T/garaged.log"; }
 # stop_garaged [SIGNAL] [SECONDS]: the signal (default TERM) to garaged, then until it exits
 # (default 10 s; the test fails if it does not); GARAGED_RC is its exit status.
 stop_garaged() {

@@ -20,10 +20,12 @@ for sig in TERM INT; do
 	watch
 	start_garaged
 	await '^garage/garage/main/state closed$' 10 || fail "no state 'closed' after the start"
+	# The second time round that 'closed' is the first run's, retained: wait for the subscription.
+	garaged_subscribed || fail "garaged did not subscribe within 10 s of its start"
 	pub garage/garage/main/cmd "$(sign alice garage main open "$(date +%s)" "$(nonce)" alice)" ||
 		fail "cannot publish the command"
 	await 'relay on' 10 "$T/sim.log" || fail "no relay edge for the command within 10 s"
-	sleep 0.5
+	sleep 0.5 # into the pulse: a release at the signal is then well apart from the press
 	sent=$(date +%s%3N)
 	stop_garaged "$sig"
 	[ "$GARAGED_RC" = 0 ] || fail "exit code $GARAGED_RC after SIG$sig, want 0"
