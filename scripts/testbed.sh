@@ -311,6 +311,15 @@ sub() { # sub TOPIC COUNT WAIT_S [stem]
 		--cert "$T/pki/${4:-ctl.local}.crt" --key "$T/pki/${4:-ctl.local}.key" \
 		-t "$1" -C "$2" -W "$3" 2>/dev/null
 }
+# online [SECONDS]: until the broker holds "online" as garaged's retained availability (bounded,
+# default 10 s); 1 when it did not.
+online() {
+	local end=$((SECONDS + ${1:-10}))
+	until [ "$(sub garage/garage/availability 1 1)" = online ]; do
+		[ "$SECONDS" -lt "$end" ] || return 1
+		sleep 0.2
+	done
+}
 # sub_bg FILE TOPIC COUNT WAIT_S [stem]: sub in the background, with each message's topic (-v),
 # into FILE (emptied first); SUB_PID. It returns once the broker has acknowledged the
 # subscription, which mosquitto_sub -d says ("Subscribed (mid: 1): QOS", 128 for one the ACL

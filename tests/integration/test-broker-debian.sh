@@ -177,7 +177,7 @@ ctl_conf "$T/ctl.conf" ctl.local
 ctl_conf "$T/ha.conf" ha.local
 write_conf
 start_garaged
-for _ in $(seq 50); do [ "$(sub garage/garage/availability 1 1)" = online ] && break; sleep 0.2; done
+online || fail "garaged did not come online through the Debian broker within 10 s: $(grep warning "$T/garaged.log" | tail -2)"
 expect_exit 0 timeout 10 "$GARAGECTL" -c "$T/ctl.conf" status
 grep -qx 'device garage: online' "$T/out" || fail "garagectl status through the Debian broker: $(cat "$T/out" "$T/err")"
 expect_exit 0 timeout 30 "$GARAGECTL" -c "$T/ctl.conf" open --wait 20
@@ -195,7 +195,8 @@ pass "garaged and garagectl (MQTT 5: status, open --wait) work through it; a com
 "$GARAGECTL" -c "$T/ctl.conf" status --watch >"$T/w1.out" 2>"$T/w1.err" &
 W1=$!
 PIDS+=("$W1")
-sleep 1.5
+# The first one's session stands (it printed the retained state) before the second one starts.
+await '^device garage: online$' 10 "$T/w1.out" || fail "the first status --watch printed no state within 10 s: $(cat "$T/w1.err")"
 "$GARAGECTL" -c "$T/ctl.conf" status --watch >"$T/w2.out" 2>"$T/w2.err" &
 W2=$!
 PIDS+=("$W2")
@@ -206,6 +207,8 @@ rc=$?
 [ "$rc" = 1 ] || fail "the first status --watch exited $rc, want 1"
 tail -1 "$T/w1.err" | grep -qx 'garagectl: the broker ended this session .*another client .* the same certificate (ctl.local): one certificate is one client; issue each controller its own with garagectl pki issue --client NAME' ||
 	fail "the first status --watch does not say why it stopped: $(cat "$T/w1.err")"
+await '^device garage: online$' 10 "$T/w2.out" || fail "the second status --watch printed no state within 10 s: $(cat "$T/w2.err")"
+# Time for the second one to be knocked off in turn, which it must not be.
 sleep 3
 kill -0 "$W2" 2>/dev/null || fail "the second status --watch stopped too: $(cat "$T/w2.err")"
 kill -TERM "$W2"
@@ -227,7 +230,7 @@ stop_broker
 broker
 mpub lost.local garage/x y && fail "the revoked certificate still connects after broker-config and a restart"
 mpub ctl.local garage/garage/main/cmd x || fail "after the restart the controller cannot connect"
-for _ in $(seq 50); do [ "$(sub garage/garage/availability 1 1)" = online ] && break; sleep 0.2; done
+online || fail "garaged did not come online again within 10 s of the restart"
 [ "$(sub garage/garage/main/state 1 2)" = open ] || fail "the retained state did not survive the restart"
 pass "after pki revoke, broker-config again copies the CRL, and after a restart the revoked client is refused; state persists"
 
@@ -237,8 +240,10 @@ mpub late.local garage/x y || fail "late.local is refused before broker-config c
 expect_exit 0 bc
 cmp -s "$P/crl.pem" "$MD/garaged/crl.pem" && ! cmp -s "$T/crl.before" "$MD/garaged/crl.pem" ||
 	fail "running broker-config again did not refresh the CRL's copy"
+reloads=$(count ': Reloading config\.$' "$ROOT/var/log/mosquitto/mosquitto.log")
 kill -HUP "$BROKER_PID"
-sleep 0.5
+# Mosquitto reloads (the CRL too) in one go after this line, before it takes a new connection.
+await_count ': Reloading config\.$' $((reloads + 1)) 10 "$ROOT/var/log/mosquitto/mosquitto.log" || fail "Mosquitto did not log a reload within 10 s of SIGHUP"
 mpub late.local garage/x y && fail "a certificate revoked before SIGHUP still connects"
 mpub ctl.local garage/x y || fail "after SIGHUP the controller cannot connect (can the mosquitto user read the copies?)"
 grep -E 'Unable to|Error: |Error when' "$ROOT/var/log/mosquitto/mosquitto.log" && fail "Mosquitto logged an error (beyond refusing the revoked certificates; \"Error when reloading\": the mosquitto user cannot read the key)"
