@@ -31,18 +31,14 @@ conf() {
 }
 # broker [STEM]: a fresh Mosquitto (no retained "online" left from the case before).
 broker() {
-	[ -n "${BROKER_PID:-}" ] && { kill "$BROKER_PID"; wait "$BROKER_PID" 2>/dev/null; }
+	[ -n "${BROKER_PID:-}" ] && stop_broker
 	start_broker "$@"
 }
 run() {
 	: >"$T/garaged.log"
 	start_garaged
 }
-stop() {
-	kill "$GARAGED_PID" 2>/dev/null
-	wait "$GARAGED_PID" 2>/dev/null
-}
-online() { [ "$(sub garage/garage/availability 1 "${1:-10}")" = online ]; }
+stop() { stop_garaged; }
 
 # accepted WHAT [mqtt lines]: garaged comes online within 10 s.
 accepted() {
@@ -57,11 +53,7 @@ accepted() {
 }
 
 # twice PATTERN: until two lines of garaged's log match (a retry failed the same way), bounded.
-twice() {
-	local i
-	for i in $(seq 150); do [ "$(count "$1" "$T/garaged.log")" -ge 2 ] && return 0; sleep 0.1; done
-	return 1
-}
+twice() { await_count "$1" 2 15 "$T/garaged.log"; }
 
 # refused WHAT PATTERN: the running garaged logs PATTERN as a TLS failure, attempt after
 # attempt, and never gets online.
@@ -116,6 +108,7 @@ pass "online with DER cafile, certfile and keyfile"
 HOST=127.0.0.1 accepted "host = 127.0.0.1 (the certificate's IP entry)"
 
 # --- expiry -----------------------------------------------------------------------------------
+# notAfter is the second the certificate was made in (days 0): that second is over.
 sleep 1
 broker expired-localhost
 conf
@@ -124,13 +117,21 @@ refused "an expired broker certificate" "expiry check failed: the broker's certi
 
 # --- protocol version -------------------------------------------------------------------------
 # Mosquitto's tls_version is a minimum: a broker stuck at TLS 1.1 is played by openssl s_server.
-[ -n "${BROKER_PID:-}" ] && { kill "$BROKER_PID"; wait "$BROKER_PID" 2>/dev/null; BROKER_PID=; }
+[ -n "${BROKER_PID:-}" ] && { stop_broker; BROKER_PID=; }
 PORT=$(free_port)
 openssl s_server -accept "127.0.0.1:$PORT" -cert "$crt" -key "$T/pki/localhost.key" -tls1_1 \
 	-cipher 'DEFAULT:@SECLEVEL=0' -www -quiet >"$T/s_server.log" 2>&1 </dev/null &
-PIDS+=("$!")
+S_SERVER=$!
+PIDS+=("$S_SERVER")
+# An OpenSSL that cannot serve TLS 1.1 at all exits (below: skipped); one that runs listens.
 listening=
-for _ in $(seq 50); do ss -ltn | grep -q "127.0.0.1:$PORT " && listening=1 && break; sleep 0.1; done
+for _ in $(seq 50); do
+	ss -ltn | grep -q "127.0.0.1:$PORT " && listening=1 && break
+	kill -0 "$S_SERVER" 2>/dev/null || break
+	sleep 0.1
+done
+[ -n "$listening" ] || ! kill -0 "$S_SERVER" 2>/dev/null ||
+	fail "openssl s_server runs but did not listen on $PORT within 5 s: $(cat "$T/s_server.log")"
 if [ -n "$listening" ] && echo | openssl s_client -connect "127.0.0.1:$PORT" -tls1_1 \
 	-cipher 'DEFAULT:@SECLEVEL=0' 2>/dev/null | grep -q 'Protocol *: TLSv1.1'; then
 	conf
@@ -145,8 +146,7 @@ fi
 # Mosquitto checks passwords only when the identity does not come from the certificate: the
 # testbed's broker configuration, with the user name from CONNECT and a password_file.
 broker
-kill "$BROKER_PID"
-wait "$BROKER_PID" 2>/dev/null
+stop_broker
 # 300 bytes, spaces and punctuation included: both ends read password_file through the same
 # code (src/common/mqtt_session.c), which once took 510 bytes in garaged and 254 in garagectl.
 PW300=$(python3 -c 'import string; a = string.ascii_letters + string.digits + " !#%&*+,-.:;=?@^_~"; print("".join(a[i % len(a)] for i in range(300)))')
@@ -155,10 +155,7 @@ mosquitto_passwd -c -b "$T/passwd" garage.local "$PW300" || fail "mosquitto_pass
 mosquitto_passwd -b "$T/passwd" ctl.local "$PW300" || fail "mosquitto_passwd"
 sed -i -e 's/^use_identity_as_username true/use_identity_as_username false/' \
 	-e "\$a password_file $T/passwd" "$T/mosquitto.conf"
-mosquitto -c "$T/mosquitto.conf" >>"$T/mosquitto.log" 2>&1 &
-BROKER_PID=$!
-PIDS+=("$BROKER_PID")
-for _ in $(seq 50); do ss -ltn | grep -q "127.0.0.1:$PORT " && break; sleep 0.1; done
+run_broker
 sub() { # as the controller, now with its password
 	mosquitto_sub -h localhost -p "$PORT" --cafile "$T/pki/ca.crt" --cert "$T/pki/ctl.local.crt" \
 		--key "$T/pki/ctl.local.key" -u ctl.local -P "$PW300" -t "$1" -C "$2" -W "$3" 2>/dev/null

@@ -15,13 +15,14 @@ refused() { # refused BROKER-STEM WHAT LOG-PATTERN
 	write_conf
 	: >"$T/garaged.log"
 	start_garaged
-	sleep 3
+	# Refused twice: garaged retried, and had time to come online were it going to.
+	await_count "warning: TLS with localhost:$PORT failed .*$3" 2 15 "$T/garaged.log" ||
+		fail "the refusal of $2 is not logged as '$3' twice within 15 s: $(grep warning "$T/garaged.log" | tail -2)"
 	kill -0 "$GARAGED_PID" 2>/dev/null || fail "garaged exited on $2 (network errors must be retried)"
 	[ "$(sub garage/garage/availability 1 2)" = online ] && fail "garaged came online with $2"
-	grep -Eq "warning: TLS with localhost:$PORT failed .*$3" "$T/garaged.log" ||
-		fail "the refusal of $2 is not logged as '$3'"
 	grep -q 'again in' "$T/garaged.log" || fail "garaged does not retry after $2"
-	kill "$GARAGED_PID" "$BROKER_PID"; wait "$GARAGED_PID" "$BROKER_PID" 2>/dev/null
+	stop_garaged
+	stop_broker
 	pass "refused $2, logged it, kept retrying"
 }
 refused rogue-localhost "a broker certificate from a forged CA with the same subject" \
@@ -35,7 +36,9 @@ write_conf
 sed -i "s|$T/pki/garage.local.|$T/pki/rogue-garage.local.|" "$T/garaged.conf"
 : >"$T/garaged.log"
 start_garaged
-sleep 3
+# Two attempts ended and a third scheduled: garaged retried, and had time to come online.
+await_count 'again in' 2 15 "$T/garaged.log" ||
+	fail "garaged did not retry twice within 15 s with a client certificate the broker refuses: $(grep warning "$T/garaged.log" | tail -2)"
 kill -0 "$GARAGED_PID" 2>/dev/null || fail "garaged exited when the broker refused its certificate"
 [ "$(sub garage/garage/availability 1 2)" = online ] && fail "a client certificate from a forged CA got online"
 pass "the broker refuses a client certificate from a forged CA; garaged retries"
