@@ -22,8 +22,8 @@ pass "availability and states are retained"
 
 # No listening socket of any kind: all traffic is the one outbound connection, which the
 # network half (the door half's child) holds.
-NET=$(pgrep -P "$GARAGED_PID" | head -1)
-pids="pid=($GARAGED_PID${NET:+|$NET}),"
+NET=$(net_half) || fail "no network half"
+pids="pid=($GARAGED_PID|$NET),"
 ss -lntupH | grep -Eq "$pids" && fail "garaged listens: $(ss -lntupH | grep -E "$pids")"
 n=$(ss -tnpH state established | grep -Ec "$pids")
 [ "$n" = 1 ] || fail "garaged has $n TCP connections, want exactly 1"

@@ -59,7 +59,7 @@ restart_case() { # restart_case on|off
 	[ "$(sub garage/garage/availability 1 5)" = online ] || fail "availability not online after the restart"
 	[ "$(sub garage/garage/main/state 1 5)" = open ] ||
 		fail "retained state is not 'open' after the restart (persistence $persist): $(sub garage/garage/main/state 1 2)"
-	sleep 1
+	sleep 1 # time for a transition the reconnect must not invent
 	# No state event after the reconnect: not in garaged's log, not on the broker.
 	line=$(grep -n "connected to localhost:$PORT over TLS" "$T/garaged.log" | sed -n 2p | cut -d: -f1)
 	tail -n +"$line" "$T/garaged.log" | grep -q '"type":"state"' &&
@@ -153,11 +153,11 @@ PORT=$BROKER_PORT
 stop_broker
 PORT=$(free_port) fresh_garaged
 NET=$(net_half) || fail "no network half"
-sleep 1
+sleep 1 # past the start's own work: the baseline is the idle, retrying garaged
 hz=$(getconf CLK_TCK)
 door0=$(cpu_ticks "$GARAGED_PID")
 net0=$(cpu_ticks "$NET")
-sleep 10
+sleep 10 # the measurement
 door1=$(cpu_ticks "$GARAGED_PID")
 net1=$(cpu_ticks "$NET")
 [ -n "$door1" ] || fail "garaged exited with the broker down"
@@ -238,7 +238,7 @@ fresh_garaged
 await 'expiry check failed' 10 "$T/garaged.log" || fail "no failed expiry check within 10 s: $(grep warning "$T/garaged.log" | head -2)"
 grep -Eq "warning: TLS with localhost:$PORT failed .*expiry check failed: the broker's certificate is not valid before [0-9-]+ [0-9:]+ UTC; is this clock right\?" \
 	"$T/garaged.log" || fail "a not yet valid broker certificate is not refused as such: $(grep warning "$T/garaged.log" | head -2)"
-sleep 1
+sleep 1 # time for a connection that must not happen
 [ "$(grep -c "connected to localhost:$PORT over TLS" "$T/garaged.log")" = 0 ] || fail "garaged connected to a not yet valid certificate"
 kill -0 "$GARAGED_PID" 2>/dev/null || fail "garaged exited on a not yet valid certificate"
 pass "a broker certificate that is not yet valid is refused, named, and retried"

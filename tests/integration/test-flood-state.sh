@@ -18,13 +18,9 @@ make_pki
 # The broker's own per-client queue is not under test here (test-flood.sh): lift it, so that
 # every valid toggle reaches garaged and the door moves during the flood.
 start_broker
-kill "$BROKER_PID"; wait "$BROKER_PID" 2>/dev/null
+stop_broker
 echo "max_queued_messages 0" >>"$T/mosquitto.conf"
-mosquitto -c "$T/mosquitto.conf" >>"$T/mosquitto.log" 2>&1 &
-BROKER_PID=$!
-PIDS+=("$BROKER_PID")
-for _ in $(seq 50); do ss -ltn | grep -q "127.0.0.1:$PORT " && break; sleep 0.1; done
-ss -ltn | grep -q "127.0.0.1:$PORT " || fail "mosquitto did not listen again"
+run_broker
 
 keypair alice
 RELAY_PULSE_MS=50 SIM_TRAVEL_MS=200 write_conf "min_pulse_interval_ms = 0"
@@ -32,8 +28,8 @@ sed -i 's|^authorized_keys = .*|&\nclock_skew = 300|' "$T/garaged.conf"
 echo "ed25519 $PUB_B64 alice" >"$T/authorized_keys"
 export ASAN_OPTIONS=${ASAN_OPTIONS:+$ASAN_OPTIONS:}quarantine_size_mb=4
 start_garaged
-for _ in $(seq 15); do [ "$(sub garage/garage/main/state 1 1)" = closed ] && break; done
-[ "$(sub garage/garage/main/state 1 1)" = closed ] || fail "garaged did not come up"
+online 15 || fail "garaged did not come online within 15 s"
+[ "$(sub garage/garage/main/state 1 5)" = closed ] || fail "garaged did not publish its state 'closed'"
 
 forgeries "$FORGED" "$PUBLISHERS" toggle mallory
 warnings() { local n; n=$(grep -c ' warning: ' "$T/garaged.log"); echo "${n:-0}"; }
@@ -45,6 +41,8 @@ s0=$(states)
 # The retained state as the broker has it, each time it changes.
 sub garage/garage/main/state 100000 600 >"$T/states.log" &
 PIDS+=("$!")
+# Subscribed once the retained state came.
+await '^closed$' 10 "$T/states.log" || fail "the state subscriber got no retained state within 10 s"
 
 flood_pids=()
 for i in $(seq 0 $((PUBLISHERS - 1))); do
@@ -54,7 +52,7 @@ for i in $(seq 0 $((PUBLISHERS - 1))); do
 	flood_pids+=("$!")
 	PIDS+=("$!")
 done
-sleep 1
+sleep 1 # the flood under way before the first toggle
 # Toggles during the flood, each after the door came to rest from the last: closed, opening, open,
 # closing, closed, ... While the flood goes on, the broker must get the door's resting state each
 # time: it may skip a passing state (states are coalesced, the latest wins), never the last one.
@@ -79,10 +77,13 @@ for p in "${flood_pids[@]}"; do
 	for _ in $(seq 300); do kill -0 "$p" 2>/dev/null || break; sleep 0.1; done
 	kill -0 "$p" 2>/dev/null && fail "a publisher of the flood did not finish within 30 s"
 done
-for _ in $(seq 600); do [ "$(refused)" -ge "$FORGED" ] && break; sleep 0.1; done
+await_count '"reason":"unknown_key"' "$FORGED" 60 "$T/garaged.log" ||
+	fail "$(refused) of $FORGED forged commands refused within 60 s"
 [ "$(refused)" = "$FORGED" ] || fail "$(refused) of $FORGED forged commands refused"
 # The door's last move: the last toggle's travel is over when its state events stop coming.
-for _ in $(seq 100); do s=$(states); sleep 1; [ "$(states)" = "$s" ] && break; done
+rest=
+for _ in $(seq 100); do s=$(states); sleep 1; [ "$(states)" = "$s" ] && rest=1 && break; done
+[ -n "$rest" ] || fail "state events kept coming for 100 s after the flood"
 real=$(grep '"type":"state"' "$T/garaged.log" | tail -1 | sed 's/.*"to":"\([a-z]*\)".*/\1/')
 case $real in open | closed) ;; *) fail "the door did not come to rest: last state $real" ;; esac
 # The simulator agrees: an odd number of presses leaves the door open.
@@ -106,8 +107,7 @@ grep ' warning: ' "$T/garaged.log" | sed 's/^[^ ]* //' | sort | uniq -c | sort -
 # Events that could not go out are counted: each warning that says so is followed by an
 # "events_dropped" event with the count, sent once there is room again.
 if grep -q 'dropping and counting\|events are counted and dropped' "$T/garaged.log"; then
-	for _ in $(seq 150); do grep -q '"type":"events_dropped"' "$T/garaged.log" && break; sleep 0.1; done
-	grep -q '"type":"events_dropped"' "$T/garaged.log" || fail "events were dropped and their count never reported"
+	await '"type":"events_dropped"' 15 "$T/garaged.log" || fail "events were dropped and their count never reported"
 	echo "  $(grep -c '"type":"events_dropped"' "$T/garaged.log") events_dropped events, counting $(grep -o '"message":"[0-9]* events' "$T/garaged.log" | grep -o '[0-9]*' | awk "{ s += \$1 } END { print s + 0 }") events"
 fi
 kill -0 "$GARAGED_PID" 2>/dev/null || fail "garaged died in the flood"

@@ -70,7 +70,7 @@ for i in $(seq 0 $((PUBLISHERS - 1))); do
 	flood_pids+=("$!")
 	PIDS+=("$!")
 done
-sleep 1.5
+sleep 1.5 # the flood under way before the valid command (checked: still running below)
 kill -0 "${flood_pids[0]}" 2>/dev/null || fail "the flood ended before the valid command was sent"
 pub garage/garage/main/cmd "$(sign alice garage main open "$(date +%s)" "$(nonce)" alice)" ||
 	fail "cannot publish the valid command"

@@ -58,8 +58,7 @@ halves() {
 	fi
 }
 
-CHILD=$(child_of "$GARAGED_PID")
-[ -n "$CHILD" ] || fail "no network half under pid $GARAGED_PID"
+CHILD=$(net_half) || fail "no network half under pid $GARAGED_PID"
 halves "$CHILD"
 pass "the network half (pid $CHILD) runs as $(field "$CHILD" Uid | cut -d" " -f1) with CapEff, CapPrm and CapAmb 0, NoNewPrivs 1, Seccomp 2; the door half as $(field "$GARAGED_PID" Uid | cut -d" " -f1), CapEff $(field "$GARAGED_PID" CapEff), CapPrm $(field "$GARAGED_PID" CapPrm)"
 
@@ -96,9 +95,8 @@ for _ in $(seq 50); do [ "$(relay_edges)" -gt "$edges" ] && break; sleep 0.1; do
 halves "$n"
 pass "kill -9 of the network half: no relay edge, a new one (pid $n, as unprivileged as the first), online again, commands work"
 
-kill -TERM "$GARAGED_PID"; wait "$GARAGED_PID"; rc=$?
-[ $rc = 0 ] || fail "exit code $rc after SIGTERM"
-sleep 0.3
+stop_garaged
+[ "$GARAGED_RC" = 0 ] || fail "exit code $GARAGED_RC after SIGTERM"
 
 # The forged channel messages need the test hook, built into the sanitizer (test) build only.
 if ! ldd "$GARAGED" | grep -q libasan; then
@@ -112,7 +110,7 @@ inject() {
 	GARAGED_TEST_INJECT=$1 start_garaged
 	await 'test hook: injecting' 15 "$T/garaged.log" || fail "the test hook did not inject $1"
 }
-stop() { kill -TERM "$GARAGED_PID"; wait "$GARAGED_PID"; }
+stop() { stop_garaged; }
 
 # A message whose size is not its type's: refused, the network half killed and restarted.
 edges=$(relay_edges)
