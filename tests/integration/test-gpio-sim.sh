@@ -96,10 +96,8 @@ pull 1 up
 await '^garage/garage/main/state closed$' 10 || fail "the closed switch again did not read closed"
 pass "the published state follows the pulled lines"
 
-kill -TERM "$GARAGED_PID"
-wait "$GARAGED_PID"
-rc=$?
+stop_garaged
 GARAGED_PID=
-[ "$rc" = 0 ] || fail "garaged exited $rc on SIGTERM, want 0"
+[ "$GARAGED_RC" = 0 ] || fail "garaged exited $GARAGED_RC on SIGTERM, want 0"
 [ "$(relay)" = 0 ] || fail "the relay line is $(relay) after exit, want 0 (released)"
 pass "SIGTERM: exit 0 with the relay released"

@@ -103,8 +103,7 @@ kill -HUP "$GARAGED_PID"
 await 'owned by uid [0-9]+, neither root.*keeping the 1 key\(s\) loaded before' 5 "$T/garaged.log" ||
 	fail "SIGHUP trusted an authorized_keys owned by nobody: $(tail -2 "$T/garaged.log")"
 pass "SIGHUP with authorized_keys owned by nobody: refused, the old keys stay"
-kill -TERM "$GARAGED_PID"
-wait "$GARAGED_PID"
+stop_garaged
 chown root "$GOOD_KEYS"
 
 # A broker certificate without SAN, its CN the host name: refused, no CN fallback.
@@ -118,8 +117,7 @@ await 'host name' 10 "$T/garaged.log" ||
 	fail "a broker certificate with CN=localhost and no SAN was not refused: $(grep -i 'tls\|connect' "$T/garaged.log" | tail -3)"
 grep -q 'connected to' "$T/garaged.log" && fail "garaged connected to a broker whose certificate names the host only in its CN"
 pass "a broker certificate naming the host only in its CN: refused ($(grep -m1 'host name' "$T/garaged.log" | cut -d' ' -f3- | cut -c1-160))"
-kill -TERM "$GARAGED_PID"
-wait "$GARAGED_PID"
+stop_garaged
 
 # Hostile channel messages: each kill is followed by a restart at the shortest delay.
 if ! ldd "$GARAGED" | grep -q libasan; then
@@ -147,8 +145,7 @@ pass "a network half killed for hostile messages comes back after 1000 ms each t
 # packet socket, an audit netlink socket or a terminal ioctl kills it (SIGSYS), and since that
 # happens before it is running, garaged stops (exit 1) naming the filter. A Unix stream socket
 # (glibc's resolver asks nscd with one) is refused with EACCES, and the half goes on.
-kill -TERM "$GARAGED_PID"
-wait "$GARAGED_PID"
+stop_garaged
 for what in packet netlink-audit ioctl; do
 	out=$(GARAGED_TEST_SYSCALL=$what as_is -c "$T/garaged.conf" -f 2>&1)
 	rc=$?

@@ -173,7 +173,7 @@ pass "garagectl resolves mqtt.local by mDNS too: $(head -1 "$T/ctl.out")"
 
 # The certificate is still checked against the configured name, not the address: a broker
 # certificate for the address alone is refused.
-kill "$GARAGED_PID"; wait "$GARAGED_PID" 2>/dev/null
+stop_garaged
 issue ca other server addr-only "IP:$ADDR_A"
 sed -i "s|mqtt-local\.|addr-only.|" "$T/mosquitto.conf"
 kill "$BROKER_PID"; wait "$BROKER_PID" 2>/dev/null
@@ -182,7 +182,7 @@ start_in_b "$T/garaged-addr.log"
 await 'TLS with mqtt.local:8883 failed' 15 "$T/garaged-addr.log" ||
 	fail "a certificate for the address only was not refused: $(tail -3 "$T/garaged-addr.log")"
 pass "the broker's certificate is still checked against mqtt.local, not the address"
-kill "$GARAGED_PID"; wait "$GARAGED_PID" 2>/dev/null
+stop_garaged
 
 # A name nobody announces: one clear line per attempt, the normal backoff, garaged stays up.
 HOST=nothing.local write_conf

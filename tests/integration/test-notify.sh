@@ -46,10 +46,8 @@ grep -q 'net info: pid [0-9]*: user [0-9]*, no capabilities, no_new_privs, secco
 pass "READY=1 once the network half runs sandboxed: $(grep -m1 READY "$T/notify.log")"
 
 # 2. SIGTERM: STOPPING=1, exit 0.
-kill -TERM "$GARAGED_PID"
-wait "$GARAGED_PID"
-rc=$?
-[ "$rc" = 0 ] || fail "garaged exited $rc on SIGTERM, want 0"
+stop_garaged
+[ "$GARAGED_RC" = 0 ] || fail "garaged exited $GARAGED_RC on SIGTERM, want 0"
 grep -q 'STOPPING=1' "$T/notify.log" || fail "no STOPPING=1 at SIGTERM: $(cat "$T/notify.log")"
 pass "SIGTERM: STOPPING=1 and exit 0"
 
