@@ -35,14 +35,14 @@ forgeries "$FORGED" "$PUBLISHERS" toggle mallory
 warnings() { local n; n=$(grep -c ' warning: ' "$T/garaged.log"); echo "${n:-0}"; }
 refused() { local n; n=$(grep -c '"reason":"unknown_key"' "$T/garaged.log"); echo "${n:-0}"; }
 states() { local n; n=$(grep -c '"type":"state"' "$T/garaged.log"); echo "${n:-0}"; }
-lines() { local n; n=$(wc -l <"$1" 2>/dev/null); echo "${n:-0}"; }
 w0=$(warnings)
 s0=$(states)
-# The retained state as the broker has it, each time it changes.
-sub garage/garage/main/state 100000 600 >"$T/states.log" &
-PIDS+=("$!")
-# Subscribed once the retained state came.
-await '^closed$' 10 "$T/states.log" || fail "the state subscriber got no retained state within 10 s"
+# The retained state as the broker has it, each time it changes. (A backgrounded `sub`, a shell
+# function, was a subshell: ending its pid left mosquitto_sub running for its 600 s.)
+sub_bg "$T/states.log" garage/garage/main/state 100000 600
+await '^garage/garage/main/state closed$' 10 "$T/states.log" || fail "the state subscriber got no retained state within 10 s"
+# The states published, in order, without the subscriber's debug lines.
+publishes() { sed -n 's|^garage/garage/main/state ||p' "$T/states.log"; }
 
 flood_pids=()
 for i in $(seq 0 $((PUBLISHERS - 1))); do
@@ -57,7 +57,7 @@ sleep 1 # the flood under way before the first toggle
 # closing, closed, ... While the flood goes on, the broker must get the door's resting state each
 # time: it may skip a passing state (states are coalesced, the latest wins), never the last one.
 last_state() { grep '"type":"state"' "$T/garaged.log" | tail -1 | sed 's/.*"to":"\([a-z]*\)".*/\1/'; }
-published() { tail -1 "$T/states.log" 2>/dev/null; }
+published() { publishes | tail -1; }
 moved=0
 for i in $(seq "$TOGGLES"); do
 	kill -0 "${flood_pids[0]}" 2>/dev/null || break
@@ -68,7 +68,7 @@ for i in $(seq "$TOGGLES"); do
 	real=$(last_state)
 	for _ in $(seq 50); do [ "$(published)" = "$real" ] && break; sleep 0.1; done
 	[ "$(published)" = "$real" ] ||
-		fail "toggle $i: the door is $real, the broker holds '$(published)' ($(lines "$T/states.log") states published for $(states) changes)"
+		fail "toggle $i: the door is $real, the broker holds '$(published)' ($(publishes | wc -l) states published for $(states) changes)"
 	moved=$i
 done
 [ "$moved" -ge 3 ] || fail "only $moved toggles were made before the flood ended: the door hardly moved during it"
@@ -89,7 +89,7 @@ case $real in open | closed) ;; *) fail "the door did not come to rest: last sta
 # The simulator agrees: an odd number of presses leaves the door open.
 [ $(( $(relay_edges) % 2 )) = $([ "$real" = open ] && echo 1 || echo 0) ] ||
 	fail "garaged says $real after $(relay_edges) presses of the simulated relay"
-echo "  $moved toggles during the flood, $(states) state changes, $(lines "$T/states.log") states published, the door is $real"
+echo "  $moved toggles during the flood, $(states) state changes, $(publishes | wc -l) states published, the door is $real"
 retained=
 for _ in $(seq 10); do
 	retained=$(sub garage/garage/main/state 1 2)
@@ -97,7 +97,7 @@ for _ in $(seq 10); do
 	sleep 0.5
 done
 [ "$retained" = "$real" ] ||
-	fail "the broker holds state '$retained' for the door, which is $real ($(lines "$T/states.log") states published for $(states) changes)"
+	fail "the broker holds state '$retained' for the door, which is $real ($(publishes | wc -l) states published for $(states) changes)"
 pass "after the flood the retained state is the door's real state ($real)"
 
 w=$(( $(warnings) - w0 ))
