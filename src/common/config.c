@@ -1,11 +1,14 @@
 /*
  * config: garaged.conf, read with inih into a struct config.
  *
- * This file owns the meaning of every key of SPEC "garaged.conf (INI)": its default, its range,
- * whether it is required, and the one error message, "FILE:LINE: message", that tells the owner
- * what to change. Errors are reported in file order: a bad value, an unknown key or section or a
- * repeated key at its own line; then, once the whole file was read, required keys that are
- * missing; then, when asked, the files named in the configuration that are missing or unsafe.
+ * This file owns the meaning of every key of SPEC "garaged.conf (INI)", in one table (keys[]
+ * below): its section, its type (the function that reads it), its range, its default, what to
+ * write when it is missing, and a line saying what it is for. The table drives the parser, the
+ * defaults and the error messages, "FILE:LINE: message", that tell the owner what to change;
+ * tests/unit/test-config.c checks the example file, the man page and docs/reference.md against
+ * it. Errors are reported in file order: a bad value, an unknown key or section or a repeated
+ * key at its own line; then, once the whole file was read, required keys that are missing;
+ * then, when asked, the files named in the configuration that are missing or unsafe.
  *
  * garagectl's ctl.conf shares the [mqtt] section (config_load_mqtt()): its keys are read by the
  * same code, so the tool and the daemon cannot come to disagree on what a key means.
@@ -32,6 +35,7 @@
 
 #include <ini.h>
 
+#include "names.h"
 #include "safepath.h"
 
 /* A configuration file is a page of text; anything larger is a wrong path, not a config. */
@@ -40,151 +44,8 @@
 /* How much of a bad value an error message quotes. */
 #define SHOWN_MAX 60
 
-enum section_kind {
-	SEC_NONE = 0, /* before the first [section] */
-	SEC_DEVICE,
-	SEC_MQTT,
-	SEC_SECURITY,
-	SEC_HA,
-	SEC_OWN, /* the caller's own section, in a file read by config_load_mqtt() */
-	SEC_DOOR,
-	SEC_IGNORED, /* a section already reported as wrong: its keys are not looked at */
-};
-
-/* The keys of each section, in SPEC order; the enums index these tables. */
-enum { DEV_ID, DEV_USER, DEV_STATE_DIR, DEV_NKEYS };
-static const char *const device_keys[DEV_NKEYS] = {"id", "user", "state_dir"};
-
-enum {
-	MQ_HOST,
-	MQ_PORT,
-	MQ_CAFILE,
-	MQ_CERTFILE,
-	MQ_KEYFILE,
-	MQ_PIN,
-	MQ_TLS_VERSION,
-	MQ_USERNAME,
-	MQ_PASSWORD_FILE,
-	MQ_KEEPALIVE,
-	MQ_RECONNECT_MIN_MS,
-	MQ_RECONNECT_MAX_S,
-	MQ_TOPIC_PREFIX,
-	MQ_NKEYS
-};
-static const char *const mqtt_keys[MQ_NKEYS] = {
-    "host",         "port",     "cafile",        "certfile",  "keyfile",          "pin",
-    "tls_version",  "username", "password_file", "keepalive", "reconnect_min_ms", "reconnect_max_s",
-    "topic_prefix",
-};
-
-enum { SK_AUTHORIZED_KEYS, SK_CLOCK_SKEW, SK_NKEYS };
-static const char *const security_keys[SK_NKEYS] = {"authorized_keys", "clock_skew"};
-
-enum { HA_DISCOVERY, HA_PREFIX, HA_COMMANDS, HA_NKEYS };
-static const char *const ha_keys[HA_NKEYS] = {"discovery", "prefix", "commands"};
-
-enum {
-	DK_BACKEND,
-	DK_CHIP,
-	DK_RELAY_LINE,
-	DK_CLOSED_LINE,
-	DK_OPEN_LINE,
-	DK_ACTIVE_LOW,
-	DK_RELAY_PULSE_MS,
-	DK_MIN_PULSE_INTERVAL_MS,
-	DK_TRAVEL_TIME_S,
-	DK_AUTO_CLOSE_S,
-	DK_AUTO_CLOSE_WARNING_S,
-	DK_SIM_TRAVEL_MS,
-	DK_SIM_START,
-	DK_SIM_LOG,
-	DK_NKEYS
-};
-static const char *const door_keys[DK_NKEYS] = {
-    "backend",       "chip",         "relay_line",           "closed_line",
-    "open_line",     "active_low",   "relay_pulse_ms",       "min_pulse_interval_ms",
-    "travel_time_s", "auto_close_s", "auto_close_warning_s", "sim_travel_ms",
-    "sim_start",     "sim_log",
-};
-
-#define MAX_KEYS MQ_NKEYS /* the most keys of [device], [mqtt], [security], [homeassistant] */
-_Static_assert(CONFIG_SECTION_KEYS_MAX <= MAX_KEYS, "a caller's section has too many keys");
-
-struct section_def {
-	const char *name;
-	const char *const *keys;
-	size_t nkeys;
-};
-
-/* Indexed by enum section_kind; [door.NAME] is matched by its prefix; SEC_OWN is the caller's. */
-static const struct section_def sections[] = {
-    [SEC_DEVICE] = {"device", device_keys, DEV_NKEYS},
-    [SEC_MQTT] = {"mqtt", mqtt_keys, MQ_NKEYS},
-    [SEC_SECURITY] = {"security", security_keys, SK_NKEYS},
-    [SEC_HA] = {"homeassistant", ha_keys, HA_NKEYS},
-    [SEC_DOOR] = {"door.NAME", door_keys, DK_NKEYS},
-};
-
-#define ALL_SECTIONS "[device], [mqtt], [security], [homeassistant] and [door.NAME]"
-
-struct parser {
-	struct config *cfg;
-	const char *name; /* of the file, for messages */
-
-	/* Set for config_load_mqtt(): the file has [mqtt] and this section, nothing else. */
-	const struct config_section *own;
-	struct section_def own_def;
-	char own_sections[CONFIG_NAME_MAX * 2]; /* "[mqtt] and [NAME]", for messages */
-
-	/* The text being read and how far; lineno is the line inih is handling right now. */
-	const char *text;
-	size_t len;
-	size_t pos;
-	int lineno;
-
-	enum section_kind sec;
-	size_t door; /* index into cfg->doors when sec == SEC_DOOR */
-
-	/* Where each section header and key was seen (0: not seen), for repeats and messages. */
-	int header[SEC_DOOR];
-	int key_line[SEC_DOOR][MAX_KEYS];
-	int door_key_line[CONFIG_MAX_DOORS][DK_NKEYS];
-
-	/* The first error in file order: a later report replaces it only with a smaller line. */
-	int err_line;
-	bool failed;
-	char msg[CONFIG_ERROR_MAX];
-};
-
-static void fail(struct parser *p, int line, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-
-static const struct section_def *
-section_def(const struct parser *p, enum section_kind k)
-{
-	return k == SEC_OWN ? &p->own_def : &sections[k];
-}
-
-/* The sections this file may have, for messages. */
-static const char *
-section_list(const struct parser *p)
-{
-	return p->own != NULL ? p->own_sections : ALL_SECTIONS;
-}
-
-static void
-fail(struct parser *p, int line, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (p->failed && line >= p->err_line)
-		return;
-	va_start(ap, fmt);
-	vsnprintf(p->msg, sizeof(p->msg), fmt, ap);
-	va_end(ap);
-	p->failed = true;
-	p->err_line = line;
-}
+/* The section of every [door.NAME] key in the table. */
+#define DOOR_SECTION "door.NAME"
 
 /*
  * Copies a value into buf for quoting in a message. The value comes from a file an attacker may
@@ -207,18 +68,6 @@ show(char *buf, size_t size, const char *v)
 	return buf;
 }
 
-/* "KEY must be WHAT, not 'VALUE'", the shape of every bad-value message. */
-static void
-bad_value(struct parser *p, const char *key, const char *what, const char *v)
-{
-	char shown[SHOWN_MAX + 4];
-
-	/* '#' starts a comment only at the start of a line; a value ending in "# ..." is a
-	 * common mistake whose message would otherwise be puzzling. */
-	fail(p, p->lineno, "%s must be %s, not '%s'%s", key, what, show(shown, sizeof(shown), v),
-	     strstr(v, " #") != NULL ? " (a comment after a value starts with ' ;', not '#')" : "");
-}
-
 static bool
 has_control(const char *v)
 {
@@ -226,6 +75,74 @@ has_control(const char *v)
 		if ((unsigned char)*v < 0x20 || *v == 0x7f)
 			return true;
 	return false;
+}
+
+/* Where a key's value goes. */
+static void *
+field(const struct config_key *k, const struct config_value *v)
+{
+	return (char *)v->base + k->offset;
+}
+
+/* A message into v->msg; always -1, for the parse functions' returns. */
+static int refuse(const struct config_value *v, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
+static int
+refuse(const struct config_value *v, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(v->msg, v->msglen, fmt, ap);
+	va_end(ap);
+	return -1;
+}
+
+/* "KEY must be WHAT, not 'VALUE'", the shape of every bad-value message. */
+int
+config_bad_value(const struct config_key *k, const struct config_value *v, const char *what)
+{
+	char shown[SHOWN_MAX + 4];
+
+	/* '#' starts a comment only at the start of a line; a value ending in "# ..." is a
+	 * common mistake whose message would otherwise be puzzling. */
+	return refuse(
+	    v, "%s must be %s, not '%s'%s", k->name, what, show(shown, sizeof(shown), v->text),
+	    strstr(v->text, " #") != NULL ? " (a comment after a value starts with ' ;', not '#')"
+	                                  : "");
+}
+
+/*
+ * A string into a fixed field. Too long is an error, never a silent cut: a truncated path or
+ * host name would point somewhere else.
+ */
+int
+config_parse_string(const struct config_key *k, const struct config_value *v)
+{
+	size_t n = strlen(v->text);
+
+	if (n >= k->size)
+		return refuse(v, "%s is longer than %zu characters; shorten it", k->name,
+		              k->size - 1);
+	if (has_control(v->text))
+		return refuse(v, "%s contains a control character; remove it", k->name);
+	memcpy(field(k, v), v->text, n + 1);
+	return 0;
+}
+
+/*
+ * A path. Left empty it means "none", except for a key that must name a file (a required one,
+ * or one with a default), where an empty value is a mistake.
+ */
+static int
+parse_path(const struct config_key *k, const struct config_value *v)
+{
+	if (*v->text != '\0' || (k->example == NULL && k->def == NULL))
+		return config_parse_string(k, v);
+	if (k->example != NULL)
+		return refuse(v, "%s is empty; set it, e.g. %s", k->name, k->example);
+	return refuse(v, "%s is empty; set it, e.g. %s = %s", k->name, k->name, k->def);
 }
 
 /*
@@ -254,109 +171,159 @@ parse_long(const char *v, long min, long max, long *out)
 	return true;
 }
 
-static bool
-set_number(struct parser *p, const char *key, const char *v, long min, long max, long *out)
+/* A number from min to max, into a uint16_t or a uint32_t. */
+static int
+parse_number(const struct config_key *k, const struct config_value *v)
 {
 	char what[64];
-
-	if (parse_long(v, min, max, out))
-		return true;
-	snprintf(what, sizeof(what), "a number from %ld to %ld", min, max);
-	bad_value(p, key, what, v);
-	return false;
-}
-
-static void
-set_u32(struct parser *p, const char *key, const char *v, long min, long max, uint32_t *out)
-{
 	long n;
 
-	if (set_number(p, key, v, min, max, &n))
-		*out = (uint32_t)n;
+	if (!parse_long(v->text, k->min, k->max, &n)) {
+		snprintf(what, sizeof(what), "a number from %ld to %ld", k->min, k->max);
+		return config_bad_value(k, v, what);
+	}
+	if (k->size == sizeof(uint16_t)) {
+		*(uint16_t *)field(k, v) = (uint16_t)n;
+	} else {
+		assert(k->size == sizeof(uint32_t));
+		*(uint32_t *)field(k, v) = (uint32_t)n;
+	}
+	return 0;
 }
 
-static void
-set_u16(struct parser *p, const char *key, const char *v, long min, long max, uint16_t *out)
+/* A GPIO line from min to max, or -1 for none, into an int. */
+static int
+parse_gpio_line(const struct config_key *k, const struct config_value *v)
 {
+	char what[80];
 	long n;
 
-	if (set_number(p, key, v, min, max, &n))
-		*out = (uint16_t)n;
+	assert(k->size == sizeof(int));
+	if (!parse_long(v->text, -1, k->max, &n) || (n < k->min && n != -1)) {
+		snprintf(what, sizeof(what), "a GPIO line number from %ld to %ld, or -1 for none",
+		         k->min, k->max);
+		return config_bad_value(k, v, what);
+	}
+	*(int *)field(k, v) = (int)n;
+	return 0;
 }
 
-static void
-set_gpio_line(struct parser *p, const char *key, const char *v, int *out)
+/* The index of v in words[n], in any case, or -1. */
+static int
+word_index(const char *v, const char *const *words, size_t n)
 {
-	long n;
+	size_t i;
 
-	if (parse_long(v, -1, 1023, &n))
-		*out = (int)n;
-	else
-		bad_value(p, key, "a GPIO line number from 0 to 1023, or -1 for none", v);
+	for (i = 0; i < n; i++)
+		if (strcasecmp(v, words[i]) == 0)
+			return (int)i;
+	return -1;
 }
 
-static void
-set_bool(struct parser *p, const char *key, const char *v, bool *out)
+/* One of the words (an enum's values, in the enum's order), or "KEY must be A or B". */
+static int
+parse_word(const struct config_key *k, const struct config_value *v, const char *const *words,
+           size_t n)
+{
+	char what[128] = "";
+	int i = word_index(v->text, words, n);
+	size_t j;
+
+	if (i >= 0)
+		return i;
+	for (j = 0; j < n; j++) {
+		if (j > 0)
+			strcat(what, j + 1 == n ? " or " : ", ");
+		strcat(what, words[j]);
+	}
+	return config_bad_value(k, v, what);
+}
+
+static int
+parse_bool(const struct config_key *k, const struct config_value *v)
 {
 	static const char *const yes[] = {"true", "yes", "on", "1"};
 	static const char *const no[] = {"false", "no", "off", "0"};
-	size_t i;
+	size_t n = sizeof(yes) / sizeof(yes[0]);
 
-	for (i = 0; i < sizeof(yes) / sizeof(yes[0]); i++) {
-		if (strcasecmp(v, yes[i]) == 0) {
-			*out = true;
-			return;
-		}
-		if (strcasecmp(v, no[i]) == 0) {
-			*out = false;
-			return;
-		}
-	}
-	bad_value(p, key, "true or false (or yes/no, on/off, 1/0)", v);
+	assert(k->size == sizeof(bool));
+	if (word_index(v->text, yes, n) >= 0)
+		*(bool *)field(k, v) = true;
+	else if (word_index(v->text, no, n) >= 0)
+		*(bool *)field(k, v) = false;
+	else
+		return config_bad_value(k, v, "true or false (or yes/no, on/off, 1/0)");
+	return 0;
 }
 
-/*
- * A string into a fixed field. Too long is an error, never a silent cut: a truncated path or
- * host name would point somewhere else.
- */
-static bool
-set_string(struct parser *p, const char *key, const char *v, char *dst, size_t size)
+static int
+parse_backend(const struct config_key *k, const struct config_value *v)
 {
-	if (strlen(v) >= size) {
-		fail(p, p->lineno, "%s is longer than %zu characters; shorten it", key, size - 1);
-		return false;
-	}
-	if (has_control(v)) {
-		fail(p, p->lineno, "%s contains a control character; remove it", key);
-		return false;
-	}
-	memcpy(dst, v, strlen(v) + 1);
-	return true;
+	static const char *const words[] = {
+	    [CONFIG_BACKEND_SIM] = "sim",
+	    [CONFIG_BACKEND_GPIOD] = "gpiod",
+	};
+	int i = parse_word(k, v, words, sizeof(words) / sizeof(words[0]));
+
+	if (i < 0)
+		return -1;
+	*(enum config_backend *)field(k, v) = (enum config_backend)i;
+	return 0;
 }
 
-/* A path; EXAMPLE is what a required one could look like, NULL when it may be left empty. */
-static void
-set_path(struct parser *p, const char *key, const char *v, char *dst, const char *example)
+static int
+parse_ha_commands(const struct config_key *k, const struct config_value *v)
 {
-	if (*v == '\0' && example != NULL) {
-		fail(p, p->lineno, "%s is empty; set it, e.g. %s = %s", key, key, example);
-		return;
-	}
-	set_string(p, key, v, dst, CONFIG_PATH_MAX);
+	static const char *const words[] = {
+	    [CONFIG_HA_COMMANDS_OFF] = "off",
+	    [CONFIG_HA_COMMANDS_UNSIGNED] = "unsigned",
+	};
+	int i = parse_word(k, v, words, sizeof(words) / sizeof(words[0]));
+
+	if (i < 0)
+		return -1;
+	*(enum config_ha_commands *)field(k, v) = (enum config_ha_commands)i;
+	return 0;
 }
 
-static bool
-valid_name(const char *v)
+/* sim_start: the simulated door's position at start, into a bool that is true for open. */
+static int
+parse_sim_start(const struct config_key *k, const struct config_value *v)
 {
-	size_t n = strlen(v);
+	static const char *const words[] = {"closed", "open"};
+	int i = parse_word(k, v, words, 2);
 
-	if (n < 1 || n > CONFIG_NAME_MAX)
-		return false;
-	for (; *v != '\0'; v++)
-		if (!((*v >= 'a' && *v <= 'z') || (*v >= '0' && *v <= '9') || *v == '_' ||
-		      *v == '-'))
-			return false;
-	return true;
+	if (i < 0)
+		return -1;
+	*(bool *)field(k, v) = i == 1;
+	return 0;
+}
+
+static int
+parse_tls_version(const struct config_key *k, const struct config_value *v)
+{
+	static const char *const words[] = {"tlsv1.2", "tlsv1.3"};
+	static const char *const old[] = {"tlsv1", "tlsv1.0", "tlsv1.1"};
+	int i;
+
+	if (word_index(v->text, old, sizeof(old) / sizeof(old[0])) >= 0)
+		return refuse(v,
+		              "%s %s is refused: TLS 1.2 is the minimum; set %s = tlsv1.2 (or "
+		              "tlsv1.3)",
+		              k->name, v->text, k->name);
+	if ((i = parse_word(k, v, words, 2)) < 0)
+		return -1;
+	assert(k->size > strlen(words[i]));
+	memcpy(field(k, v), words[i], strlen(words[i]) + 1);
+	return 0;
+}
+
+static int
+parse_device_id(const struct config_key *k, const struct config_value *v)
+{
+	if (!names_device_id_valid(v->text))
+		return config_bad_value(k, v, "1 to 32 characters of a-z, 0-9, '_' and '-'");
+	return config_parse_string(k, v);
 }
 
 /*
@@ -376,6 +343,16 @@ valid_user(const char *v)
 		      *v == '-'))
 			return false;
 	return true;
+}
+
+static int
+parse_user(const struct config_key *k, const struct config_value *v)
+{
+	if (!valid_user(v->text))
+		return config_bad_value(k, v,
+		                        "a user name: 1 to 32 characters of a-z, 0-9, '_' and '-', "
+		                        "starting with a letter or '_'");
+	return config_parse_string(k, v);
 }
 
 static bool
@@ -434,29 +411,56 @@ valid_host(const char *v)
 	return true;
 }
 
-/* topic_prefix and [homeassistant] prefix: the first levels of every topic garaged uses. */
-static void
-set_topic_prefix(struct parser *p, const char *key, const char *v, char *dst)
+static int
+parse_host(const struct config_key *k, const struct config_value *v)
 {
-	if (*v == '\0')
-		fail(p, p->lineno, "%s is empty; set it, e.g. %s = %s", key, key,
-		     strcmp(key, "prefix") == 0 ? "homeassistant" : "garage");
-	else if (strlen(v) > CONFIG_PREFIX_MAX)
-		fail(p, p->lineno, "%s is longer than %d characters; shorten it", key,
-		     CONFIG_PREFIX_MAX);
-	else if (strpbrk(v, "+#") != NULL)
-		fail(p, p->lineno, "%s must not contain the MQTT wildcards '+' or '#'; remove them",
-		     key);
-	else if (v[0] == '/' || v[strlen(v) - 1] == '/' || strstr(v, "//") != NULL)
-		fail(p, p->lineno,
-		     "%s must not start or end with '/' or contain '//' (empty topic levels); "
-		     "remove the extra '/'",
-		     key);
-	else if (has_control(v) || strpbrk(v, " \t") != NULL)
-		fail(p, p->lineno, "%s must not contain spaces or control characters; remove them",
-		     key);
-	else
-		memcpy(dst, v, strlen(v) + 1);
+	if (*v->text == '\0')
+		return refuse(v, "%s is empty; set it to the broker's name or address", k->name);
+	if (strlen(v->text) > CONFIG_HOST_MAX)
+		return refuse(v, "%s is longer than %d characters; shorten it", k->name,
+		              CONFIG_HOST_MAX);
+	if (v->text[0] == '[')
+		return config_bad_value(k, v, "an IP address without brackets");
+	if (!valid_host(v->text))
+		return config_bad_value(k, v, "a host name or an IP address");
+	return config_parse_string(k, v);
+}
+
+/* topic_prefix and [homeassistant] prefix: the first levels of every topic garaged uses. */
+static int
+parse_topic_prefix(const struct config_key *k, const struct config_value *v)
+{
+	switch (names_topic_prefix_check(v->text)) {
+	case NAMES_PREFIX_OK:
+		return config_parse_string(k, v);
+	case NAMES_PREFIX_EMPTY:
+		return refuse(v, "%s is empty; set it, e.g. %s = %s", k->name, k->name, k->def);
+	case NAMES_PREFIX_TOO_LONG:
+		return refuse(v, "%s is longer than %d characters; shorten it", k->name,
+		              NAMES_PREFIX_MAX);
+	case NAMES_PREFIX_WILDCARD:
+		return refuse(v, "%s must not contain the MQTT wildcards '+' or '#'; remove them",
+		              k->name);
+	case NAMES_PREFIX_EMPTY_LEVEL:
+		return refuse(v,
+		              "%s must not start or end with '/' or contain '//' (empty topic "
+		              "levels); remove the extra '/'",
+		              k->name);
+	case NAMES_PREFIX_SPACE:
+		return refuse(v, "%s must not contain spaces or control characters; remove them",
+		              k->name);
+	}
+	assert(!"unhandled topic prefix error");
+	return -1;
+}
+
+static int
+parse_chip(const struct config_key *k, const struct config_value *v)
+{
+	if (*v->text == '\0')
+		return refuse(v, "%s is empty; set it, e.g. %s, or remove the line", k->name,
+		              k->example);
+	return config_parse_string(k, v);
 }
 
 static int
@@ -501,245 +505,401 @@ decode_sha256(const char *s, unsigned char *out)
 	return decode_hex(s, strchr(s, ':') != NULL ? ':' : '\0', out, 32);
 }
 
-static void
-add_pin(struct parser *p, const char *v)
+/* A pin is added to cfg->pins (the key's base is the whole struct config), with its line. */
+static int
+parse_pin(const struct config_key *k, const struct config_value *v)
 {
-	struct config *cfg = p->cfg;
-	struct config_pin pin = {.line = p->lineno};
+	struct config *cfg = v->base;
+	struct config_pin pin = {.line = v->line};
 	unsigned char scratch[32];
 	char shown[SHOWN_MAX + 4];
+	const char *t = v->text;
 
-	if (cfg->npins == CONFIG_MAX_PINS) {
-		fail(p, p->lineno, "more than %d pins; remove the ones no longer in use",
-		     CONFIG_MAX_PINS);
-		return;
-	}
-	if (strncasecmp(v, "sha256:", 7) == 0 || strncasecmp(v, "spki-sha256:", 12) == 0) {
-		bool spki = strncasecmp(v, "spki-sha256:", 12) == 0;
-		const char *hex = v + (spki ? 12 : 7);
+	if (cfg->npins == CONFIG_MAX_PINS)
+		return refuse(v, "more than %d pins; remove the ones no longer in use",
+		              CONFIG_MAX_PINS);
+	if (strncasecmp(t, "sha256:", 7) == 0 || strncasecmp(t, "spki-sha256:", 12) == 0) {
+		bool spki = strncasecmp(t, "spki-sha256:", 12) == 0;
+		const char *hex = t + (spki ? 12 : 7);
 
-		if (!decode_sha256(hex, pin.digest)) {
-			fail(p, p->lineno,
-			     "pin %s needs 32 bytes in hex (64 digits, colons between bytes "
-			     "optional), not '%s'",
-			     spki ? "spki-sha256:" : "sha256:", show(shown, sizeof(shown), hex));
-			return;
-		}
+		if (!decode_sha256(hex, pin.digest))
+			return refuse(
+			    v,
+			    "%s %s needs 32 bytes in hex (64 digits, colons between bytes "
+			    "optional), not '%s'",
+			    k->name,
+			    spki ? "spki-sha256:" : "sha256:", show(shown, sizeof(shown), hex));
 		pin.kind = spki ? CONFIG_PIN_SPKI_SHA256 : CONFIG_PIN_CERT_SHA256;
 		pin.len = 32;
-	} else if (decode_hex(v, ':', pin.digest, 20) || decode_hex(v, ' ', pin.digest, 20)) {
+	} else if (decode_hex(t, ':', pin.digest, 20) || decode_hex(t, ' ', pin.digest, 20)) {
 		pin.kind = CONFIG_PIN_CERT_SHA1;
 		pin.len = 20;
-	} else if (decode_hex(v, ':', scratch, 32)) {
+	} else if (decode_hex(t, ':', scratch, 32)) {
 		/* What `openssl x509 -fingerprint -sha256` prints: say which hash it must be. */
-		fail(p, p->lineno,
-		     "pin '%s' is a bare SHA-256 fingerprint; put sha256: before it if it is the "
-		     "certificate's hash, or spki-sha256: if it is its public key's",
-		     show(shown, sizeof(shown), v));
-		return;
+		return refuse(
+		    v,
+		    "%s '%s' is a bare SHA-256 fingerprint; put sha256: before it if it is "
+		    "the certificate's hash, or spki-sha256: if it is its public key's",
+		    k->name, show(shown, sizeof(shown), t));
 	} else {
-		bad_value(p, "pin",
-		          "sha256:<64 hex digits>, spki-sha256:<64 hex digits> or a SHA-1 "
-		          "fingerprint of 20 bytes as 'DA:39:A3:...' or 'DA 39 A3 ...'",
-		          v);
-		return;
+		return config_bad_value(k, v,
+		                        "sha256:<64 hex digits>, spki-sha256:<64 hex digits> or a "
+		                        "SHA-1 fingerprint of 20 bytes as 'DA:39:A3:...' or "
+		                        "'DA 39 A3 ...'");
 	}
 	cfg->pins[cfg->npins++] = pin;
+	return 0;
 }
 
-static void
-set_tls_version(struct parser *p, const char *v)
+/* The table's rows, by name, for the checks that involve more than one key. */
+enum key {
+	K_ID,
+	K_USER,
+	K_STATE_DIR,
+	K_HOST,
+	K_PORT,
+	K_CAFILE,
+	K_CERTFILE,
+	K_KEYFILE,
+	K_PIN,
+	K_TLS_VERSION,
+	K_USERNAME,
+	K_PASSWORD_FILE,
+	K_KEEPALIVE,
+	K_RECONNECT_MIN_MS,
+	K_RECONNECT_MAX_S,
+	K_TOPIC_PREFIX,
+	K_AUTHORIZED_KEYS,
+	K_CLOCK_SKEW,
+	K_DISCOVERY,
+	K_HA_PREFIX,
+	K_COMMANDS,
+	K_BACKEND,
+	K_CHIP,
+	K_RELAY_LINE,
+	K_CLOSED_LINE,
+	K_OPEN_LINE,
+	K_ACTIVE_LOW,
+	K_RELAY_PULSE_MS,
+	K_MIN_PULSE_INTERVAL_MS,
+	K_TRAVEL_TIME_S,
+	K_AUTO_CLOSE_S,
+	K_AUTO_CLOSE_WARNING_S,
+	K_SIM_TRAVEL_MS,
+	K_SIM_START,
+	K_SIM_LOG,
+	K_NKEYS
+};
+
+/* A key's field: in struct config, or in the struct config_door of its [door.NAME]. */
+#define CFG(f)  offsetof(struct config, f), sizeof(((struct config *)0)->f)
+#define DOOR(f) offsetof(struct config_door, f), sizeof(((struct config_door *)0)->f)
+
+#define REQUIRED CONFIG_KEY_REQUIRED
+#define GPIOD    CONFIG_KEY_GPIOD
+#define SIM_ONLY CONFIG_KEY_SIM_ONLY
+
+/*
+ * Every key of garaged.conf, in SPEC order within each section (the order of the messages that
+ * list a section's keys, and of the documentation). Columns: section, name, type, range (min,
+ * max: numbers only), default (as it would be written; NULL: none), what to write when it is
+ * missing, flags, field, what it is for.
+ */
+static const struct config_key keys[K_NKEYS] = {
+    [K_ID] = {"device", "id", parse_device_id, 0, 0, NULL, "id = garage", REQUIRED, CFG(device_id),
+              "this device's name, in its topics and in every signed command"},
+    [K_USER] = {"device", "user", parse_user, 0, 0, "nobody", NULL, 0, CFG(user),
+                "the user the network half runs as when garaged starts as root"},
+    [K_STATE_DIR] = {"device", "state_dir", parse_path, 0, 0, "/var/lib/garaged", NULL, 0,
+                     CFG(state_dir), "where the replay window survives a restart"},
+
+    [K_HOST] = {"mqtt", "host", parse_host, 0, 0, NULL, "host = mqtt.local", REQUIRED, CFG(host),
+                "the broker's host name or IP address"},
+    [K_PORT] = {"mqtt", "port", parse_number, 1, 65535, "8883", NULL, 0, CFG(port),
+                "the broker's port; 8883 is MQTT over TLS"},
+    [K_CAFILE] = {"mqtt", "cafile", parse_path, 0, 0, NULL, "cafile = /path/to/ca.crt",
+                  REQUIRED | CONFIG_KEY_FILE, CFG(cafile),
+                  "the CA that signed the broker's certificate"},
+    [K_CERTFILE] = {"mqtt", "certfile", parse_path, 0, 0, NULL, "certfile = /path/to/device.crt",
+                    REQUIRED | CONFIG_KEY_FILE, CFG(certfile),
+                    "this client's certificate, whose CN is its MQTT identity"},
+    [K_KEYFILE] = {"mqtt", "keyfile", parse_path, 0, 0, NULL, "keyfile = /path/to/device.key",
+                   REQUIRED | CONFIG_KEY_FILE_PRIVATE, CFG(keyfile),
+                   "the certificate's private key"},
+    [K_PIN] = {"mqtt", "pin", parse_pin, 0, 0, NULL, NULL, CONFIG_KEY_REPEATABLE, CFG(pins),
+               "a fingerprint the broker's certificate must match, on top of the CA"},
+    [K_TLS_VERSION] = {"mqtt", "tls_version", parse_tls_version, 0, 0, "tlsv1.2", NULL, 0,
+                       CFG(tls_version), "the oldest TLS version accepted"},
+    [K_USERNAME] = {"mqtt", "username", config_parse_string, 0, 0, NULL, NULL, 0, CFG(username),
+                    "a broker user name, on top of the certificate"},
+    [K_PASSWORD_FILE] = {"mqtt", "password_file", parse_path, 0, 0, NULL, NULL,
+                         CONFIG_KEY_FILE_PRIVATE, CFG(password_file),
+                         "a file whose first line is the broker password"},
+    [K_KEEPALIVE] = {"mqtt", "keepalive", parse_number, 5, 3600, "30", NULL, 0, CFG(keepalive),
+                     "seconds between MQTT keepalives"},
+    [K_RECONNECT_MIN_MS] = {"mqtt", "reconnect_min_ms", parse_number, 100, 60000, "500", NULL, 0,
+                            CFG(reconnect_min_ms), "the first reconnect's delay, in ms"},
+    [K_RECONNECT_MAX_S] = {"mqtt", "reconnect_max_s", parse_number, 1, 3600, "60", NULL, 0,
+                           CFG(reconnect_max_s), "the reconnect backoff's cap, in seconds"},
+    [K_TOPIC_PREFIX] = {"mqtt", "topic_prefix", parse_topic_prefix, 0, 0, "garage", NULL, 0,
+                        CFG(topic_prefix), "the first level(s) of every topic"},
+
+    [K_AUTHORIZED_KEYS] = {"security", "authorized_keys", parse_path, 0, 0, NULL,
+                           "authorized_keys = /etc/garaged/authorized_keys",
+                           REQUIRED | CONFIG_KEY_FILE_GUARDED, CFG(authorized_keys),
+                           "the public keys allowed to sign commands"},
+    [K_CLOCK_SKEW] = {"security", "clock_skew", parse_number, 1, 3600, "30", NULL, 0,
+                      CFG(clock_skew), "seconds a command's time may differ from the device's"},
+
+    [K_DISCOVERY] = {"homeassistant", "discovery", parse_bool, 0, 0, "true", NULL, 0,
+                     CFG(ha_discovery), "whether to publish Home Assistant's MQTT discovery"},
+    [K_HA_PREFIX] = {"homeassistant", "prefix", parse_topic_prefix, 0, 0, "homeassistant", NULL, 0,
+                     CFG(ha_prefix), "Home Assistant's discovery prefix"},
+    [K_COMMANDS] = {"homeassistant", "commands", parse_ha_commands, 0, 0, "off", NULL, 0,
+                    CFG(ha_commands), "whether Home Assistant may send unsigned commands"},
+
+    [K_BACKEND] = {"door.NAME", "backend", parse_backend, 0, 0, NULL,
+                   "backend = sim or backend = gpiod", REQUIRED, DOOR(backend),
+                   "the door's hardware: GPIO lines, or a simulated door"},
+    [K_CHIP] = {"door.NAME", "chip", parse_chip, 0, 0, NULL, "chip = gpiochip0", GPIOD, DOOR(chip),
+                "the GPIO chip, a name or a path"},
+    [K_RELAY_LINE] = {"door.NAME", "relay_line", parse_gpio_line, 0, 1023, "-1",
+                      "relay_line = N, the GPIO line that drives the relay", GPIOD,
+                      DOOR(relay_line), "the GPIO line that drives the relay"},
+    [K_CLOSED_LINE] = {"door.NAME", "closed_line", parse_gpio_line, 0, 1023, "-1",
+                       "closed_line = N, the GPIO line of the closed-position switch", GPIOD,
+                       DOOR(closed_line), "the GPIO line of the closed-position switch"},
+    [K_OPEN_LINE] = {"door.NAME", "open_line", parse_gpio_line, 0, 1023, "-1", NULL, 0,
+                     DOOR(open_line), "the GPIO line of the open-position switch, if any"},
+    [K_ACTIVE_LOW] = {"door.NAME", "active_low", parse_bool, 0, 0, "false", NULL, 0,
+                      DOOR(active_low), "whether every line of the door is inverted"},
+    [K_RELAY_PULSE_MS] = {"door.NAME", "relay_pulse_ms", parse_number, 50, 10000, "500", NULL, 0,
+                          DOOR(relay_pulse_ms), "how long a press holds the relay, in ms"},
+    [K_MIN_PULSE_INTERVAL_MS] = {"door.NAME", "min_pulse_interval_ms", parse_number, 0, 600000,
+                                 "1000", NULL, 0, DOOR(min_pulse_interval_ms),
+                                 "the least time between two presses, in ms"},
+    [K_TRAVEL_TIME_S] = {"door.NAME", "travel_time_s", parse_number, 1, 600, "15", NULL, 0,
+                         DOOR(travel_time_s), "seconds the door takes end to end"},
+    [K_AUTO_CLOSE_S] = {"door.NAME", "auto_close_s", parse_number, 0, 86400, "0", NULL, 0,
+                        DOOR(auto_close_s), "close the door after it stood open this long; 0: off"},
+    [K_AUTO_CLOSE_WARNING_S] = {"door.NAME", "auto_close_warning_s", parse_number, 0, 3600, "10",
+                                NULL, 0, DOOR(auto_close_warning_s),
+                                "seconds the auto_close event comes before the close"},
+    [K_SIM_TRAVEL_MS] = {"door.NAME", "sim_travel_ms", parse_number, 100, 600000, "3000", NULL,
+                         SIM_ONLY, DOOR(sim_travel_ms),
+                         "how long the simulated door takes end to end, in ms"},
+    [K_SIM_START] = {"door.NAME", "sim_start", parse_sim_start, 0, 0, "closed", NULL, SIM_ONLY,
+                     DOOR(sim_start_open), "the simulated door's position at start"},
+    [K_SIM_LOG] = {"door.NAME", "sim_log", parse_path, 0, 0, NULL, NULL, SIM_ONLY, DOOR(sim_log),
+                   "a file that gets a line per relay edge of the simulated door"},
+};
+
+const struct config_key *
+config_keys(size_t *n)
 {
-	if (strcasecmp(v, "tlsv1.2") == 0)
-		strcpy(p->cfg->tls_version, "tlsv1.2");
-	else if (strcasecmp(v, "tlsv1.3") == 0)
-		strcpy(p->cfg->tls_version, "tlsv1.3");
-	else if (strcasecmp(v, "tlsv1") == 0 || strcasecmp(v, "tlsv1.0") == 0 ||
-	         strcasecmp(v, "tlsv1.1") == 0)
-		fail(p, p->lineno,
-		     "tls_version %s is refused: TLS 1.2 is the minimum; set tls_version = "
-		     "tlsv1.2 (or tlsv1.3)",
-		     v);
-	else
-		bad_value(p, "tls_version", "tlsv1.2 or tlsv1.3", v);
+	*n = K_NKEYS;
+	return keys;
 }
 
-static void
-set_mqtt(struct parser *p, int key, const char *v)
-{
-	struct config *cfg = p->cfg;
-
-	switch (key) {
-	case MQ_HOST:
-		if (*v == '\0')
-			fail(p, p->lineno, "host is empty; set it to the broker's name or address");
-		else if (strlen(v) > CONFIG_HOST_MAX)
-			fail(p, p->lineno, "host is longer than %d characters; shorten it",
-			     CONFIG_HOST_MAX);
-		else if (v[0] == '[')
-			bad_value(p, "host", "an IP address without brackets", v);
-		else if (!valid_host(v))
-			bad_value(p, "host", "a host name or an IP address", v);
-		else
-			set_string(p, "host", v, cfg->host, sizeof(cfg->host));
-		break;
-	case MQ_PORT:
-		set_u16(p, "port", v, 1, 65535, &cfg->port);
-		break;
-	case MQ_CAFILE:
-		set_path(p, "cafile", v, cfg->cafile, "/etc/garaged/ca.crt");
-		break;
-	case MQ_CERTFILE:
-		set_path(p, "certfile", v, cfg->certfile, "/etc/garaged/garage.crt");
-		break;
-	case MQ_KEYFILE:
-		set_path(p, "keyfile", v, cfg->keyfile, "/etc/garaged/garage.key");
-		break;
-	case MQ_PIN:
-		add_pin(p, v);
-		break;
-	case MQ_TLS_VERSION:
-		set_tls_version(p, v);
-		break;
-	case MQ_USERNAME:
-		set_string(p, "username", v, cfg->username, sizeof(cfg->username));
-		break;
-	case MQ_PASSWORD_FILE:
-		set_path(p, "password_file", v, cfg->password_file, NULL);
-		break;
-	case MQ_KEEPALIVE:
-		set_u16(p, "keepalive", v, 5, 3600, &cfg->keepalive);
-		break;
-	case MQ_RECONNECT_MIN_MS:
-		set_u32(p, "reconnect_min_ms", v, 100, 60000, &cfg->reconnect_min_ms);
-		break;
-	case MQ_RECONNECT_MAX_S:
-		set_u32(p, "reconnect_max_s", v, 1, 3600, &cfg->reconnect_max_s);
-		break;
-	case MQ_TOPIC_PREFIX:
-		set_topic_prefix(p, "topic_prefix", v, cfg->topic_prefix);
-		break;
-	default:
-		assert(!"unhandled [mqtt] key");
-	}
-}
-
-static void
-set_ha(struct parser *p, int key, const char *v)
-{
-	struct config *cfg = p->cfg;
-
-	switch (key) {
-	case HA_DISCOVERY:
-		set_bool(p, "discovery", v, &cfg->ha_discovery);
-		break;
-	case HA_PREFIX:
-		set_topic_prefix(p, "prefix", v, cfg->ha_prefix);
-		break;
-	case HA_COMMANDS:
-		if (strcasecmp(v, "off") == 0)
-			cfg->ha_commands = CONFIG_HA_COMMANDS_OFF;
-		else if (strcasecmp(v, "unsigned") == 0)
-			cfg->ha_commands = CONFIG_HA_COMMANDS_UNSIGNED;
-		else
-			bad_value(p, "commands", "off or unsigned", v);
-		break;
-	default:
-		assert(!"unhandled [homeassistant] key");
-	}
-}
-
-static void
-set_door(struct parser *p, int key, const char *v)
-{
-	struct config_door *d = &p->cfg->doors[p->door];
-
-	switch (key) {
-	case DK_BACKEND:
-		if (strcasecmp(v, "sim") == 0)
-			d->backend = CONFIG_BACKEND_SIM;
-		else if (strcasecmp(v, "gpiod") == 0)
-			d->backend = CONFIG_BACKEND_GPIOD;
-		else
-			bad_value(p, "backend", "sim or gpiod", v);
-		break;
-	case DK_CHIP:
-		if (*v == '\0')
-			fail(p, p->lineno,
-			     "chip is empty; set it, e.g. chip = gpiochip0, or remove the line");
-		else
-			set_string(p, "chip", v, d->chip, sizeof(d->chip));
-		break;
-	case DK_RELAY_LINE:
-		set_gpio_line(p, "relay_line", v, &d->relay_line);
-		break;
-	case DK_CLOSED_LINE:
-		set_gpio_line(p, "closed_line", v, &d->closed_line);
-		break;
-	case DK_OPEN_LINE:
-		set_gpio_line(p, "open_line", v, &d->open_line);
-		break;
-	case DK_ACTIVE_LOW:
-		set_bool(p, "active_low", v, &d->active_low);
-		break;
-	case DK_RELAY_PULSE_MS:
-		set_u32(p, "relay_pulse_ms", v, 50, 10000, &d->relay_pulse_ms);
-		break;
-	case DK_MIN_PULSE_INTERVAL_MS:
-		set_u32(p, "min_pulse_interval_ms", v, 0, 600000, &d->min_pulse_interval_ms);
-		break;
-	case DK_TRAVEL_TIME_S:
-		set_u32(p, "travel_time_s", v, 1, 600, &d->travel_time_s);
-		break;
-	case DK_AUTO_CLOSE_S:
-		set_u32(p, "auto_close_s", v, 0, 86400, &d->auto_close_s);
-		break;
-	case DK_AUTO_CLOSE_WARNING_S:
-		set_u32(p, "auto_close_warning_s", v, 0, 3600, &d->auto_close_warning_s);
-		break;
-	case DK_SIM_TRAVEL_MS:
-		set_u32(p, "sim_travel_ms", v, 100, 600000, &d->sim_travel_ms);
-		break;
-	case DK_SIM_START:
-		if (strcasecmp(v, "closed") == 0)
-			d->sim_start_open = false;
-		else if (strcasecmp(v, "open") == 0)
-			d->sim_start_open = true;
-		else
-			bad_value(p, "sim_start", "closed or open", v);
-		break;
-	case DK_SIM_LOG:
-		set_path(p, "sim_log", v, d->sim_log, NULL);
-		break;
-	default:
-		assert(!"unhandled door key");
-	}
-}
-
-static int
-find_key(const struct section_def *s, const char *name)
+const struct config_key *
+config_key_find(const char *section, const char *name)
 {
 	size_t i;
 
-	for (i = 0; i < s->nkeys; i++)
-		if (strcmp(s->keys[i], name) == 0)
+	for (i = 0; i < K_NKEYS; i++)
+		if (strcmp(keys[i].section, section) == 0 && strcmp(keys[i].name, name) == 0)
+			return &keys[i];
+	return NULL;
+}
+
+/*
+ * Reads TEXT into base with k's parse function. The defaults go through here too, so that a
+ * default is read exactly as the same text in the file would be.
+ */
+static int
+set_key(const struct config_key *k, const char *text, int line, void *base, char *msg,
+        size_t msglen)
+{
+	const struct config_value v = {
+	    .text = text, .line = line, .base = base, .msg = msg, .msglen = msglen};
+
+	msg[0] = '\0';
+	return k->parse(k, &v);
+}
+
+/* The defaults of TAB's keys of SECTION into base. */
+static void
+set_defaults(const struct config_key *tab, size_t n, const char *section, void *base)
+{
+	char msg[CONFIG_ERROR_MAX];
+	size_t i;
+	int r;
+
+	for (i = 0; i < n; i++) {
+		if (tab[i].def == NULL || strcmp(tab[i].section, section) != 0)
+			continue;
+		r = set_key(&tab[i], tab[i].def, 0, base, msg, sizeof(msg));
+		/* A table's own default is never refused: test-config reads each one. */
+		assert(r == 0);
+		(void)r;
+	}
+}
+
+enum section_kind {
+	SEC_NONE = 0, /* before the first [section] */
+	SEC_DEVICE,
+	SEC_MQTT,
+	SEC_SECURITY,
+	SEC_HA,
+	SEC_OWN, /* the caller's own section, in a file read by config_load_mqtt() */
+	SEC_DOOR,
+	SEC_IGNORED, /* a section already reported as wrong: its keys are not looked at */
+};
+
+/* The table's section of each kind; [door.NAME] is matched by its prefix, SEC_OWN is the
+ * caller's. */
+static const char *const sections[] = {
+    [SEC_DEVICE] = "device",    [SEC_MQTT] = "mqtt",       [SEC_SECURITY] = "security",
+    [SEC_HA] = "homeassistant", [SEC_DOOR] = DOOR_SECTION,
+};
+
+#define ALL_SECTIONS "[device], [mqtt], [security], [homeassistant] and [door.NAME]"
+
+struct parser {
+	struct config *cfg;
+	const char *name; /* of the file, for messages */
+
+	/* Set for config_load_mqtt(): the file has [mqtt] and this section, nothing else. */
+	const struct config_section *own;
+	char own_sections[CONFIG_NAME_MAX * 2]; /* "[mqtt] and [NAME]", for messages */
+
+	/* The text being read and how far; lineno is the line inih is handling right now. */
+	const char *text;
+	size_t len;
+	size_t pos;
+	int lineno;
+
+	enum section_kind sec;
+	size_t door; /* index into cfg->doors when sec == SEC_DOOR */
+
+	/* Where each section header and key was seen (0: not seen), for repeats and messages:
+	 * keys by their index in keys[], or in own->keys for SEC_OWN. */
+	int header[SEC_DOOR];
+	int key_line[K_NKEYS];
+	int door_key_line[CONFIG_MAX_DOORS][K_NKEYS];
+	int own_key_line[CONFIG_SECTION_KEYS_MAX];
+
+	/* The first error in file order: a later report replaces it only with a smaller line. */
+	int err_line;
+	bool failed;
+	char msg[CONFIG_ERROR_MAX];
+};
+
+static void fail(struct parser *p, int line, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+static void
+fail(struct parser *p, int line, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (p->failed && line >= p->err_line)
+		return;
+	va_start(ap, fmt);
+	vsnprintf(p->msg, sizeof(p->msg), fmt, ap);
+	va_end(ap);
+	p->failed = true;
+	p->err_line = line;
+}
+
+static const char *
+section_name(const struct parser *p, enum section_kind k)
+{
+	return k == SEC_OWN ? p->own->name : sections[k];
+}
+
+/* The sections this file may have, for messages. */
+static const char *
+section_list(const struct parser *p)
+{
+	return p->own != NULL ? p->own_sections : ALL_SECTIONS;
+}
+
+/* A garaged.conf has every section but SEC_OWN; a file read by config_load_mqtt() two. */
+static bool
+allowed_section(const struct parser *p, enum section_kind k)
+{
+	if (p->own != NULL)
+		return k == SEC_MQTT || k == SEC_OWN;
+	return k != SEC_OWN;
+}
+
+/* The table of section k's keys, and the lines they were seen at. */
+struct section_keys {
+	const char *name;
+	const struct config_key *tab;
+	size_t n;
+	int *line;  /* indexed like tab */
+	void *base; /* where the values go */
+};
+
+static struct section_keys
+section_keys(struct parser *p, enum section_kind k)
+{
+	struct section_keys s = {section_name(p, k), keys, K_NKEYS, p->key_line, p->cfg};
+
+	if (k == SEC_OWN) {
+		s.tab = p->own->keys;
+		s.n = p->own->nkeys;
+		s.line = p->own_key_line;
+		s.base = p->own->base;
+	} else if (k == SEC_DOOR) {
+		s.line = p->door_key_line[p->door];
+		s.base = &p->cfg->doors[p->door];
+	}
+	return s;
+}
+
+static int
+find_key(const struct section_keys *s, const char *name)
+{
+	size_t i;
+
+	for (i = 0; i < s->n; i++)
+		if (strcmp(s->tab[i].section, s->name) == 0 && strcmp(s->tab[i].name, name) == 0)
 			return (int)i;
 	return -1;
 }
 
+/* "A, B and C" into buf: the names of TAB's keys of SECTION that have all of FLAGS. */
 static void
-unknown_key(struct parser *p, const struct section_def *s, const char *name)
+key_list(char *buf, size_t size, const struct config_key *tab, size_t n, const char *section,
+         unsigned flags)
 {
-	char valid[256] = "";
+	size_t i, left = 0, done = 0;
+
+	for (i = 0; i < n; i++)
+		if (strcmp(tab[i].section, section) == 0 && (tab[i].flags & flags) == flags)
+			left++;
+	buf[0] = '\0';
+	for (i = 0; i < n; i++) {
+		if (strcmp(tab[i].section, section) != 0 || (tab[i].flags & flags) != flags)
+			continue;
+		if (done > 0)
+			strncat(buf, done + 1 == left ? " and " : ", ", size - strlen(buf) - 1);
+		strncat(buf, tab[i].name, size - strlen(buf) - 1);
+		done++;
+	}
+}
+
+static void
+unknown_key(struct parser *p, const struct section_keys *s, const char *name)
+{
+	char valid[256];
 	char shown[SHOWN_MAX + 4];
 	char section[CONFIG_NAME_MAX + 8];
-	size_t i;
 
-	for (i = 0; i < s->nkeys; i++) {
-		if (i > 0)
-			strcat(valid, i + 1 == s->nkeys ? " and " : ", ");
-		strcat(valid, s->keys[i]);
-	}
+	key_list(valid, sizeof(valid), s->tab, s->n, s->name, 0);
 	if (p->sec == SEC_DOOR)
 		snprintf(section, sizeof(section), "door.%s", p->cfg->doors[p->door].name);
 	else
@@ -748,28 +908,16 @@ unknown_key(struct parser *p, const struct section_def *s, const char *name)
 	     show(shown, sizeof(shown), name), section, section, valid);
 }
 
-static void
-set_own(struct parser *p, int key, const char *v)
-{
-	char msg[CONFIG_ERROR_MAX - 64];
-
-	if (has_control(v)) {
-		fail(p, p->lineno, "%s contains a control character; remove it", p->own->keys[key]);
-		return;
-	}
-	msg[0] = '\0';
-	if (p->own->set(p->own->arg, (size_t)key, v, msg, sizeof(msg)) != 0)
-		fail(p, p->lineno, "%s", msg[0] != '\0' ? msg : "bad value");
-}
-
 /* inih's handler: one "name = value" of the current section, at line p->lineno. */
 static int
 on_key(void *user, const char *inih_section, const char *name, const char *value)
 {
 	struct parser *p = user;
-	const struct section_def *s;
-	int key, *seen;
+	struct section_keys s;
+	const struct config_key *k;
 	char shown[SHOWN_MAX + 4];
+	char msg[CONFIG_ERROR_MAX - 64];
+	int key;
 
 	/* inih cuts section names at 49 characters; the reader keeps the whole one in p->sec. */
 	(void)inih_section;
@@ -781,64 +929,29 @@ on_key(void *user, const char *inih_section, const char *name, const char *value
 		     show(shown, sizeof(shown), name), section_list(p));
 		return 1;
 	}
-	s = section_def(p, p->sec);
-	key = find_key(s, name);
+	s = section_keys(p, p->sec);
+	key = find_key(&s, name);
 	if (key < 0) {
-		unknown_key(p, s, name);
+		unknown_key(p, &s, name);
 		return 1;
 	}
-	seen = p->sec == SEC_DOOR ? &p->door_key_line[p->door][key] : &p->key_line[p->sec][key];
+	k = &s.tab[key];
 	/* pin is the one key that may be repeated: several pins let a broker certificate be
 	 * rotated without a window in which the device refuses it. */
-	if (*seen != 0 && !(p->sec == SEC_MQTT && key == MQ_PIN)) {
+	if (s.line[key] != 0 && !(k->flags & CONFIG_KEY_REPEATABLE)) {
 		fail(p, p->lineno, "%s is given twice (first at line %d); keep one of them",
-		     s->keys[key], *seen);
+		     k->name, s.line[key]);
 		return 1;
 	}
-	if (*seen == 0)
-		*seen = p->lineno;
-
-	switch (p->sec) {
-	case SEC_DEVICE:
-		if (key == DEV_STATE_DIR) {
-			set_path(p, "state_dir", value, p->cfg->state_dir, "/var/lib/garaged");
-		} else if (key == DEV_USER) {
-			if (valid_user(value))
-				memcpy(p->cfg->user, value, strlen(value) + 1);
-			else
-				bad_value(
-				    p, "user",
-				    "a user name: 1 to 32 characters of a-z, 0-9, '_' and '-', "
-				    "starting with a letter or '_'",
-				    value);
-		} else if (valid_name(value)) {
-			memcpy(p->cfg->device_id, value, strlen(value) + 1);
-		} else {
-			bad_value(p, "id", "1 to 32 characters of a-z, 0-9, '_' and '-'", value);
-		}
-		break;
-	case SEC_MQTT:
-		set_mqtt(p, key, value);
-		break;
-	case SEC_SECURITY:
-		if (key == SK_AUTHORIZED_KEYS)
-			set_path(p, "authorized_keys", value, p->cfg->authorized_keys,
-			         "/etc/garaged/authorized_keys");
-		else
-			set_u32(p, "clock_skew", value, 1, 3600, &p->cfg->clock_skew);
-		break;
-	case SEC_HA:
-		set_ha(p, key, value);
-		break;
-	case SEC_DOOR:
-		set_door(p, key, value);
-		break;
-	case SEC_OWN:
-		set_own(p, key, value);
-		break;
-	default:
-		assert(!"unhandled section");
+	if (s.line[key] == 0)
+		s.line[key] = p->lineno;
+	/* A caller's parse function sees printable text only. */
+	if (p->sec == SEC_OWN && has_control(value)) {
+		fail(p, p->lineno, "%s contains a control character; remove it", k->name);
+		return 1;
 	}
+	if (set_key(k, value, p->lineno, s.base, msg, sizeof(msg)) != 0)
+		fail(p, p->lineno, "%s", msg[0] != '\0' ? msg : "bad value");
 	return 1;
 }
 
@@ -846,15 +959,7 @@ static void
 door_defaults(struct config_door *d)
 {
 	memset(d, 0, sizeof(*d));
-	d->backend = CONFIG_BACKEND_SIM;
-	d->relay_line = -1;
-	d->closed_line = -1;
-	d->open_line = -1;
-	d->relay_pulse_ms = 500;
-	d->min_pulse_interval_ms = 1000;
-	d->travel_time_s = 15;
-	d->auto_close_warning_s = 10;
-	d->sim_travel_ms = 3000;
+	set_defaults(keys, K_NKEYS, DOOR_SECTION, d);
 }
 
 static void
@@ -865,7 +970,7 @@ open_door_section(struct parser *p, const char *name)
 	size_t i;
 
 	p->sec = SEC_IGNORED;
-	if (!valid_name(name)) {
+	if (!names_door_valid(name)) {
 		fail(p, p->lineno,
 		     "door name '%s' must be 1 to 32 characters of a-z, 0-9, '_' and '-'; rename "
 		     "the section, e.g. [door.main]",
@@ -893,15 +998,6 @@ open_door_section(struct parser *p, const char *name)
 	memcpy(cfg->doors[p->door].name, name, strlen(name) + 1);
 	cfg->doors[p->door].line = p->lineno;
 	p->sec = SEC_DOOR;
-}
-
-/* A garaged.conf has every section but SEC_OWN; a file read by config_load_mqtt() two. */
-static bool
-allowed_section(const struct parser *p, enum section_kind k)
-{
-	if (p->own != NULL)
-		return k == SEC_MQTT || k == SEC_OWN;
-	return k != SEC_OWN;
 }
 
 /*
@@ -943,7 +1039,7 @@ open_section(struct parser *p, char *line)
 		open_door_section(p, s + 5);
 	} else {
 		for (k = SEC_DEVICE; k < SEC_DOOR; k++)
-			if (allowed_section(p, k) && strcmp(s, section_def(p, k)->name) == 0)
+			if (allowed_section(p, k) && strcmp(s, section_name(p, k)) == 0)
 				break;
 		if (k == SEC_DOOR) {
 			fail(p, p->lineno, "unknown section [%s]; the sections are %s",
@@ -1022,39 +1118,37 @@ check_door_keys(struct parser *p, size_t i)
 {
 	const struct config_door *d = &p->cfg->doors[i];
 	const int *line = p->door_key_line[i];
-	int k;
+	size_t k;
 
-	if (line[DK_BACKEND] == 0)
+	if (line[K_BACKEND] == 0 || d->backend != CONFIG_BACKEND_GPIOD)
 		return;
-	if (d->backend == CONFIG_BACKEND_GPIOD) {
-		for (k = DK_SIM_TRAVEL_MS; k <= DK_SIM_LOG; k++)
-			if (line[k] != 0)
-				fail(p, line[k],
-				     "%s applies only to backend = sim; remove it (this door has "
-				     "backend = gpiod)",
-				     door_keys[k]);
-		if (line[DK_RELAY_LINE] != 0 && d->relay_line < 0)
-			fail(p, line[DK_RELAY_LINE],
-			     "relay_line = -1 means no line, but backend = gpiod needs one; set it "
-			     "to the GPIO line that drives the relay");
-		if (line[DK_CLOSED_LINE] != 0 && d->closed_line < 0)
-			fail(p, line[DK_CLOSED_LINE],
-			     "closed_line = -1 means no line, but backend = gpiod needs one; "
-			     "set it to the GPIO line of the closed-position switch");
-		/* libgpiod would refuse the second request of a line with a bare EBUSY. */
-		if (d->closed_line >= 0 && d->closed_line == d->relay_line)
-			fail(p, later(line[DK_CLOSED_LINE], line[DK_RELAY_LINE]),
-			     "closed_line and relay_line are both %d; each needs its own GPIO line",
-			     d->closed_line);
-		if (d->open_line >= 0 && d->open_line == d->relay_line)
-			fail(p, later(line[DK_OPEN_LINE], line[DK_RELAY_LINE]),
-			     "open_line and relay_line are both %d; each needs its own GPIO line",
-			     d->open_line);
-		if (d->open_line >= 0 && d->open_line == d->closed_line)
-			fail(p, later(line[DK_OPEN_LINE], line[DK_CLOSED_LINE]),
-			     "open_line and closed_line are both %d; each needs its own GPIO line",
-			     d->open_line);
-	}
+	for (k = 0; k < K_NKEYS; k++)
+		if ((keys[k].flags & CONFIG_KEY_SIM_ONLY) && line[k] != 0)
+			fail(p, line[k],
+			     "%s applies only to backend = sim; remove it (this door has "
+			     "backend = gpiod)",
+			     keys[k].name);
+	if (line[K_RELAY_LINE] != 0 && d->relay_line < 0)
+		fail(p, line[K_RELAY_LINE],
+		     "relay_line = -1 means no line, but backend = gpiod needs one; set it "
+		     "to the GPIO line that drives the relay");
+	if (line[K_CLOSED_LINE] != 0 && d->closed_line < 0)
+		fail(p, line[K_CLOSED_LINE],
+		     "closed_line = -1 means no line, but backend = gpiod needs one; "
+		     "set it to the GPIO line of the closed-position switch");
+	/* libgpiod would refuse the second request of a line with a bare EBUSY. */
+	if (d->closed_line >= 0 && d->closed_line == d->relay_line)
+		fail(p, later(line[K_CLOSED_LINE], line[K_RELAY_LINE]),
+		     "closed_line and relay_line are both %d; each needs its own GPIO line",
+		     d->closed_line);
+	if (d->open_line >= 0 && d->open_line == d->relay_line)
+		fail(p, later(line[K_OPEN_LINE], line[K_RELAY_LINE]),
+		     "open_line and relay_line are both %d; each needs its own GPIO line",
+		     d->open_line);
+	if (d->open_line >= 0 && d->open_line == d->closed_line)
+		fail(p, later(line[K_OPEN_LINE], line[K_CLOSED_LINE]),
+		     "open_line and closed_line are both %d; each needs its own GPIO line",
+		     d->open_line);
 }
 
 /* The backoff's cap must not be below its floor; either key may come first, or be defaulted. */
@@ -1062,32 +1156,26 @@ static void
 check_mqtt_keys(struct parser *p)
 {
 	const struct config *cfg = p->cfg;
-	const int *line = p->key_line[SEC_MQTT];
 
 	if ((uint64_t)cfg->reconnect_max_s * 1000U >= cfg->reconnect_min_ms)
 		return;
-	fail(p, later(line[MQ_RECONNECT_MIN_MS], line[MQ_RECONNECT_MAX_S]),
+	fail(p, later(p->key_line[K_RECONNECT_MIN_MS], p->key_line[K_RECONNECT_MAX_S]),
 	     "reconnect_max_s (%u s) is less than reconnect_min_ms (%u ms); raise reconnect_max_s "
 	     "or lower reconnect_min_ms",
 	     (unsigned)cfg->reconnect_max_s, (unsigned)cfg->reconnect_min_ms);
 }
 
-#define GPIOD_NEEDS "backend = gpiod needs chip, relay_line and closed_line"
+static enum section_kind
+section_of(const struct config_key *k)
+{
+	enum section_kind s;
 
-struct required {
-	enum section_kind sec;
-	int key;
-	const char *add; /* what to add */
-};
-
-static const struct required required_keys[] = {
-    {SEC_DEVICE, DEV_ID, "id = garage"},
-    {SEC_MQTT, MQ_HOST, "host = mqtt.local"},
-    {SEC_MQTT, MQ_CAFILE, "cafile = /path/to/ca.crt"},
-    {SEC_MQTT, MQ_CERTFILE, "certfile = /path/to/device.crt"},
-    {SEC_MQTT, MQ_KEYFILE, "keyfile = /path/to/device.key"},
-    {SEC_SECURITY, SK_AUTHORIZED_KEYS, "authorized_keys = /etc/garaged/authorized_keys"},
-};
+	for (s = SEC_DEVICE; s <= SEC_DOOR; s++)
+		if (sections[s] != NULL && strcmp(sections[s], k->section) == 0)
+			return s;
+	assert(!"a key of no section");
+	return SEC_NONE;
+}
 
 /* Required keys missing, reported at their section's header, or at the end of the file. */
 static void
@@ -1095,50 +1183,44 @@ check_required(struct parser *p)
 {
 	const struct config *cfg = p->cfg;
 	int last = p->lineno > 0 ? p->lineno : 1;
-	size_t i;
+	char list[96], gpiod_needs[128];
+	size_t i, k;
 
-	for (i = 0; i < sizeof(required_keys) / sizeof(required_keys[0]); i++) {
-		const struct required *r = &required_keys[i];
-		const char *section = sections[r->sec].name;
+	for (k = 0; k < K_NKEYS; k++) {
+		enum section_kind s = section_of(&keys[k]);
 
-		if (!allowed_section(p, r->sec))
+		if (!(keys[k].flags & CONFIG_KEY_REQUIRED) || s == SEC_DOOR ||
+		    !allowed_section(p, s))
 			continue;
-		if (p->header[r->sec] == 0)
-			fail(p, last, "there is no [%s] section; add [%s] with %s", section,
-			     section, r->add);
-		else if (p->key_line[r->sec][r->key] == 0)
-			fail(p, p->header[r->sec], "[%s] has no '%s'; add %s", section,
-			     sections[r->sec].keys[r->key], r->add);
+		if (p->header[s] == 0)
+			fail(p, last, "there is no [%s] section; add [%s] with %s", sections[s],
+			     sections[s], keys[k].example);
+		else if (p->key_line[k] == 0)
+			fail(p, p->header[s], "[%s] has no '%s'; add %s", sections[s], keys[k].name,
+			     keys[k].example);
 	}
-	if (cfg->ndoors == 0 && p->own == NULL)
+	if (p->own != NULL)
+		return;
+	if (cfg->ndoors == 0)
 		fail(p, last,
 		     "there is no door; add a [door.main] section with backend = sim or gpiod");
+	key_list(list, sizeof(list), keys, K_NKEYS, DOOR_SECTION, CONFIG_KEY_GPIOD);
+	snprintf(gpiod_needs, sizeof(gpiod_needs), " (backend = gpiod needs %s)", list);
 	for (i = 0; i < cfg->ndoors; i++) {
 		const struct config_door *d = &cfg->doors[i];
 		const int *line = p->door_key_line[i];
 
-		if (line[DK_BACKEND] == 0) {
-			fail(p, d->line,
-			     "[door.%s] has no 'backend'; add backend = sim or backend = gpiod",
-			     d->name);
-			continue;
+		for (k = 0; k < K_NKEYS; k++) {
+			bool gpiod = keys[k].flags & CONFIG_KEY_GPIOD;
+
+			if (strcmp(keys[k].section, DOOR_SECTION) != 0 || line[k] != 0 ||
+			    !((keys[k].flags & CONFIG_KEY_REQUIRED) ||
+			      (gpiod && line[K_BACKEND] != 0 &&
+			       d->backend == CONFIG_BACKEND_GPIOD)))
+				continue;
+			fail(p, d->line, "[door.%s] has no '%s'; add %s%s", d->name, keys[k].name,
+			     keys[k].example, gpiod ? gpiod_needs : "");
 		}
-		if (d->backend != CONFIG_BACKEND_GPIOD)
-			continue;
-		if (line[DK_CHIP] == 0)
-			fail(p, d->line,
-			     "[door.%s] has no 'chip'; add chip = gpiochip0 (" GPIOD_NEEDS ")",
-			     d->name);
-		if (line[DK_RELAY_LINE] == 0)
-			fail(p, d->line,
-			     "[door.%s] has no 'relay_line'; add relay_line = N, the GPIO line "
-			     "that drives the relay (" GPIOD_NEEDS ")",
-			     d->name);
-		if (line[DK_CLOSED_LINE] == 0)
-			fail(p, d->line,
-			     "[door.%s] has no 'closed_line'; add closed_line = N, the GPIO line "
-			     "of the closed-position switch (" GPIOD_NEEDS ")",
-			     d->name);
 	}
 }
 
@@ -1217,41 +1299,36 @@ static void
 check_files(struct parser *p)
 {
 	const struct config *cfg = p->cfg;
-	const int *mq = p->key_line[SEC_MQTT];
-	size_t i;
+	size_t i, k;
 
-	check_file(p, "cafile", cfg->cafile, mq[MQ_CAFILE], FILE_PLAIN);
-	if (!p->failed)
-		check_file(p, "certfile", cfg->certfile, mq[MQ_CERTFILE], FILE_PLAIN);
-	if (!p->failed)
-		check_file(p, "keyfile", cfg->keyfile, mq[MQ_KEYFILE], FILE_PRIVATE);
-	if (!p->failed && cfg->password_file[0] != '\0')
-		check_file(p, "password_file", cfg->password_file, mq[MQ_PASSWORD_FILE],
-		           FILE_PRIVATE);
-	if (!p->failed && p->own == NULL)
-		check_file(p, "authorized_keys", cfg->authorized_keys,
-		           p->key_line[SEC_SECURITY][SK_AUTHORIZED_KEYS], FILE_GUARDED);
+	for (k = 0; k < K_NKEYS && !p->failed; k++) {
+		unsigned f = keys[k].flags;
+		const char *path = (const char *)cfg + keys[k].offset;
+
+		if (!(f & (CONFIG_KEY_FILE | CONFIG_KEY_FILE_GUARDED | CONFIG_KEY_FILE_PRIVATE)) ||
+		    !allowed_section(p, section_of(&keys[k])) || path[0] == '\0')
+			continue;
+		assert(section_of(&keys[k]) != SEC_DOOR);
+		check_file(p, keys[k].name, path, p->key_line[k],
+		           (f & CONFIG_KEY_FILE_PRIVATE)   ? FILE_PRIVATE
+		           : (f & CONFIG_KEY_FILE_GUARDED) ? FILE_GUARDED
+		                                           : FILE_PLAIN);
+	}
 	for (i = 0; i < cfg->ndoors && !p->failed; i++)
 		if (cfg->doors[i].sim_log[0] != '\0')
-			check_log_dir(p, cfg->doors[i].sim_log, p->door_key_line[i][DK_SIM_LOG]);
+			check_log_dir(p, cfg->doors[i].sim_log, p->door_key_line[i][K_SIM_LOG]);
 }
 
+/* Every key of garaged.conf but the doors' at its default. */
 static void
 config_defaults(struct config *cfg)
 {
+	size_t s;
+
 	memset(cfg, 0, sizeof(*cfg));
-	strcpy(cfg->user, "nobody");
-	strcpy(cfg->state_dir, "/var/lib/garaged");
-	cfg->port = 8883;
-	strcpy(cfg->tls_version, "tlsv1.2");
-	cfg->keepalive = 30;
-	cfg->reconnect_min_ms = 500;
-	cfg->reconnect_max_s = 60;
-	strcpy(cfg->topic_prefix, "garage");
-	cfg->clock_skew = 30;
-	cfg->ha_discovery = true;
-	strcpy(cfg->ha_prefix, "homeassistant");
-	cfg->ha_commands = CONFIG_HA_COMMANDS_OFF;
+	for (s = SEC_DEVICE; s < SEC_DOOR; s++)
+		if (sections[s] != NULL)
+			set_defaults(keys, K_NKEYS, sections[s], cfg);
 }
 
 /* config_parse_buffer(), and with OWN the two-section file of config_load_mqtt(). */
@@ -1264,8 +1341,10 @@ parse(struct config *cfg, const char *name, const char *text, size_t len, bool c
 
 	assert(cfg != NULL && name != NULL && (text != NULL || len == 0));
 	assert(own == NULL ||
-	       (own->name != NULL && own->nkeys <= CONFIG_SECTION_KEYS_MAX && own->set != NULL));
+	       (own->name != NULL && own->nkeys <= CONFIG_SECTION_KEYS_MAX && own->base != NULL));
 	config_defaults(cfg);
+	if (own != NULL)
+		set_defaults(own->keys, own->nkeys, own->name, own->base);
 	if (err != NULL && errlen > 0)
 		err[0] = '\0';
 	if (strlen(name) >= sizeof(cfg->file)) {
@@ -1284,9 +1363,6 @@ parse(struct config *cfg, const char *name, const char *text, size_t len, bool c
 	p.len = len;
 	if (own != NULL) {
 		p.own = own;
-		p.own_def.name = own->name;
-		p.own_def.keys = own->keys;
-		p.own_def.nkeys = own->nkeys;
 		snprintf(p.own_sections, sizeof(p.own_sections), "[mqtt] and [%s]", own->name);
 	}
 

@@ -15,12 +15,14 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "names.h"
+
 #define CONFIG_MAX_DOORS  8
 #define CONFIG_MAX_PINS   8
-#define CONFIG_NAME_MAX   32 /* device id and door names: [a-z0-9_-]{1,32} */
+#define CONFIG_NAME_MAX   NAMES_ID_MAX /* device id and door names: names.h */
 #define CONFIG_PATH_MAX   256
 #define CONFIG_HOST_MAX   254
-#define CONFIG_PREFIX_MAX 64
+#define CONFIG_PREFIX_MAX NAMES_PREFIX_MAX
 #define CONFIG_ERROR_MAX  512
 #define CONFIG_USER_MAX   32 /* [device] user */
 
@@ -55,23 +57,27 @@ struct config_pin {
 	int line;   /* where it was set, for warnings */
 };
 
+/*
+ * The fields the keys fill. What each key means, its default and its range are in config.c's
+ * table of keys (config_keys()), not here: a default written in two places drifts.
+ */
 struct config_door {
 	char name[CONFIG_NAME_MAX + 1];
 	int line; /* of its [door.NAME] header, for messages */
 	enum config_backend backend;
-	char chip[CONFIG_PATH_MAX]; /* gpiod: "gpiochip0" or a path */
-	int relay_line;             /* -1 when not set */
-	int closed_line;            /* -1 when not set */
-	int open_line;              /* -1 when not set (no open sensor) */
+	char chip[CONFIG_PATH_MAX];
+	int relay_line;  /* -1: none */
+	int closed_line; /* -1: none */
+	int open_line;   /* -1: none (no open sensor) */
 	bool active_low;
-	uint32_t relay_pulse_ms;        /* default 500 */
-	uint32_t min_pulse_interval_ms; /* default 1000 */
-	uint32_t travel_time_s;         /* default 15 */
-	uint32_t auto_close_s;          /* default 0 = off */
-	uint32_t auto_close_warning_s;  /* default 10: the auto_close event this long before */
-	uint32_t sim_travel_ms;         /* default 3000 */
-	bool sim_start_open;            /* default false (closed) */
-	char sim_log[CONFIG_PATH_MAX];  /* empty = no log */
+	uint32_t relay_pulse_ms;
+	uint32_t min_pulse_interval_ms;
+	uint32_t travel_time_s;
+	uint32_t auto_close_s; /* 0: off */
+	uint32_t auto_close_warning_s;
+	uint32_t sim_travel_ms;
+	bool sim_start_open;
+	char sim_log[CONFIG_PATH_MAX]; /* empty: no log */
 };
 
 struct config {
@@ -79,41 +85,95 @@ struct config {
 
 	/* [device] */
 	char device_id[CONFIG_NAME_MAX + 1];
-	/* The user the network half runs as when garaged starts as root; default "nobody". */
 	char user[CONFIG_USER_MAX + 1];
-	/* Where the door half keeps what it must not forget across a restart (state.c); default
-	 * /var/lib/garaged, the unit's StateDirectory=. */
 	char state_dir[CONFIG_PATH_MAX];
 
 	/* [mqtt] */
 	char host[CONFIG_HOST_MAX + 1];
-	uint16_t port; /* default 8883 */
+	uint16_t port;
 	char cafile[CONFIG_PATH_MAX];
 	char certfile[CONFIG_PATH_MAX];
 	char keyfile[CONFIG_PATH_MAX];
 	struct config_pin pins[CONFIG_MAX_PINS]; /* "pin", repeatable, in file order */
 	size_t npins;
-	char tls_version[16]; /* "tlsv1.2" (default) or "tlsv1.3" */
+	char tls_version[16]; /* "tlsv1.2" or "tlsv1.3" */
 	char username[128];
 	char password_file[CONFIG_PATH_MAX];
-	uint16_t keepalive;        /* default 30, 5..3600 */
-	uint32_t reconnect_min_ms; /* default 500, 100..60000: the first retry's delay */
-	uint32_t reconnect_max_s;  /* default 60, 1..3600, >= reconnect_min_ms: the backoff's cap */
-	char topic_prefix[CONFIG_PREFIX_MAX + 1]; /* default "garage" */
+	uint16_t keepalive;
+	uint32_t reconnect_min_ms; /* the first retry's delay */
+	uint32_t reconnect_max_s;  /* the backoff's cap, >= reconnect_min_ms */
+	char topic_prefix[CONFIG_PREFIX_MAX + 1];
 
 	/* [security] */
 	char authorized_keys[CONFIG_PATH_MAX];
-	uint32_t clock_skew; /* default 30 */
+	uint32_t clock_skew;
 
 	/* [homeassistant] */
-	bool ha_discovery;                     /* default true */
-	char ha_prefix[CONFIG_PREFIX_MAX + 1]; /* default "homeassistant" */
-	enum config_ha_commands ha_commands;   /* default off */
+	bool ha_discovery;
+	char ha_prefix[CONFIG_PREFIX_MAX + 1];
+	enum config_ha_commands ha_commands;
 
 	/* [door.NAME] in file order */
 	struct config_door doors[CONFIG_MAX_DOORS];
 	size_t ndoors;
 };
+
+/*
+ * A key of a configuration file, one row of a table that drives parsing, defaults, the
+ * messages of --check-config and the documentation's checks (tests/unit/test-config.c).
+ * garaged.conf's table is config_keys(); garagectl's [signing] has one of its own.
+ */
+struct config_key;
+
+/* One value being read, as a key's parse function gets it. */
+struct config_value {
+	const char *text; /* as written, without the spaces around it */
+	int line;         /* of the file, for fields that remember where they were set */
+	void *base;       /* the struct the key's offset is into */
+	char *msg;        /* on error: what to change, without FILE:LINE */
+	size_t msglen;
+};
+
+/*
+ * A key's type: reads v->text into the key's field at (char *)v->base + key->offset. Returns
+ * 0, or -1 with the message in v->msg.
+ */
+typedef int config_parse_fn(const struct config_key *key, const struct config_value *v);
+
+#define CONFIG_KEY_REQUIRED   0x01U /* missing: an error at its section's header */
+#define CONFIG_KEY_REPEATABLE 0x02U /* may be given more than once (pin) */
+#define CONFIG_KEY_GPIOD      0x04U /* [door.NAME]: required with backend = gpiod */
+#define CONFIG_KEY_SIM_ONLY   0x08U /* [door.NAME]: an error with backend = gpiod */
+/* A file garaged reads: checked by config_load() to exist, and to be as guarded as it says. */
+#define CONFIG_KEY_FILE         0x10U /* readable by anyone (certificates) */
+#define CONFIG_KEY_FILE_GUARDED 0x20U /* only root or garaged's user may have put it there */
+#define CONFIG_KEY_FILE_PRIVATE 0x40U /* guarded, and nobody else may read it (keys) */
+
+struct config_key {
+	const char *section;    /* "mqtt", "door.NAME", "signing" */
+	const char *name;       /* "port" */
+	config_parse_fn *parse; /* its type */
+	long min, max;          /* a number's range (min < max); 0 and 0 for other types */
+	const char *def;        /* the default, as it would be written; NULL: none (empty, 0) */
+	const char *example;    /* what to write when it is missing, "host = mqtt.local"; or NULL */
+	unsigned flags;         /* CONFIG_KEY_* */
+	size_t offset, size;    /* its field in the section's struct */
+	const char *doc;        /* what it is for, in one line */
+};
+
+/* garaged.conf's keys, [device], [mqtt], [security], [homeassistant], [door.NAME] in order. */
+const struct config_key *config_keys(size_t *n);
+
+/* The key NAME of SECTION ("door.NAME" for doors), or NULL. */
+const struct config_key *config_key_find(const char *section, const char *name);
+
+/*
+ * Types other tables may use: a string of at most key->size - 1 characters without control
+ * characters; and the message every refused value gets, "KEY must be WHAT, not 'VALUE'",
+ * which always returns -1.
+ */
+int config_parse_string(const struct config_key *key, const struct config_value *v);
+int config_bad_value(const struct config_key *key, const struct config_value *v, const char *what);
 
 /*
  * Reads and validates PATH into *cfg. Returns 0, or -1 with the first error in err as
@@ -132,18 +192,17 @@ int config_parse_buffer(struct config *cfg, const char *name, const char *text, 
 
 /*
  * A section of the caller's own, for files that share garaged.conf's [mqtt] (garagectl's
- * ctl.conf and its [signing]). config.c reads it like its own sections: unknown and repeated
- * keys are reported at their line; set() gives each value its meaning.
+ * ctl.conf and its [signing]). config.c reads it like its own sections, from the caller's
+ * table: unknown and repeated keys are reported at their line, each value is read by its key's
+ * parse function into base, and a value with a control character is refused before that.
  */
-#define CONFIG_SECTION_KEYS_MAX 13 /* as many keys as [mqtt] has */
+#define CONFIG_SECTION_KEYS_MAX 16
 
 struct config_section {
-	const char *name;        /* "signing" for [signing] */
-	const char *const *keys; /* at most CONFIG_SECTION_KEYS_MAX */
+	const char *name;              /* "signing" for [signing]; every key's section */
+	const struct config_key *keys; /* at most CONFIG_SECTION_KEYS_MAX */
 	size_t nkeys;
-	/* Takes keys[key] = value. Returns 0, or -1 with what to change in msg (no FILE:LINE). */
-	int (*set)(void *arg, size_t key, const char *value, char *msg, size_t msglen);
-	void *arg;
+	void *base; /* the struct the keys' offsets are into */
 };
 
 /*

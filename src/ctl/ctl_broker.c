@@ -155,7 +155,7 @@ add_identity(struct broker *b, enum role role, const char *arg)
 		memcpy(e->id, arg, idlen);
 		e->id[idlen] = '\0';
 		cn++;
-		if (!ctl_name_valid(e->id))
+		if (!names_device_id_valid(e->id))
 			return ctl_usage_error(
 			    "the device id in --device %s must be 1 to 32 characters "
 			    "of a-z, 0-9, '_' and '-' (id in [device] of garaged.conf)",

@@ -542,7 +542,7 @@ state_topic_door(const struct session *s, const char *topic, char *door, size_t 
 		return false;
 	memcpy(door, name, n);
 	door[n] = '\0';
-	return ctl_name_valid(door);
+	return names_door_valid(door);
 }
 
 static void

@@ -1,46 +1,16 @@
 /*
  * ctl_config: see ctl_config.h. [mqtt] goes through the daemon's parser (config_load_mqtt());
- * this file gives [signing] its meaning, one key at a time, as that parser's callback.
+ * this file gives [signing] its meaning, as a table of keys that parser reads with it.
  */
 #include "ctl_config.h"
 
 #include <errno.h>
 #include <pwd.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
-
-enum { SG_KEY, SG_KID, SG_DEVICE, SG_NKEYS };
-static const char *const signing_keys[SG_NKEYS] = {"key", "kid", "device"};
-
-bool
-ctl_kid_valid(const char *kid)
-{
-	size_t n = strlen(kid);
-
-	if (n < 1 || n > CMD_KID_MAX)
-		return false;
-	for (; *kid != '\0'; kid++)
-		if (!((*kid >= 'A' && *kid <= 'Z') || (*kid >= 'a' && *kid <= 'z') ||
-		      (*kid >= '0' && *kid <= '9') || strchr("._@-", *kid) != NULL))
-			return false;
-	return true;
-}
-
-bool
-ctl_name_valid(const char *name)
-{
-	size_t n = strlen(name);
-
-	if (n < 1 || n > CONFIG_NAME_MAX)
-		return false;
-	for (; *name != '\0'; name++)
-		if (!((*name >= 'a' && *name <= 'z') || (*name >= '0' && *name <= '9') ||
-		      *name == '_' || *name == '-'))
-			return false;
-	return true;
-}
 
 int
 ctl_config_default_path(char *buf, size_t size, char *err, size_t errlen)
@@ -72,53 +42,56 @@ ctl_config_default_path(char *buf, size_t size, char *err, size_t errlen)
 	return 0;
 }
 
-/* config_load_mqtt()'s callback for [signing]: one key, at the line the parser is on. */
+/* key: a path, never empty (a flag may give it instead, but an empty line is a mistake). */
 static int
-set_signing(void *arg, size_t key, const char *v, char *msg, size_t msglen)
+parse_key(const struct config_key *k, const struct config_value *v)
 {
-	struct ctl_config *cfg = arg;
-
-	switch (key) {
-	case SG_KEY:
-		if (*v == '\0') {
-			snprintf(msg, msglen,
-			         "key is empty; set it to the private key file that garagectl "
-			         "keygen wrote");
-			return -1;
-		}
-		if (strlen(v) >= sizeof(cfg->key)) {
-			snprintf(msg, msglen, "key is longer than %zu characters; shorten it",
-			         sizeof(cfg->key) - 1);
-			return -1;
-		}
-		memcpy(cfg->key, v, strlen(v) + 1);
-		return 0;
-	case SG_KID:
-		if (!ctl_kid_valid(v)) {
-			snprintf(msg, msglen,
-			         "kid must be 1 to 64 characters of A-Z, a-z, 0-9 and '._@-' (the "
-			         "key id of the authorized_keys line), not '%.60s'",
-			         v);
-			return -1;
-		}
-		memcpy(cfg->kid, v, strlen(v) + 1);
-		return 0;
-	case SG_DEVICE:
-		if (!ctl_name_valid(v)) {
-			snprintf(
-			    msg, msglen,
-			    "device must be 1 to 32 characters of a-z, 0-9, '_' and '-' (the id "
-			    "in the device's garaged.conf [device]), not '%.60s'",
-			    v);
-			return -1;
-		}
-		memcpy(cfg->device, v, strlen(v) + 1);
-		return 0;
-	default:
-		snprintf(msg, msglen, "internal error: unhandled [signing] key");
+	if (*v->text == '\0') {
+		snprintf(v->msg, v->msglen,
+		         "%s is empty; set it to the private key file that garagectl keygen wrote",
+		         k->name);
 		return -1;
 	}
+	return config_parse_string(k, v);
 }
+
+static int
+parse_kid(const struct config_key *k, const struct config_value *v)
+{
+	if (!names_kid_valid(v->text))
+		return config_bad_value(
+		    k, v,
+		    "1 to 64 characters of A-Z, a-z, 0-9 and '._@-' (the key id "
+		    "of the authorized_keys line)");
+	return config_parse_string(k, v);
+}
+
+static int
+parse_device(const struct config_key *k, const struct config_value *v)
+{
+	if (!names_device_id_valid(v->text))
+		return config_bad_value(
+		    k, v,
+		    "1 to 32 characters of a-z, 0-9, '_' and '-' (the id in the "
+		    "device's garaged.conf [device])");
+	return config_parse_string(k, v);
+}
+
+#define SIGNING(f) offsetof(struct ctl_config, f), sizeof(((struct ctl_config *)0)->f)
+
+/*
+ * [signing], with the columns of garaged.conf's table (config.h): section, name, type, range,
+ * default, what to write when missing, flags, field, what it is for. None is required here:
+ * --key, --kid and --device may give them instead.
+ */
+static const struct config_key signing_keys[] = {
+    {"signing", "key", parse_key, 0, 0, NULL, NULL, 0, SIGNING(key),
+     "the Ed25519 private key file garagectl keygen wrote"},
+    {"signing", "kid", parse_kid, 0, 0, NULL, NULL, 0, SIGNING(kid),
+     "its key id, as in the device's authorized_keys"},
+    {"signing", "device", parse_device, 0, 0, NULL, NULL, 0, SIGNING(device),
+     "the device to talk to"},
+};
 
 int
 ctl_config_load(struct ctl_config *cfg, const char *path, char *err, size_t errlen)
@@ -126,9 +99,8 @@ ctl_config_load(struct ctl_config *cfg, const char *path, char *err, size_t errl
 	const struct config_section signing = {
 	    .name = "signing",
 	    .keys = signing_keys,
-	    .nkeys = SG_NKEYS,
-	    .set = set_signing,
-	    .arg = cfg,
+	    .nkeys = sizeof(signing_keys) / sizeof(signing_keys[0]),
+	    .base = cfg,
 	};
 
 	memset(cfg, 0, sizeof(*cfg));

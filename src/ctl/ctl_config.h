@@ -1,10 +1,11 @@
 /*
  * ctl_config: garagectl's ctl.conf and the flags that override it.
  *
- * It owns the [signing] section (key, kid, device), where ctl.conf is looked for, and the
- * rules for key ids and device ids as garagectl accepts them. The [mqtt] section is read by
- * the daemon's config module, so that garagectl and garaged give every [mqtt] key the same
- * default, range and message. It never opens a network connection and never reads a key.
+ * It owns the [signing] section (key, kid, device: a table of keys like garaged.conf's) and
+ * where ctl.conf is looked for. The [mqtt] section is read by the daemon's config module, and
+ * key ids and device ids are checked by names.h, so that garagectl and garaged give every
+ * [mqtt] key and every name the same rule, default and message. It never opens a network
+ * connection and never reads a key.
  */
 #ifndef GARAGECTL_CONFIG_H
 #define GARAGECTL_CONFIG_H
@@ -14,20 +15,16 @@
 
 #include "cmd.h"
 #include "config.h"
+#include "names.h"
 
 struct ctl_config {
 	struct config mqtt; /* [mqtt] as garaged reads it; the other fields keep their defaults */
 
 	/* [signing]; empty when not set (a flag may still give it) */
 	char key[CONFIG_PATH_MAX];
-	char kid[CMD_KID_MAX + 1];
+	char kid[NAMES_KID_MAX + 1];
 	char device[CONFIG_NAME_MAX + 1];
 };
-
-/* KID as authorized_keys and the signed command take it: [A-Za-z0-9._@-]{1,64}. */
-bool ctl_kid_valid(const char *kid);
-/* A device id or door name: [a-z0-9_-]{1,32}. */
-bool ctl_name_valid(const char *name);
 
 /*
  * The path garagectl reads when -c is not given: $GARAGECTL_CONF, else

@@ -22,6 +22,7 @@
 #include "ctl_config.h"
 #include "ctl_keys.h"
 #include "ctl_pki.h"
+#include "names.h"
 
 #define WAIT_DEFAULT_S 60
 #define WAIT_MAX_S     3600
@@ -141,7 +142,7 @@ load_config(const struct options *o, struct ctl_config *cfg)
 		return CTL_EXIT_USAGE;
 	}
 	if (o->device != NULL) {
-		if (!ctl_name_valid(o->device))
+		if (!names_device_id_valid(o->device))
 			return ctl_usage_error(
 			    "--device must be 1 to 32 characters of a-z, 0-9, '_' "
 			    "and '-', not '%s'",
@@ -149,7 +150,7 @@ load_config(const struct options *o, struct ctl_config *cfg)
 		snprintf(cfg->device, sizeof(cfg->device), "%s", o->device);
 	}
 	if (o->kid != NULL) {
-		if (!ctl_kid_valid(o->kid))
+		if (!names_kid_valid(o->kid))
 			return ctl_usage_error(
 			    "--kid must be 1 to 64 characters of A-Z, a-z, 0-9 and "
 			    "'._@-', not '%s'",
@@ -207,7 +208,7 @@ run_action(int argc, char *argv[], int i, struct options *o, enum cmd_action act
 			return ctl_usage_error("unknown option or argument '%s'", argv[i]);
 		}
 	}
-	if (!ctl_name_valid(door))
+	if (!names_door_valid(door))
 		return ctl_usage_error(
 		    "--door must be a door name (1 to 32 characters of a-z, 0-9, '_' "
 		    "and '-'), not '%s'",
@@ -296,7 +297,7 @@ run_keygen(int argc, char *argv[], int i)
 	if (kid == NULL)
 		return ctl_usage_error("%s",
 		                       "keygen needs --id KID, the key's name in authorized_keys");
-	if (!ctl_kid_valid(kid))
+	if (!names_kid_valid(kid))
 		return ctl_usage_error(
 		    "--id must be 1 to 64 characters of A-Z, a-z, 0-9 and '._@-', "
 		    "not '%s'",

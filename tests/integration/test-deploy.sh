@@ -81,14 +81,14 @@ for page in man8/garaged.8 man5/garaged.conf.5 man1/garagectl.1; do
 done
 pass "man -l and groff -ww render the three pages without a warning"
 
-# Every key of every section of config.c's tables is documented as "key = ..." in garaged.conf(5).
+# Every key of config.c's table is documented as "key = ..." in garaged.conf(5). A row of the
+# table starts {"SECTION", "NAME", parse_function, (config.h, struct config_key).
 render "$MAN/man5/garaged.conf.5" >"$T/conf.5.txt"
 keys=$(python3 - "$ROOT/src/common/config.c" <<'PY'
 import re, sys
 src = open(sys.argv[1]).read()
-for m in re.finditer(r'static const char \*const (\w+)_keys\[[^\]]*\] = \{(.*?)\};', src, re.S):
-    for k in re.findall(r'"([a-z_]+)"', m.group(2)):
-        print(m.group(1), k)
+for sec, key in re.findall(r'\{\s*"([a-z]+(?:\.NAME)?)"\s*,\s*"([a-z_]+)"\s*,\s*\w+\s*,', src):
+    print(sec, key)
 PY
 )
 [ "$(echo "$keys" | wc -l)" -ge 30 ] || fail "found only $(echo "$keys" | wc -l) keys in config.c"
@@ -155,20 +155,14 @@ def need(what, ok, kind):
     if not ok:
         missing.append(what)
 
-# Configuration keys: the *_keys tables of config.c (wherever it lives) and ctl_config.c, each
-# under the heading of its section; config.c's sections[] names the tables' sections.
+# Configuration keys: the rows of config.c's table of keys (wherever it lives) and of
+# ctl_config.c's [signing] table, {"SECTION", "NAME", parse_function, ..., each under the
+# heading of its section.
 conf = [t for f, t in src.items() if os.path.basename(f) in ('config.c', 'ctl_config.c')]
-names = {}
 for t in conf:
-    for sec, table in re.findall(r'\{\s*"([A-Za-z.]+)"\s*,\s*(\w+)_keys\b', t):
-        names[table] = sec
-for t in conf:
-    for table, body in re.findall(r'static const char \*const (\w+)_keys\[[^\]]*\]\s*=\s*\{(.*?)\};', t, re.S):
-        sec = names.get(table, table)
-        text = part('[' + sec + ']')
-        for key in re.findall(r'"([a-z_]+)"', body):
-            need('key %s of [%s] in the table under a [%s] heading' % (key, sec, sec),
-                 '| `%s` |' % key in text, 'keys')
+    for sec, key in re.findall(r'\{\s*"([a-z]+(?:\.NAME)?)"\s*,\s*"([a-z_]+)"\s*,\s*\w+\s*,', t):
+        need('key %s of [%s] in the table under a [%s] heading' % (key, sec, sec),
+             '| `%s` |' % key in part('[' + sec + ']'), 'keys')
 # Reason words: cmd_names.c's names of enum cmd_reason, each a row of the reasons' table.
 for f, t in src.items():
     for r in re.findall(r'\[CMD_(?!OK\])[A-Z_]+\]\s*=\s*"([a-z_]+)"', t):
