@@ -7,6 +7,7 @@
 
 #include "ctl_broker.h"
 
+#include <assert.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <grp.h>
@@ -28,8 +29,8 @@
 #include "ctl_command.h"
 #include "ctl_config.h"
 #include "ctl_pki.h"
+#include "names.h"
 
-#define PORT_DEFAULT   8883
 #define IDENTITIES_MAX 256
 #define ERR_MAX        (2 * PATH_MAX)
 #define MOSQUITTO_USER "mosquitto"
@@ -80,37 +81,14 @@ struct broker {
 
 static const char *const role_names[] = {"device", "controller", "Home Assistant"};
 
-/*
- * A CN as the ACL can name it: 1 to 64 printable ASCII characters without spaces (an ACL line
- * would keep them, but a certificate name with one is a typo more often than not), without the
- * MQTT wildcards (CVE-2017-7650 is why Mosquitto's own plugins refuse them) and without '/'.
- */
-static bool
-cn_valid(const char *cn)
+/* The default of garaged.conf's key NAME of SECTION, from config.c's table. */
+static const char *
+garaged_default(const char *section, const char *name)
 {
-	size_t n = strlen(cn);
+	const struct config_key *k = config_key_find(section, name);
 
-	if (n < 1 || n > CTL_PKI_NAME_MAX)
-		return false;
-	for (; *cn != '\0'; cn++)
-		if (*cn <= ' ' || *cn > '~' || strchr("+#/", *cn) != NULL)
-			return false;
-	return true;
-}
-
-/* A topic prefix as garaged's topic_prefix takes it: levels without wildcards or spaces. */
-static bool
-prefix_valid(const char *p)
-{
-	size_t n = strlen(p);
-
-	if (n < 1 || n > CONFIG_PREFIX_MAX || p[0] == '/' || p[n - 1] == '/' ||
-	    strstr(p, "//") != NULL)
-		return false;
-	for (; *p != '\0'; p++)
-		if ((unsigned char)*p <= ' ' || *p == 0x7f || *p == '+' || *p == '#')
-			return false;
-	return true;
+	assert(k != NULL && k->def != NULL);
+	return k->def;
 }
 
 /* Whether topic filter INNER/# lies within OUTER/#: equal, or OUTER is a leading level of it. */
@@ -161,7 +139,7 @@ add_identity(struct broker *b, enum role role, const char *arg)
 			    "of a-z, 0-9, '_' and '-' (id in [device] of garaged.conf)",
 			    arg);
 	}
-	if (!cn_valid(cn))
+	if (!names_cn_valid(cn))
 		return ctl_usage_error(
 		    "'%s' is not a certificate CN an ACL can name (1 to 64 printable "
 		    "characters, no spaces, '+', '#' or '/')",
@@ -239,11 +217,11 @@ parse_args(int argc, char *argv[], struct broker *b)
 			    MAX_PACKET_MIN, MAX_PACKET_LIMIT, MAX_PACKET_MIN, maxp);
 		b->max_packet = n;
 	}
-	if (!prefix_valid(b->prefix) || !prefix_valid(b->ha_prefix))
+	if (!names_topic_prefix_valid(b->prefix) || !names_topic_prefix_valid(b->ha_prefix))
 		return ctl_usage_error(
 		    "--prefix and --ha-prefix take topic levels without wildcards, "
 		    "spaces or empty levels, not '%s'",
-		    prefix_valid(b->prefix) ? b->ha_prefix : b->prefix);
+		    names_topic_prefix_valid(b->prefix) ? b->ha_prefix : b->prefix);
 	/* Home Assistant may write all of <ha-prefix>/#: with one prefix inside the other, that
 	 * would be every command topic of every device (or every device's discovery). */
 	if (level_within(b->prefix, b->ha_prefix) || level_within(b->ha_prefix, b->prefix))
@@ -728,10 +706,12 @@ ctl_broker_main(int argc, char *argv[])
 	b = calloc(1, sizeof(*b));
 	if (b == NULL)
 		return ctl_failed("out of memory");
-	b->port = PORT_DEFAULT;
+	/* garaged's own defaults: a broker set up with none of these flags serves a device
+	 * whose garaged.conf leaves the same keys out. */
+	b->port = atoi(garaged_default("mqtt", "port"));
 	b->max_packet = MAX_PACKET_DEFAULT;
-	b->prefix = "garage";
-	b->ha_prefix = "homeassistant";
+	b->prefix = garaged_default("mqtt", "topic_prefix");
+	b->ha_prefix = garaged_default("homeassistant", "prefix");
 	note[0] = '\0';
 	if (parse_args(argc, argv, b) != 0) {
 		ret = CTL_EXIT_USAGE;

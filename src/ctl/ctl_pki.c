@@ -99,14 +99,18 @@ hostname_valid(const char *s)
 	return label > 0 && prev != '-';
 }
 
+/*
+ * A certificate's CN first (names.h), so that every client certificate pki issues can be named
+ * in broker-config's ACL; then what a file stem in DIR needs on top of that.
+ */
 bool
 ctl_pki_name_valid(const char *name)
 {
-	size_t n = strlen(name);
-
+	if (!names_cn_valid(name))
+		return false;
 	if (is_ip_literal(name))
-		return n <= CTL_PKI_NAME_MAX;
-	if (n < 1 || n > CTL_PKI_NAME_MAX || !is_alnum(name[0]) || strcmp(name, "ca") == 0)
+		return true;
+	if (!is_alnum(name[0]) || strcmp(name, "ca") == 0)
 		return false;
 	for (; *name != '\0'; name++)
 		if (!is_alnum(*name) && strchr("._-", *name) == NULL)
@@ -114,9 +118,12 @@ ctl_pki_name_valid(const char *name)
 	return true;
 }
 
-/* The CA's CN, as --cn takes it: 1 to 64 bytes, no control characters. */
+/*
+ * The CA's CN, as --cn takes it: 1 to 64 bytes, no control characters. Not names_cn_valid():
+ * it is a display name that no ACL or topic ever holds, so spaces are welcome in it.
+ */
 static bool
-cn_valid(const char *cn)
+ca_cn_valid(const char *cn)
 {
 	size_t n = strlen(cn);
 
@@ -548,7 +555,7 @@ pki_init(int argc, char *argv[])
 	}
 	if (dir == NULL || *dir == '\0')
 		return ctl_usage_error("pki init needs --dir DIR, the directory for the CA");
-	if (!cn_valid(cn))
+	if (!ca_cn_valid(cn))
 		return ctl_usage_error("--cn takes 1 to 64 characters without control characters");
 	if (path_join(crt, sizeof(crt), dir, "ca", ".crt", err, sizeof(err)) != 0 ||
 	    path_join(key, sizeof(key), dir, "ca", ".key", err, sizeof(err)) != 0)

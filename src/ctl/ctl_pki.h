@@ -17,8 +17,10 @@
 #include <stddef.h>
 #include <sys/types.h>
 
+#include "names.h"
+
 /* A certificate's CN is at most 64 characters (RFC 5280 ub-common-name). */
-#define CTL_PKI_NAME_MAX 64
+#define CTL_PKI_NAME_MAX NAMES_CN_MAX
 
 /*
  * Runs `garagectl pki ...`: argv[0] is the word after "pki" (init, issue, fingerprint, der,
@@ -28,9 +30,9 @@
 int ctl_pki_main(int argc, char *argv[]);
 
 /*
- * NAME as a certificate's CN and the stem of its files in the PKI directory: 1 to 64
- * characters of A-Z, a-z, 0-9 and '._-' starting with a letter or digit, or an IP address
- * literal; never "ca", which is the CA's own stem.
+ * NAME as a certificate's CN and the stem of its files in the PKI directory: a CN that
+ * names_cn_valid() accepts, and of those only 1 to 64 characters of A-Z, a-z, 0-9 and '._-'
+ * starting with a letter or digit, or an IP address literal; never "ca", the CA's own stem.
  */
 bool ctl_pki_name_valid(const char *name);
 
