@@ -1,6 +1,8 @@
 /*
- * Unit tests of config: every key parsed and defaulted, and each way a garaged.conf can be
- * wrong reported as "FILE:LINE: message" at the right line, in file order.
+ * Unit tests of config: every key parsed and defaulted, each way a garaged.conf can be wrong
+ * reported as "FILE:LINE: message" at the right line, in file order; and the table of keys
+ * (config_keys()) held to itself, to the parser's ranges and defaults, and to what the example
+ * file, garaged.conf(5) and docs/reference.md say of each key.
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -8,6 +10,7 @@
 #include <stdint.h>
 #include <cmocka.h>
 
+#include <ctype.h>
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -111,6 +114,44 @@ expect_error(const char *text, const char *prefix, const char *word)
 	assert_int_equal(r, -1);
 	assert_memory_equal(err, prefix, strlen(prefix));
 	assert_non_null(strstr(err, word));
+}
+
+/*
+ * Every key of SECTION that has a default holds it in BASE (a struct config, or a struct
+ * config_door for "door.NAME"), except the keys named in SET: the default's text, read by the
+ * key's own type into a zeroed struct, gives the same bytes.
+ */
+static void
+expect_defaults(const char *section, const void *got, const char *set)
+{
+	static struct config scratch_cfg;
+	static struct config_door scratch_door;
+	bool door = strcmp(section, "door.NAME") == 0;
+	void *scratch = door ? (void *)&scratch_door : (void *)&scratch_cfg;
+	char msg[CONFIG_ERROR_MAX], word[64], skip[256];
+	const struct config_key *k;
+	size_t n, i, checked = 0;
+
+	snprintf(skip, sizeof(skip), " %s ", set);
+	k = config_keys(&n);
+	for (i = 0; i < n; i++) {
+		struct config_value v = {k[i].def, 0, scratch, msg, sizeof(msg)};
+
+		snprintf(word, sizeof(word), " %s ", k[i].name);
+		if (k[i].def == NULL || strcmp(k[i].section, section) != 0 ||
+		    strstr(skip, word) != NULL)
+			continue;
+		memset(&scratch_cfg, 0, sizeof(scratch_cfg));
+		memset(&scratch_door, 0, sizeof(scratch_door));
+		assert_int_equal(k[i].parse(&k[i], &v), 0);
+		if (memcmp((const char *)got + k[i].offset, (const char *)scratch + k[i].offset,
+		           k[i].size) != 0)
+			print_error("%s is not its default %s\n", k[i].name, k[i].def);
+		assert_memory_equal((const char *)got + k[i].offset,
+		                    (const char *)scratch + k[i].offset, k[i].size);
+		checked++;
+	}
+	assert_true(checked > 0);
 }
 
 static void
@@ -221,7 +262,7 @@ test_config_FullValid(void **state)
 	assert_true(d->sim_start_open);
 	assert_string_equal(d->sim_log, "/tmp/sim.log");
 
-	/* The second door takes every default. */
+	/* The second door takes every default but the keys it sets. */
 	d = &cfg.doors[1];
 	assert_string_equal(d->name, "side");
 	assert_int_equal(d->line, 40);
@@ -229,15 +270,7 @@ test_config_FullValid(void **state)
 	assert_string_equal(d->chip, "/dev/gpiochip0");
 	assert_int_equal(d->relay_line, 0);
 	assert_int_equal(d->closed_line, 1023);
-	assert_int_equal(d->open_line, -1);
-	assert_false(d->active_low);
-	assert_int_equal(d->relay_pulse_ms, 500);
-	assert_int_equal(d->min_pulse_interval_ms, 1000);
-	assert_int_equal(d->travel_time_s, 15);
-	assert_int_equal(d->auto_close_s, 0);
-	assert_int_equal(d->auto_close_warning_s, 10);
-	assert_int_equal(d->sim_travel_ms, 3000);
-	assert_false(d->sim_start_open);
+	expect_defaults("door.NAME", d, "relay_line closed_line");
 	assert_string_equal(d->sim_log, "");
 }
 
@@ -252,37 +285,27 @@ test_config_Defaults(void **state)
 	/* base without its port line: every optional key left out. */
 	expect_ok(&cfg, splice(buf, sizeof(buf), base, 4, 1, ""));
 	assert_string_equal(cfg.device_id, "garage");
-	assert_string_equal(cfg.user, "nobody");
 	assert_string_equal(cfg.host, "mqtt.local");
-	assert_int_equal(cfg.port, 8883);
+	expect_defaults("device", &cfg, "");
+	expect_defaults("mqtt", &cfg, "");
+	expect_defaults("security", &cfg, "");
+	expect_defaults("homeassistant", &cfg, "");
+	/* Keys without a default are empty, or none. */
 	assert_int_equal(cfg.npins, 0);
-	assert_string_equal(cfg.tls_version, "tlsv1.2");
 	assert_string_equal(cfg.username, "");
 	assert_string_equal(cfg.password_file, "");
-	assert_int_equal(cfg.keepalive, 30);
-	assert_int_equal(cfg.reconnect_min_ms, 500);
-	assert_int_equal(cfg.reconnect_max_s, 60);
-	assert_string_equal(cfg.topic_prefix, "garage");
-	assert_int_equal(cfg.clock_skew, 30);
-	assert_true(cfg.ha_discovery);
-	assert_string_equal(cfg.ha_prefix, "homeassistant");
-	assert_int_equal(cfg.ha_commands, CONFIG_HA_COMMANDS_OFF);
 	assert_int_equal(cfg.ndoors, 1);
 	assert_string_equal(d->name, "main");
 	assert_int_equal(d->line, 10);
 	assert_int_equal(d->backend, CONFIG_BACKEND_SIM);
 	assert_string_equal(d->chip, "");
-	assert_int_equal(d->relay_line, -1);
-	assert_int_equal(d->closed_line, -1);
-	assert_int_equal(d->open_line, -1);
-	assert_false(d->active_low);
-	assert_int_equal(d->relay_pulse_ms, 500);
-	assert_int_equal(d->min_pulse_interval_ms, 1000);
-	assert_int_equal(d->travel_time_s, 15);
-	assert_int_equal(d->auto_close_s, 0);
-	assert_int_equal(d->sim_travel_ms, 3000);
-	assert_false(d->sim_start_open);
+	expect_defaults("door.NAME", d, "");
 	assert_string_equal(d->sim_log, "");
+	/* What the defaults must be is the documentation's to say: test_config_KeysDocumented
+	 * holds the table to it. Here: the defaults are applied, and not all zero. */
+	assert_int_not_equal(cfg.port, 0);
+	assert_int_not_equal(d->relay_pulse_ms, 0);
+	assert_int_equal(d->relay_line, -1);
 }
 
 /* Optional keys left empty are unset, as in SPEC's "username =". */
@@ -329,7 +352,10 @@ test_config_BadPort(void **state)
 	assert_int_equal(cfg.port, 1);
 }
 
-/* Every bounded number, just outside its range, in its section. */
+/*
+ * Values that are no number of the key's range at all; every number's bounds are
+ * test_config_Ranges', from the table.
+ */
 static void
 test_config_BadNumbers(void **state)
 {
@@ -338,28 +364,9 @@ test_config_BadNumbers(void **state)
 		const char *line;
 		const char *word;
 	} bad[] = {
-	    {6, "keepalive = 4\n", "keepalive must be a number from 5 to 3600"},
-	    {6, "keepalive = 3601\n", "keepalive must be a number from 5 to 3600"},
-	    {6, "reconnect_min_ms = 99\n", "reconnect_min_ms must be a number from 100 to 60000"},
-	    {6, "reconnect_min_ms = 60001\n",
-	     "reconnect_min_ms must be a number from 100 to 60000"},
-	    {6, "reconnect_min_ms = -1\n", "reconnect_min_ms"},
-	    {6, "reconnect_max_s = 0\n", "reconnect_max_s must be a number from 1 to 3600"},
-	    {6, "reconnect_max_s = 3601\n", "reconnect_max_s must be a number from 1 to 3600"},
-	    {11, "clock_skew = 0\n", "clock_skew must be a number from 1 to 3600"},
-	    {11, "clock_skew = 3601\n", "clock_skew"},
-	    {13, "relay_pulse_ms = 49\n", "relay_pulse_ms must be a number from 50 to 10000"},
-	    {13, "relay_pulse_ms = 10001\n", "relay_pulse_ms"},
-	    {13, "min_pulse_interval_ms = 600001\n", "min_pulse_interval_ms"},
-	    {13, "min_pulse_interval_ms = -1\n", "min_pulse_interval_ms"},
-	    {13, "travel_time_s = 0\n", "travel_time_s must be a number from 1 to 600"},
-	    {13, "travel_time_s = 601\n", "travel_time_s"},
-	    {13, "auto_close_s = 86401\n", "auto_close_s must be a number from 0 to 86400"},
-	    {13, "auto_close_warning_s = 3601\n",
-	     "auto_close_warning_s must be a number from 0 to 3600"},
-	    {13, "sim_travel_ms = 99\n", "sim_travel_ms must be a number from 100 to 600000"},
-	    {13, "sim_travel_ms = 600001\n", "sim_travel_ms"},
-	    {13, "relay_line = 1024\n", "relay_line must be a GPIO line number from 0 to 1023"},
+	    {6, "reconnect_min_ms = -1\n", "reconnect_min_ms must be a number from"},
+	    {13, "min_pulse_interval_ms = -1\n", "min_pulse_interval_ms must be a number from"},
+	    {13, "travel_time_s = 1e3\n", "travel_time_s must be a number from"},
 	    {13, "closed_line = -2\n", "closed_line must be a GPIO line number"},
 	    {13, "open_line = -\n", "open_line must be a GPIO line number"},
 	    {13, "open_line = 1.5\n", "open_line"},
@@ -374,6 +381,108 @@ test_config_BadNumbers(void **state)
 		expect_error(splice(buf, sizeof(buf), base, bad[i].at, 0, bad[i].line), prefix,
 		             bad[i].word);
 	}
+}
+
+/*
+ * base with LINE added to SECTION of the table ("door.NAME": base's [door.main]): in place of
+ * the key's line if base has one, else right after its header, or in a section of its own at
+ * the end. *at is the line LINE lands on.
+ */
+static const char *
+with_key(char *out, size_t size, const char *section, const char *line, int *at)
+{
+	char header[64];
+	const char *h, *c;
+	int n = 1;
+
+	const char *eq = strstr(line, " = ");
+	char key[64];
+
+	/* A key base has (port) is replaced where it is. */
+	assert_non_null(eq);
+	snprintf(key, sizeof(key), "\n%.*s = ", (int)(eq - line), line);
+	if ((h = strstr(base, key)) != NULL) {
+		for (c = base; c <= h; c++)
+			n += *c == '\n';
+		*at = n;
+		return splice(out, size, base, n, 1, line);
+	}
+	snprintf(header, sizeof(header), "[%s]\n",
+	         strcmp(section, "door.NAME") == 0 ? "door.main" : section);
+	h = strstr(base, header);
+	for (c = base; *c != '\0' && (h == NULL || c < h); c++)
+		n += *c == '\n';
+	*at = n + 1;
+	if (h == NULL) {
+		assert_true((size_t)snprintf(out, size, "%s%s%s", base, header, line) < size);
+		return out;
+	}
+	return splice(out, size, base, n + 1, 0, line);
+}
+
+/* The number in KEY's field of cfg (its first door's, for a door key). */
+static long
+number_in(const struct config *cfg, const struct config_key *k)
+{
+	const char *at =
+	    strcmp(k->section, "door.NAME") == 0 ? (const char *)&cfg->doors[0] : (const char *)cfg;
+	uint16_t u16;
+	int32_t i32;
+
+	if (k->size == sizeof(u16)) {
+		memcpy(&u16, at + k->offset, sizeof(u16));
+		return u16;
+	}
+	assert_int_equal(k->size, sizeof(i32));
+	memcpy(&i32, at + k->offset, sizeof(i32));
+	return i32;
+}
+
+/*
+ * Every number of the table, at its bounds: both are taken and land in the field; one past
+ * either is refused at its line, with the range in the message. One below 0 is -1, which the
+ * GPIO line keys take as "none".
+ */
+static void
+test_config_Ranges(void **state)
+{
+	const struct config_key *k;
+	char buf[BIG], line[96], prefix[96], range[96];
+	struct config cfg;
+	size_t n, i, ranged = 0;
+	int at, j;
+
+	(void)state;
+	k = config_keys(&n);
+	for (i = 0; i < n; i++) {
+		const long good[2] = {k[i].min, k[i].max}, bad[2] = {k[i].min - 1, k[i].max + 1};
+		bool gpio = strstr(k[i].name, "_line") != NULL;
+
+		if (k[i].max <= k[i].min)
+			continue;
+		ranged++;
+		for (j = 0; j < 2; j++) {
+			snprintf(line, sizeof(line), "%s = %ld\n", k[i].name, good[j]);
+			expect_ok(&cfg, with_key(buf, sizeof(buf), k[i].section, line, &at));
+			assert_int_equal(number_in(&cfg, &k[i]), good[j]);
+		}
+		for (j = 0; j < 2; j++) {
+			snprintf(line, sizeof(line), "%s = %ld\n", k[i].name, bad[j]);
+			with_key(buf, sizeof(buf), k[i].section, line, &at);
+			if (gpio && bad[j] == -1) {
+				expect_ok(&cfg, buf);
+				assert_int_equal(number_in(&cfg, &k[i]), -1);
+				continue;
+			}
+			snprintf(prefix, sizeof(prefix), "t.conf:%d: %s must be a %s", at,
+			         k[i].name, gpio ? "GPIO line number" : "number");
+			snprintf(range, sizeof(range), " from %ld to %ld%s, not '%ld'", k[i].min,
+			         k[i].max, gpio ? ", or -1 for none" : "", bad[j]);
+			expect_error(buf, prefix, range);
+		}
+	}
+	/* port, keepalive, the reconnect pair, clock_skew, three lines and six door timings. */
+	assert_true(ranged >= 14);
 }
 
 /*
@@ -1245,9 +1354,10 @@ test_config_Load(void **state)
 	assert_int_equal(strlen(err), 7);
 }
 
-/* deploy/garaged.conf.example, found from this file's path (CMake compiles it by full path). */
+/* A file of the source tree (REL from its top), found from this file's path (CMake compiles it
+ * by full path). The caller frees it. */
 static char *
-read_example(void)
+read_source(const char *rel)
 {
 	char path[1024];
 	const char *slash = strstr(__FILE__, "tests/unit/test-config.c");
@@ -1256,77 +1366,259 @@ read_example(void)
 	FILE *fp;
 
 	assert_non_null(slash);
-	snprintf(path, sizeof(path), "%.*sdeploy/garaged.conf.example", (int)(slash - __FILE__),
-	         __FILE__);
+	snprintf(path, sizeof(path), "%.*s%s", (int)(slash - __FILE__), __FILE__, rel);
 	fp = fopen(path, "r");
 	if (fp == NULL)
 		print_error("cannot open %s\n", path);
 	assert_non_null(fp);
-	text = calloc(1, BIG);
+	text = calloc(1, 4 * BIG);
 	assert_non_null(text);
-	n = fread(text, 1, BIG - 1, fp);
+	n = fread(text, 1, 4 * BIG - 1, fp);
 	fclose(fp);
-	assert_true(n > 0 && n < BIG - 1);
+	assert_true(n > 0 && n < 4 * BIG - 1);
 	return text;
+}
+
+/* The lines from the one starting with START to just before the next one starting with any of
+ * ENDS (or the end), into out; NULL when no line starts with START. Searched from FROM on. */
+static char *
+lines_from(char *out, size_t size, const char *from, const char *start, const char *const *ends,
+           size_t nends)
+{
+	const char *a = from, *b;
+	size_t i;
+
+	while (a != NULL && strncmp(a, start, strlen(start)) != 0)
+		a = (a = strchr(a, '\n')) != NULL ? a + 1 : NULL;
+	if (a == NULL)
+		return NULL;
+	for (b = strchr(a, '\n'); b != NULL; b = strchr(b + 1, '\n'))
+		for (i = 0; i < nends; i++)
+			if (strncmp(b + 1, ends[i], strlen(ends[i])) == 0)
+				goto found;
+	b = a + strlen(a);
+found:
+	assert_true((size_t)(b - a) < size);
+	memcpy(out, a, (size_t)(b - a));
+	out[b - a] = '\0';
+	return out;
+}
+
+/* Markup (scdoc's '*' and '_', escapes) out, and every run of white space one space. */
+static char *
+plain(char *s)
+{
+	char *r = s, *w = s;
+
+	for (; *r != '\0'; r++) {
+		if (*r == '*' || *r == '_' || *r == '\\')
+			continue;
+		if (isspace((unsigned char)*r)) {
+			if (w > s && w[-1] != ' ')
+				*w++ = ' ';
+			continue;
+		}
+		*w++ = *r;
+	}
+	*w = '\0';
+	return s;
+}
+
+/* TEXT holds "Default: DEF" with DEF a whole word (30 is not 300). */
+static bool
+says_default(const char *text, const char *def)
+{
+	char want[128];
+	const char *at;
+
+	snprintf(want, sizeof(want), "Default: %s", def);
+	for (at = strstr(text, want); at != NULL; at = strstr(at + 1, want))
+		if (!isalnum((unsigned char)at[strlen(want)]))
+			return true;
+	return false;
+}
+
+/* TEXT holds "MIN to MAX", when KEY has a range. */
+static bool
+says_range(const char *text, const struct config_key *k)
+{
+	char want[64];
+
+	if (k->max <= k->min)
+		return true;
+	snprintf(want, sizeof(want), "%ld to %ld", k->min, k->max);
+	return strstr(text, want) != NULL;
+}
+
+static void
+report(bool ok, const char *where, const struct config_key *k, const char *what, const char *text)
+{
+	if (!ok)
+		print_error("%s: [%s] %s: %s\n--- it says:\n%s\n---\n", where, k->section, k->name,
+		            what, text != NULL ? text : "(nothing)");
+	assert_true(ok);
+}
+
+/*
+ * The table is what the documentation says: every key of it is in deploy/garaged.conf.example
+ * (set or commented out, its comment stating its range and default), in garaged.conf(5) (a
+ * paragraph under its section with both) and in docs/reference.md (a row of its section's table
+ * with the range, and the default in the last column). Remove a key's line from any of them, or
+ * change a default or range in one place only, and this fails.
+ */
+static void
+test_config_KeysDocumented(void **state)
+{
+	static const char *const key_ends[] = {"*", "#"}; /* the next key, or a heading */
+	static const char *const heading[] = {"#"};
+	static const char *const next_line[] = {""};
+	char *example = read_source("deploy/garaged.conf.example");
+	char *man = read_source("man/garaged.conf.5.scd");
+	char *ref = read_source("docs/reference.md");
+	char *block = malloc(BIG), *sect = malloc(BIG), *part = malloc(BIG), *row = malloc(BIG);
+	char want[128];
+	const char *at, *line, *cell;
+	const struct config_key *k;
+	size_t n, i;
+
+	(void)state;
+	assert_non_null(block);
+	assert_non_null(sect);
+	assert_non_null(part);
+	assert_non_null(row);
+	k = config_keys(&n);
+	for (i = 0; i < n; i++) {
+		/* The example: the key's line, set or commented out, and the comment above it up to
+		 * the previous key's line. */
+		snprintf(want, sizeof(want), "\n%s = ", k[i].name);
+		at = strstr(example, want);
+		if (at == NULL) {
+			snprintf(want, sizeof(want), "\n#%s = ", k[i].name);
+			at = strstr(example, want);
+		}
+		report(at != NULL, "garaged.conf.example", &k[i], "no line for it", NULL);
+		for (line = at + 1; line > example && line[-1] == '\n';) {
+			const char *prev = line - 1;
+
+			while (prev > example && prev[-1] != '\n')
+				prev--;
+			if (prev[0] != '#' || isalpha((unsigned char)prev[1]))
+				break; /* not a comment, or a key commented out */
+			line = prev;
+		}
+		at = strchr(at + 1, '\n');
+		assert_true((size_t)(at - line) < BIG);
+		memcpy(block, line, (size_t)(at - line));
+		block[at - line] = '\0';
+		plain(block);
+		report(says_range(block, &k[i]), "garaged.conf.example", &k[i], "no range", block);
+		report(k[i].def == NULL || says_default(block, k[i].def), "garaged.conf.example",
+		       &k[i], "no 'Default: ...'", block);
+
+		/* garaged.conf(5): "*KEY* = ..." under "# [SECTION]", up to the next key or
+		 * heading. */
+		snprintf(want, sizeof(want), "# [%s]", k[i].section);
+		report(lines_from(sect, BIG, man, want, heading, 1) != NULL, "garaged.conf(5)",
+		       &k[i], "no heading for its section", NULL);
+		snprintf(want, sizeof(want), "*%s* =", k[i].name);
+		report(lines_from(part, BIG, sect, want, key_ends, 2) != NULL, "garaged.conf(5)",
+		       &k[i], "no paragraph under its section's heading", sect);
+		plain(part);
+		report(says_range(part, &k[i]), "garaged.conf(5)", &k[i], "no range", part);
+		report(k[i].def == NULL || says_default(part, k[i].def), "garaged.conf(5)", &k[i],
+		       "no 'Default: ...'", part);
+
+		/* docs/reference.md: "| `KEY` | ... | DEFAULT |" under "### [SECTION]". */
+		snprintf(want, sizeof(want), "### [%s]", k[i].section);
+		report(lines_from(sect, BIG, ref, want, heading, 1) != NULL, "docs/reference.md",
+		       &k[i], "no heading for its section", NULL);
+		snprintf(want, sizeof(want), "| `%s` |", k[i].name);
+		report(lines_from(row, BIG, sect, want, next_line, 1) != NULL, "docs/reference.md",
+		       &k[i], "no row in its section's table", sect);
+		report(says_range(row, &k[i]), "docs/reference.md", &k[i], "no range", row);
+		cell = strrchr(row, '|');
+		while (cell > row && cell[-1] != '|')
+			cell--;
+		snprintf(want, sizeof(want), "`%s`", k[i].def != NULL ? k[i].def : "");
+		report(k[i].def == NULL || strstr(cell, want) != NULL, "docs/reference.md", &k[i],
+		       "no default in the last column", row);
+	}
+	free(row);
+	free(part);
+	free(sect);
+	free(block);
+	free(ref);
+	free(man);
+	free(example);
+}
+
+/* The table itself: each row of a kind the parser and the documentation can rely on. */
+static void
+test_config_Table(void **state)
+{
+	static struct config scratch;
+	static struct config_door scratch_door;
+	char msg[CONFIG_ERROR_MAX], want[64];
+	const struct config_key *k;
+	size_t n, i, j;
+
+	(void)state;
+	k = config_keys(&n);
+	assert_true(n >= 30);
+	for (i = 0; i < n; i++) {
+		bool door = strcmp(k[i].section, "door.NAME") == 0;
+		struct config_value v = {
+		    k[i].def, 0, door ? (void *)&scratch_door : (void *)&scratch, msg, sizeof(msg)};
+
+		assert_non_null(k[i].parse);
+		assert_true(k[i].doc != NULL && k[i].doc[0] != '\0' &&
+		            strchr(k[i].doc, '\n') == NULL);
+		assert_true(k[i].size > 0);
+		assert_true(k[i].offset + k[i].size <=
+		            (door ? sizeof(struct config_door) : sizeof(struct config)));
+		assert_ptr_equal(config_key_find(k[i].section, k[i].name), &k[i]);
+		for (j = 0; j < i; j++)
+			assert_false(strcmp(k[i].section, k[j].section) == 0 &&
+			             strcmp(k[i].name, k[j].name) == 0);
+		/* A range is a range, or there is none. */
+		assert_true(k[i].min < k[i].max || (k[i].min == 0 && k[i].max == 0));
+		/* A required key has no default (it would never be missing) and says what to add;
+		 * so does a key gpiod requires. */
+		if (k[i].flags & (CONFIG_KEY_REQUIRED | CONFIG_KEY_GPIOD)) {
+			snprintf(want, sizeof(want), "%s = ", k[i].name);
+			assert_non_null(k[i].example);
+			assert_memory_equal(k[i].example, want, strlen(want));
+		}
+		if (k[i].flags & CONFIG_KEY_REQUIRED)
+			assert_null(k[i].def);
+		/* Door keys are about one door; sim-only and gpiod-only keys are door keys. */
+		if (k[i].flags & (CONFIG_KEY_GPIOD | CONFIG_KEY_SIM_ONLY))
+			assert_true(door);
+		/* The default is read by the key's own type, and lies in its range. */
+		if (k[i].def != NULL) {
+			if (k[i].parse(&k[i], &v) != 0)
+				print_error("default %s: %s\n", k[i].def, msg);
+			assert_int_equal(k[i].parse(&k[i], &v), 0);
+			if (k[i].min < k[i].max)
+				assert_true(
+				    (atol(k[i].def) >= k[i].min && atol(k[i].def) <= k[i].max) ||
+				    strcmp(k[i].def, "-1") == 0);
+		}
+	}
+	assert_null(config_key_find("mqtt", "prot"));
+	assert_null(config_key_find("door.main", "backend"));
 }
 
 static void
 test_config_Example(void **state)
 {
-	static const char *const keys[] = {
-	    "id",
-	    "user",
-	    "host",
-	    "port",
-	    "cafile",
-	    "certfile",
-	    "keyfile",
-	    "pin",
-	    "tls_version",
-	    "username",
-	    "password_file",
-	    "keepalive",
-	    "reconnect_min_ms",
-	    "reconnect_max_s",
-	    "topic_prefix",
-	    "authorized_keys",
-	    "clock_skew",
-	    "discovery",
-	    "prefix",
-	    "commands",
-	    "backend",
-	    "chip",
-	    "relay_line",
-	    "closed_line",
-	    "open_line",
-	    "active_low",
-	    "relay_pulse_ms",
-	    "min_pulse_interval_ms",
-	    "travel_time_s",
-	    "auto_close_s",
-	    "auto_close_warning_s",
-	    "sim_travel_ms",
-	    "sim_start",
-	    "sim_log",
-	};
 	struct fixture *f = *state;
-	char *example = read_example(), *text = calloc(1, BIG), *p, *q, key[64];
+	char *example = read_source("deploy/garaged.conf.example"), *text = calloc(1, BIG), *p, *q;
 	char err[CONFIG_ERROR_MAX];
 	struct config cfg;
-	size_t i;
 
 	assert_non_null(text);
-	/* Every key is shown, set or commented out. */
-	for (i = 0; i < sizeof(keys) / sizeof(keys[0]); i++) {
-		snprintf(key, sizeof(key), "\n%s = ", keys[i]);
-		if (strstr(example, key) == NULL) {
-			snprintf(key, sizeof(key), "\n#%s = ", keys[i]);
-			if (strstr(example, key) == NULL)
-				print_error("example lacks %s\n", keys[i]);
-			assert_non_null(strstr(example, key));
-		}
-	}
-
+	/* Every key is in it, with its default and range: test_config_KeysDocumented. */
 	expect_ok(&cfg, example);
 	assert_string_equal(cfg.device_id, "garage");
 	assert_int_equal(cfg.ndoors, 1);
@@ -1396,6 +1688,7 @@ main(void)
 	    cmocka_unit_test(test_config_EmptyOptional),
 	    cmocka_unit_test(test_config_BadPort),
 	    cmocka_unit_test(test_config_BadNumbers),
+	    cmocka_unit_test(test_config_Ranges),
 	    cmocka_unit_test(test_config_ReconnectBackoff),
 	    cmocka_unit_test(test_config_BadStrings),
 	    cmocka_unit_test(test_config_GoodStrings),
@@ -1421,6 +1714,8 @@ main(void)
 	    cmocka_unit_test_setup_teardown(test_config_SimLogDirectory, setup_dir, teardown_dir),
 	    cmocka_unit_test_setup_teardown(test_config_Load, setup_dir, teardown_dir),
 	    cmocka_unit_test_setup_teardown(test_config_Example, setup_dir, teardown_dir),
+	    cmocka_unit_test(test_config_KeysDocumented),
+	    cmocka_unit_test(test_config_Table),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
