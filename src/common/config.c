@@ -1342,6 +1342,11 @@ parse(struct config *cfg, const char *name, const char *text, size_t len, bool c
 	assert(cfg != NULL && name != NULL && (text != NULL || len == 0));
 	assert(own == NULL ||
 	       (own->name != NULL && own->nkeys <= CONFIG_SECTION_KEYS_MAX && own->base != NULL));
+	/* A caller's keys are all of its section; being required, or naming a file to check,
+	 * is garaged.conf's alone (check_required(), check_files()). */
+	for (size_t i = 0; own != NULL && i < own->nkeys; i++)
+		assert(strcmp(own->keys[i].section, own->name) == 0 &&
+		       (own->keys[i].flags & ~CONFIG_KEY_REPEATABLE) == 0);
 	config_defaults(cfg);
 	if (own != NULL)
 		set_defaults(own->keys, own->nkeys, own->name, own->base);

@@ -194,7 +194,8 @@ int config_parse_buffer(struct config *cfg, const char *name, const char *text, 
  * A section of the caller's own, for files that share garaged.conf's [mqtt] (garagectl's
  * ctl.conf and its [signing]). config.c reads it like its own sections, from the caller's
  * table: unknown and repeated keys are reported at their line, each value is read by its key's
- * parse function into base, and a value with a control character is refused before that.
+ * parse function into base, and a value with a control character is refused before that. Its
+ * keys' only flag may be CONFIG_KEY_REPEATABLE: a caller checks what is required itself.
  */
 #define CONFIG_SECTION_KEYS_MAX 16
 
