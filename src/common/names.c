@@ -12,50 +12,24 @@
 _Static_assert(NAMES_ID_MAX == CMD_NAME_MAX, "device id and door lengths differ from the core's");
 _Static_assert(NAMES_KID_MAX == CMD_KID_MAX, "key id length differs from the core's");
 
-static bool
-lower_or_digit(char c)
-{
-	return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9');
-}
-
-/* [a-z0-9_-]{1,32}: the device id and door names. */
-static bool
-id_valid(const char *s)
-{
-	size_t n = strlen(s);
-
-	if (n < 1 || n > NAMES_ID_MAX)
-		return false;
-	for (; *s != '\0'; s++)
-		if (!lower_or_digit(*s) && *s != '_' && *s != '-')
-			return false;
-	return true;
-}
-
+/* The core's rules are the rules: the verifier compares these names in signed text, so a name
+ * garagectl or garaged.conf accepts must be one the core accepts, byte for byte. */
 bool
 names_device_id_valid(const char *s)
 {
-	return id_valid(s);
+	return cmd_name_valid(s, strlen(s));
 }
 
 bool
 names_door_valid(const char *s)
 {
-	return id_valid(s);
+	return cmd_name_valid(s, strlen(s));
 }
 
 bool
 names_kid_valid(const char *s)
 {
-	size_t n = strlen(s);
-
-	if (n < 1 || n > NAMES_KID_MAX)
-		return false;
-	for (; *s != '\0'; s++)
-		if (!lower_or_digit(*s) && !(*s >= 'A' && *s <= 'Z') && *s != '.' && *s != '_' &&
-		    *s != '@' && *s != '-')
-			return false;
-	return true;
+	return cmd_kid_valid(s, strlen(s));
 }
 
 enum names_prefix_error
