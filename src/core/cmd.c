@@ -1,40 +1,27 @@
 /*
- * cmd: the command's JSON, its signed text and the order of the checks (see cmd.h for what it
+ * cmd: the command's fields, its signed text and the order of the checks (see cmd.h for what it
  * owns).
  *
  * Every byte that reaches cmd_check() is hostile until the signature says otherwise, so the
- * parser is deliberately narrower than JSON: one flat object, the seven fields exactly once,
- * no escapes, no bytes before the '{' or after the '}'. jsmn finds the tokens; the bytes between
- * them are then checked here one by one, because jsmn 1.1.0 alone accepts some non-JSON with
- * token counts that look right ({,"a":"b"}, {"a":"b",}, {"a":"b",,"c":"d"}, {"a"::"b"}). Text
- * is built with text.h rather than snprintf.
+ * command is deliberately narrower than JSON: one flat object (cmd_json.c reads it), the seven
+ * fields exactly once, no escapes. Text is built with text.h rather than snprintf.
  *
- * It never does I/O, never reads a clock and never allocates; the largest thing on the stack is
- * the jsmn token array of cmd_check().
+ * It never does I/O, never reads a clock and never allocates; the largest things on the stack
+ * are the signed text of cmd_check() and, below it, cmd_json.c's jsmn tokens.
  */
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <string.h>
 
-#include "base64.h"
 #include "cmd.h"
+#include "cmd_json.h"
 #include "cmd_keys.h"
 #include "cmd_names.h"
 #include "cmd_replay.h"
 #include "text.h"
 
-/*
- * jsmn is header-only and included here and nowhere else; static keeps its symbols out of the
- * library's namespace. The build defines JSMN_STRICT (bare words are not values), but the
- * checks below do not rely on it: every byte between tokens is checked again.
- */
-#define JSMN_STATIC
-#include <jsmn.h>
-
 #define NOT_FOUND SIZE_MAX
-
-_Static_assert(CMD_JSON_TOKENS >= 15, "a valid command has 15 JSON tokens");
 
 size_t
 cmd_signed_text(char *buf, size_t buflen, const char *device, const char *door,
@@ -82,133 +69,10 @@ enum field {
 static const char *const field_names[F_COUNT] = {"v",     "door", "action", "ts",
                                                  "nonce", "kid",  "sig"};
 
-/* A field's value as found in the payload; count says how often its key appeared. */
-struct field_value {
-	const char *s;
-	size_t n;
-	bool is_string;
-	unsigned int count;
-};
-
-/* The longest base64url texts a valid nonce and signature can have. */
-#define NONCE_TEXT_MAX ((CMD_NONCE_MAX * 4U + 2U) / 3U)
-#define SIG_TEXT_MAX   ((CMD_SIG_LEN * 4U + 2U) / 3U)
-_Static_assert(NONCE_TEXT_MAX == CMD_NONCE_TEXT_MAX, "struct cmd's nonce holds the longest text");
-
 _Static_assert(sizeof("garaged-cmd-v1\n") - 1 + CMD_NAME_MAX + 1 + CMD_NAME_MAX + 1 +
-                       sizeof("toggle") - 1 + 1 + 12 + 1 + NONCE_TEXT_MAX + 1 + CMD_KID_MAX <
+                       sizeof("toggle") - 1 + 1 + 12 + 1 + CMD_NONCE_TEXT_MAX + 1 + CMD_KID_MAX <
                    CMD_SIGNED_TEXT_MAX,
                "the longest text a valid command can sign fits CMD_SIGNED_TEXT_MAX");
-
-static bool
-is_json_ws(char c)
-{
-	return c == ' ' || c == '\t' || c == '\n' || c == '\r';
-}
-
-static size_t
-skip_json_ws(const char *js, size_t len, size_t pos)
-{
-	while (pos < len && is_json_ws(js[pos]))
-		pos++;
-	return pos;
-}
-
-/* Where a token's bytes begin and end in the text: a string token excludes its quotes. */
-static size_t
-tok_begin(const jsmntok_t *t)
-{
-	return (size_t)t->start - (t->type == JSMN_STRING ? 1U : 0U);
-}
-
-static size_t
-tok_after(const jsmntok_t *t)
-{
-	return (size_t)t->end + (t->type == JSMN_STRING ? 1U : 0U);
-}
-
-/*
- * True iff js[0..len) is exactly one JSON object whose values are all strings or primitives:
- * '{' first, '}' last, and between the tokens nothing but JSON whitespace and the one ':' or
- * ',' that belongs there. jsmn stops at a NUL byte, so an embedded NUL never gets this far.
- * On success tok[1 + 2i] and tok[2 + 2i] are the i-th key and value, for i < *npairs.
- */
-static bool
-json_flat_object(const char *js, size_t len, jsmntok_t *tok, size_t *npairs)
-{
-	jsmn_parser p;
-	size_t n;
-	size_t pos;
-	int r;
-
-	if (len < 2 || js[0] != '{' || js[len - 1] != '}')
-		return false;
-	jsmn_init(&p);
-	r = jsmn_parse(&p, js, len, tok, CMD_JSON_TOKENS);
-	if (r < 1 || tok[0].type != JSMN_OBJECT || tok[0].start != 0 || tok[0].end != (int)len ||
-	    tok[0].size < 0 || r != 1 + 2 * tok[0].size)
-		return false;
-	n = (size_t)tok[0].size;
-
-	pos = 1;
-	for (size_t i = 0; i < n; i++) {
-		const jsmntok_t *k = &tok[1 + 2 * i];
-		const jsmntok_t *val = &tok[2 + 2 * i];
-
-		if (k->type != JSMN_STRING || k->size != 1 || k->start < 1 || k->end < k->start)
-			return false;
-		else if ((val->type != JSMN_STRING && val->type != JSMN_PRIMITIVE) ||
-		         val->size != 0 || val->start < 1 || val->end < val->start)
-			return false;
-
-		pos = skip_json_ws(js, len, pos);
-		if (pos != tok_begin(k))
-			return false;
-		pos = skip_json_ws(js, len, tok_after(k));
-		if (pos >= len || js[pos] != ':')
-			return false;
-		pos = skip_json_ws(js, len, pos + 1);
-		if (pos != tok_begin(val))
-			return false;
-		pos = skip_json_ws(js, len, tok_after(val));
-		if (i + 1 < n) {
-			if (pos >= len || js[pos] != ',')
-				return false;
-			pos++;
-		}
-	}
-	pos = skip_json_ws(js, len, pos);
-	if (pos != len - 1)
-		return false;
-	*npairs = n;
-	return true;
-}
-
-/* ts: 1 to 12 decimal digits, no sign, fraction, exponent or leading zero: one spelling. */
-static bool
-parse_ts(const char *s, size_t n, int64_t *ts)
-{
-	int64_t t = 0;
-
-	if (n < 1 || n > 12 || (n > 1 && s[0] == '0'))
-		return false;
-	for (size_t i = 0; i < n; i++) {
-		if (s[i] < '0' || s[i] > '9')
-			return false;
-		t = t * 10 + (s[i] - '0');
-	}
-	*ts = t;
-	return true;
-}
-
-/* The value of a field that appeared exactly once with the expected JSON type, or NULL. */
-static const struct field_value *
-field_get(const struct field_value *f, enum field which, bool want_string)
-{
-	if (f[which].count != 1 || f[which].is_string != want_string)
-		return NULL;
-	return &f[which];
-}
 
 /* ---- the verifier ------------------------------------------------------------------------- */
 
@@ -224,101 +88,52 @@ find_door(const struct cmd_verifier *v, const char *s, size_t n)
 	return NOT_FOUND;
 }
 
-/* The length of a string NUL-terminated within cap bytes, or NOT_FOUND if it is not. */
-static size_t
-bounded_len(const char *s, size_t cap)
-{
-	/* A loop, not memchr: nothing past the NUL of a short string may be read. */
-	for (size_t i = 0; i < cap; i++) {
-		if (s[i] == '\0')
-			return i;
-	}
-	return NOT_FOUND;
-}
-
 /*
  * Reads the seven fields into *out as far as each is valid, whatever is wrong elsewhere, so a
  * rejection can still say which door, key and action it was about. The decoded nonce and the
  * signature go to the caller's buffers. Returns false if any field is missing, repeated, of
- * the wrong type or out of its charset, or any other key is present. No value may contain a
- * backslash: none of the charsets has one, so JSON escapes are refused without decoding them,
- * and the bytes checked are the bytes signed.
+ * the wrong type or out of its charset (another key is cmd_check()'s to see). No value may contain
+ * a backslash: none of the charsets has one, so JSON escapes are refused without decoding them, and
+ * the bytes checked are the bytes signed.
  */
 static bool
-read_fields(const char *js, const jsmntok_t *tok, size_t npairs, struct cmd *out,
-            uint8_t nonce[CMD_NONCE_MAX], size_t *nonce_len, char nonce_text[NONCE_TEXT_MAX + 1],
-            uint8_t sig[CMD_SIG_LEN])
+read_fields(const struct cmd__field *f, struct cmd *out, uint8_t nonce[CMD_NONCE_MAX],
+            size_t *nonce_len, char nonce_text[CMD_NONCE_TEXT_MAX + 1], uint8_t sig[CMD_SIG_LEN])
 {
-	struct field_value f[F_COUNT];
-	const struct field_value *x;
+	const struct cmd__field *x;
 	bool ok = true;
-	int r;
 
-	memset(f, 0, sizeof(f));
-	for (size_t i = 0; i < npairs; i++) {
-		const jsmntok_t *k = &tok[1 + 2 * i];
-		const jsmntok_t *val = &tok[2 + 2 * i];
-		size_t klen = (size_t)(k->end - k->start);
-		unsigned int which;
-
-		for (which = 0; which < F_COUNT; which++) {
-			if (strlen(field_names[which]) == klen &&
-			    memcmp(field_names[which], js + k->start, klen) == 0)
-				break;
-		}
-		if (which == F_COUNT) {
-			ok = false; /* a key that is not ours, however it is spelt */
-			continue;
-		}
-		f[which].count++;
-		f[which].s = js + val->start;
-		f[which].n = (size_t)(val->end - val->start);
-		f[which].is_string = val->type == JSMN_STRING;
-	}
-
-	x = field_get(f, F_V, false);
-	if (x == NULL || x->n != 1 || x->s[0] != '1')
+	if (!cmd__read_v(&f[F_V]))
 		ok = false;
 
-	x = field_get(f, F_DOOR, true);
+	x = cmd__field_get(&f[F_DOOR], true);
 	if (x != NULL && cmd_name_valid(x->s, x->n))
 		cmd_name_copy(out->door, x->s, x->n);
 	else
 		ok = false;
 
-	x = field_get(f, F_ACTION, true);
+	x = cmd__field_get(&f[F_ACTION], true);
 	if (x != NULL && cmd_action_parse(x->s, x->n, &out->action))
 		out->has_action = true;
 	else
 		ok = false;
 
-	x = field_get(f, F_TS, false);
-	if (x == NULL || !parse_ts(x->s, x->n, &out->ts))
+	if (!cmd__read_ts(&f[F_TS], &out->ts))
 		ok = false;
 
-	x = field_get(f, F_KID, true);
+	x = cmd__field_get(&f[F_KID], true);
 	if (x != NULL && cmd_kid_valid(x->s, x->n))
 		cmd_name_copy(out->kid, x->s, x->n);
 	else
 		ok = false;
 
-	x = field_get(f, F_NONCE, true);
-	r = -1;
-	if (x != NULL && x->n <= NONCE_TEXT_MAX)
-		r = base64_decode(BASE64_URL_UNPADDED, x->s, x->n, nonce, CMD_NONCE_MAX);
-	if (r >= (int)CMD_NONCE_MIN && r <= (int)CMD_NONCE_MAX) {
-		*nonce_len = (size_t)r;
-		memcpy(nonce_text, x->s, x->n);
-		nonce_text[x->n] = '\0';
-		/* Also for the audit event: whose answer it is, for the sender to match. */
-		cmd_name_copy(out->nonce, x->s, x->n);
-	} else {
+	/* The nonce also goes to the audit event: whose answer it is, for the sender to match. */
+	if (cmd__read_nonce(&f[F_NONCE], nonce, nonce_len, nonce_text))
+		cmd_name_copy(out->nonce, nonce_text, strlen(nonce_text));
+	else
 		ok = false;
-	}
 
-	x = field_get(f, F_SIG, true);
-	if (x == NULL || x->n != SIG_TEXT_MAX ||
-	    base64_decode(BASE64_URL_UNPADDED, x->s, x->n, sig, CMD_SIG_LEN) != (int)CMD_SIG_LEN)
+	if (!cmd__read_sig(&f[F_SIG], sig))
 		ok = false;
 	return ok;
 }
@@ -328,11 +143,10 @@ cmd_check(struct cmd_verifier *v, const char *topic_door, const uint8_t *payload
           bool retained, int64_t now, struct cmd *out)
 {
 	struct cmd scratch;
-	jsmntok_t tok[CMD_JSON_TOKENS];
-	size_t npairs = 0;
+	struct cmd__field f[F_COUNT];
 	uint8_t nonce[CMD_NONCE_MAX];
 	size_t nonce_len = 0;
-	char nonce_text[NONCE_TEXT_MAX + 1];
+	char nonce_text[CMD_NONCE_TEXT_MAX + 1];
 	uint8_t sig[CMD_SIG_LEN];
 	char signed_text[CMD_SIGNED_TEXT_MAX];
 	size_t signed_len;
@@ -340,6 +154,7 @@ cmd_check(struct cmd_verifier *v, const char *topic_door, const uint8_t *payload
 	size_t door_len, kid_len, topic_len, topic_index;
 	struct cmd_replay_ticket ticket;
 	enum cmd_reason reason;
+	int json;
 
 	if (out == NULL)
 		out = &scratch;
@@ -352,10 +167,11 @@ cmd_check(struct cmd_verifier *v, const char *topic_door, const uint8_t *payload
 		return CMD_TOO_LARGE;
 	else if (payload == NULL)
 		return CMD_MALFORMED;
-	if (!json_flat_object((const char *)payload, len, tok, &npairs))
+	json = cmd__json_fields((const char *)payload, len, field_names, F_COUNT, f);
+	if (json < 0)
 		return CMD_MALFORMED;
-	if (!read_fields((const char *)payload, tok, npairs, out, nonce, &nonce_len, nonce_text,
-	                 sig))
+	/* The fields are read even after an unknown key, so that the event can say who it was. */
+	if (!read_fields(f, out, nonce, &nonce_len, nonce_text, sig) || json != 0)
 		return CMD_MALFORMED;
 	/* A verifier nobody configured has no doors: fail closed, and say so. */
 	if (v == NULL)
@@ -371,8 +187,8 @@ cmd_check(struct cmd_verifier *v, const char *topic_door, const uint8_t *payload
 		out->door_index = 0;
 		return CMD_UNKNOWN_DOOR;
 	}
-	topic_len = topic_door != NULL ? bounded_len(topic_door, CMD_NAME_MAX + 1) : NOT_FOUND;
-	topic_index = topic_len != NOT_FOUND ? find_door(v, topic_door, topic_len) : NOT_FOUND;
+	topic_len = topic_door != NULL ? cmd__bounded_len(topic_door, CMD_NAME_MAX + 1) : SIZE_MAX;
+	topic_index = topic_len != SIZE_MAX ? find_door(v, topic_door, topic_len) : NOT_FOUND;
 	if (topic_index == NOT_FOUND)
 		return CMD_UNKNOWN_DOOR;
 	else if (topic_index != out->door_index)
@@ -391,7 +207,7 @@ cmd_check(struct cmd_verifier *v, const char *topic_door, const uint8_t *payload
 		return reason;
 
 	/* Everything cheap has passed; only now is the one expensive check made. */
-	if (v->verify == NULL || bounded_len(v->device_id, sizeof(v->device_id)) == NOT_FOUND)
+	if (v->verify == NULL || cmd__bounded_len(v->device_id, sizeof(v->device_id)) == SIZE_MAX)
 		return CMD_BAD_SIGNATURE;
 	signed_len = cmd_signed_text(signed_text, sizeof(signed_text), v->device_id, out->door,
 	                             out->action, out->ts, nonce_text, out->kid);

@@ -1,0 +1,67 @@
+/*
+ * cmd_json: the strict JSON reader that the signed messages share (the door command, cmd.c, and
+ * the admin message, cmd_admin.c), and the decoders of the fields they have in common: v, ts,
+ * nonce and sig.
+ *
+ * Internal to src/core: its names are cmd__*, and nothing outside the core includes this header;
+ * the messages' own headers are the API. It owns the rule that a signed message is one flat JSON
+ * object, each field's value exactly the bytes that are signed (no escapes are decoded), and the
+ * one spelling of each shared field. It never does I/O and never allocates: jsmn's tokens live on
+ * its own stack frame, CMD_JSON_TOKENS of them (core_config.h).
+ */
+#ifndef GARAGED_CORE_CMD_JSON_H
+#define GARAGED_CORE_CMD_JSON_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "core_config.h"
+
+/* A field's value as found in the payload; count says how often its key appeared. */
+struct cmd__field {
+	const char *s; /* a string's bytes without its quotes, or a primitive's */
+	size_t n;
+	bool is_string;
+	unsigned int count;
+};
+
+/*
+ * Reads js[0..len) as exactly one JSON object whose values are strings or primitives: '{'
+ * first, '}' last, nothing but JSON whitespace and the one ':' or ',' that belongs between the
+ * tokens. Every key equal to names[i] (i < nnames) fills fields[i]; fields[] is zeroed first.
+ * Returns -1 when the text is not such an object (fields[] then says nothing), 1 when it is but
+ * some key is none of names (fields[] is still filled, so that a rejection can say what it was
+ * about), 0 when every key is one of names.
+ */
+int cmd__json_fields(const char *js, size_t len, const char *const *names, size_t nnames,
+                     struct cmd__field *fields);
+
+/* f when its key appeared exactly once with the JSON type wanted (a string or not), else NULL. */
+const struct cmd__field *cmd__field_get(const struct cmd__field *f, bool want_string);
+
+/*
+ * The readers of the shared fields take a field as cmd__json_fields() filled it, and say false
+ * unless its key appeared exactly once with the right JSON type and its value is well-formed.
+ */
+
+/* v: the number 1, in that one spelling. */
+bool cmd__read_v(const struct cmd__field *f);
+
+/* ts: 1 to 12 decimal digits, no sign, fraction, exponent or leading zero: one spelling. */
+bool cmd__read_ts(const struct cmd__field *f, int64_t *ts);
+
+/*
+ * nonce: CMD_NONCE_MIN to CMD_NONCE_MAX bytes as canonical base64url without padding. Decodes
+ * into nonce[] (*len bytes) and copies the text, NUL-terminated, into text[].
+ */
+bool cmd__read_nonce(const struct cmd__field *f, uint8_t nonce[CMD_NONCE_MAX], size_t *len,
+                     char text[CMD_NONCE_TEXT_MAX + 1]);
+
+/* sig: the CMD_SIG_LEN bytes of an Ed25519 signature as canonical base64url without padding. */
+bool cmd__read_sig(const struct cmd__field *f, uint8_t sig[CMD_SIG_LEN]);
+
+/* The length of a string NUL-terminated within cap bytes, or SIZE_MAX if it is not. */
+size_t cmd__bounded_len(const char *s, size_t cap);
+
+#endif
