@@ -5,6 +5,11 @@
  * refused as a whole with the first line at fault, and the keys in use stay as they were.
  * Messages name the line and say how to fix it, since they end up in front of whoever edited
  * the file.
+ *
+ * Times are plain arithmetic: a not_before= or not_after= is UTC and becomes Unix seconds
+ * through the proleptic Gregorian calendar (days_from_civil() below), with no libc time
+ * function and no time zone, so that every port reads a line the same way. The local calendar
+ * that days= and hours= are judged by is the caller's (struct cmd_now).
  */
 #include <stdbool.h>
 #include <stddef.h>
@@ -42,6 +47,231 @@ next_word(const char *s, size_t n, size_t *pos, const char **word, size_t *wlen)
 	*wlen = i - start;
 	*pos = i;
 	return true;
+}
+
+/* ---- the UTC time form ------------------------------------------------------------------- */
+
+#define SECONDS_PER_DAY INT64_C(86400)
+/* 9999-12-31T23:59:59Z, the last second the form can write. */
+#define UTC_LAST INT64_C(253402300799)
+
+/*
+ * Days from 1970-01-01 to y-m-d (m 1 to 12) in the proleptic Gregorian calendar: Howard
+ * Hinnant's days_from_civil(), whose years run from March so that the leap day comes last.
+ */
+static int64_t
+days_from_civil(int64_t y, unsigned int m, unsigned int d)
+{
+	int64_t era;
+	unsigned int yoe, doy, doe;
+
+	y -= m <= 2;
+	era = (y >= 0 ? y : y - 399) / 400;
+	yoe = (unsigned int)(y - era * 400);
+	doy = (153 * (m > 2 ? m - 3 : m + 9) + 2) / 5 + d - 1;
+	doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+	return era * 146097 + (int64_t)doe - 719468;
+}
+
+/* The inverse: the date of day z after 1970-01-01. */
+static void
+civil_from_days(int64_t z, int64_t *y, unsigned int *m, unsigned int *d)
+{
+	int64_t era;
+	unsigned int doe, yoe, doy, mp;
+
+	z += 719468;
+	era = (z >= 0 ? z : z - 146096) / 146097;
+	doe = (unsigned int)(z - era * 146097);
+	yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
+	doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+	mp = (5 * doy + 2) / 153;
+	*d = doy - (153 * mp + 2) / 5 + 1;
+	*m = mp < 10 ? mp + 3 : mp - 9;
+	*y = (int64_t)yoe + era * 400 + (*m <= 2);
+}
+
+static unsigned int
+days_in_month(unsigned int y, unsigned int m)
+{
+	static const unsigned char days[12] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
+	bool leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
+
+	return m == 2 && leap ? 29U : days[m - 1];
+}
+
+/* Exactly n decimal digits. */
+static bool
+get_digits(const char *s, size_t n, unsigned int *v)
+{
+	*v = 0;
+	for (size_t i = 0; i < n; i++) {
+		if (s[i] < '0' || s[i] > '9')
+			return false;
+		*v = *v * 10 + (unsigned int)(s[i] - '0');
+	}
+	return true;
+}
+
+/* v in exactly width digits, zeros in front. */
+static void
+put_digits(struct text *t, unsigned int v, unsigned int width)
+{
+	char d[4];
+
+	for (unsigned int i = width; i > 0; i--) {
+		d[i - 1] = (char)('0' + v % 10);
+		v /= 10;
+	}
+	text_putn(t, d, width);
+}
+
+bool
+cmd_utc_parse(const char *s, size_t n, int64_t *t)
+{
+	unsigned int y, mo, d, h, mi, sec;
+
+	if (s == NULL || n != CMD_UTC_TEXT_MAX - 1 || s[4] != '-' || s[7] != '-' || s[10] != 'T' ||
+	    s[13] != ':' || s[16] != ':' || s[19] != 'Z')
+		return false;
+	else if (!get_digits(s, 4, &y) || !get_digits(s + 5, 2, &mo) || !get_digits(s + 8, 2, &d) ||
+	         !get_digits(s + 11, 2, &h) || !get_digits(s + 14, 2, &mi) ||
+	         !get_digits(s + 17, 2, &sec))
+		return false;
+	else if (y < 1970 || mo < 1 || mo > 12 || d < 1 || d > days_in_month(y, mo) || h > 23 ||
+	         mi > 59 || sec > 59)
+		return false;
+	*t = days_from_civil(y, mo, d) * SECONDS_PER_DAY + (int64_t)(h * 3600 + mi * 60 + sec);
+	return true;
+}
+
+size_t
+cmd_utc_format(int64_t t, char *buf, size_t len)
+{
+	struct text e;
+	int64_t y;
+	unsigned int mo, d, sec;
+
+	if (buf == NULL || len < CMD_UTC_TEXT_MAX || t < 0 || t > UTC_LAST) {
+		if (buf != NULL && len != 0)
+			buf[0] = '\0';
+		return 0;
+	}
+	civil_from_days(t / SECONDS_PER_DAY, &y, &mo, &d);
+	sec = (unsigned int)(t % SECONDS_PER_DAY);
+	text_init(&e, buf, len);
+	put_digits(&e, (unsigned int)y, 4);
+	text_puts(&e, "-");
+	put_digits(&e, mo, 2);
+	text_puts(&e, "-");
+	put_digits(&e, d, 2);
+	text_puts(&e, "T");
+	put_digits(&e, sec / 3600, 2);
+	text_puts(&e, ":");
+	put_digits(&e, sec / 60 % 60, 2);
+	text_puts(&e, ":");
+	put_digits(&e, sec % 60, 2);
+	text_puts(&e, "Z");
+	return e.len;
+}
+
+/* ---- options -------------------------------------------------------------------------------- */
+
+/* Weekday names by struct cmd_now's wday, 0 = Sunday. */
+static const char *const day_names[7] = {"sun", "mon", "tue", "wed", "thu", "fri", "sat"};
+
+/* not_before=... or not_after=...: the name for messages, without its '='. */
+static int
+parse_utc_option(const char *name, bool *seen, int64_t *t, const char *v, size_t n, struct text *e)
+{
+	if (*seen) {
+		text_puts(e, name);
+		text_puts(e, "= is given twice: give it once");
+		return -1;
+	} else if (!cmd_utc_parse(v, n, t)) {
+		text_puts(e, name);
+		text_puts(e, "= ");
+		text_put_quoted(e, v, n);
+		text_puts(e, " is not a UTC time: write it as 2026-12-24T18:00:00Z (a real date of "
+		             "the years 1970 to 9999, the Z included)");
+		return -1;
+	}
+	*seen = true;
+	return 0;
+}
+
+/* days=mon,tue: each day once, at least one, in any order. */
+static int
+parse_days(struct cmd_key *k, const char *v, size_t n, struct text *e)
+{
+	size_t i = 0;
+
+	k->days = 0;
+	for (;;) {
+		size_t start = i;
+		unsigned int day;
+
+		while (i < n && v[i] != ',')
+			i++;
+		if (i == start) {
+			text_puts(e, "empty day in days=: list days as days=mon,tue,wed");
+			return -1;
+		}
+		for (day = 0; day < 7; day++) {
+			if (i - start == 3 && memcmp(v + start, day_names[day], 3) == 0)
+				break;
+		}
+		if (day == 7) {
+			text_puts(e, "unknown day ");
+			text_put_quoted(e, v + start, i - start);
+			text_puts(e, " in days=: use mon, tue, wed, thu, fri, sat or sun");
+			return -1;
+		} else if (k->days & (1U << day)) {
+			text_puts(e, "day ");
+			text_put_quoted(e, v + start, i - start);
+			text_puts(e, " is listed twice in days=: list it once");
+			return -1;
+		}
+		k->days |= (uint8_t)(1U << day);
+		if (i == n)
+			return 0;
+		i++; /* the comma */
+	}
+}
+
+/* HH:MM, 00:00 to 23:59, as a minute of the day. */
+static bool
+parse_hhmm(const char *s, uint16_t *minute)
+{
+	unsigned int h, m;
+
+	if (s[2] != ':' || !get_digits(s, 2, &h) || !get_digits(s + 3, 2, &m) || h > 23 || m > 59)
+		return false;
+	*minute = (uint16_t)(h * 60 + m);
+	return true;
+}
+
+/* hours=07:00-10:00: from the first minute to the last before "to"; 22:00-06:00 wraps. */
+static int
+parse_hours(struct cmd_key *k, const char *v, size_t n, struct text *e)
+{
+	if (n != 11 || v[5] != '-' || !parse_hhmm(v, &k->hours_from) ||
+	    !parse_hhmm(v + 6, &k->hours_to)) {
+		text_puts(e, "hours= ");
+		text_put_quoted(e, v, n);
+		text_puts(e,
+		          " is not a span of local time: write it as hours=07:00-10:00 (00:00 to "
+		          "23:59; 22:00-06:00 runs past midnight)");
+		return -1;
+	} else if (k->hours_from == k->hours_to) {
+		text_puts(e, "hours= ");
+		text_put_quoted(e, v, n);
+		text_puts(
+		    e, " starts where it ends: give a span (leave hours= out for the whole day)");
+		return -1;
+	}
+	k->has_hours = true;
+	return 0;
 }
 
 /* actions=open,close: each name once, at least one. */
@@ -135,6 +365,7 @@ parse_key_line(const char *s, size_t n, struct cmd_key *k, const char **kid_at, 
 	size_t pos = 0;
 	bool seen_actions = false;
 	bool seen_doors = false;
+	bool seen_days = false;
 
 	if (!next_word(s, n, &pos, &w, &wl) || w[0] == '#')
 		return 0;
@@ -193,14 +424,66 @@ parse_key_line(const char *s, size_t n, struct cmd_key *k, const char **kid_at, 
 			seen_doors = true;
 			if (parse_doors(k, w + 6, wl - 6, e) != 0)
 				return -1;
+		} else if (wl >= 11 && memcmp(w, "not_before=", 11) == 0) {
+			if (parse_utc_option("not_before", &k->has_not_before, &k->not_before,
+			                     w + 11, wl - 11, e) != 0)
+				return -1;
+		} else if (wl >= 10 && memcmp(w, "not_after=", 10) == 0) {
+			if (parse_utc_option("not_after", &k->has_not_after, &k->not_after, w + 10,
+			                     wl - 10, e) != 0)
+				return -1;
+		} else if (wl >= 5 && memcmp(w, "days=", 5) == 0) {
+			if (seen_days) {
+				text_puts(e, "days= is given twice: put every day in one list");
+				return -1;
+			}
+			seen_days = true;
+			if (parse_days(k, w + 5, wl - 5, e) != 0)
+				return -1;
+		} else if (wl >= 6 && memcmp(w, "hours=", 6) == 0) {
+			if (k->has_hours) {
+				text_puts(e, "hours= is given twice: give one span");
+				return -1;
+			} else if (parse_hours(k, w + 6, wl - 6, e) != 0) {
+				return -1;
+			}
+		} else if (wl == 5 && memcmp(w, "admin", 5) == 0) {
+			if (k->admin) {
+				text_puts(e, "admin is given twice: give it once");
+				return -1;
+			}
+			k->admin = true;
 		} else {
 			text_puts(e, "unknown option ");
 			text_put_quoted(e, w, wl);
-			text_puts(e, ": only actions=... and doors=... may follow the key id");
+			text_puts(e,
+			          ": only actions=, doors=, not_before=, not_after=, days=, hours= "
+			          "and admin may follow the key id");
 			return -1;
 		}
 	}
+	/* A key that can never be valid is a mistake, not a way to disable it: say so. */
+	if (k->has_not_before && k->has_not_after && k->not_before > k->not_after) {
+		text_puts(e, "not_before= is later than not_after=: the key would never be valid");
+		return -1;
+	}
 	return 1;
+}
+
+/* parse_key_line() after the checks that concern the line as a whole. */
+static int
+parse_line(const char *s, size_t n, struct cmd_key *k, const char **kid_at, struct text *e)
+{
+	if (n > CMD_KEYS_LINE_MAX) {
+		text_puts(e, "line is longer than ");
+		text_put_u64(e, CMD_KEYS_LINE_MAX);
+		text_puts(e, " bytes: put one key on each line");
+		return -1;
+	} else if (memchr(s, '\0', n) != NULL) {
+		text_puts(e, "line contains a NUL byte: the file must be plain text");
+		return -1;
+	}
+	return parse_key_line(s, n, k, kid_at, e);
 }
 
 /*
@@ -243,16 +526,7 @@ keys_pass(struct cmd_keyring *ring, const char *text, size_t len, struct text *e
 		text_init(e, e->buf, e->cap);
 		text_put_u64(e, line);
 		text_puts(e, ": ");
-		if (end - start > CMD_KEYS_LINE_MAX) {
-			text_puts(e, "line is longer than ");
-			text_put_u64(e, CMD_KEYS_LINE_MAX);
-			text_puts(e, " bytes: put one key on each line");
-			return -1;
-		} else if (memchr(text + start, '\0', end - start) != NULL) {
-			text_puts(e, "line contains a NUL byte: the file must be plain text");
-			return -1;
-		}
-		r = parse_key_line(text + start, end - start, &k, &kid_at, e);
+		r = parse_line(text + start, end - start, &k, &kid_at, e);
 		if (r < 0)
 			return -1;
 		else if (r == 0)
@@ -304,6 +578,32 @@ cmd_keys_parse(struct cmd_keyring *ring, const char *text, size_t len, char *err
 		memset(ring, 0, sizeof(*ring));
 		(void)keys_pass(ring, text, len, &e);
 	}
+	return 0;
+}
+
+int
+cmd_key_parse(struct cmd_key *k, const char *line, size_t n, char *err, size_t errlen)
+{
+	struct cmd_key scratch;
+	const char *kid_at;
+	struct text e;
+	int r;
+
+	text_init(&e, err, errlen);
+	if (k == NULL)
+		k = &scratch;
+	if (line == NULL) {
+		line = "";
+		n = 0;
+	}
+	r = parse_line(line, n, k, &kid_at, &e);
+	if (r == 0)
+		text_puts(&e, "no key on the line: write \"ed25519 <base64 key> <key-id> "
+		              "[options]\"");
+	if (r <= 0)
+		return -1;
+	k->line = 0;
+	text_init(&e, err, errlen);
 	return 0;
 }
 

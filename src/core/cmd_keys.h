@@ -1,10 +1,12 @@
 /*
  * cmd_keys: authorized_keys lines (SPEC "authorized_keys") and the keyring they make: who may
- * sign commands, with which public key, for which actions and doors.
+ * sign commands, with which public key, for which actions and doors, when, and who may manage
+ * the keys (admin).
  *
- * It owns the key-line syntax, its error messages, and the answer to "may this key ask for that
- * action on that door?". It never reads a file (the caller passes the text), never checks a
- * signature, never allocates: a ring is CMD_MAX_KEYS fixed slots (core_config.h).
+ * It owns the key-line syntax and its error messages, the UTC time form of not_before= and
+ * not_after=, and the answer to "may this key ask for that action on that door?". It never
+ * reads a file (the caller passes the text), never reads a clock, never checks a signature,
+ * never allocates: a ring is CMD_MAX_KEYS fixed slots (core_config.h).
  */
 #ifndef GARAGED_CORE_CMD_KEYS_H
 #define GARAGED_CORE_CMD_KEYS_H
@@ -24,7 +26,17 @@ struct cmd_key {
 	bool all_doors;   /* no doors= on the line */
 	char doors[CMD_MAX_DOORS][CMD_NAME_MAX + 1];
 	size_t ndoors;
-	uint32_t line; /* in the authorized_keys text, for messages about the key */
+	/* The key is valid from not_before to not_after, both seconds included (Unix time). */
+	bool has_not_before;
+	bool has_not_after;
+	int64_t not_before;
+	int64_t not_after;
+	uint8_t days; /* bit (1 << weekday), 0 = Sunday; 0 when the line has no days= (every day) */
+	bool has_hours;
+	uint16_t hours_from; /* minute of the local day, 0 to 1439: the first minute inside */
+	uint16_t hours_to; /* the first minute outside; below hours_from the span wraps midnight */
+	bool admin;        /* may sign admin messages (cmd_admin.h) */
+	uint32_t line;     /* in the authorized_keys text, for messages about the key; 0 if none */
 };
 
 struct cmd_keyring {
@@ -39,6 +51,26 @@ struct cmd_keyring {
  */
 int cmd_keys_parse(struct cmd_keyring *ring, const char *text, size_t len, char *err,
                    size_t errlen);
+
+/*
+ * Parses one authorized_keys line line[0..n), without its line ending, into *k (line 0).
+ * Returns 0, or -1 with the message in err (no line number: there is no file) and *k unspecified.
+ * A blank or comment line is an error here: it holds no key.
+ */
+int cmd_key_parse(struct cmd_key *k, const char *line, size_t n, char *err, size_t errlen);
+
+/*
+ * The time form of not_before= and not_after=: exactly "YYYY-MM-DDTHH:MM:SSZ", UTC, a real
+ * date of the years 1970 to 9999, seconds 00 to 59. Parses s[0..n) into Unix seconds (no libc,
+ * no time zone); false for anything else.
+ */
+bool cmd_utc_parse(const char *s, size_t n, int64_t *t);
+
+/*
+ * Writes t in that form into buf (CMD_UTC_TEXT_MAX bytes hold it and its NUL); returns its
+ * length, 20, or 0 when buf is too small or t is outside the years 1970 to 9999.
+ */
+size_t cmd_utc_format(int64_t t, char *buf, size_t len);
 
 /* The key with id kid[0..n) in ring, or NULL (also for a NULL ring). */
 const struct cmd_key *cmd_keyring_find(const struct cmd_keyring *ring, const char *kid, size_t n);

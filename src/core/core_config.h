@@ -63,7 +63,9 @@
 #define CMD_NONCE_TEXT_MAX 43U /* base64url without padding of CMD_NONCE_MAX bytes */
 #define CMD_SIG_LEN        64U /* an Ed25519 signature */
 #define CMD_PUBKEY_LEN     32U /* an Ed25519 public key */
-/* "garaged-cmd-v1\n" + 6 fields and separators: the largest text ever signed. */
+/* "garaged-cmd-v1\n" + 6 fields and separators: the largest text a command signs. */
 #define CMD_SIGNED_TEXT_MAX 256U
+/* not_before= and not_after= on an authorized_keys line: "2026-12-24T18:00:00Z" and a NUL. */
+#define CMD_UTC_TEXT_MAX 21U
 
 #endif

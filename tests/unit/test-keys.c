@@ -1,8 +1,10 @@
 /*
- * Unit tests of the authorized_keys parser (cmd_keys_parse in src/core/cmd_keys.c): every option
- * combination, the layout a hand-edited file has (comments, blank lines, tabs, CRLF), the
- * limits, and each error with the line it names. A file with an error must leave the ring as
- * it was, byte for byte, because that is what keeps the old keys in force after a bad reload.
+ * Unit tests of the authorized_keys parser (cmd_keys_parse and cmd_key_parse in
+ * src/core/cmd_keys.c): every option combination, the layout a hand-edited file has (comments,
+ * blank lines, tabs, CRLF), the limits, and each error with the line it names. A file with an
+ * error must leave the ring as it was, byte for byte, because that is what keeps the old keys in
+ * force after a bad reload. The UTC time form of not_before= and not_after= is checked against
+ * libc's gmtime_r() and timegm(), which the core itself may not use.
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -13,6 +15,7 @@
 #include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
+#include <time.h>
 
 #include <sodium.h>
 
@@ -240,6 +243,243 @@ test_keys_LineOf1024BytesAccepted(void **state)
 	test_free(text);
 }
 
+/* ---- validity, schedule and role ---------------------------------------------------------- */
+
+/* Keys without the new options are what they were: valid always, every day, not admin. */
+static void
+test_keys_NoOptionsMeansNoLimitsAndNotAdmin(void **state)
+{
+	struct cmd_keyring *ring = *state;
+	const struct cmd_key *k = &ring->keys[0];
+	char text[256];
+
+	snprintf(text, sizeof(text), "ed25519 %s alice actions=open doors=main\n", pub_b64(1));
+	parse_ok(ring, text);
+	assert_false(k->has_not_before);
+	assert_false(k->has_not_after);
+	assert_int_equal(k->days, 0);
+	assert_false(k->has_hours);
+	assert_false(k->admin);
+	assert_int_equal(k->line, 1);
+}
+
+static void
+test_keys_ValidityOptions(void **state)
+{
+	static const struct {
+		const char *options;
+		bool has_nb, has_na;
+		int64_t nb, na;
+	} rows[] = {
+	    {"not_before=2026-12-24T18:00:00Z", true, false, INT64_C(1798135200), 0},
+	    {"not_after=2026-12-31T23:59:59Z", false, true, 0, INT64_C(1798761599)},
+	    {"not_after=2026-12-31T23:59:59Z not_before=2026-12-24T18:00:00Z", true, true,
+	     INT64_C(1798135200), INT64_C(1798761599)},
+	    /* One second of validity is a window too. */
+	    {"not_before=2026-12-24T18:00:00Z not_after=2026-12-24T18:00:00Z", true, true,
+	     INT64_C(1798135200), INT64_C(1798135200)},
+	    {"not_before=1970-01-01T00:00:00Z", true, false, 0, 0},
+	    {"not_after=9999-12-31T23:59:59Z", false, true, 0, INT64_C(253402300799)},
+	    {"not_after=2000-02-29T12:34:56Z", false, true, 0, INT64_C(951827696)},
+	    {"not_after=2024-02-29T23:59:59Z", false, true, 0, INT64_C(1709251199)},
+	    {"not_after=2100-03-01T00:00:00Z", false, true, 0, INT64_C(4107542400)},
+	};
+	struct cmd_keyring *ring = *state;
+	char text[256];
+
+	for (size_t i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
+		const struct cmd_key *k = &ring->keys[0];
+
+		snprintf(text, sizeof(text), "ed25519 %s k actions=open %s\n", pub_b64(3),
+		         rows[i].options);
+		parse_ok(ring, text);
+		assert_int_equal(k->has_not_before, rows[i].has_nb);
+		assert_int_equal(k->has_not_after, rows[i].has_na);
+		if (k->not_before != rows[i].nb || k->not_after != rows[i].na)
+			fail_msg("\"%s\": %lld..%lld", rows[i].options, (long long)k->not_before,
+			         (long long)k->not_after);
+		assert_int_equal(k->actions, 1U << CMD_ACTION_OPEN);
+	}
+}
+
+static void
+test_keys_ScheduleAndAdminOptions(void **state)
+{
+	static const struct {
+		const char *options;
+		uint8_t days;
+		bool has_hours;
+		uint16_t from, to;
+		bool admin;
+	} rows[] = {
+	    {"days=mon", 1U << 1, false, 0, 0, false},
+	    {"days=sun", 1U << 0, false, 0, 0, false},
+	    {"days=sat,sun", 1U << 6 | 1U << 0, false, 0, 0, false},
+	    {"days=mon,tue,wed,thu,fri", 0x3e, false, 0, 0, false},
+	    {"days=sun,fri,wed,mon,sat,thu,tue", 0x7f, false, 0, 0, false},
+	    {"hours=07:00-10:00", 0, true, 420, 600, false},
+	    {"hours=22:00-06:00", 0, true, 1320, 360, false},
+	    {"hours=00:00-23:59", 0, true, 0, 1439, false},
+	    {"hours=23:59-00:00", 0, true, 1439, 0, false},
+	    {"hours=18:00-00:00", 0, true, 1080, 0, false},
+	    {"admin", 0, false, 0, 0, true},
+	    {"days=fri,sat hours=22:30-02:15 admin", 0x60, true, 1350, 135, true},
+	    {"admin actions=open days=tue", 1U << 2, false, 0, 0, true},
+	};
+	struct cmd_keyring *ring = *state;
+	char text[256];
+
+	for (size_t i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
+		const struct cmd_key *k = &ring->keys[0];
+
+		snprintf(text, sizeof(text), "ed25519 %s k %s\n", pub_b64(3), rows[i].options);
+		parse_ok(ring, text);
+		if (k->days != rows[i].days || k->has_hours != rows[i].has_hours ||
+		    k->hours_from != rows[i].from || k->hours_to != rows[i].to ||
+		    k->admin != rows[i].admin)
+			fail_msg("\"%s\": days 0x%x hours %d %u-%u admin %d", rows[i].options,
+			         k->days, k->has_hours, k->hours_from, k->hours_to, k->admin);
+		assert_false(k->has_not_before || k->has_not_after);
+	}
+}
+
+/* cmd_utc_parse() and cmd_utc_format() agree with libc on every day of 1970 to 2400. */
+static void
+test_keys_UtcFormAgainstLibc(void **state)
+{
+	char want[32], got[CMD_UTC_TEXT_MAX];
+	struct tm tm;
+	int64_t back;
+
+	(void)state;
+	for (int64_t day = 0; day < INT64_C(157000); day++) {
+		/* A different second of each day, so that every time of day is met too. */
+		time_t t = (time_t)(day * 86400 + (day * 7919) % 86400);
+
+		assert_non_null(gmtime_r(&t, &tm));
+		strftime(want, sizeof(want), "%Y-%m-%dT%H:%M:%SZ", &tm);
+		assert_int_equal(cmd_utc_format((int64_t)t, got, sizeof(got)), 20);
+		if (strcmp(got, want) != 0)
+			fail_msg("%lld: \"%s\", want \"%s\"", (long long)t, got, want);
+		assert_true(cmd_utc_parse(got, 20, &back));
+		assert_int_equal(back, (int64_t)t);
+	}
+	/* The ends of the form's range, and past them. */
+	assert_int_equal(cmd_utc_format(0, got, sizeof(got)), 20);
+	assert_string_equal(got, "1970-01-01T00:00:00Z");
+	assert_int_equal(cmd_utc_format(INT64_C(253402300799), got, sizeof(got)), 20);
+	assert_string_equal(got, "9999-12-31T23:59:59Z");
+	assert_int_equal(cmd_utc_format(INT64_C(253402300800), got, sizeof(got)), 0);
+	assert_string_equal(got, "");
+	assert_int_equal(cmd_utc_format(-1, got, sizeof(got)), 0);
+	assert_int_equal(cmd_utc_format(INT64_MIN, got, sizeof(got)), 0);
+	assert_int_equal(cmd_utc_format(INT64_MAX, got, sizeof(got)), 0);
+	/* Exactly room for the text and its NUL, and one byte less. */
+	assert_int_equal(cmd_utc_format(0, got, CMD_UTC_TEXT_MAX), 20);
+	assert_int_equal(cmd_utc_format(0, got, CMD_UTC_TEXT_MAX - 1), 0);
+	assert_int_equal(cmd_utc_format(0, NULL, 0), 0);
+}
+
+static void
+test_keys_UtcFormRefused(void **state)
+{
+	static const char *const bad[] = {
+	    "",
+	    "2026-12-24",
+	    "2026-12-24T18:00:00",
+	    "2026-12-24T18:00:00z",
+	    "2026-12-24t18:00:00Z",
+	    "2026-12-24 18:00:00Z",
+	    "2026-12-24T18:00:00.0Z",
+	    "2026-12-24T18:00:00+00:00",
+	    "2026-12-24T18:00Z",
+	    "2026-12-24T18:00:00ZZ",
+	    "26-12-24T18:00:00Z",
+	    "+2026-12-24T18:00:00Z",
+	    "2026/12/24T18:00:00Z",
+	    "2026-1-24T18:00:00Z",
+	    "2026-12-2AT18:00:00Z",
+	    "2026-00-24T18:00:00Z",
+	    "2026-13-24T18:00:00Z",
+	    "2026-12-00T18:00:00Z",
+	    "2026-12-32T18:00:00Z",
+	    "2026-04-31T18:00:00Z",
+	    "2026-02-29T18:00:00Z",
+	    "2100-02-29T18:00:00Z",
+	    "1900-02-29T18:00:00Z",
+	    "2026-12-24T24:00:00Z",
+	    "2026-12-24T18:60:00Z",
+	    "2026-12-24T18:00:60Z",
+	    "1969-12-31T23:59:59Z",
+	    "0000-01-01T00:00:00Z",
+	    "2026-12-24T-1:00:00Z",
+	};
+	int64_t t = 42;
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		if (cmd_utc_parse(bad[i], strlen(bad[i]), &t))
+			fail_msg("\"%s\" should be refused", bad[i]);
+		assert_int_equal(t, 42);
+	}
+	assert_false(cmd_utc_parse(NULL, 20, &t));
+	/* Only n bytes are looked at. */
+	assert_true(cmd_utc_parse("2000-02-29T12:34:56Zjunk", 20, &t));
+	assert_int_equal(t, INT64_C(951827696));
+	assert_true(cmd_utc_parse("2000-02-29T00:00:00Z", 20, &t));
+	assert_true(cmd_utc_parse("2024-02-29T00:00:00Z", 20, &t));
+}
+
+/* One line on its own, as an admin message's add brings it: no line number in the messages. */
+static void
+test_keys_ParseOneLine(void **state)
+{
+	struct cmd_key k;
+	char line[CMD_KEYS_LINE_MAX + 8];
+	char err[256];
+	int n;
+
+	(void)state;
+	n = snprintf(line, sizeof(line),
+	             "ed25519 %s bob actions=open admin not_after=2026-12-31T23:59:59Z",
+	             pub_b64(2));
+	memset(&k, 0x5a, sizeof(k));
+	assert_int_equal(cmd_key_parse(&k, line, (size_t)n, err, sizeof(err)), 0);
+	assert_string_equal(err, "");
+	assert_key(&k, "bob", 2, 1U << CMD_ACTION_OPEN);
+	assert_true(k.admin);
+	assert_true(k.has_not_after);
+	assert_int_equal(k.not_after, INT64_C(1798761599));
+	assert_int_equal(k.line, 0);
+	assert_true(k.all_doors);
+	/* With no key to fill, only the verdict. */
+	assert_int_equal(cmd_key_parse(NULL, line, (size_t)n, NULL, 0), 0);
+
+	assert_int_equal(cmd_key_parse(&k, "", 0, err, sizeof(err)), -1);
+	assert_string_equal(err, "no key on the line: write \"ed25519 <base64 key> <key-id> "
+	                         "[options]\"");
+	assert_int_equal(cmd_key_parse(&k, NULL, 5, err, sizeof(err)), -1);
+	assert_non_null(strstr(err, "no key on the line"));
+	assert_int_equal(cmd_key_parse(&k, "  # a comment", 13, err, sizeof(err)), -1);
+	assert_non_null(strstr(err, "no key on the line"));
+	assert_int_equal(cmd_key_parse(&k, "rsa x y", 7, err, sizeof(err)), -1);
+	assert_string_equal(err, "key type \"rsa\" is not supported: only ed25519 keys are "
+	                         "supported (create one with garagectl keygen)");
+	n = snprintf(line, sizeof(line), "ed25519 %s bob hours=10:00-10:00", pub_b64(2));
+	assert_int_equal(cmd_key_parse(&k, line, (size_t)n, err, sizeof(err)), -1);
+	assert_non_null(strstr(err, "hours= \"10:00-10:00\" starts where it ends"));
+	/* The whole-line rules hold too: a NUL inside, and the length. */
+	n = snprintf(line, sizeof(line), "ed25519 %s bob", pub_b64(2));
+	line[n - 1] = '\0';
+	assert_int_equal(cmd_key_parse(&k, line, (size_t)n, err, sizeof(err)), -1);
+	assert_string_equal(err, "line contains a NUL byte: the file must be plain text");
+	n = snprintf(line, sizeof(line), "ed25519 %s bob", pub_b64(2));
+	memset(line + n, ' ', CMD_KEYS_LINE_MAX + 1 - (size_t)n);
+	assert_int_equal(cmd_key_parse(&k, line, CMD_KEYS_LINE_MAX, err, sizeof(err)), 0);
+	assert_int_equal(cmd_key_parse(&k, line, CMD_KEYS_LINE_MAX + 1, err, sizeof(err)), -1);
+	assert_non_null(strstr(err, "line is longer than 1024 bytes"));
+}
+
 /* ---- errors ------------------------------------------------------------------------------- */
 
 /*
@@ -332,6 +572,65 @@ test_keys_Errors(void **state)
 	    {"ed25519 %1$s alice doors=a,b,c,d,e,f,g,h,i\n", 1, "too many doors in doors="},
 	    {"ed25519 %1$s alice doors=main,side,main\n", 1,
 	     "door \"main\" is listed twice in doors="},
+	    /* not_before= and not_after=. */
+	    {"ed25519 %1$s alice not_before=2026-12-24T18:00:00\n", 1,
+	     "not_before= \"2026-12-24T18:00:00\" is not a UTC time: write it as "
+	     "2026-12-24T18:00:00Z"},
+	    {"ed25519 %1$s alice not_after=2026-12-24\n", 1,
+	     "not_after= \"2026-12-24\" is not a UTC time"},
+	    {"ed25519 %1$s alice not_after=\n", 1, "not_after= \"\" is not a UTC time"},
+	    {"ed25519 %1$s alice not_after=2026-02-29T00:00:00Z\n", 1, "is not a UTC time"},
+	    {"ed25519 %1$s alice not_after=2026-12-24T24:00:00Z\n", 1, "is not a UTC time"},
+	    {"ed25519 %1$s alice not_after=2026-12-24T18:00:00+01:00\n", 1, "is not a UTC time"},
+	    {"ed25519 %1$s alice not_before=1969-12-31T23:59:59Z\n", 1, "is not a UTC time"},
+	    {"ed25519 %1$s alice Not_after=2026-12-24T18:00:00Z\n", 1,
+	     "unknown option \"Not_after=2026-12-24T18:00:00Z\""},
+	    {"ed25519 %1$s alice not_after 2026-12-24T18:00:00Z\n", 1,
+	     "unknown option \"not_after\""},
+	    {"ed25519 %1$s alice not_after=2026-12-24T18:00:00Z not_after=2026-12-25T18:00:00Z\n",
+	     1, "not_after= is given twice: give it once"},
+	    {"ed25519 %1$s alice not_before=2026-12-24T18:00:00Z "
+	     "not_before=2026-12-24T18:00:00Z\n",
+	     1, "not_before= is given twice"},
+	    {"ed25519 %1$s alice not_before=2026-12-24T18:00:01Z not_after=2026-12-24T18:00:00Z\n",
+	     1, "not_before= is later than not_after=: the key would never be valid"},
+	    /* days=. */
+	    {"ed25519 %1$s alice days=\n", 1, "empty day in days=: list days as days=mon,tue,wed"},
+	    {"ed25519 %1$s alice days=mon,\n", 1, "empty day in days="},
+	    {"ed25519 %1$s alice days=,mon\n", 1, "empty day in days="},
+	    {"ed25519 %1$s alice days=Mon\n", 1,
+	     "unknown day \"Mon\" in days=: use mon, tue, wed, thu, fri, sat or sun"},
+	    {"ed25519 %1$s alice days=monday\n", 1, "unknown day \"monday\""},
+	    {"ed25519 %1$s alice days=mo\n", 1, "unknown day \"mo\""},
+	    {"ed25519 %1$s alice days=1\n", 1, "unknown day \"1\""},
+	    {"ed25519 %1$s alice days=mon,tue,mon\n", 1,
+	     "day \"mon\" is listed twice in days=: list it once"},
+	    {"ed25519 %1$s alice days=mon days=tue\n", 1, "days= is given twice"},
+	    /* hours=. */
+	    {"ed25519 %1$s alice hours=7:00-10:00\n", 1,
+	     "hours= \"7:00-10:00\" is not a span of local time: write it as hours=07:00-10:00"},
+	    {"ed25519 %1$s alice hours=07:00\n", 1, "is not a span of local time"},
+	    {"ed25519 %1$s alice hours=07:00-24:00\n", 1, "is not a span of local time"},
+	    {"ed25519 %1$s alice hours=24:00-07:00\n", 1, "is not a span of local time"},
+	    {"ed25519 %1$s alice hours=07:60-08:00\n", 1, "is not a span of local time"},
+	    {"ed25519 %1$s alice hours=07:00~10:00\n", 1, "is not a span of local time"},
+	    {"ed25519 %1$s alice hours=07.00-10.00\n", 1, "is not a span of local time"},
+	    {"ed25519 %1$s alice hours=07:00-10:00,12:00-13:00\n", 1,
+	     "is not a span of local time"},
+	    {"ed25519 %1$s alice hours=\n", 1, "hours= \"\" is not a span"},
+	    {"ed25519 %1$s alice hours=07:00-07:00\n", 1,
+	     "hours= \"07:00-07:00\" starts where it ends: give a span (leave hours= out for the "
+	     "whole day)"},
+	    {"ed25519 %1$s alice hours=07:00-10:00 hours=12:00-13:00\n", 1,
+	     "hours= is given twice: give one span"},
+	    /* admin. */
+	    {"ed25519 %1$s alice admin admin\n", 1, "admin is given twice: give it once"},
+	    {"ed25519 %1$s alice admin=yes\n", 1, "unknown option \"admin=yes\""},
+	    {"ed25519 %1$s alice Admin\n", 1, "unknown option \"Admin\""},
+	    {"ed25519 %1$s alice admins\n", 1, "unknown option \"admins\""},
+	    {"admin ed25519 %1$s alice\n", 1, "key type \"admin\" is not supported"},
+	    {"# guests\n\ned25519 %1$s alice admin\ned25519 %2$s bob days=mon hours=25:00-26:00\n",
+	     4, "hours= \"25:00-26:00\" is not a span"},
 	    /* Line numbers count comments, blank lines and CRLF lines. */
 	    {"# one\n\nrsa x y\n", 3, "is not supported"},
 	    {"# one\r\n\r\n  \r\nrsa x y\r\n", 4, "is not supported"},
@@ -510,6 +809,13 @@ main(void)
 	    cmocka_unit_test_setup_teardown(test_keys_EmptyTextIsNoKeys, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_keys_ExactlyMaxKeys, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_keys_LineOf1024BytesAccepted, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_keys_NoOptionsMeansNoLimitsAndNotAdmin, setup,
+	                                    teardown),
+	    cmocka_unit_test_setup_teardown(test_keys_ValidityOptions, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_keys_ScheduleAndAdminOptions, setup, teardown),
+	    cmocka_unit_test(test_keys_UtcFormAgainstLibc),
+	    cmocka_unit_test(test_keys_UtcFormRefused),
+	    cmocka_unit_test(test_keys_ParseOneLine),
 	    cmocka_unit_test_setup_teardown(test_keys_Errors, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_keys_NulByteRefused, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_keys_TooManyKeys, setup, teardown),
