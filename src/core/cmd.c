@@ -140,7 +140,7 @@ read_fields(const struct cmd__field *f, struct cmd *out, uint8_t nonce[CMD_NONCE
 
 enum cmd_reason
 cmd_check(struct cmd_verifier *v, const char *topic_door, const uint8_t *payload, size_t len,
-          bool retained, int64_t now, struct cmd *out)
+          bool retained, struct cmd_now now, struct cmd *out)
 {
 	struct cmd scratch;
 	struct cmd__field f[F_COUNT];
@@ -200,9 +200,12 @@ cmd_check(struct cmd_verifier *v, const char *topic_door, const uint8_t *payload
 		return CMD_UNKNOWN_KEY;
 	else if (!cmd_key_allows(key, out->action, out->door, door_len))
 		return CMD_FORBIDDEN;
+	reason = cmd_key_valid_at(key, cmd_verifier_time(v, now));
+	if (reason != CMD_OK)
+		return reason;
 
 	/* Time and replay: cheap too, but the nonce only enters the window after the signature. */
-	reason = cmd_replay_check(v, out->ts, nonce, nonce_len, now, &ticket);
+	reason = cmd_replay_check(v, out->ts, nonce, nonce_len, now.unix_time, &ticket);
 	if (reason != CMD_OK)
 		return reason;
 

@@ -4,13 +4,14 @@
  *
  * It owns every rule that stands between a byte string from the network and a relay pulse, and
  * the order they are applied in: size, strict JSON shape (jsmn, no allocation), field charsets
- * that keep the signed text unambiguous, known key, per-key permissions, the time window, the
- * replay window, and the Ed25519 signature. Three rooms hold parts of it, each with its own
- * header, all included here, so that callers include this one: cmd_names.h (the words and
- * charsets), cmd_keys.h (authorized_keys lines and the keyring) and cmd_replay.h (the time and
- * replay windows). It never does I/O, never reads a clock, never allocates: the caller passes
- * the time and a signature primitive (libsodium on Linux; a microcontroller port brings its
- * own), and all storage is fixed-size from core_config.h.
+ * that keep the signed text unambiguous, known key, per-key permissions, the key's validity and
+ * schedule, the time window, the replay window, and the Ed25519 signature. Three rooms hold parts
+ * of it, each with its own header, all included here, so that callers include this one: cmd_names.h
+ * (the words and charsets), cmd_keys.h (authorized_keys lines and the keyring) and cmd_replay.h
+ * (the time and replay windows). It never does I/O, never reads a clock, never allocates: the
+ * caller passes the time (with its local calendar, struct cmd_now) and a signature primitive
+ * (libsodium on Linux; a microcontroller port brings its own), and all storage is fixed-size from
+ * core_config.h.
  */
 #ifndef GARAGED_CORE_CMD_H
 #define GARAGED_CORE_CMD_H
@@ -64,14 +65,17 @@ struct cmd_verifier {
 };
 
 /*
- * Judges one message from TOPIC_DOOR's command topic: returns CMD_OK and fills *out, or the
- * SPEC reason (and *out as far as it got). Order: retained first (whatever else is true),
- * then size, shape, door, key, permission, time, replay: every cheap check before the
- * signature, so a flood of forgeries costs little. Only a command with a valid signature
- * enters the replay window, so forgeries cannot fill it; a full window of live nonces refuses
- * new commands as rate_limited rather than forget one that could then be replayed.
+ * Judges one message from TOPIC_DOOR's command topic at the device's time NOW: returns CMD_OK
+ * and fills *out, or the SPEC reason (and *out as far as it got). Order: retained first
+ * (whatever else is true), then size, shape, door, key, permission, the key's validity and
+ * schedule, time, replay: every cheap check before the signature, so a flood of forgeries costs
+ * little. A key's not_before and not_after are judged by the latest time the verifier has seen
+ * (as the time window is: a clock set back does not revive an expired key), its days= and
+ * hours= by NOW's local calendar. Only a command with a valid signature enters the replay
+ * window, so forgeries cannot fill it; a full window of live nonces refuses new commands as
+ * rate_limited rather than forget one that could then be replayed.
  */
 enum cmd_reason cmd_check(struct cmd_verifier *v, const char *topic_door, const uint8_t *payload,
-                          size_t len, bool retained, int64_t now, struct cmd *out);
+                          size_t len, bool retained, struct cmd_now now, struct cmd *out);
 
 #endif

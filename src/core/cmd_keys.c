@@ -637,3 +637,24 @@ cmd_key_allows(const struct cmd_key *k, enum cmd_action action, const char *door
 	}
 	return false;
 }
+
+enum cmd_reason
+cmd_key_valid_at(const struct cmd_key *k, struct cmd_now now)
+{
+	uint16_t m = now.minute;
+
+	if (k->has_not_before && now.unix_time < k->not_before)
+		return CMD_KEY_NOT_YET_VALID;
+	else if (k->has_not_after && now.unix_time > k->not_after)
+		return CMD_KEY_EXPIRED;
+	else if (k->days != 0 && (now.wday > 6 || (k->days & (1U << now.wday)) == 0))
+		return CMD_KEY_OFF_HOURS;
+	else if (!k->has_hours)
+		return CMD_OK;
+	/* From hours_from up to the minute before hours_to; past midnight when to < from. */
+	if (m >= 24 * 60)
+		return CMD_KEY_OFF_HOURS;
+	else if (k->hours_from < k->hours_to)
+		return m >= k->hours_from && m < k->hours_to ? CMD_OK : CMD_KEY_OFF_HOURS;
+	return m >= k->hours_from || m < k->hours_to ? CMD_OK : CMD_KEY_OFF_HOURS;
+}

@@ -18,6 +18,18 @@
 #include "cmd_names.h"
 #include "core_config.h"
 
+/*
+ * The device's time as a verifier judges a key by it: Unix seconds, and the local calendar
+ * the caller read with them (the core knows no time zone). A wday or minute out of its range
+ * is never inside a key's days= or hours=: a caller that cannot tell the local time fails
+ * closed for scheduled keys, and keys without a schedule do not care.
+ */
+struct cmd_now {
+	int64_t unix_time;
+	uint8_t wday;    /* local weekday, 0 = Sunday to 6 = Saturday */
+	uint16_t minute; /* local minute of the day, 0 to 1439 */
+};
+
 /* One authorized_keys line. */
 struct cmd_key {
 	char kid[CMD_KID_MAX + 1];
@@ -77,5 +89,14 @@ const struct cmd_key *cmd_keyring_find(const struct cmd_keyring *ring, const cha
 
 /* True iff key k allows action on door[0..n): its actions= and its doors= (if any) name them. */
 bool cmd_key_allows(const struct cmd_key *k, enum cmd_action action, const char *door, size_t n);
+
+/*
+ * Whether key k may be used at NOW: CMD_KEY_NOT_YET_VALID before its not_before,
+ * CMD_KEY_EXPIRED after its not_after (a key is valid during both seconds themselves),
+ * CMD_KEY_OFF_HOURS when now's local weekday is not in its days= or now's local minute not in
+ * its hours=, else CMD_OK. Both days= and hours= are judged at the moment itself: hours=22:00-
+ * 06:00 days=fri is Friday from 00:00 to 05:59 and from 22:00 to 23:59, not Saturday morning.
+ */
+enum cmd_reason cmd_key_valid_at(const struct cmd_key *k, struct cmd_now now);
 
 #endif

@@ -27,6 +27,9 @@ static const char *const reason_names[] = {
     [CMD_UNKNOWN_DOOR] = "unknown_door",
     [CMD_RETAINED] = "retained",
     [CMD_RATE_LIMITED] = "rate_limited",
+    [CMD_KEY_NOT_YET_VALID] = "key_not_yet_valid",
+    [CMD_KEY_EXPIRED] = "key_expired",
+    [CMD_KEY_OFF_HOURS] = "key_off_hours",
 };
 
 const char *

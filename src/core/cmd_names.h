@@ -23,7 +23,10 @@ enum cmd_action {
 	CMD_ACTION_COUNT,
 };
 
-/* SPEC "Events" reasons; CMD_OK is not one of them. */
+/*
+ * SPEC "Events" reasons; CMD_OK is not one of them. The order here is not the order of the
+ * checks (cmd.h says that): new words are added at the end.
+ */
 enum cmd_reason {
 	CMD_OK = 0,
 	CMD_MALFORMED,
@@ -37,6 +40,10 @@ enum cmd_reason {
 	CMD_UNKNOWN_DOOR,
 	CMD_RETAINED,
 	CMD_RATE_LIMITED,
+	/* The key's own limits (authorized_keys not_before=, not_after=, days=, hours=). */
+	CMD_KEY_NOT_YET_VALID,
+	CMD_KEY_EXPIRED,
+	CMD_KEY_OFF_HOURS,
 };
 
 const char *cmd_action_name(enum cmd_action a); /* "open" ... */

@@ -174,6 +174,14 @@ cmd_verifier_remember(struct cmd_verifier *v, const uint8_t *nonce, size_t len, 
 	return replay_insert(v->replay, nonce, len, ts, oldest, slot);
 }
 
+struct cmd_now
+cmd_verifier_time(const struct cmd_verifier *v, struct cmd_now now)
+{
+	if (now.unix_time < v->latest)
+		now.unix_time = v->latest;
+	return now;
+}
+
 enum cmd_reason
 cmd_replay_check(struct cmd_verifier *v, int64_t ts, const uint8_t *nonce, size_t len, int64_t now,
                  struct cmd_replay_ticket *t)

@@ -15,6 +15,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "cmd_keys.h"
 #include "cmd_names.h"
 #include "core_config.h"
 
@@ -41,6 +42,13 @@ void cmd_verifier_start(struct cmd_verifier *v, int64_t now, int64_t latest);
  * false for a nonce that cannot be one (its length) or when the window has no room.
  */
 bool cmd_verifier_remember(struct cmd_verifier *v, const uint8_t *nonce, size_t len, int64_t ts);
+
+/*
+ * NOW as a key's not_before= and not_after= are judged by it: its Unix time raised to the latest
+ * the verifier has seen, as the time window judges by it, so that a clock set back does not
+ * revive an expired key. The local calendar stays NOW's. It changes nothing in the verifier.
+ */
+struct cmd_now cmd_verifier_time(const struct cmd_verifier *v, struct cmd_now now);
 
 /*
  * What cmd_replay_check() found for one command, for cmd_replay_commit() to remember its nonce

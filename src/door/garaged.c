@@ -275,6 +275,28 @@ unix_now(void)
 	return (int64_t)time(NULL);
 }
 
+/*
+ * The time a command is judged at, with the local calendar that authorized_keys' days= and
+ * hours= mean: the device's time zone (TZ, else /etc/localtime). tzset() each time, since a
+ * command is rare and a zone changed on a running device should count from the next one.
+ * When the local time cannot be told, the calendar is out of range, which no schedule
+ * contains: scheduled keys are refused (key_off_hours) and the others do not care.
+ */
+static struct cmd_now
+command_now(void)
+{
+	struct cmd_now now = {.unix_time = unix_now(), .wday = 7, .minute = 24 * 60};
+	time_t t = (time_t)now.unix_time;
+	struct tm tm;
+
+	tzset();
+	if (localtime_r(&t, &tm) != NULL) {
+		now.wday = (uint8_t)tm.tm_wday;
+		now.minute = (uint16_t)(tm.tm_hour * 60 + tm.tm_min);
+	}
+	return now;
+}
+
 /* A door changed state: the retained state topic and a state event. */
 static void
 door_changed(void *arg, struct driver *gd, struct door_change c)
@@ -386,8 +408,8 @@ save_state(struct garaged *g)
 
 /*
  * The only way from a signed command to a relay: the core verifies the raw payload (retained
- * flag, shape, key, permission, time, replay, signature), then the door applies its own rule
- * (the pulse interval). Every outcome is one audit event.
+ * flag, shape, key, permission, the key's validity and schedule, time, replay, signature),
+ * then the door applies its own rule (the pulse interval). Every outcome is one audit event.
  */
 static void
 handle_command(struct garaged *g, const char *door, const void *payload, size_t len, bool retained)
@@ -398,7 +420,7 @@ handle_command(struct garaged *g, const char *door, const void *payload, size_t 
 	unsigned presses = 0;
 	bool accepted;
 
-	r = cmd_check(&g->verifier, door, payload, len, retained, unix_now(), &c);
+	r = cmd_check(&g->verifier, door, payload, len, retained, command_now(), &c);
 	accepted = r == CMD_OK;
 	if (accepted)
 		r = driver_act(&g->doors[c.door_index].gd, goal_of(c.action), timer_now_ms(),

@@ -3,10 +3,13 @@
  *
  * The verifier is the one the daemon builds: device "garage", doors main and side, a keyring
  * of two real Ed25519 keys (alice-phone, from protocol.md's test vector seed 00..1f, who may do
- * anything; bob, seed 20..3f, who may only open and close the side door) and libsodium's
- * verify, so that the valid commands of the seed corpus reach every check after the signature
- * and the mutations of them cover every rejection. "now" is fixed (the test vector's ts), so a
- * run is repeatable and a saved crash replays.
+ * anything; bob, seed 20..3f, who may only open and close the side door, this month, on Mondays
+ * and Tuesdays from 19:00 to 19:29) and libsodium's verify, so that the valid commands of the
+ * seed corpus reach every check after the signature and the mutations of them cover every
+ * rejection; four guest keys whose limits refuse them now, with public keys nobody holds the
+ * secret of (the key's limits are checked before the signature). "now" is fixed (the test
+ * vector's ts, a Tuesday at 19:14:39 in the UTC the test device lives in), so a run is
+ * repeatable and a saved crash replays.
  *
  * Input: the first byte chooses what the MQTT layer would have added (the topic's door in its
  * low two bits, no topic at all with 0x40, the retain flag with 0x80: '0' is door main, '1'
@@ -23,15 +26,28 @@
 #include "fuzz.h"
 #include "sig_sodium.h"
 
-#define NOW   INT64_C(1795547679) /* protocol.md's test vector */
+#define NOW   INT64_C(1795547679) /* protocol.md's test vector: 2026-11-24T19:14:39Z, Tuesday */
 #define START (NOW - 3600)        /* the daemon has been up for an hour */
 #define SKEW  30U
+
+/* NOW with the local calendar of UTC. */
+static const struct cmd_now now = {.unix_time = NOW, .wday = 2, .minute = 19 * 60 + 14};
 
 static const char keys_text[] =
     "# the test vector's key (seed 00 01 .. 1f): every action on every door\n"
     "ed25519 A6EHv/POEL4dcN0Y50vAmWfk1jCbpQ1fHdyGZBJVMbg= alice-phone\n"
     "# seed 20 21 .. 3f\n"
-    "ed25519 Kay64UG8yvCyLhqU000LxzYeUm0L/hLIl5S8kyKWbdc= bob actions=open,close doors=side\n";
+    "ed25519 Kay64UG8yvCyLhqU000LxzYeUm0L/hLIl5S8kyKWbdc= bob actions=open,close doors=side "
+    "not_before=2026-11-01T00:00:00Z not_after=2026-11-30T23:59:59Z days=mon,tue "
+    "hours=19:00-19:30\n"
+    "# guests refused now: by not_after, not_before, days= and hours=\n"
+    "ed25519 QEFCQ0RFRkdISUpLTE1OT1BRUlNUVVZXWFlaW1xdXl8= guest-expired "
+    "not_after=2026-11-24T19:14:38Z\n"
+    "ed25519 YGFiY2RlZmdoaWprbG1ub3BxcnN0dXZ3eHl6e3x9fn8= guest-later "
+    "not_before=2026-11-24T19:14:40Z\n"
+    "ed25519 gIGCg4SFhoeIiYqLjI2Oj5CRkpOUlZaXmJmam5ydnp8= guest-weekend days=sat,sun\n"
+    "ed25519 oKGio6SlpqeoqaqrrK2ur7CxsrO0tba3uLm6u7y9vr8= guest-night hours=22:00-06:00 "
+    "admin\n";
 
 /* Topic doors: two configured, one that is not, one longer than any name may be. */
 static const char *const topic_doors[4] = {
@@ -87,6 +103,7 @@ check_accepted(const struct cmd *c, const char *topic)
 			k = &ring.keys[i];
 	FUZZ_CHECK(k != NULL);
 	FUZZ_CHECK((k->actions & (1U << c->action)) != 0);
+	FUZZ_CHECK(cmd_key_valid_at(k, now) == CMD_OK);
 	if (!k->all_doors) {
 		bool allowed = false;
 
@@ -115,7 +132,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	memset(verifier.replay, 0, sizeof(verifier.replay));
 	verifier.latest = START; /* each input meets a fresh clock, as at the daemon's start */
 
-	r = cmd_check(&verifier, topic, data, size, retained, NOW, &first);
+	r = cmd_check(&verifier, topic, data, size, retained, now, &first);
 	FUZZ_CHECK(strcmp(cmd_reason_name(r), "unknown") != 0);
 	if (retained)
 		FUZZ_CHECK(r == CMD_RETAINED);
@@ -129,13 +146,17 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	FUZZ_CHECK(memchr(first.nonce, '\0', sizeof(first.nonce)) != NULL);
 
 	/* The same bytes again, as a replaying attacker would send them. */
-	r2 = cmd_check(&verifier, topic, data, size, retained, NOW, &again);
+	r2 = cmd_check(&verifier, topic, data, size, retained, now, &again);
 	FUZZ_CHECK(r2 == (r == CMD_OK ? CMD_REPLAY : r));
 	FUZZ_CHECK(memcmp(&first, &again, sizeof(first)) == 0);
 
 	/* Once its time has passed, the window may forget the nonce: the clock refuses it. */
-	if (r == CMD_OK)
-		FUZZ_CHECK(cmd_check(&verifier, topic, data, size, false, NOW + 2 * SKEW + 1,
-		                     NULL) == CMD_STALE);
+	if (r == CMD_OK) {
+		struct cmd_now later = now;
+
+		later.unix_time = NOW + 2 * SKEW + 1;
+		FUZZ_CHECK(cmd_check(&verifier, topic, data, size, false, later, NULL) ==
+		           CMD_STALE);
+	}
 	return 0;
 }

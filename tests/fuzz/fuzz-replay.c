@@ -129,8 +129,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		FUZZ_CHECK(n > 0 && (size_t)n < sizeof(payload));
 
 		want = expected(acc, nacc, id, ts, now);
-		r = cmd_check(&verifier, "main", (const uint8_t *)payload, (size_t)n, false, now,
-		              NULL);
+		r = cmd_check(&verifier, "main", (const uint8_t *)payload, (size_t)n, false,
+		              (struct cmd_now){.unix_time = now}, NULL);
 		if (r != want) {
 			fprintf(stderr, "step %zu: nonce %u ts now%+lld: got %s, want %s\n", i / 3,
 			        id, (long long)(ts - now), cmd_reason_name(r),

@@ -17,6 +17,7 @@
 #include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
+#include <time.h>
 
 #include <sodium.h>
 
@@ -166,11 +167,26 @@ nonce_text(char out[16], uint32_t i)
 	base64_encode(BASE64_URL_UNPADDED, raw, sizeof(raw), out, 16);
 }
 
+/* The device's time t with the local calendar of UTC, as the tests' device lives there. */
+static struct cmd_now
+at(int64_t t)
+{
+	struct cmd_now now = {.unix_time = t, .wday = 7, .minute = 24 * 60};
+	time_t tt = (time_t)t;
+	struct tm tm;
+
+	if (gmtime_r(&tt, &tm) != NULL) {
+		now.wday = (uint8_t)tm.tm_wday;
+		now.minute = (uint16_t)(tm.tm_hour * 60 + tm.tm_min);
+	}
+	return now;
+}
+
 static enum cmd_reason
 check(struct fixture *f, const char *topic, const char *payload, size_t len, int64_t now,
       struct cmd *out)
 {
-	return cmd_check(&f->v, topic, (const uint8_t *)payload, len, false, now, out);
+	return cmd_check(&f->v, topic, (const uint8_t *)payload, len, false, at(now), out);
 }
 
 static enum cmd_reason
@@ -915,21 +931,21 @@ test_cmd_RetainedAlwaysRefused(void **state)
 	size_t n = expand(buf, sizeof(buf), BASE);
 
 	verify_calls = 0;
-	assert_reason(cmd_check(&f->v, "main", (const uint8_t *)buf, n, true, NOW, &out),
+	assert_reason(cmd_check(&f->v, "main", (const uint8_t *)buf, n, true, at(NOW), &out),
 	              CMD_RETAINED);
 	assert_int_equal(verify_calls, 0);
 	assert_string_equal(out.door, "");
 	assert_false(out.has_action);
-	assert_reason(cmd_check(&f->v, "main", (const uint8_t *)"junk", 4, true, NOW, &out),
+	assert_reason(cmd_check(&f->v, "main", (const uint8_t *)"junk", 4, true, at(NOW), &out),
 	              CMD_RETAINED);
-	assert_reason(cmd_check(&f->v, "nope", (const uint8_t *)buf, 100000, true, NOW, &out),
+	assert_reason(cmd_check(&f->v, "nope", (const uint8_t *)buf, 100000, true, at(NOW), &out),
 	              CMD_RETAINED);
-	assert_reason(cmd_check(&f->v, "main", NULL, 0, true, NOW, &out), CMD_RETAINED);
+	assert_reason(cmd_check(&f->v, "main", NULL, 0, true, at(NOW), &out), CMD_RETAINED);
 	assert_int_equal(verify_calls, 0);
 
 	/* Delivered live (MQTT 3.1.1 clears the flag for existing subscribers), it is judged. */
 	assert_reason(check(f, "main", buf, n, NOW, &out), CMD_OK);
-	assert_reason(cmd_check(&f->v, "main", (const uint8_t *)buf, n, true, NOW, &out),
+	assert_reason(cmd_check(&f->v, "main", (const uint8_t *)buf, n, true, at(NOW), &out),
 	              CMD_RETAINED);
 	assert_reason(check(f, "main", buf, n, NOW, &out), CMD_REPLAY);
 }
@@ -1318,6 +1334,332 @@ test_cmd_ForgeryDoesNotEnterReplayWindow(void **state)
 	assert_reason(check_spec(f, &s, NOW), CMD_REPLAY);
 }
 
+/* ---- a key's validity and schedule ---------------------------------------------------------- */
+
+/* Tuesday 2026-11-24 00:00:00 UTC, the day NOW is in (19:14:39). */
+#define TUE0 (NOW - (19 * 3600 + 14 * 60 + 39))
+
+/* The keyring of setup(), and carol, mallory's key pair, with OPTIONS on her line. */
+static void
+set_carol(struct fixture *f, const char *options)
+{
+	char text[1024], a64[64], b64[64], c64[64], err[256];
+
+	sodium_bin2base64(a64, sizeof(a64), alice.pk, sizeof(alice.pk),
+	                  sodium_base64_VARIANT_ORIGINAL);
+	sodium_bin2base64(b64, sizeof(b64), bob.pk, sizeof(bob.pk), sodium_base64_VARIANT_ORIGINAL);
+	sodium_bin2base64(c64, sizeof(c64), mallory.pk, sizeof(mallory.pk),
+	                  sodium_base64_VARIANT_ORIGINAL);
+	snprintf(text, sizeof(text),
+	         "ed25519 %s alice\ned25519 %s bob actions=open doors=side\n"
+	         "ed25519 %s carol %s\n",
+	         a64, b64, c64, options);
+	if (cmd_keys_parse(&f->ring, text, strlen(text), err, sizeof(err)) != 0)
+		fail_msg("carol's line \"%s\": %s", options, err);
+}
+
+/*
+ * carol's signed "open main" stamped ts, judged at the device's time now (the UTC calendar),
+ * each with a nonce of its own and a verifier that has seen no later time.
+ */
+static enum cmd_reason
+carol_at(struct fixture *f, int64_t ts, int64_t now)
+{
+	static uint32_t count;
+	struct spec s = default_spec();
+	char nonce[16];
+
+	nonce_text(nonce, 0x10000 + count++);
+	s.kid = "carol";
+	s.signer = &mallory;
+	s.ts = ts;
+	s.nonce = nonce;
+	f->v.latest = 0;
+	return check_spec(f, &s, now);
+}
+
+/* not_before and not_after, both seconds inside, by the device's time. */
+static void
+test_cmd_KeyValidityWindow(void **state)
+{
+	struct fixture *f = *state;
+
+	set_carol(f, "not_before=2026-11-24T19:14:40Z"); /* NOW + 1 */
+	assert_reason(carol_at(f, NOW, NOW), CMD_KEY_NOT_YET_VALID);
+	assert_reason(carol_at(f, NOW + 1, NOW + 1), CMD_OK);
+	assert_reason(carol_at(f, NOW + 2, NOW + 2), CMD_OK);
+
+	set_carol(f, "not_after=2026-11-24T19:14:39Z"); /* NOW */
+	assert_reason(carol_at(f, NOW - 1, NOW - 1), CMD_OK);
+	assert_reason(carol_at(f, NOW, NOW), CMD_OK);
+	assert_reason(carol_at(f, NOW + 1, NOW + 1), CMD_KEY_EXPIRED);
+	assert_reason(carol_at(f, NOW + 3600, NOW + 3600), CMD_KEY_EXPIRED);
+
+	set_carol(f, "not_before=2026-11-24T19:14:39Z not_after=2026-11-24T19:14:39Z");
+	assert_reason(carol_at(f, NOW - 1, NOW - 1), CMD_KEY_NOT_YET_VALID);
+	assert_reason(carol_at(f, NOW, NOW), CMD_OK);
+	assert_reason(carol_at(f, NOW + 1, NOW + 1), CMD_KEY_EXPIRED);
+
+	/* alice and bob have no limits and never meet these reasons. */
+	assert_reason(check_spec(f,
+	                         &(struct spec){DEVICE, "main", "open", NOW + 7200, "alice-lateA",
+	                                        "alice", &alice},
+	                         NOW + 7200),
+	              CMD_OK);
+}
+
+/* The device's time decides, not the ts the sender wrote. */
+static void
+test_cmd_KeyValidityByDeviceTimeNotTs(void **state)
+{
+	struct fixture *f = *state;
+
+	set_carol(f, "not_after=2026-11-24T19:14:39Z");
+	/* A ts from before the end, inside the time window, at a device time after it. */
+	assert_reason(carol_at(f, NOW - 10, NOW + 5), CMD_KEY_EXPIRED);
+	set_carol(f, "not_before=2026-11-24T19:14:39Z");
+	/* A ts at the start, sent a second early by a sender whose clock is ahead. */
+	assert_reason(carol_at(f, NOW + 10, NOW - 1), CMD_KEY_NOT_YET_VALID);
+	assert_reason(carol_at(f, NOW + 10, NOW), CMD_OK);
+}
+
+/* A clock set back does not make an expired key valid again: the latest time seen decides. */
+static void
+test_cmd_KeyExpiryNotUndoneByClockSetBack(void **state)
+{
+	struct fixture *f = *state;
+	struct spec s = default_spec();
+	struct spec c = default_spec();
+
+	set_carol(f, "not_after=2026-11-24T19:14:39Z");
+	s.ts = NOW + 100;
+	s.nonce = "alice-later0";
+	assert_reason(check_spec(f, &s, NOW + 100), CMD_OK);
+	c.kid = "carol";
+	c.signer = &mallory;
+	/* The clock now says NOW again, and carol's command is stamped NOW. */
+	assert_reason(check_spec(f, &c, NOW), CMD_KEY_EXPIRED);
+}
+
+static void
+test_cmd_KeyDays(void **state)
+{
+	struct fixture *f = *state;
+
+	/* NOW is a Tuesday. */
+	set_carol(f, "days=tue");
+	assert_reason(carol_at(f, NOW, NOW), CMD_OK);
+	set_carol(f, "days=sun,mon,wed,thu,fri,sat");
+	assert_reason(carol_at(f, NOW, NOW), CMD_KEY_OFF_HOURS);
+	set_carol(f, "days=mon,tue,wed,thu,fri,sat,sun");
+	assert_reason(carol_at(f, NOW, NOW), CMD_OK);
+	/* The last second of Tuesday and the first of Wednesday. */
+	f->v.start_time = 0;
+	set_carol(f, "days=tue");
+	assert_reason(carol_at(f, TUE0 + 86399, TUE0 + 86399), CMD_OK);
+	assert_reason(carol_at(f, TUE0 + 86400, TUE0 + 86400), CMD_KEY_OFF_HOURS);
+	assert_reason(carol_at(f, TUE0, TUE0), CMD_OK);
+	assert_reason(carol_at(f, TUE0 - 1, TUE0 - 1), CMD_KEY_OFF_HOURS);
+}
+
+static void
+test_cmd_KeyHours(void **state)
+{
+	struct fixture *f = *state;
+
+	/* NOW is minute 19:14 (and 39 s). */
+	set_carol(f, "hours=19:14-19:15");
+	assert_reason(carol_at(f, NOW, NOW), CMD_OK);
+	set_carol(f, "hours=19:00-19:14");
+	assert_reason(carol_at(f, NOW, NOW), CMD_KEY_OFF_HOURS);
+	set_carol(f, "hours=19:15-20:00");
+	assert_reason(carol_at(f, NOW, NOW), CMD_KEY_OFF_HOURS);
+	/* Wrapping spans: all but minute 19:14, and only 19:14 to midnight and the morning. */
+	set_carol(f, "hours=19:15-19:14");
+	assert_reason(carol_at(f, NOW, NOW), CMD_KEY_OFF_HOURS);
+	set_carol(f, "hours=19:14-19:13");
+	assert_reason(carol_at(f, NOW, NOW), CMD_OK);
+
+	/* 22:00-06:00 on Tuesday, minute by minute at its ends. */
+	f->v.start_time = 0;
+	set_carol(f, "hours=22:00-06:00");
+	assert_reason(carol_at(f, TUE0 + 22 * 3600 - 1, TUE0 + 22 * 3600 - 1), CMD_KEY_OFF_HOURS);
+	assert_reason(carol_at(f, TUE0 + 22 * 3600, TUE0 + 22 * 3600), CMD_OK);
+	assert_reason(carol_at(f, TUE0 + 86399, TUE0 + 86399), CMD_OK);
+	assert_reason(carol_at(f, TUE0 + 86400, TUE0 + 86400), CMD_OK);
+	assert_reason(carol_at(f, TUE0 + 6 * 3600 - 1, TUE0 + 6 * 3600 - 1), CMD_OK);
+	assert_reason(carol_at(f, TUE0 + 6 * 3600, TUE0 + 6 * 3600), CMD_KEY_OFF_HOURS);
+	assert_reason(carol_at(f, TUE0 + 12 * 3600, TUE0 + 12 * 3600), CMD_KEY_OFF_HOURS);
+}
+
+/*
+ * days= and hours= are both judged at the moment of the command: hours=22:00-06:00 days=tue
+ * is Tuesday's early morning and Tuesday's late evening, not the night into Wednesday.
+ */
+static void
+test_cmd_KeyDaysWithWrappingHours(void **state)
+{
+	struct fixture *f = *state;
+
+	f->v.start_time = 0;
+	set_carol(f, "days=tue hours=22:00-06:00");
+	assert_reason(carol_at(f, TUE0 + 5 * 3600, TUE0 + 5 * 3600), CMD_OK);
+	assert_reason(carol_at(f, TUE0 + 23 * 3600, TUE0 + 23 * 3600), CMD_OK);
+	assert_reason(carol_at(f, TUE0 + 86400 + 3600, TUE0 + 86400 + 3600), CMD_KEY_OFF_HOURS);
+	assert_reason(carol_at(f, TUE0 - 3600, TUE0 - 3600), CMD_KEY_OFF_HOURS);
+	set_carol(f, "days=tue,wed hours=22:00-06:00");
+	assert_reason(carol_at(f, TUE0 + 86400 + 3600, TUE0 + 86400 + 3600), CMD_OK);
+	assert_reason(carol_at(f, TUE0 + 86400 + 6 * 3600, TUE0 + 86400 + 6 * 3600),
+	              CMD_KEY_OFF_HOURS);
+}
+
+/* A caller that cannot tell the local time gives a calendar out of range: schedules fail closed. */
+static void
+test_cmd_KeyScheduleWithoutLocalTime(void **state)
+{
+	struct fixture *f = *state;
+	struct spec s = default_spec();
+	char buf[CMD_MAX_PAYLOAD + 1];
+	struct cmd_now bad_day = at(NOW), bad_minute = at(NOW);
+	size_t n;
+
+	bad_day.wday = 7;
+	bad_minute.minute = 24 * 60;
+	s.kid = "carol";
+	s.signer = &mallory;
+	set_carol(f, "days=mon,tue,wed,thu,fri,sat,sun");
+	n = build(buf, sizeof(buf), &s);
+	assert_reason(cmd_check(&f->v, "main", (const uint8_t *)buf, n, false, bad_day, NULL),
+	              CMD_KEY_OFF_HOURS);
+	assert_reason(cmd_check(&f->v, "main", (const uint8_t *)buf, n, false, bad_minute, NULL),
+	              CMD_OK);
+	set_carol(f, "hours=00:00-23:59");
+	s.nonce = "carol-nonce2";
+	n = build(buf, sizeof(buf), &s);
+	assert_reason(cmd_check(&f->v, "main", (const uint8_t *)buf, n, false, bad_minute, NULL),
+	              CMD_KEY_OFF_HOURS);
+	assert_reason(cmd_check(&f->v, "main", (const uint8_t *)buf, n, false, bad_day, NULL),
+	              CMD_OK);
+	/* A key without a schedule does not look at the calendar at all. */
+	set_carol(f, "not_after=2026-12-31T23:59:59Z");
+	s.nonce = "carol-nonce3";
+	n = build(buf, sizeof(buf), &s);
+	bad_day.minute = 60000;
+	assert_reason(cmd_check(&f->v, "main", (const uint8_t *)buf, n, false, bad_day, NULL),
+	              CMD_OK);
+}
+
+/*
+ * The key's limits come after its permissions and before the time window, and like every
+ * cheap check before the signature: a forbidden and expired key is forbidden, an expired key
+ * with a stale command is expired, and no refusal of the key's limits costs a verification.
+ */
+static void
+test_cmd_KeyLimitsInTheCheckOrder(void **state)
+{
+	struct fixture *f = *state;
+	struct spec s = default_spec();
+	char sig[CMD_SIG_LEN * 2];
+	char buf[CMD_MAX_PAYLOAD + 1];
+	size_t n;
+
+	s.kid = "carol";
+	s.signer = &mallory;
+	set_carol(f, "actions=close not_after=2026-11-24T19:14:38Z");
+	assert_reason(check_spec(f, &s, NOW), CMD_FORBIDDEN);
+	set_carol(f, "doors=side days=mon");
+	assert_reason(check_spec(f, &s, NOW), CMD_FORBIDDEN);
+
+	verify_calls = 0;
+	set_carol(f, "not_after=2026-11-24T19:14:38Z");
+	s.ts = NOW - 3600;
+	assert_reason(check_spec(f, &s, NOW), CMD_KEY_EXPIRED);
+	s.ts = NOW + 3600;
+	assert_reason(check_spec(f, &s, NOW), CMD_KEY_EXPIRED);
+	set_carol(f, "not_before=2026-11-24T19:14:40Z");
+	assert_reason(check_spec(f, &s, NOW), CMD_KEY_NOT_YET_VALID);
+	set_carol(f, "hours=01:00-02:00");
+	assert_reason(check_spec(f, &s, NOW), CMD_KEY_OFF_HOURS);
+	/* A forged signature is not even looked at. */
+	s.ts = NOW;
+	sign_spec(&s, sig);
+	sig[0] = sig[0] == 'A' ? 'B' : 'A';
+	n = build_with_sig(buf, sizeof(buf), &s, sig);
+	assert_reason(check(f, "main", buf, n, NOW, NULL), CMD_KEY_OFF_HOURS);
+	assert_int_equal(verify_calls, 0);
+
+	/* A replayed command of a key that has since expired says so, not replay. */
+	set_carol(f, "not_after=2026-11-24T19:14:39Z");
+	s.nonce = "carol-onceAA";
+	assert_reason(check_spec(f, &s, NOW), CMD_OK);
+	assert_reason(check_spec(f, &s, NOW), CMD_REPLAY);
+	assert_reason(check_spec(f, &s, NOW + 1), CMD_KEY_EXPIRED);
+}
+
+/* cmd_key_valid_at() on its own, at each boundary of each limit. */
+static void
+test_cmd_KeyValidAt(void **state)
+{
+	struct cmd_key k;
+	struct cmd_now t = {.unix_time = 1000, .wday = 3, .minute = 600};
+
+	(void)state;
+	memset(&k, 0, sizeof(k));
+	assert_reason(cmd_key_valid_at(&k, t), CMD_OK);
+	t.wday = 200;
+	t.minute = 65535;
+	t.unix_time = INT64_MIN;
+	assert_reason(cmd_key_valid_at(&k, t), CMD_OK);
+	t.unix_time = INT64_MAX;
+	assert_reason(cmd_key_valid_at(&k, t), CMD_OK);
+
+	k.has_not_before = true;
+	k.not_before = 1000;
+	k.has_not_after = true;
+	k.not_after = 2000;
+	t = (struct cmd_now){.unix_time = 999, .wday = 3, .minute = 600};
+	assert_reason(cmd_key_valid_at(&k, t), CMD_KEY_NOT_YET_VALID);
+	t.unix_time = 1000;
+	assert_reason(cmd_key_valid_at(&k, t), CMD_OK);
+	t.unix_time = 2000;
+	assert_reason(cmd_key_valid_at(&k, t), CMD_OK);
+	t.unix_time = 2001;
+	assert_reason(cmd_key_valid_at(&k, t), CMD_KEY_EXPIRED);
+	t.unix_time = INT64_MIN;
+	assert_reason(cmd_key_valid_at(&k, t), CMD_KEY_NOT_YET_VALID);
+	t.unix_time = INT64_MAX;
+	assert_reason(cmd_key_valid_at(&k, t), CMD_KEY_EXPIRED);
+
+	t.unix_time = 1500;
+	k.days = 1U << 3;
+	assert_reason(cmd_key_valid_at(&k, t), CMD_OK);
+	for (unsigned int d = 0; d < 256; d++) {
+		t.wday = (uint8_t)d;
+		assert_reason(cmd_key_valid_at(&k, t), d == 3 ? CMD_OK : CMD_KEY_OFF_HOURS);
+	}
+	t.wday = 3;
+	k.has_hours = true;
+	k.hours_from = 600;
+	k.hours_to = 601;
+	for (unsigned int m = 0; m < 2000; m++) {
+		t.minute = (uint16_t)m;
+		assert_reason(cmd_key_valid_at(&k, t), m == 600 ? CMD_OK : CMD_KEY_OFF_HOURS);
+	}
+	k.hours_from = 1439;
+	k.hours_to = 0;
+	for (unsigned int m = 0; m < 2000; m++) {
+		t.minute = (uint16_t)m;
+		assert_reason(cmd_key_valid_at(&k, t), m == 1439 ? CMD_OK : CMD_KEY_OFF_HOURS);
+	}
+	k.hours_from = 1;
+	k.hours_to = 0;
+	for (unsigned int m = 0; m < 2000; m++) {
+		t.minute = (uint16_t)m;
+		assert_reason(cmd_key_valid_at(&k, t),
+		              m >= 1 && m < 1440 ? CMD_OK : CMD_KEY_OFF_HOURS);
+	}
+}
+
 /* A key removed from authorized_keys (SIGHUP) is unknown from the next command on. */
 static void
 test_cmd_RevokedKeyRefused(void **state)
@@ -1568,8 +1910,8 @@ test_cmd_OutFilledAsFarAsParsed(void **state)
 		/* Stale data in *out must never survive into the answer. */
 		memset(&out, 0x5a, sizeof(out));
 		memset(f->v.replay, 0, sizeof(f->v.replay));
-		got =
-		    cmd_check(&f->v, "main", (const uint8_t *)buf, n, rows[i].retained, NOW, &out);
+		got = cmd_check(&f->v, "main", (const uint8_t *)buf, n, rows[i].retained, at(NOW),
+		                &out);
 		if (got != rows[i].want)
 			fail_msg("%s: %s, want %s", rows[i].name, cmd_reason_name(got),
 			         cmd_reason_name(rows[i].want));
@@ -1600,11 +1942,11 @@ test_cmd_FailsClosedOnMissingPieces(void **state)
 	f->v.ndoors = 0;
 	assert_reason(check(f, "main", buf, n, NOW, NULL), CMD_UNKNOWN_DOOR);
 	f->v.ndoors = 2;
-	assert_reason(cmd_check(NULL, "main", (const uint8_t *)buf, n, false, NOW, NULL),
+	assert_reason(cmd_check(NULL, "main", (const uint8_t *)buf, n, false, at(NOW), NULL),
 	              CMD_UNKNOWN_DOOR);
-	assert_reason(cmd_check(&f->v, "main", NULL, 0, false, NOW, NULL), CMD_MALFORMED);
-	assert_reason(cmd_check(&f->v, "main", NULL, 10, false, NOW, NULL), CMD_MALFORMED);
-	assert_reason(cmd_check(&f->v, NULL, (const uint8_t *)buf, n, false, NOW, NULL),
+	assert_reason(cmd_check(&f->v, "main", NULL, 0, false, at(NOW), NULL), CMD_MALFORMED);
+	assert_reason(cmd_check(&f->v, "main", NULL, 10, false, at(NOW), NULL), CMD_MALFORMED);
+	assert_reason(cmd_check(&f->v, NULL, (const uint8_t *)buf, n, false, at(NOW), NULL),
 	              CMD_UNKNOWN_DOOR);
 	/* A device id that is not NUL-terminated cannot be what anybody signed for. */
 	memset(f->v.device_id, 'g', sizeof(f->v.device_id));
@@ -1626,8 +1968,9 @@ test_cmd_CheapRejectionsNeverVerify(void **state)
 	verify_calls = 0;
 	for (int i = 0; i < 1000; i++) {
 		assert_reason(check(f, "main", buf, n, NOW, NULL), CMD_REPLAY);
-		assert_reason(cmd_check(&f->v, "main", (const uint8_t *)buf, n, true, NOW, NULL),
-		              CMD_RETAINED);
+		assert_reason(
+		    cmd_check(&f->v, "main", (const uint8_t *)buf, n, true, at(NOW), NULL),
+		    CMD_RETAINED);
 		assert_reason(check(f, "main", buf, n - 1, NOW, NULL), CMD_MALFORMED);
 		assert_reason(check(f, "main", buf, 600, NOW, NULL), CMD_TOO_LARGE);
 		assert_reason(check(f, "garden", buf, n, NOW, NULL), CMD_UNKNOWN_DOOR);
@@ -1686,8 +2029,21 @@ static void
 test_cmd_Names(void **state)
 {
 	static const char *const reasons[] = {
-	    "ok",    "malformed", "too_large", "unknown_key",  "forbidden", "bad_signature",
-	    "stale", "future",    "replay",    "unknown_door", "retained",  "rate_limited",
+	    "ok",
+	    "malformed",
+	    "too_large",
+	    "unknown_key",
+	    "forbidden",
+	    "bad_signature",
+	    "stale",
+	    "future",
+	    "replay",
+	    "unknown_door",
+	    "retained",
+	    "rate_limited",
+	    "key_not_yet_valid",
+	    "key_expired",
+	    "key_off_hours",
 	};
 	enum cmd_action a;
 
@@ -1858,7 +2214,7 @@ test_cmd_ProtocolTestVector(void **state)
 	v.keys = &ring;
 	v.verify = sig_sodium_verify;
 	assert_int_equal(cmd_check(&v, "main", (const uint8_t *)doc_cmd, strlen(doc_cmd), false,
-	                           1795547679, &out),
+	                           at(1795547679), &out),
 	                 CMD_OK);
 	assert_string_equal(out.kid, "alice-phone");
 }
@@ -1892,6 +2248,15 @@ main(void)
 	    T(test_cmd_SignatureOverTheSpecText),
 	    T(test_cmd_ForgeryDoesNotEnterReplayWindow),
 	    T(test_cmd_RevokedKeyRefused),
+	    T(test_cmd_KeyValidityWindow),
+	    T(test_cmd_KeyValidityByDeviceTimeNotTs),
+	    T(test_cmd_KeyExpiryNotUndoneByClockSetBack),
+	    T(test_cmd_KeyDays),
+	    T(test_cmd_KeyHours),
+	    T(test_cmd_KeyDaysWithWrappingHours),
+	    T(test_cmd_KeyScheduleWithoutLocalTime),
+	    T(test_cmd_KeyLimitsInTheCheckOrder),
+	    cmocka_unit_test(test_cmd_KeyValidAt),
 	    T(test_cmd_FullWindowIsRateLimited),
 	    T(test_cmd_ReplayWindowMatchesModel),
 	    T(test_cmd_OutFilledAsFarAsParsed),
