@@ -581,6 +581,253 @@ cmd_keys_parse(struct cmd_keyring *ring, const char *text, size_t len, char *err
 	return 0;
 }
 
+/* ---- a key back to text ------------------------------------------------------------------ */
+
+/* The longest base64 of a public key: 44 characters. */
+#define PUB_TEXT_MAX (((CMD_PUBKEY_LEN + 2U) / 3U) * 4U)
+
+_Static_assert(sizeof("ed25519 ") - 1 + PUB_TEXT_MAX + 1 + CMD_KID_MAX +
+                       sizeof(" actions=open,close,stop,toggle") - 1 + sizeof(" doors=") - 1 +
+                       CMD_MAX_DOORS * (CMD_NAME_MAX + 1) + 2 * (sizeof(" not_before=") - 1) +
+                       2 * (CMD_UTC_TEXT_MAX - 1) + sizeof(" days=mon,tue,wed,thu,fri,sat,sun") -
+                       1 + sizeof(" hours=00:00-00:00") - 1 + sizeof(" admin") - 1 <=
+                   CMD_KEYS_LINE_MAX,
+               "the canonical line of every key is short enough to be parsed again");
+_Static_assert(sizeof("{\"kid\":\"\",\"pub\":\"\",\"actions\":[\"open\",\"close\",\"stop\","
+                      "\"toggle\"],\"doors\":[],\"not_before\":\"\",\"not_after\":\"\","
+                      "\"days\":[\"mon\",\"tue\",\"wed\",\"thu\",\"fri\",\"sat\",\"sun\"],"
+                      "\"hours\":\"00:00-00:00\",\"admin\":false}") +
+                       CMD_KID_MAX + PUB_TEXT_MAX + CMD_MAX_DOORS * (CMD_NAME_MAX + 3) +
+                       2 * (CMD_UTC_TEXT_MAX - 1) <=
+                   CMD_KEY_JSON_MAX,
+               "the JSON of every key fits CMD_KEY_JSON_MAX");
+
+/* The length of a name in a buffer of cap bytes; cap, which no valid name has, without a NUL. */
+static size_t
+name_len(const char *s, size_t cap)
+{
+	const char *nul = memchr(s, '\0', cap);
+
+	return nul != NULL ? (size_t)(nul - s) : cap;
+}
+
+/*
+ * Whether k holds what a parsed line can hold, so that its text parses again: the writers below
+ * are given structs, and a struct may come from anywhere (an admin message, a test).
+ */
+static bool
+key_well_formed(const struct cmd_key *k)
+{
+	size_t kid_len = name_len(k->kid, sizeof(k->kid));
+
+	if (!cmd_kid_valid(k->kid, kid_len))
+		return false;
+	else if (k->actions == 0 || (k->actions >> CMD_ACTION_COUNT) != 0)
+		return false;
+	else if (k->all_doors ? k->ndoors != 0 : k->ndoors < 1 || k->ndoors > CMD_MAX_DOORS)
+		return false;
+	for (size_t d = 0; d < (k->all_doors ? 0 : k->ndoors); d++) {
+		size_t n = name_len(k->doors[d], sizeof(k->doors[d]));
+
+		if (!cmd_name_valid(k->doors[d], n))
+			return false;
+		for (size_t e = 0; e < d; e++) {
+			if (strcmp(k->doors[d], k->doors[e]) == 0)
+				return false;
+		}
+	}
+	if ((k->has_not_before && (k->not_before < 0 || k->not_before > UTC_LAST)) ||
+	    (k->has_not_after && (k->not_after < 0 || k->not_after > UTC_LAST)) ||
+	    (k->has_not_before && k->has_not_after && k->not_before > k->not_after))
+		return false;
+	else if ((k->days & 0x80U) != 0)
+		return false;
+	return !k->has_hours ||
+	       (k->hours_from < 24 * 60 && k->hours_to < 24 * 60 && k->hours_from != k->hours_to);
+}
+
+static void
+put_pub(struct text *t, const struct cmd_key *k)
+{
+	char b64[PUB_TEXT_MAX + 1];
+
+	if (base64_encode(BASE64_STANDARD_PADDED, k->pub, sizeof(k->pub), b64, sizeof(b64)) == 0)
+		t->full = true; /* cannot happen: the buffer is the encoding's size */
+	else
+		text_puts(t, b64);
+}
+
+static void
+put_utc(struct text *t, int64_t when)
+{
+	char s[CMD_UTC_TEXT_MAX];
+
+	if (cmd_utc_format(when, s, sizeof(s)) == 0)
+		t->full = true; /* cannot happen: key_well_formed() checked the range */
+	else
+		text_puts(t, s);
+}
+
+static void
+put_hours(struct text *t, const struct cmd_key *k)
+{
+	put_digits(t, k->hours_from / 60U, 2);
+	text_puts(t, ":");
+	put_digits(t, k->hours_from % 60U, 2);
+	text_puts(t, "-");
+	put_digits(t, k->hours_to / 60U, 2);
+	text_puts(t, ":");
+	put_digits(t, k->hours_to % 60U, 2);
+}
+
+/* The lists of a key, comma-separated, each item between quotes: "" for the line, "\"" for JSON. */
+static void
+put_actions(struct text *t, const struct cmd_key *k, const char *quote)
+{
+	const char *sep = "";
+
+	for (unsigned int a = 0; a < CMD_ACTION_COUNT; a++) {
+		if ((k->actions & (1U << a)) == 0)
+			continue;
+		text_puts(t, sep);
+		text_puts(t, quote);
+		text_puts(t, cmd_action_name((enum cmd_action)a));
+		text_puts(t, quote);
+		sep = ",";
+	}
+}
+
+static void
+put_doors(struct text *t, const struct cmd_key *k, const char *quote)
+{
+	for (size_t d = 0; d < k->ndoors; d++) {
+		text_puts(t, d == 0 ? "" : ",");
+		text_puts(t, quote);
+		text_puts(t, k->doors[d]);
+		text_puts(t, quote);
+	}
+}
+
+/* Monday first, as ISO 8601 counts the week. */
+static void
+put_days(struct text *t, const struct cmd_key *k, const char *quote)
+{
+	const char *sep = "";
+
+	for (unsigned int i = 1; i <= 7; i++) {
+		unsigned int day = i % 7;
+
+		if ((k->days & (1U << day)) == 0)
+			continue;
+		text_puts(t, sep);
+		text_puts(t, quote);
+		text_puts(t, day_names[day]);
+		text_puts(t, quote);
+		sep = ",";
+	}
+}
+
+/* The length of a finished text, or 0 with an empty buffer when it did not fit. */
+static size_t
+text_done(struct text *t, char *buf, size_t len)
+{
+	if (!t->full)
+		return t->len;
+	if (buf != NULL && len != 0)
+		buf[0] = '\0';
+	return 0;
+}
+
+size_t
+cmd_key_format(const struct cmd_key *k, char *buf, size_t len)
+{
+	struct text t;
+
+	text_init(&t, buf, len);
+	if (k == NULL || !key_well_formed(k))
+		t.full = true;
+	if (t.full)
+		return text_done(&t, buf, len);
+	text_puts(&t, "ed25519 ");
+	put_pub(&t, k);
+	text_puts(&t, " ");
+	text_puts(&t, k->kid);
+	if (k->actions != (1U << CMD_ACTION_COUNT) - 1U) {
+		text_puts(&t, " actions=");
+		put_actions(&t, k, "");
+	}
+	if (!k->all_doors) {
+		text_puts(&t, " doors=");
+		put_doors(&t, k, "");
+	}
+	if (k->has_not_before) {
+		text_puts(&t, " not_before=");
+		put_utc(&t, k->not_before);
+	}
+	if (k->has_not_after) {
+		text_puts(&t, " not_after=");
+		put_utc(&t, k->not_after);
+	}
+	if (k->days != 0) {
+		text_puts(&t, " days=");
+		put_days(&t, k, "");
+	}
+	if (k->has_hours) {
+		text_puts(&t, " hours=");
+		put_hours(&t, k);
+	}
+	if (k->admin)
+		text_puts(&t, " admin");
+	return text_done(&t, buf, len);
+}
+
+size_t
+cmd_key_json(const struct cmd_key *k, char *buf, size_t len)
+{
+	struct text t;
+
+	text_init(&t, buf, len);
+	if (k == NULL || !key_well_formed(k))
+		t.full = true;
+	if (t.full)
+		return text_done(&t, buf, len);
+	text_puts(&t, "{\"kid\":\"");
+	text_puts(&t, k->kid);
+	text_puts(&t, "\",\"pub\":\"");
+	put_pub(&t, k);
+	text_puts(&t, "\",\"actions\":[");
+	put_actions(&t, k, "\"");
+	if (k->all_doors) {
+		text_puts(&t, "],\"doors\":\"all\"");
+	} else {
+		text_puts(&t, "],\"doors\":[");
+		put_doors(&t, k, "\"");
+		text_puts(&t, "]");
+	}
+	if (k->has_not_before) {
+		text_puts(&t, ",\"not_before\":\"");
+		put_utc(&t, k->not_before);
+		text_puts(&t, "\"");
+	}
+	if (k->has_not_after) {
+		text_puts(&t, ",\"not_after\":\"");
+		put_utc(&t, k->not_after);
+		text_puts(&t, "\"");
+	}
+	if (k->days != 0) {
+		text_puts(&t, ",\"days\":[");
+		put_days(&t, k, "\"");
+		text_puts(&t, "]");
+	}
+	if (k->has_hours) {
+		text_puts(&t, ",\"hours\":\"");
+		put_hours(&t, k);
+		text_puts(&t, "\"");
+	}
+	text_puts(&t, k->admin ? ",\"admin\":true}" : ",\"admin\":false}");
+	return text_done(&t, buf, len);
+}
+
 int
 cmd_key_parse(struct cmd_key *k, const char *line, size_t n, char *err, size_t errlen)
 {

@@ -72,6 +72,28 @@ int cmd_keys_parse(struct cmd_keyring *ring, const char *text, size_t len, char 
 int cmd_key_parse(struct cmd_key *k, const char *line, size_t n, char *err, size_t errlen);
 
 /*
+ * Writes key k as its canonical authorized_keys line, without a line ending, into buf: "ed25519
+ * <base64 key> <kid>", then only the options that limit it, in the order actions=, doors=,
+ * not_before=, not_after=, days=, hours=, admin; actions= only when it is not all four, actions
+ * and days in a fixed order (open close stop toggle, mon to sun), doors as listed. Parsing the
+ * line gives k back, all but its line number. Returns the length, or 0 when buf is too small
+ * or k is not a key a line can hold; CMD_KEYS_LINE_MAX + 1 bytes always hold the line of one.
+ */
+size_t cmd_key_format(const struct cmd_key *k, char *buf, size_t len);
+
+/*
+ * Writes key k as the JSON object of the public key list (P/D/keys) into buf:
+ * {"kid":"bob","pub":"<base64 key>","actions":["open"],"doors":["main"],
+ *  "not_before":"2026-12-24T18:00:00Z","not_after":"2026-12-31T23:59:59Z","days":["mon"],
+ *  "hours":"07:00-10:00","admin":false}
+ * in that order, on one line: actions always (all four when unlimited), doors the list or
+ * "all", not_before, not_after, days and hours only when the key has them, admin always.
+ * Every string is from a charset that needs no escape. Returns the length, or 0 when buf is too
+ * small or k is not a key a line can hold; CMD_KEY_JSON_MAX bytes always hold it.
+ */
+size_t cmd_key_json(const struct cmd_key *k, char *buf, size_t len);
+
+/*
  * The time form of not_before= and not_after=: exactly "YYYY-MM-DDTHH:MM:SSZ", UTC, a real
  * date of the years 1970 to 9999, seconds 00 to 59. Parses s[0..n) into Unix seconds (no libc,
  * no time zone); false for anything else.

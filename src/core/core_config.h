@@ -67,5 +67,7 @@
 #define CMD_SIGNED_TEXT_MAX 256U
 /* not_before= and not_after= on an authorized_keys line: "2026-12-24T18:00:00Z" and a NUL. */
 #define CMD_UTC_TEXT_MAX 21U
+/* cmd_key_json() of any key fits in this, with its NUL (cmd_keys.c checks it at compile time). */
+#define CMD_KEY_JSON_MAX 1024U
 
 #endif

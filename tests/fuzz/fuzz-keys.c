@@ -5,8 +5,11 @@
  * (SIGHUP) must never leave a half-parsed keyring behind. So beyond "never crashes" this
  * checks what the verifier relies on: every key it returns is well-formed (a kid in its
  * charset, unique; a non-empty set of known actions; either all doors or a list of valid,
- * distinct door names), a refused file leaves the old keyring byte for byte as it was, and the
- * message says which line, in printable text, within any buffer size.
+ * distinct door names; a validity window that is not empty, days of a week, a span of the day
+ * that is not empty), a refused file leaves the old keyring byte for byte as it was, and the
+ * message says which line, in printable text, within any buffer size. And what the key
+ * management writes back: every key's canonical line (cmd_key_format) parses to the same key,
+ * and its JSON (cmd_key_json) fits CMD_KEY_JSON_MAX and is printable.
  */
 #include <stdbool.h>
 #include <stddef.h>
@@ -54,6 +57,48 @@ field_len(const char *s, size_t max)
 	return (size_t)(nul - s);
 }
 
+/* Equal in everything a line says: all of it but the line number. */
+static bool
+same_key(const struct cmd_key *a, const struct cmd_key *b)
+{
+	if (strcmp(a->kid, b->kid) != 0 || memcmp(a->pub, b->pub, sizeof(a->pub)) != 0 ||
+	    a->actions != b->actions || a->all_doors != b->all_doors || a->ndoors != b->ndoors ||
+	    a->has_not_before != b->has_not_before || a->has_not_after != b->has_not_after ||
+	    a->not_before != b->not_before || a->not_after != b->not_after || a->days != b->days ||
+	    a->has_hours != b->has_hours || a->hours_from != b->hours_from ||
+	    a->hours_to != b->hours_to || a->admin != b->admin)
+		return false;
+	for (size_t d = 0; d < a->ndoors; d++) {
+		if (strcmp(a->doors[d], b->doors[d]) != 0)
+			return false;
+	}
+	return true;
+}
+
+/* The canonical line parses back to the key, and the JSON fits and is printable. */
+static void
+check_written(const struct cmd_key *k)
+{
+	static char line[CMD_KEYS_LINE_MAX + 1];
+	static char json[CMD_KEY_JSON_MAX];
+	struct cmd_key again;
+	char err[256];
+	size_t n;
+	int r;
+
+	n = cmd_key_format(k, line, sizeof(line));
+	FUZZ_CHECK(n > 0 && n == strlen(line));
+	r = cmd_key_parse(&again, line, n, err, sizeof(err));
+	if (r != 0)
+		fprintf(stderr, "fuzz-keys: \"%s\": %s\n", line, err);
+	FUZZ_CHECK(r == 0);
+	FUZZ_CHECK(same_key(k, &again));
+	n = cmd_key_json(k, json, sizeof(json));
+	FUZZ_CHECK(n > 0 && n == strlen(json) && json[0] == '{' && json[n - 1] == '}');
+	for (size_t i = 0; i < n; i++)
+		FUZZ_CHECK(json[i] >= 0x20 && json[i] < 0x7f && json[i] != '\\');
+}
+
 static void
 check_key(const struct cmd_key *k)
 {
@@ -61,6 +106,16 @@ check_key(const struct cmd_key *k)
 	FUZZ_CHECK(in_charset(k->kid, "._@-", true));
 	FUZZ_CHECK(k->actions != 0);
 	FUZZ_CHECK((k->actions & ~((1U << CMD_ACTION_COUNT) - 1U)) == 0);
+	FUZZ_CHECK(!(k->has_not_before && k->has_not_after) || k->not_before <= k->not_after);
+	FUZZ_CHECK(k->has_not_before || k->not_before == 0);
+	FUZZ_CHECK(k->has_not_after || k->not_after == 0);
+	FUZZ_CHECK(k->days < 0x80);
+	if (k->has_hours)
+		FUZZ_CHECK(k->hours_from < 1440 && k->hours_to < 1440 &&
+		           k->hours_from != k->hours_to);
+	else
+		FUZZ_CHECK(k->hours_from == 0 && k->hours_to == 0);
+	check_written(k);
 	if (k->all_doors) {
 		FUZZ_CHECK(k->ndoors == 0);
 		return;

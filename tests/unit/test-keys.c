@@ -17,6 +17,7 @@
 #include <string.h>
 #include <time.h>
 
+#include <cjson/cJSON.h>
 #include <sodium.h>
 
 #include "cmd.h"
@@ -480,6 +481,315 @@ test_keys_ParseOneLine(void **state)
 	assert_non_null(strstr(err, "line is longer than 1024 bytes"));
 }
 
+/* ---- a key back to text ------------------------------------------------------------------ */
+
+/* Equal in everything a line says (the line number is where it was, not what it says). */
+static void
+assert_same_key(const struct cmd_key *a, const struct cmd_key *b, const char *what)
+{
+	bool same = strcmp(a->kid, b->kid) == 0 && memcmp(a->pub, b->pub, sizeof(a->pub)) == 0 &&
+	            a->actions == b->actions && a->all_doors == b->all_doors &&
+	            a->ndoors == b->ndoors && a->has_not_before == b->has_not_before &&
+	            a->has_not_after == b->has_not_after && a->not_before == b->not_before &&
+	            a->not_after == b->not_after && a->days == b->days &&
+	            a->has_hours == b->has_hours && a->hours_from == b->hours_from &&
+	            a->hours_to == b->hours_to && a->admin == b->admin;
+
+	for (size_t d = 0; same && d < a->ndoors && d < CMD_MAX_DOORS; d++)
+		same = strcmp(a->doors[d], b->doors[d]) == 0;
+	if (!same)
+		fail_msg("%s: the keys differ", what);
+}
+
+static void
+parse_line_ok(struct cmd_key *k, const char *line)
+{
+	char err[256];
+
+	if (cmd_key_parse(k, line, strlen(line), err, sizeof(err)) != 0)
+		fail_msg("should parse: \"%s\": %s", line, err);
+}
+
+/* Each line written as a person might, and the canonical line the core writes back. */
+static void
+test_keys_FormatCanonical(void **state)
+{
+	static const struct {
+		const char *options, *canonical;
+	} rows[] = {
+	    {"", ""},
+	    {"actions=open,close,stop,toggle", ""},
+	    {"actions=toggle,stop,close,open", ""},
+	    {"actions=toggle,open", " actions=open,toggle"},
+	    {"doors=side,main", " doors=side,main"},
+	    {"\tadmin   doors=main\t", " doors=main admin"},
+	    {"hours=22:00-06:00 days=sun,sat not_after=2026-12-31T23:59:59Z "
+	     "not_before=2026-12-24T18:00:00Z actions=close",
+	     " actions=close not_before=2026-12-24T18:00:00Z not_after=2026-12-31T23:59:59Z "
+	     "days=sat,sun hours=22:00-06:00"},
+	    {"days=sun,mon,tue,wed,thu,fri,sat", " days=mon,tue,wed,thu,fri,sat,sun"},
+	    {"hours=00:00-23:59 admin actions=stop doors=a,b,c,d,e,f,g,h",
+	     " actions=stop doors=a,b,c,d,e,f,g,h hours=00:00-23:59 admin"},
+	    {"not_after=1970-01-01T00:00:00Z", " not_after=1970-01-01T00:00:00Z"},
+	    {"not_before=9999-12-31T23:59:59Z", " not_before=9999-12-31T23:59:59Z"},
+	};
+	char line[CMD_KEYS_LINE_MAX + 1], want[CMD_KEYS_LINE_MAX + 1];
+	char text[CMD_KEYS_LINE_MAX + 1];
+	struct cmd_key k, again;
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
+		snprintf(line, sizeof(line), "ed25519   %s  bob@home %s", pub_b64(5),
+		         rows[i].options);
+		snprintf(want, sizeof(want), "ed25519 %s bob@home%s", pub_b64(5),
+		         rows[i].canonical);
+		parse_line_ok(&k, line);
+		assert_int_equal(cmd_key_format(&k, text, sizeof(text)), strlen(want));
+		assert_string_equal(text, want);
+		parse_line_ok(&again, text);
+		assert_same_key(&k, &again, line);
+		/* The canonical line is a fixed point. */
+		assert_int_equal(cmd_key_format(&again, line, sizeof(line)), strlen(want));
+		assert_string_equal(line, want);
+	}
+}
+
+/*
+ * parse(format(k)) == k for every combination of options, each with a few values; and the
+ * JSON of each is valid JSON with exactly the fields the key has.
+ */
+static void
+test_keys_FormatRoundTripEveryCombination(void **state)
+{
+	static const char *const actions[] = {NULL, "actions=open", "actions=stop,toggle",
+	                                      "actions=open,close,stop"};
+	static const char *const doors[] = {NULL, "doors=main", "doors=x,y-z,a_1"};
+	static const char *const not_before[] = {NULL, "not_before=2026-12-24T18:00:00Z",
+	                                         "not_before=1970-01-01T00:00:00Z"};
+	static const char *const not_after[] = {NULL, "not_after=2026-12-31T23:59:59Z",
+	                                        "not_after=9999-12-31T23:59:59Z"};
+	static const char *const days[] = {NULL, "days=mon", "days=sat,sun,wed"};
+	static const char *const hours[] = {NULL, "hours=07:00-10:00", "hours=22:30-06:15"};
+	static const char *const admin[] = {NULL, "admin"};
+	const char *const *lists[] = {actions, doors, not_before, not_after, days, hours, admin};
+	const size_t sizes[] = {4, 3, 3, 3, 3, 3, 2};
+	size_t combos = 1, count = 0;
+
+	(void)state;
+	for (size_t l = 0; l < 7; l++)
+		combos *= sizes[l];
+	for (size_t c = 0; c < combos; c++) {
+		char line[CMD_KEYS_LINE_MAX + 1], text[CMD_KEYS_LINE_MAX + 1];
+		char json[CMD_KEY_JSON_MAX];
+		struct cmd_key k, again;
+		size_t pick = c, n, jn;
+		cJSON *o;
+
+		n = (size_t)snprintf(line, sizeof(line), "ed25519 %s k%zu", pub_b64((unsigned)c),
+		                     c);
+		/* Options in an order that turns with c, so that the written order varies. */
+		for (size_t l = 0; l < 7; l++) {
+			const char *opt = lists[l][pick % sizes[l]];
+
+			pick /= sizes[l];
+			if (opt != NULL)
+				n += (size_t)snprintf(line + n, sizeof(line) - n, " %s", opt);
+		}
+		parse_line_ok(&k, line);
+		n = cmd_key_format(&k, text, sizeof(text));
+		assert_true(n > 0 && n == strlen(text));
+		parse_line_ok(&again, text);
+		assert_same_key(&k, &again, line);
+
+		jn = cmd_key_json(&k, json, sizeof(json));
+		assert_true(jn > 0 && jn == strlen(json));
+		o = cJSON_Parse(json);
+		if (o == NULL)
+			fail_msg("not JSON: %s", json);
+		assert_string_equal(cJSON_GetObjectItemCaseSensitive(o, "kid")->valuestring, k.kid);
+		assert_string_equal(cJSON_GetObjectItemCaseSensitive(o, "pub")->valuestring,
+		                    pub_b64((unsigned)c));
+		assert_int_equal(cJSON_GetArraySize(cJSON_GetObjectItemCaseSensitive(o, "actions")),
+		                 __builtin_popcount(k.actions));
+		if (k.all_doors)
+			assert_string_equal(
+			    cJSON_GetObjectItemCaseSensitive(o, "doors")->valuestring, "all");
+		else
+			assert_int_equal(
+			    cJSON_GetArraySize(cJSON_GetObjectItemCaseSensitive(o, "doors")),
+			    k.ndoors);
+		assert_int_equal(cJSON_HasObjectItem(o, "not_before"), k.has_not_before);
+		assert_int_equal(cJSON_HasObjectItem(o, "not_after"), k.has_not_after);
+		assert_int_equal(cJSON_HasObjectItem(o, "days"), k.days != 0);
+		assert_int_equal(cJSON_HasObjectItem(o, "hours"), k.has_hours);
+		assert_int_equal(cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(o, "admin")),
+		                 k.admin);
+		assert_int_equal(cJSON_GetArraySize(o), 5 + k.has_not_before + k.has_not_after +
+		                                            (k.days != 0) + k.has_hours);
+		cJSON_Delete(o);
+		count++;
+	}
+	assert_int_equal(count, 4 * 3 * 3 * 3 * 3 * 3 * 2);
+}
+
+static void
+test_keys_Json(void **state)
+{
+	char line[256], json[CMD_KEY_JSON_MAX], want[CMD_KEY_JSON_MAX];
+	struct cmd_key k;
+
+	(void)state;
+	snprintf(line, sizeof(line), "ed25519 %s bob actions=open doors=main", pub_b64(4));
+	parse_line_ok(&k, line);
+	snprintf(want, sizeof(want),
+	         "{\"kid\":\"bob\",\"pub\":\"%s\",\"actions\":[\"open\"],\"doors\":[\"main\"],"
+	         "\"admin\":false}",
+	         pub_b64(4));
+	assert_int_equal(cmd_key_json(&k, json, sizeof(json)), strlen(want));
+	assert_string_equal(json, want);
+
+	snprintf(line, sizeof(line),
+	         "ed25519 %s walker doors=main,side not_after=2026-12-31T23:59:59Z "
+	         "not_before=2026-12-01T00:00:00Z days=fri,mon hours=07:00-10:00 admin",
+	         pub_b64(4));
+	parse_line_ok(&k, line);
+	snprintf(
+	    want, sizeof(want),
+	    "{\"kid\":\"walker\",\"pub\":\"%s\",\"actions\":[\"open\",\"close\",\"stop\","
+	    "\"toggle\"],\"doors\":[\"main\",\"side\"],\"not_before\":\"2026-12-01T00:00:00Z\","
+	    "\"not_after\":\"2026-12-31T23:59:59Z\",\"days\":[\"mon\",\"fri\"],"
+	    "\"hours\":\"07:00-10:00\",\"admin\":true}",
+	    pub_b64(4));
+	assert_int_equal(cmd_key_json(&k, json, sizeof(json)), strlen(want));
+	assert_string_equal(json, want);
+
+	snprintf(line, sizeof(line), "ed25519 %s alice", pub_b64(4));
+	parse_line_ok(&k, line);
+	snprintf(want, sizeof(want),
+	         "{\"kid\":\"alice\",\"pub\":\"%s\",\"actions\":[\"open\",\"close\",\"stop\","
+	         "\"toggle\"],\"doors\":\"all\",\"admin\":false}",
+	         pub_b64(4));
+	assert_int_equal(cmd_key_json(&k, json, sizeof(json)), strlen(want));
+	assert_string_equal(json, want);
+}
+
+/* The longest key there can be fits the documented buffers, exactly as the texts need. */
+static void
+test_keys_FormatBuffers(void **state)
+{
+	static const char kid64[] =
+	    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789._";
+	char line[CMD_KEYS_LINE_MAX + 1], text[CMD_KEYS_LINE_MAX + 1], json[CMD_KEY_JSON_MAX];
+	struct cmd_key k;
+	size_t n, jn;
+
+	(void)state;
+	snprintf(line, sizeof(line),
+	         "ed25519 %s %s actions=close,stop,toggle doors=abcdefghijklmnopqrstuvwxyz012345,"
+	         "bbcdefghijklmnopqrstuvwxyz012345,cbcdefghijklmnopqrstuvwxyz012345,"
+	         "dbcdefghijklmnopqrstuvwxyz012345,ebcdefghijklmnopqrstuvwxyz012345,"
+	         "fbcdefghijklmnopqrstuvwxyz012345,gbcdefghijklmnopqrstuvwxyz012345,"
+	         "hbcdefghijklmnopqrstuvwxyz012345 not_before=2026-12-24T18:00:00Z "
+	         "not_after=2026-12-31T23:59:59Z days=mon,tue,wed,thu,fri,sat,sun "
+	         "hours=22:00-06:00 admin",
+	         pub_b64(9), kid64);
+	parse_line_ok(&k, line);
+	n = cmd_key_format(&k, text, sizeof(text));
+	assert_int_equal(n, strlen(line));
+	assert_string_equal(text, line);
+	jn = cmd_key_json(&k, json, sizeof(json));
+	assert_true(jn > 0 && jn < CMD_KEY_JSON_MAX);
+
+	/* Exactly room for the text and its NUL; one byte less is nothing, and an empty text. */
+	assert_int_equal(cmd_key_format(&k, text, n + 1), n);
+	memset(text, 'x', sizeof(text));
+	assert_int_equal(cmd_key_format(&k, text, n), 0);
+	assert_string_equal(text, "");
+	assert_int_equal(cmd_key_json(&k, json, jn + 1), jn);
+	memset(json, 'x', sizeof(json));
+	assert_int_equal(cmd_key_json(&k, json, jn), 0);
+	assert_string_equal(json, "");
+	assert_int_equal(cmd_key_format(&k, NULL, 0), 0);
+	assert_int_equal(cmd_key_json(&k, NULL, 0), 0);
+	assert_int_equal(cmd_key_format(NULL, text, sizeof(text)), 0);
+	assert_int_equal(cmd_key_json(NULL, json, sizeof(json)), 0);
+}
+
+/* A struct no line could have made is refused, so that what is written always parses again. */
+static void
+test_keys_FormatRefusesWhatNoLineHolds(void **state)
+{
+	char line[128], text[CMD_KEYS_LINE_MAX + 1], json[CMD_KEY_JSON_MAX];
+	struct cmd_key good, k;
+	size_t i;
+
+	(void)state;
+	snprintf(line, sizeof(line), "ed25519 %s bob doors=main hours=07:00-10:00", pub_b64(1));
+	parse_line_ok(&good, line);
+	for (i = 0; i < 15; i++) {
+		k = good;
+		switch (i) {
+		case 0:
+			k.kid[0] = '\0';
+			break;
+		case 1:
+			k.kid[1] = ' ';
+			break;
+		case 2:
+			memset(k.kid, 'a', sizeof(k.kid));
+			break;
+		case 3:
+			k.actions = 0;
+			break;
+		case 4:
+			k.actions = 1U << CMD_ACTION_COUNT;
+			break;
+		case 5:
+			k.ndoors = 0;
+			break;
+		case 6:
+			k.ndoors = CMD_MAX_DOORS + 1;
+			break;
+		case 7:
+			strcpy(k.doors[0], "Main");
+			break;
+		case 8:
+			k.all_doors = true;
+			break;
+		case 9:
+			k.hours_to = k.hours_from;
+			break;
+		case 10:
+			k.hours_from = 24 * 60;
+			break;
+		case 11:
+			k.has_not_after = true;
+			k.not_after = -1;
+			break;
+		case 12:
+			k.has_not_before = true;
+			k.not_before = INT64_C(253402300800);
+			break;
+		case 13:
+			k.has_not_before = k.has_not_after = true;
+			k.not_before = 2;
+			k.not_after = 1;
+			break;
+		default:
+			k.days = 0x80;
+			break;
+		}
+		if (cmd_key_format(&k, text, sizeof(text)) != 0 ||
+		    cmd_key_json(&k, json, sizeof(json)) != 0)
+			fail_msg("case %zu: written: %s", i, text);
+	}
+	/* Two doors of the same name. */
+	snprintf(line, sizeof(line), "ed25519 %s bob doors=main,side", pub_b64(1));
+	parse_line_ok(&k, line);
+	strcpy(k.doors[1], "main");
+	assert_int_equal(cmd_key_format(&k, text, sizeof(text)), 0);
+}
+
 /* ---- errors ------------------------------------------------------------------------------- */
 
 /*
@@ -816,6 +1126,11 @@ main(void)
 	    cmocka_unit_test(test_keys_UtcFormAgainstLibc),
 	    cmocka_unit_test(test_keys_UtcFormRefused),
 	    cmocka_unit_test(test_keys_ParseOneLine),
+	    cmocka_unit_test(test_keys_FormatCanonical),
+	    cmocka_unit_test(test_keys_FormatRoundTripEveryCombination),
+	    cmocka_unit_test(test_keys_Json),
+	    cmocka_unit_test(test_keys_FormatBuffers),
+	    cmocka_unit_test(test_keys_FormatRefusesWhatNoLineHolds),
 	    cmocka_unit_test_setup_teardown(test_keys_Errors, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_keys_NulByteRefused, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_keys_TooManyKeys, setup, teardown),
