@@ -34,7 +34,7 @@ JSMN=/usr/include/jsmn.h
 rm -rf "$OUT" && mkdir -p "$OUT/include"
 cp $JSMN "$OUT/include/"
 
-# cmd.c defines JSMN_STATIC itself before including jsmn.h, so it is not passed here again.
+# cmd_json.c defines JSMN_STATIC itself before including jsmn.h, so it is not passed here again.
 # Every source of the core, so that a file added to src/core is cross-compiled without a word.
 objs=
 for src in src/core/*.c; do

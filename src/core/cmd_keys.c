@@ -611,15 +611,15 @@ name_len(const char *s, size_t cap)
 	return nul != NULL ? (size_t)(nul - s) : cap;
 }
 
-/*
- * Whether k holds what a parsed line can hold, so that its text parses again: the writers below
- * are given structs, and a struct may come from anywhere (an admin message, a test).
- */
-static bool
-key_well_formed(const struct cmd_key *k)
+/* The writers are given structs, and a struct may come from anywhere (an admin message, a test). */
+bool
+cmd_key_well_formed(const struct cmd_key *k)
 {
-	size_t kid_len = name_len(k->kid, sizeof(k->kid));
+	size_t kid_len;
 
+	if (k == NULL)
+		return false;
+	kid_len = name_len(k->kid, sizeof(k->kid));
 	if (!cmd_kid_valid(k->kid, kid_len))
 		return false;
 	else if (k->actions == 0 || (k->actions >> CMD_ACTION_COUNT) != 0)
@@ -663,7 +663,7 @@ put_utc(struct text *t, int64_t when)
 	char s[CMD_UTC_TEXT_MAX];
 
 	if (cmd_utc_format(when, s, sizeof(s)) == 0)
-		t->full = true; /* cannot happen: key_well_formed() checked the range */
+		t->full = true; /* cannot happen: cmd_key_well_formed() checked the range */
 	else
 		text_puts(t, s);
 }
@@ -744,7 +744,7 @@ cmd_key_format(const struct cmd_key *k, char *buf, size_t len)
 	struct text t;
 
 	text_init(&t, buf, len);
-	if (k == NULL || !key_well_formed(k))
+	if (!cmd_key_well_formed(k))
 		t.full = true;
 	if (t.full)
 		return text_done(&t, buf, len);
@@ -787,7 +787,7 @@ cmd_key_json(const struct cmd_key *k, char *buf, size_t len)
 	struct text t;
 
 	text_init(&t, buf, len);
-	if (k == NULL || !key_well_formed(k))
+	if (!cmd_key_well_formed(k))
 		t.full = true;
 	if (t.full)
 		return text_done(&t, buf, len);

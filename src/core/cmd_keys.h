@@ -72,6 +72,13 @@ int cmd_keys_parse(struct cmd_keyring *ring, const char *text, size_t len, char 
 int cmd_key_parse(struct cmd_key *k, const char *line, size_t n, char *err, size_t errlen);
 
 /*
+ * True iff k holds only what a parsed line can hold (kid and doors in their charsets, known
+ * actions, a validity window that is not empty, days of one week, an hours span that is not
+ * empty): a key the writers below accept and whose line parses again.
+ */
+bool cmd_key_well_formed(const struct cmd_key *k);
+
+/*
  * Writes key k as its canonical authorized_keys line, without a line ending, into buf: "ed25519
  * <base64 key> <kid>", then only the options that limit it, in the order actions=, doors=,
  * not_before=, not_after=, days=, hours=, admin; actions= only when it is not all four, actions

@@ -30,6 +30,11 @@ static const char *const reason_names[] = {
     [CMD_KEY_NOT_YET_VALID] = "key_not_yet_valid",
     [CMD_KEY_EXPIRED] = "key_expired",
     [CMD_KEY_OFF_HOURS] = "key_off_hours",
+    [CMD_NOT_ADMIN] = "not_admin",
+    [CMD_UNKNOWN_TARGET] = "unknown_target",
+    [CMD_KEY_EXISTS] = "key_exists",
+    [CMD_LAST_ADMIN] = "last_admin",
+    [CMD_TOO_MANY_KEYS] = "too_many_keys",
 };
 
 const char *

@@ -44,6 +44,12 @@ enum cmd_reason {
 	CMD_KEY_NOT_YET_VALID,
 	CMD_KEY_EXPIRED,
 	CMD_KEY_OFF_HOURS,
+	/* Admin messages (cmd_admin.h): the signer, then the change asked for. */
+	CMD_NOT_ADMIN,
+	CMD_UNKNOWN_TARGET,
+	CMD_KEY_EXISTS,
+	CMD_LAST_ADMIN,
+	CMD_TOO_MANY_KEYS,
 };
 
 const char *cmd_action_name(enum cmd_action a); /* "open" ... */

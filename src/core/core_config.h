@@ -23,6 +23,19 @@
 #define CMD_MAX_PAYLOAD (512U)
 #endif
 
+/*
+ * The longest admin message payload (cmd_admin.h); a longer one is "too_large" before any
+ * parsing. It bounds the authorized_keys line an "add" carries, and the signed text.
+ */
+#ifndef CMD_ADMIN_MAX_PAYLOAD
+#define CMD_ADMIN_MAX_PAYLOAD (1024U)
+#endif
+
+/* What struct cmd_admin keeps of the reason an added key's line was refused, with its NUL. */
+#ifndef CMD_ADMIN_ERROR_MAX
+#define CMD_ADMIN_ERROR_MAX (192U)
+#endif
+
 /* authorized_keys lines (keys) a keyring holds. */
 #ifndef CMD_MAX_KEYS
 #define CMD_MAX_KEYS (32U)
@@ -65,6 +78,11 @@
 #define CMD_PUBKEY_LEN     32U /* an Ed25519 public key */
 /* "garaged-cmd-v1\n" + 6 fields and separators: the largest text a command signs. */
 #define CMD_SIGNED_TEXT_MAX 256U
+/*
+ * The largest text an admin message signs, with its NUL: always shorter than its payload, whose
+ * JSON names and signature (145 bytes) outweigh the signed text's header and device id (54).
+ */
+#define CMD_ADMIN_SIGNED_TEXT_MAX CMD_ADMIN_MAX_PAYLOAD
 /* not_before= and not_after= on an authorized_keys line: "2026-12-24T18:00:00Z" and a NUL. */
 #define CMD_UTC_TEXT_MAX 21U
 /* cmd_key_json() of any key fits in this, with its NUL (cmd_keys.c checks it at compile time). */

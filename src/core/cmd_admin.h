@@ -1,0 +1,87 @@
+/*
+ * cmd_admin: signed admin messages (docs/reference.md "The admin message"): the codec and the
+ * verifier that decide, from raw payload bytes published on P/D/admin, whether a change to the
+ * keyring was asked for by an admin key; and the change itself, as a pure function of the ring.
+ *
+ * It owns the admin message's fields, its signed text, the order of its checks (a command's
+ * where they apply, and not_admin) and the rules a change must keep (unknown_target,
+ * key_exists, last_admin, too_many_keys). It shares what a command has too: the strict JSON
+ * reader (cmd_json.h), the key lines (cmd_keys.h), and the verifier with its time and replay
+ * windows (cmd.h, cmd_replay.h), since a nonce is a nonce whichever message used it. It never
+ * does I/O, never reads a clock, never allocates: the door half writes the new authorized_keys
+ * and swaps its keyring.
+ */
+#ifndef GARAGED_CORE_CMD_ADMIN_H
+#define GARAGED_CORE_CMD_ADMIN_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "cmd.h"
+#include "cmd_keys.h"
+#include "cmd_names.h"
+#include "core_config.h"
+
+enum cmd_admin_op {
+	CMD_ADMIN_ADD = 0, /* arg: one authorized_keys line, the key to add */
+	CMD_ADMIN_REMOVE,  /* arg: the kid of the key to remove */
+	CMD_ADMIN_RENEW,   /* arg: empty; reserved for certificate renewal (issue 17) */
+	CMD_ADMIN_OP_COUNT,
+};
+
+const char *cmd_admin_op_name(enum cmd_admin_op op); /* "add" ...; "unknown" for others */
+/* Parses "add", "remove" or "renew" from s[0..len) into *out; false for anything else. */
+bool cmd_admin_op_parse(const char *s, size_t len, enum cmd_admin_op *out);
+
+/*
+ * Builds the signed text "garaged-admin-v1\n<device>\n<op>\n<arg>\n<ts>\n<nonce>\n<kid>"
+ * (nonce as its base64url text, no trailing newline) into buf. Returns its length, or 0 when it
+ * does not fit; CMD_ADMIN_SIGNED_TEXT_MAX bytes hold that of any admin message that fits
+ * CMD_ADMIN_MAX_PAYLOAD. The signer signs exactly what the device verifies.
+ */
+size_t cmd_admin_signed_text(char *buf, size_t buflen, const char *device, enum cmd_admin_op op,
+                             const char *arg, int64_t ts, const char *nonce_b64, const char *kid);
+
+/* An admin message as far as it was understood; fields are empty/zero where parsing did not reach.
+ */
+struct cmd_admin {
+	enum cmd_admin_op op;
+	bool has_op;
+	char target[CMD_KID_MAX + 1]; /* add: the new key's kid; remove: the kid to remove */
+	struct cmd_key key;           /* add: the key its line describes (line 0) */
+	int64_t ts;
+	char kid[CMD_KID_MAX + 1];          /* the signer's */
+	char nonce[CMD_NONCE_TEXT_MAX + 1]; /* as received (base64url), for the audit event */
+	char error[CMD_ADMIN_ERROR_MAX];    /* add: why its line was refused, when it was */
+};
+
+/*
+ * Judges one message from P/D/admin at the device's time NOW with the command verifier V (its
+ * device id, keys, signature primitive, time and replay windows; not its doors): returns CMD_OK
+ * and fills *out, or the reason (and *out as far as it got). Order, as a command's where they
+ * apply: retained (whatever else is true), too_large (over CMD_ADMIN_MAX_PAYLOAD), malformed
+ * (not exactly the seven fields, or an arg that does not fit the op: an add's line is parsed
+ * and its message kept in out->error), unknown_key, not_admin (the signer's line lacks admin),
+ * the signer's key_not_yet_valid, key_expired and key_off_hours, stale, future, replay (one
+ * window with commands), bad_signature, and rate_limited when the replay window is full. Only a
+ * message with a valid signature enters the replay window. Whether the change fits the keyring
+ * is cmd_keyring_apply()'s to say.
+ */
+enum cmd_reason cmd_admin_check(struct cmd_verifier *v, const uint8_t *payload, size_t len,
+                                bool retained, struct cmd_now now, struct cmd_admin *out);
+
+/*
+ * The keyring RING with the change OP (as cmd_admin_check() accepted it) made, into *out_ring:
+ * CMD_OK, or the reason the change cannot be made, and then *out_ring is untouched.
+ * add: key_exists when the kid is in the ring, too_many_keys when the ring holds CMD_MAX_KEYS;
+ * else the key comes last, with line 0. remove: unknown_target when the kid is not in the ring,
+ * last_admin when it is the ring's only admin key; else the others keep their order and the
+ * freed slot is zeroed. renew: the ring as it is. malformed for an op that is none of these or
+ * an add whose key no line could hold. out_ring may be ring itself. Line numbers stay those of
+ * the old text: the caller that writes the new file reads it back for new ones.
+ */
+enum cmd_reason cmd_keyring_apply(const struct cmd_keyring *ring, const struct cmd_admin *op,
+                                  struct cmd_keyring *out_ring);
+
+#endif
