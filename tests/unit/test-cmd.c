@@ -210,6 +210,15 @@ check_spec(struct fixture *f, const struct spec *s, int64_t now)
 
 /* ---- accepted commands -------------------------------------------------------------------- */
 
+/* Leaves the stack below the caller full of junk, for what a callee forgets to initialise. */
+static void __attribute__((noinline)) dirty_stack(void)
+{
+	volatile char junk[16384];
+
+	for (size_t i = 0; i < sizeof(junk); i++)
+		junk[i] = 0x5a;
+}
+
 static void
 test_cmd_ValidCommandAccepted(void **state)
 {
@@ -219,6 +228,7 @@ test_cmd_ValidCommandAccepted(void **state)
 	struct spec s = default_spec();
 	size_t n = build(buf, sizeof(buf), &s);
 
+	dirty_stack();
 	assert_reason(check(f, "main", buf, n, NOW, &out), CMD_OK);
 	assert_int_equal(verify_calls, 1);
 	assert_string_equal(out.door, "main");
@@ -228,6 +238,9 @@ test_cmd_ValidCommandAccepted(void **state)
 	assert_int_equal(out.ts, NOW);
 	assert_string_equal(out.kid, "alice");
 	assert_string_equal(out.nonce, s.nonce);
+	/* Nothing but the text and zeros: the same command judged twice gives the same bytes. */
+	for (size_t i = strlen(s.nonce); i < sizeof(out.nonce); i++)
+		assert_int_equal(out.nonce[i], 0);
 }
 
 static void
