@@ -69,6 +69,14 @@ grep -qx 'ExecStart=/usr/local/sbin/garaged -c /etc/garaged/garaged.conf -f' \
 [ -x "$T/local/usr/local/sbin/garaged" ] || fail "PREFIX=/usr/local: no /usr/local/sbin/garaged"
 pass "make install PREFIX=/usr/local: the unit starts /usr/local/sbin/garaged"
 
+# The tree's promise (docs/architecture.md): garagectl is the core and common libraries only; it
+# never loads the door half's libgpiod or libsodium.
+libs=$(ldd "$T/root/usr/bin/garagectl") || fail "ldd garagectl failed"
+echo "$libs" | grep -Eq 'libgpiod|libsodium' &&
+	fail "garagectl links the door half's libraries: $(echo "$libs" | grep -E 'libgpiod|libsodium' | tr -s ' \t\n' ' ')"
+echo "$libs" | grep -q libmosquitto || fail "ldd garagectl shows no libmosquitto: is this ldd's output? $libs"
+pass "garagectl loads no libgpiod and no libsodium (ldd)"
+
 # 3. The man pages, as installed: no warnings from man or groff, and the content people look for.
 MAN=$T/root/usr/share/man
 render() { MANWIDTH=80 man --no-hyphenation --no-justification -l "$1" 2>/dev/null; }
