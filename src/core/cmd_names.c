@@ -35,6 +35,9 @@ static const char *const reason_names[] = {
     [CMD_KEY_EXISTS] = "key_exists",
     [CMD_LAST_ADMIN] = "last_admin",
     [CMD_TOO_MANY_KEYS] = "too_many_keys",
+    [CMD_KEYS_READ_ONLY] = "keys_read_only",
+    [CMD_KEYS_WRITE_FAILED] = "keys_write_failed",
+    [CMD_NOT_SUPPORTED] = "not_supported",
 };
 
 const char *

@@ -50,6 +50,14 @@ enum cmd_reason {
 	CMD_KEY_EXISTS,
 	CMD_LAST_ADMIN,
 	CMD_TOO_MANY_KEYS,
+	/*
+	 * The door half's own, never the core's verdict: a change the core allowed that
+	 * authorized_keys could not take (a file garaged may not write, or a write that failed),
+	 * and a message of a kind the device does not handle (yet).
+	 */
+	CMD_KEYS_READ_ONLY,
+	CMD_KEYS_WRITE_FAILED,
+	CMD_NOT_SUPPORTED,
 };
 
 const char *cmd_action_name(enum cmd_action a); /* "open" ... */

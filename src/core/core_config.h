@@ -31,6 +31,15 @@
 #define CMD_ADMIN_MAX_PAYLOAD (1024U)
 #endif
 
+/*
+ * The longest enrollment request payload (P/D/enroll); a longer one is "too_large" before any
+ * parsing. The channel between garaged's halves carries one byte more of any message it
+ * forwards (CHANNEL_PAYLOAD_MAX), so this is the largest the network half passes on whole.
+ */
+#ifndef CMD_ENROLL_MAX_PAYLOAD
+#define CMD_ENROLL_MAX_PAYLOAD (2048U)
+#endif
+
 /* What struct cmd_admin keeps of the reason an added key's line was refused, with its NUL. */
 #ifndef CMD_ADMIN_ERROR_MAX
 #define CMD_ADMIN_ERROR_MAX (192U)

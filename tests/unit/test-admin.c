@@ -1070,8 +1070,9 @@ test_admin_CheckThenApply(void **state)
 static void
 test_admin_OpWordsAndReasons(void **state)
 {
-	static const char *const reasons[] = {"not_admin", "unknown_target", "key_exists",
-	                                      "last_admin", "too_many_keys"};
+	static const char *const reasons[] = {
+	    "not_admin",     "unknown_target", "key_exists",        "last_admin",
+	    "too_many_keys", "keys_read_only", "keys_write_failed", "not_supported"};
 	enum cmd_admin_op op;
 
 	(void)state;
