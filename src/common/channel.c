@@ -16,6 +16,24 @@ nul_inside(const char *s, size_t size)
 	return memchr(s, '\0', size) != NULL;
 }
 
+/* A COMMAND's topic kind, and its door segment as that topic can have one. */
+static bool
+topic_allowed(const struct channel_command *c, const struct channel_limits *lim)
+{
+	switch (c->topic) {
+	case CHANNEL_TOPIC_CMD:
+		return true;
+	case CHANNEL_TOPIC_HA_CMD:
+		return lim->ha_unsigned;
+	case CHANNEL_TOPIC_ADMIN:
+	case CHANNEL_TOPIC_ENROLL:
+		/* P/D/admin and P/D/enroll have no door segment to pass on. */
+		return c->door[0] == '\0';
+	default:
+		return false;
+	}
+}
+
 static enum channel_type
 from_net(const union channel_msg *m, size_t len, const struct channel_limits *lim, const char **why)
 {
@@ -36,9 +54,7 @@ from_net(const union channel_msg *m, size_t len, const struct channel_limits *li
 		return CHANNEL_RUNNING;
 	case CHANNEL_COMMAND:
 		if (len != sizeof(*c) || c->retained > 1 || c->len > CHANNEL_PAYLOAD_MAX ||
-		    !nul_inside(c->door, sizeof(c->door)) ||
-		    (c->topic != CHANNEL_TOPIC_CMD &&
-		     !(c->topic == CHANNEL_TOPIC_HA_CMD && lim->ha_unsigned))) {
+		    !nul_inside(c->door, sizeof(c->door)) || !topic_allowed(c, lim)) {
 			*why = "a malformed COMMAND message";
 			return CHANNEL_NONE;
 		}
@@ -73,6 +89,12 @@ from_door(const union channel_msg *m, size_t len, const struct channel_limits *l
 			return CHANNEL_NONE;
 		}
 		return CHANNEL_GOODBYE;
+	case CHANNEL_KEYS:
+		if (len != sizeof(m->keys) || m->keys.len >= CHANNEL_KEYS_MAX) {
+			*why = "a malformed KEYS message";
+			return CHANNEL_NONE;
+		}
+		return CHANNEL_KEYS;
 	default:
 		*why = "a message of an unknown type";
 		return CHANNEL_NONE;
@@ -98,6 +120,29 @@ channel_recv(int fd, union channel_msg *m)
 {
 	memset(m, 0, sizeof(*m));
 	return recv(fd, m, sizeof(*m), MSG_DONTWAIT | MSG_TRUNC);
+}
+
+bool
+channel_buffers(int fd)
+{
+	int size = 0;
+	socklen_t n = sizeof(size);
+
+	if (getsockopt(fd, SOL_SOCKET, SO_SNDBUF, &size, &n) != 0)
+		return false;
+	if ((unsigned int)size >= CHANNEL_SOCKBUF)
+		return true;
+	/* Capped at net.core.wmem_max; Linux reports twice what it was asked for. */
+	size = (int)CHANNEL_SOCKBUF;
+	n = sizeof(size);
+	if (setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &size, sizeof(size)) != 0 ||
+	    getsockopt(fd, SOL_SOCKET, SO_SNDBUF, &size, &n) != 0)
+		return false;
+	if ((unsigned int)size < CHANNEL_SOCKBUF) {
+		errno = ENOBUFS;
+		return false;
+	}
+	return true;
 }
 
 bool

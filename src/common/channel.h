@@ -29,12 +29,14 @@ enum channel_type {
 	CHANNEL_NONE = 0, /* channel_check(): not a packet to act on */
 	/* network half -> door half */
 	CHANNEL_CONNECTED = 1, /* the broker accepted the session: send the retained states again */
-	CHANNEL_COMMAND,       /* a message on P/D/<door>/cmd or P/D/<door>/ha_cmd */
+	CHANNEL_COMMAND,       /* a message on P/D/<door>/cmd, P/D/<door>/ha_cmd, P/D/admin or
+	                          P/D/enroll (struct channel_command's topic says which) */
 	CHANNEL_RUNNING,       /* once, when its privileges are gone and its filter is on */
 	/* door half -> network half */
 	CHANNEL_STATE = 16, /* a door's retained state */
 	CHANNEL_EVENT,      /* one audit event for P/D/events, or a count of those not sent */
 	CHANNEL_GOODBYE,    /* publish retained "offline", disconnect cleanly, exit */
+	CHANNEL_KEYS,       /* the public key list for P/D/keys (retained), the latest replacing */
 };
 
 struct channel_hdr {
@@ -46,20 +48,28 @@ struct channel_hdr {
 enum channel_topic {
 	CHANNEL_TOPIC_CMD = 0,    /* signed commands */
 	CHANNEL_TOPIC_HA_CMD = 1, /* Home Assistant's plain words, with commands = unsigned */
+	CHANNEL_TOPIC_ADMIN = 2,  /* P/D/admin: signed admin messages (cmd_admin.h); no door */
+	CHANNEL_TOPIC_ENROLL = 3, /* P/D/enroll: enrollment requests; no door */
 };
 
 /*
- * One command message as the broker delivered it. A payload longer than CMD_MAX_PAYLOAD is
- * cut to CMD_MAX_PAYLOAD + 1 bytes, which the verifier refuses as too_large like the whole.
+ * One message as the broker delivered it, whichever topic it came on. Its payload buffer holds
+ * the largest any of them may be (an enrollment request) and one byte more: a longer payload is
+ * cut to CHANNEL_PAYLOAD_MAX bytes, which each verifier refuses as too_large like the whole,
+ * since each limit is at most CMD_ENROLL_MAX_PAYLOAD.
  */
-#define CHANNEL_PAYLOAD_MAX (CMD_MAX_PAYLOAD + 1U)
+#define CHANNEL_PAYLOAD_MAX (CMD_ENROLL_MAX_PAYLOAD + 1U)
+_Static_assert(CMD_MAX_PAYLOAD <= CMD_ENROLL_MAX_PAYLOAD &&
+                   CMD_ADMIN_MAX_PAYLOAD <= CMD_ENROLL_MAX_PAYLOAD,
+               "a cut payload must still be over every verifier's limit");
 
 struct channel_command {
 	struct channel_hdr hdr;
 	uint8_t topic;    /* enum channel_topic */
 	uint8_t retained; /* 0 or 1 */
 	uint16_t len;     /* bytes of payload used, <= CHANNEL_PAYLOAD_MAX */
-	/* The topic's door segment, NUL-terminated; empty when it was too long to be a door. */
+	/* The topic's door segment, NUL-terminated; empty when it was too long to be a door, and
+	 * always empty for the admin and enroll topics, which name no door. */
 	char door[CMD_NAME_MAX + 2];
 	uint8_t payload[CHANNEL_PAYLOAD_MAX];
 };
@@ -79,6 +89,21 @@ struct channel_event {
 	char json[EVENT_MAX];
 };
 
+/*
+ * The key list's JSON (P/D/keys), as the door half made it from its keyring. It is published
+ * whole in one MQTT packet, so its bound keeps that packet, with the longest topic a
+ * configuration allows (a 64-byte prefix, a 32-byte device id), under the 16384 bytes of
+ * max_packet_size that garagectl broker-config writes at least (tests/unit/test-keyfile.c,
+ * LargestListFitsBrokerLimit); keyfile.h says what happens to a list that would not fit.
+ */
+#define CHANNEL_KEYS_MAX 16000U
+
+struct channel_keys {
+	struct channel_hdr hdr;
+	uint32_t len; /* of json, < CHANNEL_KEYS_MAX */
+	char json[CHANNEL_KEYS_MAX];
+};
+
 /* A header alone: CHANNEL_CONNECTED, CHANNEL_RUNNING and CHANNEL_GOODBYE. */
 struct channel_bare {
 	struct channel_hdr hdr;
@@ -86,9 +111,10 @@ struct channel_bare {
 
 /* The largest packet either side sends: receive buffers are one byte bigger, so that a
  * longer packet is seen as longer (MSG_TRUNC) and refused rather than cut to a fitting size. */
-#define CHANNEL_MSG_MAX (sizeof(struct channel_event))
+#define CHANNEL_MSG_MAX (sizeof(struct channel_keys))
 _Static_assert(sizeof(struct channel_command) <= CHANNEL_MSG_MAX, "CHANNEL_MSG_MAX");
 _Static_assert(sizeof(struct channel_state) <= CHANNEL_MSG_MAX, "CHANNEL_MSG_MAX");
+_Static_assert(sizeof(struct channel_event) <= CHANNEL_MSG_MAX, "CHANNEL_MSG_MAX");
 
 /* Any packet as received: aligned for every layout, one byte longer than the largest. */
 union channel_msg {
@@ -97,6 +123,7 @@ union channel_msg {
 	struct channel_command cmd;
 	struct channel_state state;
 	struct channel_event event;
+	struct channel_keys keys;
 	unsigned char raw[CHANNEL_MSG_MAX + 1];
 };
 
@@ -110,6 +137,7 @@ enum channel_from {
 struct channel_limits {
 	uint32_t ndoors;  /* a STATE names a door below this */
 	bool ha_unsigned; /* a COMMAND may come from the ha_cmd topic */
+	/* admin and enroll COMMANDs are always allowed: the network half always subscribes */
 };
 
 /*
@@ -128,6 +156,16 @@ enum channel_type channel_check(const union channel_msg *m, size_t len, enum cha
  * side has closed, or -1 with errno (EAGAIN: nothing waiting).
  */
 ssize_t channel_recv(int fd, union channel_msg *m);
+
+/*
+ * The send buffer each end of a channel needs, so that a packet of CHANNEL_MSG_MAX bytes always
+ * fits in one send (a SOCK_SEQPACKET send larger than the sender's SO_SNDBUF fails with
+ * EMSGSIZE rather than waiting for room) with room for smaller ones queued with it.
+ * channel_buffers() raises FD's SO_SNDBUF to it when the system's default (net.core.
+ * wmem_default, 208 KiB on Linux) is smaller; false (errno set) when the kernel will not.
+ */
+#define CHANNEL_SOCKBUF (4U * CHANNEL_MSG_MAX)
+bool channel_buffers(int fd);
 
 /* Sends one packet without blocking. Returns true when all of it went. */
 bool channel_send(int fd, const void *msg, size_t len);

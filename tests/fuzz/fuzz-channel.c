@@ -7,7 +7,8 @@
  * checks: the packet is exactly its type's size (so every field the receiver reads arrived),
  * its type is one its sender may send, its strings end with a NUL inside their arrays (door,
  * state: printed and published with strlen()), its counts are inside their arrays (cmd.len,
- * event.len: that many bytes are copied) and its door index inside the doors (state.door).
+ * event.len, keys.len: that many bytes are copied), its door index inside the doors
+ * (state.door), and a command from P/D/admin or P/D/enroll names no door.
  * Beyond those invariants, the verdict must be that of a model written from channel.h's
  * comments, so that a check that refuses too much is found as well as one that refuses too
  * little; a refusal gives a phrase of one line; and judging neither writes the packet nor
@@ -87,6 +88,10 @@ model(size_t len, enum channel_from from, const struct channel_limits *lim)
 			if (topic == CHANNEL_TOPIC_CMD ||
 			    (topic == CHANNEL_TOPIC_HA_CMD && lim->ha_unsigned))
 				return CHANNEL_COMMAND;
+			/* Their topics have no door segment: always heard, never with a door. */
+			if ((topic == CHANNEL_TOPIC_ADMIN || topic == CHANNEL_TOPIC_ENROLL) &&
+			    msg.raw[offsetof(struct channel_command, door)] == '\0')
+				return CHANNEL_COMMAND;
 			return CHANNEL_NONE;
 		}
 		default:
@@ -107,6 +112,11 @@ model(size_t len, enum channel_from from, const struct channel_limits *lim)
 		    u32_at(offsetof(struct channel_event, len)) >= EVENT_MAX)
 			return CHANNEL_NONE;
 		return CHANNEL_EVENT;
+	case CHANNEL_KEYS:
+		if (len != sizeof(struct channel_keys) ||
+		    u32_at(offsetof(struct channel_keys, len)) >= CHANNEL_KEYS_MAX)
+			return CHANNEL_NONE;
+		return CHANNEL_KEYS;
 	default:
 		return CHANNEL_NONE;
 	}
@@ -132,7 +142,10 @@ check_accepted(enum channel_type t, size_t len, enum channel_from from,
 		FUZZ_CHECK(msg.cmd.retained <= 1);
 		FUZZ_CHECK(strnlen(msg.cmd.door, sizeof(msg.cmd.door)) < sizeof(msg.cmd.door));
 		FUZZ_CHECK(msg.cmd.topic == CHANNEL_TOPIC_CMD ||
-		           (msg.cmd.topic == CHANNEL_TOPIC_HA_CMD && lim->ha_unsigned));
+		           (msg.cmd.topic == CHANNEL_TOPIC_HA_CMD && lim->ha_unsigned) ||
+		           ((msg.cmd.topic == CHANNEL_TOPIC_ADMIN ||
+		             msg.cmd.topic == CHANNEL_TOPIC_ENROLL) &&
+		            msg.cmd.door[0] == '\0'));
 		break;
 	case CHANNEL_STATE:
 		FUZZ_CHECK(from == CHANNEL_FROM_DOOR);
@@ -149,6 +162,11 @@ check_accepted(enum channel_type t, size_t len, enum channel_from from,
 	case CHANNEL_GOODBYE:
 		FUZZ_CHECK(from == CHANNEL_FROM_DOOR);
 		FUZZ_CHECK(len == sizeof(struct channel_bare));
+		break;
+	case CHANNEL_KEYS:
+		FUZZ_CHECK(from == CHANNEL_FROM_DOOR);
+		FUZZ_CHECK(len == sizeof(struct channel_keys));
+		FUZZ_CHECK(msg.keys.len < sizeof(msg.keys.json));
 		break;
 	default:
 		FUZZ_CHECK(!"channel_check() returned a type that is none of channel.h's");

@@ -130,14 +130,14 @@ await 'unknown type.*refused; killing it' 5 "$T/garaged.log" || fail "an unknown
 stop
 pass "a message of an unknown type is refused, no relay edge"
 
-# Well-formed COMMAND messages (struct channel_command: 560 bytes) with payloads the verifier refuses:
+# Well-formed COMMAND messages (struct channel_command: 2096 bytes) with payloads the verifier refuses:
 # the door half judges them itself, as if they came from the broker.
 forge() { # forge PAYLOAD OUT
 	python3 - "$1" "$2" <<'PY'
 import struct, sys
 p = sys.argv[1].encode()
-m = struct.pack("<IIBBH34s513s", 2, 560, 0, 0, len(p), b"main", p) + b"\0"
-assert len(m) == 560
+m = struct.pack("<IIBBH34s2049s", 2, 2096, 0, 0, len(p), b"main", p) + b"\0"
+assert len(m) == 2096
 open(sys.argv[2], "wb").write(m)
 PY
 }

@@ -26,13 +26,15 @@
 static const struct channel_limits two_doors = {.ndoors = 2, .ha_unsigned = false};
 
 static const enum channel_type net_types[] = {CHANNEL_CONNECTED, CHANNEL_COMMAND, CHANNEL_RUNNING};
-static const enum channel_type door_types[] = {CHANNEL_STATE, CHANNEL_EVENT, CHANNEL_GOODBYE};
+static const enum channel_type door_types[] = {CHANNEL_STATE, CHANNEL_EVENT, CHANNEL_GOODBYE,
+                                               CHANNEL_KEYS};
 static const enum channel_type all_types[] = {CHANNEL_CONNECTED, CHANNEL_COMMAND, CHANNEL_RUNNING,
-                                              CHANNEL_STATE,     CHANNEL_EVENT,   CHANNEL_GOODBYE};
+                                              CHANNEL_STATE,     CHANNEL_EVENT,   CHANNEL_GOODBYE,
+                                              CHANNEL_KEYS};
 
 #define COUNT(a) (sizeof(a) / sizeof((a)[0]))
 
-static union channel_msg msg; /* 1 KiB and more: not on the stack */
+static union channel_msg msg; /* 16 KiB: not on the stack */
 
 static size_t
 type_size(enum channel_type t)
@@ -44,6 +46,8 @@ type_size(enum channel_type t)
 		return sizeof(struct channel_state);
 	case CHANNEL_EVENT:
 		return sizeof(struct channel_event);
+	case CHANNEL_KEYS:
+		return sizeof(struct channel_keys);
 	default:
 		return sizeof(struct channel_bare);
 	}
@@ -79,6 +83,10 @@ make(union channel_msg *m, enum channel_type t)
 		m->event.len = 13;
 		memcpy(m->event.json, "{\"event\":\"x\"}", 13);
 		m->event.dropped = 3;
+		break;
+	case CHANNEL_KEYS:
+		m->keys.len = 11;
+		memcpy(m->keys.json, "{\"keys\":[]}", 11);
 		break;
 	default:
 		break;
@@ -146,9 +154,8 @@ test_channel_check_EveryTypeFromTheWrongSenderRefused(void **state)
 static void
 test_channel_check_UnknownTypesRefused(void **state)
 {
-	static const uint32_t unknown[] = {CHANNEL_NONE,      CHANNEL_RUNNING + 1,
-	                                   CHANNEL_STATE - 1, CHANNEL_GOODBYE + 1,
-	                                   0x80000000U,       UINT32_MAX};
+	static const uint32_t unknown[] = {CHANNEL_NONE,     CHANNEL_RUNNING + 1, CHANNEL_STATE - 1,
+	                                   CHANNEL_KEYS + 1, 0x80000000U,         UINT32_MAX};
 
 	(void)state;
 	for (size_t i = 0; i < COUNT(unknown); i++) {
@@ -202,6 +209,10 @@ test_channel_check_EverySizeOffByOneRefused(void **state)
 	msg.hdr.len = sizeof(struct channel_state);
 	assert_refused(&msg, msg.hdr.len, CHANNEL_FROM_DOOR, &two_doors,
 	               "a malformed EVENT message");
+	make(&msg, CHANNEL_KEYS);
+	msg.hdr.len = sizeof(struct channel_event);
+	assert_refused(&msg, msg.hdr.len, CHANNEL_FROM_DOOR, &two_doors,
+	               "a malformed KEYS message");
 }
 
 /* Fewer bytes than a header: refused before the header (which did not arrive) is read. */
@@ -324,7 +335,7 @@ test_channel_check_CommandTopic(void **state)
 	msg.cmd.topic = CHANNEL_TOPIC_HA_CMD;
 	assert_accepted(&msg, len, CHANNEL_FROM_NET, &ha, CHANNEL_COMMAND);
 	assert_refused(&msg, len, CHANNEL_FROM_NET, &two_doors, "a malformed COMMAND message");
-	for (unsigned int topic = CHANNEL_TOPIC_HA_CMD + 1; topic <= 0xff; topic++) {
+	for (unsigned int topic = CHANNEL_TOPIC_ENROLL + 1; topic <= 0xff; topic++) {
 		msg.cmd.topic = (uint8_t)topic;
 		assert_refused(&msg, len, CHANNEL_FROM_NET, &ha, "a malformed COMMAND message");
 		assert_refused(&msg, len, CHANNEL_FROM_NET, &two_doors,
@@ -332,7 +343,42 @@ test_channel_check_CommandTopic(void **state)
 	}
 }
 
-/* ---- STATE and EVENT fields --------------------------------------------------------------- */
+/* P/D/admin and P/D/enroll: always heard (every network half subscribes to both), and their
+ * topics have no door segment, so a door is a network half inventing one. */
+static void
+test_channel_check_CommandAdminAndEnrollTopics(void **state)
+{
+	const struct channel_limits ha = {.ndoors = 2, .ha_unsigned = true};
+	const uint8_t topics[] = {CHANNEL_TOPIC_ADMIN, CHANNEL_TOPIC_ENROLL};
+	size_t len;
+
+	(void)state;
+	for (size_t i = 0; i < COUNT(topics); i++) {
+		len = make(&msg, CHANNEL_COMMAND);
+		msg.cmd.topic = topics[i];
+		msg.cmd.door[0] = '\0';
+		assert_accepted(&msg, len, CHANNEL_FROM_NET, &two_doors, CHANNEL_COMMAND);
+		assert_accepted(&msg, len, CHANNEL_FROM_NET, &ha, CHANNEL_COMMAND);
+		/* The largest payload: an enrollment request cut to one byte over its limit. */
+		msg.cmd.len = CHANNEL_PAYLOAD_MAX;
+		assert_accepted(&msg, len, CHANNEL_FROM_NET, &two_doors, CHANNEL_COMMAND);
+		msg.cmd.len = CHANNEL_PAYLOAD_MAX + 1;
+		assert_refused(&msg, len, CHANNEL_FROM_NET, &two_doors,
+		               "a malformed COMMAND message");
+		msg.cmd.len = 5;
+		strcpy(msg.cmd.door, "main");
+		assert_refused(&msg, len, CHANNEL_FROM_NET, &two_doors,
+		               "a malformed COMMAND message");
+		assert_refused(&msg, len, CHANNEL_FROM_NET, &ha, "a malformed COMMAND message");
+	}
+	/* Room for every verifier's limit and one byte more, so that too_large still shows. */
+	assert_true(CHANNEL_PAYLOAD_MAX > CMD_ENROLL_MAX_PAYLOAD);
+	assert_true(CHANNEL_PAYLOAD_MAX > CMD_ADMIN_MAX_PAYLOAD);
+	assert_true(CHANNEL_PAYLOAD_MAX > CMD_MAX_PAYLOAD);
+	assert_true(sizeof(msg.cmd.payload) == CHANNEL_PAYLOAD_MAX);
+}
+
+/* ---- STATE, EVENT and KEYS fields --------------------------------------------------------- */
 
 static void
 test_channel_check_StateDoorIndex(void **state)
@@ -392,6 +438,28 @@ test_channel_check_EventLen(void **state)
 	msg.event.len = 1;
 	msg.event.dropped = UINT32_MAX;
 	assert_accepted(&msg, len, CHANNEL_FROM_DOOR, &two_doors, CHANNEL_EVENT);
+}
+
+static void
+test_channel_check_KeysLen(void **state)
+{
+	size_t len;
+
+	(void)state;
+	len = make(&msg, CHANNEL_KEYS);
+	msg.keys.len = 0;
+	assert_accepted(&msg, len, CHANNEL_FROM_DOOR, &two_doors, CHANNEL_KEYS);
+	/* Bytes with a length: the last byte may be used, none is read past len. */
+	memset(msg.keys.json, 'k', sizeof(msg.keys.json));
+	msg.keys.len = CHANNEL_KEYS_MAX - 1;
+	assert_accepted(&msg, len, CHANNEL_FROM_DOOR, &two_doors, CHANNEL_KEYS);
+	msg.keys.len = CHANNEL_KEYS_MAX;
+	assert_refused(&msg, len, CHANNEL_FROM_DOOR, &two_doors, "a malformed KEYS message");
+	msg.keys.len = UINT32_MAX;
+	assert_refused(&msg, len, CHANNEL_FROM_DOOR, &two_doors, "a malformed KEYS message");
+	/* Only the door half has a keyring to list. */
+	msg.keys.len = 1;
+	assert_refused(&msg, len, CHANNEL_FROM_NET, &two_doors, "unknown type");
 }
 
 /* ---- what every verdict promises ---------------------------------------------------------- */
@@ -454,7 +522,8 @@ pair_setup(void **state)
 {
 	static struct pair p;
 
-	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, p.fd) != 0)
+	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, p.fd) != 0 ||
+	    !channel_buffers(p.fd[0]) || !channel_buffers(p.fd[1]))
 		return -1;
 	*state = &p;
 	return 0;
@@ -506,7 +575,7 @@ test_channel_recv_TooLongSeenAsTooLong(void **state)
 {
 	static union {
 		union channel_msg m;
-		unsigned char raw[4096];
+		unsigned char raw[CHANNEL_MSG_MAX + 4096];
 	} big;
 	struct pair *p = *state;
 	const size_t sizes[] = {CHANNEL_MSG_MAX + 1, sizeof(big)};
@@ -530,6 +599,34 @@ test_channel_recv_TooLongSeenAsTooLong(void **state)
 	assert_int_equal(channel_recv(p->fd[1], &msg), (ssize_t)sizeof(struct channel_event));
 	assert_accepted(&msg, sizeof(struct channel_event), CHANNEL_FROM_DOOR, &two_doors,
 	                CHANNEL_EVENT);
+}
+
+/*
+ * channel_buffers(): the send buffer holds the largest packet with room to spare, and the
+ * largest packet goes whole, also with a smaller one already queued before it (a key list sent
+ * behind an event, as the door half does).
+ */
+static void
+test_channel_buffers_LargestPacketFits(void **state)
+{
+	static union channel_msg sent;
+	struct pair *p = *state;
+	int size = 0;
+	socklen_t n = sizeof(size);
+
+	assert_int_equal(getsockopt(p->fd[0], SOL_SOCKET, SO_SNDBUF, &size, &n), 0);
+	assert_true((unsigned int)size >= CHANNEL_SOCKBUF);
+	assert_true(channel_buffers(p->fd[0])); /* again: nothing to raise, still true */
+	assert_true(channel_send(p->fd[0], &sent, make(&sent, CHANNEL_EVENT)));
+	for (int i = 0; i < 2; i++)
+		assert_true(channel_send(p->fd[0], &sent, make(&sent, CHANNEL_KEYS)));
+	assert_int_equal(channel_recv(p->fd[1], &msg), (ssize_t)sizeof(struct channel_event));
+	for (int i = 0; i < 2; i++) {
+		assert_int_equal(channel_recv(p->fd[1], &msg),
+		                 (ssize_t)sizeof(struct channel_keys));
+		assert_accepted(&msg, sizeof(struct channel_keys), CHANNEL_FROM_DOOR, &two_doors,
+		                CHANNEL_KEYS);
+	}
 }
 
 /* A packet shorter than a header is one packet too, and refused; a closed peer reads as 0. */
@@ -565,13 +662,17 @@ main(void)
 	    cmocka_unit_test(test_channel_check_CommandPayloadLen),
 	    cmocka_unit_test(test_channel_check_CommandDoorNeedsNul),
 	    cmocka_unit_test(test_channel_check_CommandTopic),
+	    cmocka_unit_test(test_channel_check_CommandAdminAndEnrollTopics),
 	    cmocka_unit_test(test_channel_check_StateDoorIndex),
 	    cmocka_unit_test(test_channel_check_StateStringNeedsNul),
 	    cmocka_unit_test(test_channel_check_EventLen),
+	    cmocka_unit_test(test_channel_check_KeysLen),
 	    cmocka_unit_test(test_channel_check_AcceptedMeansExactSizeAndSender),
 	    cmocka_unit_test_setup_teardown(test_channel_recv_RoundTripEveryType, pair_setup,
 	                                    pair_teardown),
 	    cmocka_unit_test_setup_teardown(test_channel_recv_TooLongSeenAsTooLong, pair_setup,
+	                                    pair_teardown),
+	    cmocka_unit_test_setup_teardown(test_channel_buffers_LargestPacketFits, pair_setup,
 	                                    pair_teardown),
 	    cmocka_unit_test_setup_teardown(test_channel_recv_ShortPacketAndClosedPeer, pair_setup,
 	                                    pair_teardown),
