@@ -7,10 +7,26 @@
 #define GARAGED_AUTHKEYS_H
 
 #include <stddef.h>
+#include <sys/stat.h>
 
 #include "cmd.h"
 
 #define AUTHKEYS_MAX_SIZE (64U * 1024U)
+
+/* The file as it was read: its bytes, its fstat (mode, owner) and the keyring they make. */
+struct authkeys_file {
+	char text[AUTHKEYS_MAX_SIZE + 1]; /* one more, to see a file that is too large */
+	size_t len;
+	struct stat st;
+	struct cmd_keyring ring;
+};
+
+/*
+ * Reads PATH with every check authkeys_load() makes into *f. Returns 0, or -1 with one line in
+ * err as authkeys_load() says it (*f is then unspecified). keyfile.c reads the file as it is
+ * now with it before it changes a line.
+ */
+int authkeys_read(const char *path, struct authkeys_file *f, char *err, size_t errlen);
 
 /*
  * Reads PATH into *ring. Returns 0, or -1 with one line in err ("PATH:LINE: message" for a bad

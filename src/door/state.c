@@ -18,6 +18,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "atomicfile.h"
 #include "base64.h"
 #include "config.h"
 
@@ -190,34 +191,16 @@ state_check(const char *dir, bool *missing, char *err, size_t errlen)
 	return state_load(dir, &st, &found, err, errlen);
 }
 
-static int
-write_all(int fd, const char *buf, size_t len)
-{
-	ssize_t n;
-
-	while (len > 0) {
-		n = write(fd, buf, len);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			return -1;
-		buf += n;
-		len -= (size_t)n;
-	}
-	return 0;
-}
-
 int
 state_save(const char *dir, const struct state *st, char *err, size_t errlen)
 {
 	static char text[STATE_MAX_BYTES];
-	char path[CONFIG_PATH_MAX + sizeof(STATE_FILE) + 1], tmp[sizeof(path) + 4];
+	const struct atomicfile_opts opts = {.mode = 0600};
+	char path[CONFIG_PATH_MAX + sizeof(STATE_FILE) + 1];
 	char b64[CMD_NONCE_TEXT_MAX + 1];
-	int fd, dfd, rc = -1;
 	size_t i, len;
 
 	snprintf(path, sizeof(path), "%s/%s", dir, STATE_FILE);
-	snprintf(tmp, sizeof(tmp), "%s.new", path);
 	len =
 	    (size_t)snprintf(text, sizeof(text),
 	                     "# garaged's memory across restarts (docs/security.md \"Restarts\"); "
@@ -230,33 +213,7 @@ state_save(const char *dir, const struct state *st, char *err, size_t errlen)
 		len += (size_t)snprintf(text + len, sizeof(text) - len, "nonce %" PRId64 " %s\n",
 		                        st->nonces[i].ts, b64);
 	}
-	/* O_NOFOLLOW and O_EXCL after an unlink: a link planted at the temporary name is never
-	 * followed. */
-	(void)unlink(tmp);
-	fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
-	if (fd < 0) {
-		snprintf(err, errlen, "%s: %s", tmp, strerror(errno));
-		return -1;
-	}
-	if (write_all(fd, text, len) != 0 || fsync(fd) != 0) {
-		snprintf(err, errlen, "%s: %s", tmp, strerror(errno));
-		close(fd);
-		(void)unlink(tmp);
-		return -1;
-	}
-	close(fd);
-	if (rename(tmp, path) != 0) {
-		snprintf(err, errlen, "%s: %s", path, strerror(errno));
-		(void)unlink(tmp);
-		return -1;
-	}
-	/* The rename itself must reach the disk too, or a power cut could undo it. */
-	dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (dfd >= 0 && fsync(dfd) == 0)
-		rc = 0;
-	else
-		snprintf(err, errlen, "%s: fsync: %s", dir, strerror(errno));
-	if (dfd >= 0)
-		close(dfd);
-	return rc;
+	/* A directory that could not be flushed counts as a failure too: the nonces it would
+	 * have kept through a power cut are what this file is for. */
+	return atomicfile_replace(path, text, len, &opts, err, errlen) == 0 ? 0 : -1;
 }

@@ -6,8 +6,9 @@
  * the latest time it saw (a clock behind it is not trusted) and the live part of the replay
  * window: the nonce and timestamp of every accepted command that the time window would still
  * let through. Anything older is stale after the restart anyway.
- * The file is replaced atomically (a temporary file in the same directory, fsync, rename,
- * fsync of the directory), so a crash leaves either the old or the new one, never a torn one.
+ * The file is replaced atomically (atomicfile.h: a temporary file in the same directory,
+ * fsync, rename, fsync of the directory), so a crash leaves either the old or the new one,
+ * never a torn one.
  */
 #ifndef GARAGED_STATE_H
 #define GARAGED_STATE_H
