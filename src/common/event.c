@@ -77,6 +77,18 @@ finish(struct out *o)
 	return o->pos;
 }
 
+/* "result":"accepted", or "result":"rejected","reason":WORD. */
+static void
+put_result(struct out *o, enum cmd_reason reason)
+{
+	if (reason == CMD_OK) {
+		put_field(o, "result", "accepted");
+	} else {
+		put_field(o, "result", "rejected");
+		put_field(o, "reason", cmd_reason_name(reason));
+	}
+}
+
 size_t
 event_command(char *buf, size_t len, int64_t ts, const struct cmd *c, const char *actor,
               enum cmd_reason reason, unsigned presses)
@@ -96,13 +108,49 @@ event_command(char *buf, size_t len, int64_t ts, const struct cmd *c, const char
 		put_field(&o, "kid", c->kid);
 	if (c->nonce[0] != '\0')
 		put_field(&o, "nonce", c->nonce);
-	if (reason == CMD_OK) {
-		put_field(&o, "result", "accepted");
+	put_result(&o, reason);
+	if (reason == CMD_OK)
 		put_int(&o, "presses", (int64_t)presses);
-	} else {
-		put_field(&o, "result", "rejected");
-		put_field(&o, "reason", cmd_reason_name(reason));
-	}
+	return finish(&o);
+}
+
+size_t
+event_keys(char *buf, size_t len, int64_t ts, const struct cmd_admin *a, enum cmd_reason reason,
+           const char *message)
+{
+	struct out o = {buf, len, 0, false};
+
+	put_str(&o, "{");
+	put_int(&o, "ts", ts);
+	put_field(&o, "type", "keys");
+	if (a->has_op)
+		put_field(&o, "op", cmd_admin_op_name(a->op));
+	if (a->kid[0] != '\0')
+		put_field(&o, "kid", a->kid);
+	if (a->target[0] != '\0')
+		put_field(&o, "target", a->target);
+	if (a->nonce[0] != '\0')
+		put_field(&o, "nonce", a->nonce);
+	put_result(&o, reason);
+	if (message != NULL && message[0] != '\0')
+		put_field(&o, "message", message);
+	return finish(&o);
+}
+
+size_t
+event_enroll(char *buf, size_t len, int64_t ts, const char *invitation, const char *kid,
+             enum cmd_reason reason)
+{
+	struct out o = {buf, len, 0, false};
+
+	put_str(&o, "{");
+	put_int(&o, "ts", ts);
+	put_field(&o, "type", "enroll");
+	if (invitation != NULL)
+		put_field(&o, "invitation", invitation);
+	if (kid != NULL)
+		put_field(&o, "kid", kid);
+	put_result(&o, reason);
 	return finish(&o);
 }
 

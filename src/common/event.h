@@ -10,6 +10,7 @@
 #include <stdint.h>
 
 #include "cmd.h"
+#include "cmd_admin.h"
 #include "door.h"
 
 #define EVENT_MAX 1024
@@ -21,6 +22,22 @@
  */
 size_t event_command(char *buf, size_t len, int64_t ts, const struct cmd *c, const char *actor,
                      enum cmd_reason reason, unsigned presses);
+
+/*
+ * An admin message's verdict (type "keys"): "accepted" when reason is CMD_OK, else "rejected"
+ * with the reason; A as far as it was understood: the op, the signer (kid), the key added or
+ * removed (target) and the nonce, each only when the message got that far. MESSAGE (NULL or ""
+ * for none) says more when there is something to say: why an added line was malformed.
+ */
+size_t event_keys(char *buf, size_t len, int64_t ts, const struct cmd_admin *a,
+                  enum cmd_reason reason, const char *message);
+
+/*
+ * An enrollment request's verdict (type "enroll"): the invitation's id and the new key's kid
+ * when the request got that far (NULL otherwise), "accepted", or "rejected" with the reason.
+ */
+size_t event_enroll(char *buf, size_t len, int64_t ts, const char *invitation, const char *kid,
+                    enum cmd_reason reason);
 
 /* A door's state transition. */
 size_t event_state(char *buf, size_t len, int64_t ts, const char *door, enum door_state from,

@@ -203,6 +203,86 @@ test_events_NeverOverflows(void **state)
 	assert_int_equal(event_note(buf, len, 1, "n", NULL, "m"), 0);
 }
 
+/* An admin message accepted: op, signer, target and nonce, as the admin message said them. */
+static void
+test_events_KeysAccepted(void **state)
+{
+	char buf[EVENT_MAX];
+	struct cmd_admin a;
+	cJSON *j;
+
+	(void)state;
+	memset(&a, 0, sizeof(a));
+	a.op = CMD_ADMIN_ADD;
+	a.has_op = true;
+	strcpy(a.kid, "alice-phone");
+	strcpy(a.target, "dog-walker");
+	strcpy(a.nonce, "AdMiN-nOnCe0");
+	j = parse(buf, event_keys(buf, sizeof(buf), 1795547700, &a, CMD_OK, NULL));
+	assert_true(num(j, "ts") == 1795547700.0);
+	assert_string_equal(str(j, "type"), "keys");
+	assert_string_equal(str(j, "op"), "add");
+	assert_string_equal(str(j, "kid"), "alice-phone");
+	assert_string_equal(str(j, "target"), "dog-walker");
+	assert_string_equal(str(j, "nonce"), "AdMiN-nOnCe0");
+	assert_string_equal(str(j, "result"), "accepted");
+	assert_null(str(j, "reason"));
+	assert_null(str(j, "message"));
+	assert_int_equal(nfields(j), 7);
+	cJSON_Delete(j);
+}
+
+/* Refused: the reason, the message when there is one, and only the fields that were read. */
+static void
+test_events_KeysRejected(void **state)
+{
+	char buf[EVENT_MAX];
+	struct cmd_admin a;
+	cJSON *j;
+
+	(void)state;
+	memset(&a, 0, sizeof(a));
+	j = parse(buf, event_keys(buf, sizeof(buf), 1, &a, CMD_MALFORMED, ""));
+	assert_string_equal(str(j, "type"), "keys");
+	assert_string_equal(str(j, "result"), "rejected");
+	assert_string_equal(str(j, "reason"), "malformed");
+	assert_int_equal(nfields(j), 4);
+	cJSON_Delete(j);
+	a.op = CMD_ADMIN_REMOVE;
+	a.has_op = true;
+	strcpy(a.kid, "bob");
+	strcpy(a.target, "alice");
+	j = parse(buf, event_keys(buf, sizeof(buf), 1, &a, CMD_KEYS_READ_ONLY, "see \"the log\""));
+	assert_string_equal(str(j, "op"), "remove");
+	assert_string_equal(str(j, "reason"), "keys_read_only");
+	assert_string_equal(str(j, "message"), "see \"the log\"");
+	assert_null(str(j, "nonce"));
+	cJSON_Delete(j);
+	j = parse(buf, event_keys(buf, sizeof(buf), 1, &a, CMD_KEYS_WRITE_FAILED, NULL));
+	assert_string_equal(str(j, "reason"), "keys_write_failed");
+	cJSON_Delete(j);
+}
+
+static void
+test_events_Enroll(void **state)
+{
+	char buf[EVENT_MAX];
+	cJSON *j;
+
+	(void)state;
+	j = parse(buf, event_enroll(buf, sizeof(buf), 5, NULL, NULL, CMD_NOT_SUPPORTED));
+	assert_string_equal(str(j, "type"), "enroll");
+	assert_string_equal(str(j, "result"), "rejected");
+	assert_string_equal(str(j, "reason"), "not_supported");
+	assert_int_equal(nfields(j), 4);
+	cJSON_Delete(j);
+	j = parse(buf, event_enroll(buf, sizeof(buf), 5, "aW52aXRl", "bob-phone", CMD_OK));
+	assert_string_equal(str(j, "invitation"), "aW52aXRl");
+	assert_string_equal(str(j, "kid"), "bob-phone");
+	assert_string_equal(str(j, "result"), "accepted");
+	cJSON_Delete(j);
+}
+
 int
 main(void)
 {
@@ -212,6 +292,9 @@ main(void)
 	    cmocka_unit_test(test_events_EveryReasonIsSpecWord),
 	    cmocka_unit_test(test_events_ActorForUnsignedCommands),
 	    cmocka_unit_test(test_events_State),
+	    cmocka_unit_test(test_events_KeysAccepted),
+	    cmocka_unit_test(test_events_KeysRejected),
+	    cmocka_unit_test(test_events_Enroll),
 	    cmocka_unit_test(test_events_EscapesEverything),
 	    cmocka_unit_test(test_events_NeverOverflows),
 	};
