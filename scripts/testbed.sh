@@ -101,8 +101,9 @@ make_pki() {
 }
 
 # start_broker [SERVER-STEM] [PORT]: sets PORT and BROKER_PID. The ACL is the product's model
-# (garagectl broker-config's): the device writes its own state topics and its own discovery
-# subtree, and reads its commands and Home Assistant's status; the controller the reverse.
+# (garagectl broker-config's): the device writes its own state topics, its key list and its own
+# discovery subtree, and reads its commands, admin messages, enrollment requests and Home
+# Assistant's status; the controller the reverse.
 # One line more than the product's: bench/run.sh times mosquitto_sub on a retained message
 # under homeassistant/bench/ with the device's certificate.
 start_broker() {
@@ -112,14 +113,19 @@ start_broker() {
 user garage.local
 topic read garage/garage/+/cmd
 topic read garage/garage/+/ha_cmd
+topic read garage/garage/admin
+topic read garage/garage/enroll
 topic write garage/garage/availability
 topic write garage/garage/+/state
 topic write garage/garage/events
+topic write garage/garage/keys
 topic write homeassistant/cover/garage/#
 topic read homeassistant/status
 topic readwrite homeassistant/bench/#
 user ctl.local
 topic write garage/garage/+/cmd
+topic write garage/+/admin
+topic write garage/+/enroll
 topic read garage/#
 topic read homeassistant/#
 user ha.local

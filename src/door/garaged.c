@@ -8,7 +8,8 @@
  *
  * A message from the network half is hostile bytes: a packet of the wrong size or type kills
  * it, and a command's payload is raw bytes with a retained flag until the core's verifier
- * says otherwise; only a verified command reaches a door (handle_command()).
+ * says otherwise; only a verified command reaches a door (handle_command()), and only a
+ * verified admin message changes authorized_keys (handle_admin(), keyfile.c).
  *
  * One thread, one poll(2) over: the channel to the network half, a timerfd armed for the
  * earliest deadline of anything (relay release, sensor debounce, travel timeout, the network
@@ -43,6 +44,7 @@
 #include "log.h"
 #include "timer.h"
 #include "channel.h"
+#include "keyfile.h"
 #include "nethalf.h"
 #include "sig_sodium.h"
 #include "state.h"
@@ -118,10 +120,14 @@ usage(void)
 
 static struct {
 	bool state_due[CONFIG_MAX_DOORS];
+	bool keys_due; /* keys_out, after the states and before the events */
 	struct channel_event events[CHAN_EVENTS];
 	size_t head, count;
 	uint64_t dropped;
 } chan_out;
+
+/* The latest key list for P/D/keys (publish_keys()): kept whole, a new network half gets it. */
+static struct channel_keys keys_out;
 
 static struct log_limit chan_full_limit =
     LOG_LIMIT_INIT("the channel to the network half was full");
@@ -154,7 +160,7 @@ chan_pending(const struct garaged *g)
 	for (i = 0; i < g->ndoors; i++)
 		if (chan_out.state_due[i])
 			return true;
-	return chan_out.count > 0 || chan_out.dropped > 0;
+	return chan_out.keys_due || chan_out.count > 0 || chan_out.dropped > 0;
 }
 
 /* Whatever is due, states first, while the channel takes it. */
@@ -186,6 +192,11 @@ chan_flush(struct garaged *g)
 		if (!send_packet(g, &m, sizeof(m)))
 			return;
 		chan_out.state_due[i] = false;
+	}
+	if (chan_out.keys_due) {
+		if (!send_packet(g, &keys_out, sizeof(keys_out)))
+			return;
+		chan_out.keys_due = false;
 	}
 	while (chan_out.count > 0) {
 		if (!send_packet(g, &chan_out.events[chan_out.head], sizeof(struct channel_event)))
@@ -229,6 +240,29 @@ static void
 publish_state(struct garaged *g, struct door_entry *d)
 {
 	chan_out.state_due[d - g->doors] = true;
+	chan_flush(g);
+}
+
+/*
+ * The public key list of the keyring as it is now, for P/D/keys: made at once, sent when the
+ * channel has room (before any event queued after it), and again to every new network half.
+ */
+static void
+publish_keys(struct garaged *g)
+{
+	bool complete;
+	size_t len;
+
+	memset(&keys_out, 0, sizeof(keys_out));
+	keys_out.hdr.type = CHANNEL_KEYS;
+	keys_out.hdr.len = sizeof(keys_out);
+	len = keyfile_list_json(&g->keys, keys_out.json, sizeof(keys_out.json), &complete);
+	keys_out.len = (uint32_t)len;
+	if (!complete)
+		log_warnx("the key list of %zu keys is longer than P/D/keys carries (%u bytes): it "
+		          "is published cut, with \"truncated\":true; shorten kids or doors= lists",
+		          g->keys.nkeys, CHANNEL_KEYS_MAX);
+	chan_out.keys_due = true;
 	chan_flush(g);
 }
 
@@ -435,6 +469,95 @@ handle_command(struct garaged *g, const char *door, const void *payload, size_t 
 		(void)save_state(g);
 }
 
+#ifdef GARAGED_TEST_HOOKS
+/*
+ * Test builds only: GARAGED_TEST_KEYFILE_PAUSE=STAGE stops the door half for 30 s at that
+ * stage of an authorized_keys change ("written", "synced", "renamed": atomicfile.h), so that
+ * a test can kill -9 it there and see which file is left.
+ */
+static void
+test_keyfile_pause(enum atomicfile_stage stage, void *arg)
+{
+	const char *want = getenv("GARAGED_TEST_KEYFILE_PAUSE");
+
+	(void)arg;
+	if (want == NULL || strcmp(want, atomicfile_stage_name(stage)) != 0)
+		return;
+	log_warnx("test hook: pausing 30 s with authorized_keys %s", want);
+	sleep(30);
+}
+#endif
+
+/*
+ * An admin message from P/D/admin. The core verifies it as it verifies a command (retained
+ * flag, shape, the signer's key and admin role, its validity, time, replay, signature); then
+ * keyfile.c makes the change to authorized_keys as it is now, and only once the new file is in
+ * place does the keyring the verifier uses become the new one. Every outcome is one "keys"
+ * event; a verified message's nonce reaches state_dir whatever became of the change, since the
+ * replay window took it.
+ */
+static void
+handle_admin(struct garaged *g, const void *payload, size_t len, bool retained)
+{
+	static struct cmd_keyring ring; /* 12 KiB: not on the stack */
+	const struct keyfile_hooks *hooks = NULL;
+	char ev[EVENT_MAX], msg[2048] = "";
+	const char *detail = NULL;
+	struct cmd_admin a;
+	enum cmd_reason r;
+	bool verified;
+#ifdef GARAGED_TEST_HOOKS
+	static const struct keyfile_hooks test_hooks = {.pause = test_keyfile_pause};
+
+	hooks = &test_hooks;
+#endif
+
+	r = cmd_admin_check(&g->verifier, payload, len, retained, command_now(), &a);
+	verified = r == CMD_OK;
+	if (verified) {
+		r = keyfile_change(g->cfg.authorized_keys, a.kid, &a, hooks, &ring, msg,
+		                   sizeof(msg));
+		if (r == CMD_OK) {
+			g->keys = ring;
+			log_info("%s: %s %s by %s; %zu authorized key(s) now",
+			         g->cfg.authorized_keys,
+			         a.op == CMD_ADMIN_ADD ? "added" : "removed", a.target, a.kid,
+			         g->keys.nkeys);
+			if (msg[0] != '\0')
+				log_warnx("%s", msg);
+			publish_keys(g);
+		} else {
+			log_warnx("%s %s by %s refused (%s): %s", cmd_admin_op_name(a.op), a.target,
+			          a.kid, cmd_reason_name(r), msg);
+		}
+	}
+	/* What the owner can act on goes with the refusal: why a line or a key is refused. */
+	if (r == CMD_MALFORMED && a.error[0] != '\0')
+		detail = a.error;
+	else if (verified && (r == CMD_MALFORMED || r == CMD_TOO_MANY_KEYS))
+		detail = msg;
+	publish_event(g, ev, event_keys(ev, sizeof(ev), unix_now(), &a, r, detail));
+	if (verified)
+		(void)save_state(g);
+}
+
+/*
+ * An enrollment request from P/D/enroll: the single place where one is handled. Enrollment by
+ * invitation (issue 15, part C: src/door/enroll.c) is not there yet, so every request is
+ * refused as not_supported, in an event the invitee's client can wait for.
+ */
+static void
+handle_enroll(struct garaged *g, const void *payload, size_t len, bool retained)
+{
+	char ev[EVENT_MAX];
+
+	(void)payload;
+	(void)len;
+	(void)retained;
+	publish_event(g, ev,
+	              event_enroll(ev, sizeof(ev), unix_now(), NULL, NULL, CMD_NOT_SUPPORTED));
+}
+
 /*
  * Home Assistant's plain OPEN/CLOSE/STOP, heard only when the owner chose commands = unsigned
  * (they trust the broker's ACL for it). Still never retained, and still one event each, with
@@ -507,6 +630,8 @@ running(struct garaged *g)
 	sd_notifyf(0, "%sSTATUS=running; network half pid %ld", g->ready ? "" : "READY=1\n",
 	           (long)g->child);
 	g->ready = true;
+	/* A new network half knows no key list: it publishes this one at every connect. */
+	publish_keys(g);
 }
 
 /* One packet from the network half: channel_check() judges it, as if it came from a stranger. */
@@ -548,12 +673,22 @@ handle_channel(struct garaged *g)
 		running(g);
 		break;
 	case CHANNEL_COMMAND:
-		if (m.cmd.topic == CHANNEL_TOPIC_CMD)
+		switch (m.cmd.topic) {
+		case CHANNEL_TOPIC_CMD:
 			handle_command(g, m.cmd.door, m.cmd.payload, m.cmd.len,
 			               m.cmd.retained != 0);
-		else
+			break;
+		case CHANNEL_TOPIC_HA_CMD:
 			handle_ha_command(g, m.cmd.door, m.cmd.payload, m.cmd.len,
 			                  m.cmd.retained != 0);
+			break;
+		case CHANNEL_TOPIC_ADMIN:
+			handle_admin(g, m.cmd.payload, m.cmd.len, m.cmd.retained != 0);
+			break;
+		default: /* CHANNEL_TOPIC_ENROLL: channel_check() let no other through */
+			handle_enroll(g, m.cmd.payload, m.cmd.len, m.cmd.retained != 0);
+			break;
+		}
 		break;
 	default:
 		/* The size, or the type when the size was right. */
@@ -605,6 +740,7 @@ load_keys(struct garaged *g, bool at_start)
 		return;
 	}
 	log_info("%zu authorized key(s) from %s", g->keys.nkeys, g->cfg.authorized_keys);
+	publish_keys(g);
 }
 
 static void
@@ -731,6 +867,11 @@ spawn_child(struct garaged *g, uint64_t now)
 		g->restart_at = now + g->backoff_ms;
 		return;
 	}
+	/* Room for the largest packet (a key list) in one send, on either side. */
+	if (!channel_buffers(sv[0]) || !channel_buffers(sv[1]))
+		log_warn("raising the channel's send buffer to %zu bytes (net.core.wmem_max?): the "
+		         "largest messages may not get through",
+		         (size_t)CHANNEL_SOCKBUF);
 	pid = fork();
 	if (pid < 0) {
 		log_warn("fork for the network half");

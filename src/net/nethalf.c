@@ -1,14 +1,15 @@
 /*
  * nethalf: garaged's network half (privsep.h). It owns the broker connection (mqtt.c) and
  * everything that needs no privilege: availability and the last will, Home Assistant
- * discovery, the certificate-expiry event. It passes every message heard on a command topic
- * to the door half as raw bytes, and publishes the states and events the door half sends.
+ * discovery, the certificate-expiry event. It passes every message heard on a command topic,
+ * P/D/admin and P/D/enroll to the door half as raw bytes, and publishes the states, events
+ * and key list the door half sends.
  *
  * What it publishes goes through one bounded queue (flush_out()): the retained topics
- * (availability, each door's state and discovery) are marked due and published with their
- * latest value, never dropped; events wait in a ring of OUT_EVENTS, and one that does not fit
- * is counted and said later in an "events_dropped" event. What libmosquitto holds is capped by
- * the messages the broker has not acknowledged (MQTT_INFLIGHT_MAX), and the broker is not read
+ * (availability, each door's state, the key list and discovery) are marked due and published
+ * with their latest value, never dropped; events wait in a ring of OUT_EVENTS, and one that does
+ * not fit is counted and said later in an "events_dropped" event. What libmosquitto holds is capped
+ * by the messages the broker has not acknowledged (MQTT_INFLIGHT_MAX), and the broker is not read
  * while something waits to be written: a broker that stops reading cannot grow this process.
  *
  * It loads its certificate and key (mqtt_new), then gives up all it can: the user becomes
@@ -77,6 +78,9 @@ struct nethalf {
 	char cmd_filter[TOPIC_MAX];
 	char ha_cmd_filter[TOPIC_MAX];
 	char ha_status_topic[TOPIC_MAX];
+	char admin_topic[TOPIC_MAX];
+	char enroll_topic[TOPIC_MAX];
+	char keys_topic[TOPIC_MAX];
 	char state_topics[CONFIG_MAX_DOORS][TOPIC_MAX];
 	bool goodbye;
 	/* The outgoing queue (flush_out): retained topics due, with their latest value ... */
@@ -84,6 +88,11 @@ struct nethalf {
 	bool state_due[CONFIG_MAX_DOORS];
 	char state[CONFIG_MAX_DOORS][sizeof(((struct channel_state *)0)->state)];
 	bool discovery_due[CONFIG_MAX_DOORS];
+	/* The latest key list from the door half (keys_have: one came), published at every
+	 * connect and when a new one comes ... */
+	bool keys_have, keys_due;
+	uint32_t keys_len;
+	char keys[CHANNEL_KEYS_MAX];
 	/* ... and the events, a ring; the ones that did not fit since the last report, and when
 	 * that was. */
 	struct out_event events[OUT_EVENTS];
@@ -197,7 +206,8 @@ queue_dropped_event(struct nethalf *n, uint64_t now)
 
 /*
  * Everything due, in order of importance, while the broker has room for it: availability,
- * each door's latest state, discovery, then the events in the order they came.
+ * each door's latest state, the key list, discovery, then the events in the order they came
+ * (so a keys event follows the list it changed).
  */
 static void
 flush_out(struct nethalf *n)
@@ -219,6 +229,9 @@ flush_out(struct nethalf *n)
 			return;
 		n->state_due[i] = false;
 	}
+	if (n->keys_due && mqtt_publish(n->mqtt, n->keys_topic, n->keys, n->keys_len, true) == 1)
+		return;
+	n->keys_due = false;
 	for (i = 0; i < n->cfg->ndoors; i++) {
 		if (n->discovery_due[i] && discovery_one(n, i) == 1)
 			return;
@@ -275,12 +288,17 @@ on_connected(void *arg)
 	const struct channel_bare m = {.hdr = {CHANNEL_CONNECTED, sizeof(m)}};
 
 	n->availability_due = true;
+	/* The key list it has (the door half sends it when this half starts and on a change). */
+	n->keys_due = n->keys_have;
 	/* The door half answers with every door's retained state. */
 	send_msg(n, &m, sizeof(m));
 	publish_discovery(n);
 	publish_cert_warning(n);
 	flush_out(n);
+	/* The commands first: tests and the log count that subscription as "listening". */
 	mqtt_subscribe(n->mqtt, n->cmd_filter);
+	mqtt_subscribe(n->mqtt, n->admin_topic);
+	mqtt_subscribe(n->mqtt, n->enroll_topic);
 	if (n->cfg->ha_commands == CONFIG_HA_COMMANDS_UNSIGNED)
 		mqtt_subscribe(n->mqtt, n->ha_cmd_filter);
 	if (n->cfg->ha_discovery)
@@ -313,6 +331,10 @@ on_message(void *arg, const char *topic, const void *payload, size_t len, bool r
 
 	if (topic_door(topic, n->cfg->topic_prefix, n->cfg->device_id, "cmd", door, sizeof(door)))
 		forward_command(n, CHANNEL_TOPIC_CMD, door, payload, len, retained);
+	else if (strcmp(topic, n->admin_topic) == 0)
+		forward_command(n, CHANNEL_TOPIC_ADMIN, "", payload, len, retained);
+	else if (strcmp(topic, n->enroll_topic) == 0)
+		forward_command(n, CHANNEL_TOPIC_ENROLL, "", payload, len, retained);
 	else if (n->cfg->ha_commands == CONFIG_HA_COMMANDS_UNSIGNED &&
 	         topic_door(topic, n->cfg->topic_prefix, n->cfg->device_id, "ha_cmd", door,
 	                    sizeof(door)))
@@ -363,6 +385,13 @@ again:
 		break;
 	case CHANNEL_GOODBYE:
 		n->goodbye = true;
+		break;
+	case CHANNEL_KEYS:
+		/* The latest wins, as for a state. */
+		memcpy(n->keys, m.keys.json, m.keys.len);
+		n->keys_len = m.keys.len;
+		n->keys_have = true;
+		n->keys_due = true;
 		break;
 	default:
 		log_fatalx("the door half sent %s (%zd bytes, type %u)", why, r, m.hdr.type);
@@ -684,6 +713,12 @@ nethalf_main(const struct config *cfg, int channel, bool drop, uid_t uid, gid_t 
 	snprintf(n.ha_cmd_filter, sizeof(n.ha_cmd_filter), "%s/%s/+/ha_cmd", cfg->topic_prefix,
 	         cfg->device_id);
 	snprintf(n.ha_status_topic, sizeof(n.ha_status_topic), "%s/status", cfg->ha_prefix);
+	snprintf(n.admin_topic, sizeof(n.admin_topic), "%s/%s/admin", cfg->topic_prefix,
+	         cfg->device_id);
+	snprintf(n.enroll_topic, sizeof(n.enroll_topic), "%s/%s/enroll", cfg->topic_prefix,
+	         cfg->device_id);
+	snprintf(n.keys_topic, sizeof(n.keys_topic), "%s/%s/keys", cfg->topic_prefix,
+	         cfg->device_id);
 	for (i = 0; i < cfg->ndoors; i++)
 		snprintf(n.state_topics[i], sizeof(n.state_topics[i]), "%s/%s/%s/state",
 		         cfg->topic_prefix, cfg->device_id, cfg->doors[i].name);
