@@ -42,14 +42,15 @@
 /*
  * max_packet_size: Mosquitto closes a client's connection as soon as the fixed header of a
  * larger packet is read, before it allocates or reads the rest. The largest packet of the
- * product is a Home Assistant discovery publish: 1376 bytes with every prefix and name at its
- * longest and the command topic on (test-ha.c, LargestPacketFitsBrokerLimit), and never over
- * 2.2 KB (the payload's buffer is HA_DISCOVERY_MAX, 2048); a signed command is at most 512
- * bytes, an event 1 KB. The default leaves room ten times over; the floor still leaves the
- * largest one room.
+ * product is the device's key list on P/D/keys: at most 16109 bytes with every prefix and name
+ * at its longest (its JSON is cut to CHANNEL_KEYS_MAX, test-keyfile.c,
+ * LargestListFitsBrokerLimit). Then come a Home Assistant discovery publish (1376 bytes,
+ * test-ha.c), an enrollment request (2 KB), an admin message and an event (1 KB each) and a
+ * signed command (512 bytes). The default is also the floor: a smaller limit would make the
+ * broker close the device's connection at every publish of a long key list.
  */
 #define MAX_PACKET_DEFAULT 16384
-#define MAX_PACKET_MIN     4096
+#define MAX_PACKET_MIN     16384
 #define MAX_PACKET_LIMIT   268435455 /* MQTT's own: a four-byte remaining length */
 
 enum role {
@@ -339,14 +340,19 @@ write_acl_text(FILE *f, const struct broker *b)
 		fputc('\n', f);
 		switch (e->role) {
 		case ROLE_DEVICE:
-			fprintf(f, "# device %s: reads its commands, writes its own state only\n",
+			fprintf(f,
+			        "# device %s: reads its commands, admin messages and enrollment "
+			        "requests,\n# writes its own state and key list only\n",
 			        e->id);
 			fprintf(f, "user %s\n", e->cn);
 			fprintf(f, "topic read %s/%s/+/cmd\n", p, e->id);
 			fprintf(f, "topic read %s/%s/+/ha_cmd\n", p, e->id);
+			fprintf(f, "topic read %s/%s/admin\n", p, e->id);
+			fprintf(f, "topic read %s/%s/enroll\n", p, e->id);
 			fprintf(f, "topic write %s/%s/availability\n", p, e->id);
 			fprintf(f, "topic write %s/%s/+/state\n", p, e->id);
 			fprintf(f, "topic write %s/%s/events\n", p, e->id);
+			fprintf(f, "topic write %s/%s/keys\n", p, e->id);
 			fprintf(f,
 			        "# Home Assistant discovery under its own node id only "
 			        "(HA/cover/DEVICE/DOOR/config):\n# no device can replace another "
@@ -355,11 +361,12 @@ write_acl_text(FILE *f, const struct broker *b)
 			fprintf(f, "topic read %s/status\n", ha);
 			break;
 		case ROLE_CONTROLLER:
-			fprintf(f,
-			        "# controller: sends signed commands to every device, reads their "
-			        "state\n");
+			fprintf(f, "# controller: sends signed commands, admin messages and "
+			           "enrollment requests to\n# every device, reads their state\n");
 			fprintf(f, "user %s\n", e->cn);
 			fprintf(f, "topic write %s/+/+/cmd\n", p);
+			fprintf(f, "topic write %s/+/admin\n", p);
+			fprintf(f, "topic write %s/+/enroll\n", p);
 			fprintf(f, "topic read %s/#\n", p);
 			fprintf(f, "topic read %s/#\n", ha);
 			break;

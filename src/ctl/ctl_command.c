@@ -55,8 +55,10 @@
  */
 #define TAKEOVER_WINDOW_MS 10000U
 
-#define MAX_DOORS  32 /* doors of one device shown; garaged drives at most CONFIG_MAX_DOORS */
-#define STATE_MAX  16 /* longer than any state SPEC names; longer payloads are cut */
+#define MAX_DOORS  32    /* doors of one device shown; garaged drives at most CONFIG_MAX_DOORS */
+#define KEYS_MAX   16384 /* the key list (P/D/keys): larger than the device ever publishes */
+#define KEYS_SHOWN 64    /* keys listed at most; a device holds 32 */
+#define STATE_MAX  16    /* longer than any state SPEC names; longer payloads are cut */
 #define TOPIC_MAX  (CONFIG_PREFIX_MAX + 2 * CONFIG_NAME_MAX + 16)
 #define EVENT_MAX  2048 /* an event is one small JSON object; larger ones are not read */
 #define SHOW_MAX   64   /* how much of a string from the network is shown */
@@ -94,6 +96,8 @@ struct session {
 	char t_avail[TOPIC_MAX];
 	char t_states[TOPIC_MAX];
 	char t_events[TOPIC_MAX];
+	char t_keys[TOPIC_MAX]; /* subscribed only by keys list */
+	bool want_keys;
 
 	bool connected;
 	bool subscribed;
@@ -113,10 +117,20 @@ struct session {
 	size_t ndoors;
 	uint64_t last_msg; /* monotonic ms of the last availability or state message */
 
-	/* The command being followed, and the device's answer to it. */
-	const struct ctl_request *req;
+	/* What was sent (a command or an admin message), what its answer is, and the answer. */
+	const struct ctl_request *req; /* a command: its door and kid, for --wait */
+	const char *answer_type;       /* the event type of the answer: "command" or "keys" */
+	const char *answer_nonce;      /* the nonce the answer carries */
+	const char *what;              /* "the command", "the admin message": for messages */
+	char acl_topic[TOPIC_MAX];     /* what the ACL must let us write, for messages */
 	enum answer answer;
 	char reason[SHOW_MAX + 1];
+	char detail[EVENT_MAX]; /* the answer's "message", when it has one */
+
+	/* keys list: the retained key list, when one came. */
+	bool keys_seen;
+	size_t keys_len;
+	char keys[KEYS_MAX + 1];
 
 	/* status --watch prints every change as it comes. */
 	bool watching;
@@ -295,7 +309,7 @@ static void
 on_connect(struct mosquitto *mosq, void *obj, int rc, int flags, const mosquitto_property *props)
 {
 	struct session *s = obj;
-	char *topics[3] = {s->t_avail, s->t_states, s->t_events};
+	char *topics[4] = {s->t_avail, s->t_states, s->t_events, s->t_keys};
 	const struct config_pin *pin;
 	int ret;
 
@@ -320,7 +334,8 @@ on_connect(struct mosquitto *mosq, void *obj, int rc, int flags, const mosquitto
 	s->connected_at = now_ms();
 	s->subscribed = false;
 	/* Subscribed before anything is published, so that the answer cannot be missed. */
-	ret = mosquitto_subscribe_multiple(mosq, &s->sub_mid, 3, topics, 1, 0, NULL);
+	ret = mosquitto_subscribe_multiple(mosq, &s->sub_mid, s->want_keys ? 4 : 3, topics, 1, 0,
+	                                   NULL);
 	if (ret != MOSQ_ERR_SUCCESS) {
 		snprintf(s->error, sizeof(s->error), "cannot subscribe to %s/%s/#: %s",
 		         s->cfg->topic_prefix, s->device, mosquitto_strerror(ret));
@@ -366,10 +381,10 @@ on_publish(struct mosquitto *mosq, void *obj, int mid, int rc, const mosquitto_p
 	if (mid != s->pub_mid || rc < MQTT_RC_UNSPECIFIED || s->failed)
 		return;
 	snprintf(s->error, sizeof(s->error),
-	         "the broker refused the command: %s; its ACL must let the certificate %s (%s) "
-	         "write %s/%s/+/cmd, as garagectl broker-config does for each --controller",
-	         mosquitto_reason_string(rc), s->cfg->certfile, own_cn(s, cn, sizeof(cn)),
-	         s->cfg->topic_prefix, s->device);
+	         "the broker refused %s: %s; its ACL must let the certificate %s (%s) write %s, "
+	         "as garagectl broker-config does for each --controller",
+	         s->what, mosquitto_reason_string(rc), s->cfg->certfile, own_cn(s, cn, sizeof(cn)),
+	         s->acl_topic);
 	s->failed = true;
 	s->pub_refused = true;
 }
@@ -466,7 +481,7 @@ print_event(const cJSON *ev)
 	fflush(stdout);
 }
 
-/* Is this event the answer to the command being followed? */
+/* Is this event the answer to the command or admin message being followed? */
 static bool
 is_our_answer(const struct session *s, const cJSON *ev)
 {
@@ -476,13 +491,14 @@ is_our_answer(const struct session *s, const cJSON *ev)
 	const cJSON *door = cJSON_GetObjectItemCaseSensitive(ev, "door");
 	const cJSON *kid = cJSON_GetObjectItemCaseSensitive(ev, "kid");
 
-	if (!cJSON_IsString(type) || strcmp(type->valuestring, "command") != 0)
+	if (s->answer_type == NULL || !cJSON_IsString(type) ||
+	    strcmp(type->valuestring, s->answer_type) != 0)
 		return false;
-	/* The nonce names one command; every other clue could fit another's. */
+	/* The nonce names one message; every other clue could fit another's. */
 	if (nonce != NULL)
-		return cJSON_IsString(nonce) && strcmp(nonce->valuestring, req->cmd->nonce) == 0;
-	/* A device whose events carry no nonce: this door, this key, since we sent. */
-	return cJSON_IsString(door) && strcmp(door->valuestring, req->door) == 0 &&
+		return cJSON_IsString(nonce) && strcmp(nonce->valuestring, s->answer_nonce) == 0;
+	/* A device whose command events carry no nonce: this door, this key, since we sent. */
+	return req != NULL && cJSON_IsString(door) && strcmp(door->valuestring, req->door) == 0 &&
 	       cJSON_IsString(kid) && strcmp(kid->valuestring, req->kid) == 0;
 }
 
@@ -506,9 +522,14 @@ handle_event(struct session *s, const void *payload, size_t len)
 		if (cJSON_IsString(type) && strcmp(type->valuestring, "command") == 0)
 			print_event(ev);
 	}
-	if (s->req != NULL && s->answer == ANSWER_NONE && is_our_answer(s, ev)) {
+	if (s->answer == ANSWER_NONE && is_our_answer(s, ev)) {
+		const cJSON *message = cJSON_GetObjectItemCaseSensitive(ev, "message");
+
 		result = cJSON_GetObjectItemCaseSensitive(ev, "result");
 		reason = cJSON_GetObjectItemCaseSensitive(ev, "reason");
+		if (cJSON_IsString(message))
+			copy_shown(s->detail, sizeof(s->detail), message->valuestring,
+			           strlen(message->valuestring));
 		if (cJSON_IsString(result) && strcmp(result->valuestring, "accepted") == 0) {
 			s->answer = ANSWER_ACCEPTED;
 		} else if (cJSON_IsString(result) && strcmp(result->valuestring, "rejected") == 0) {
@@ -555,6 +576,15 @@ on_message(struct mosquitto *mosq, void *obj, const struct mosquitto_message *ms
 	(void)mosq;
 	if (msg->payloadlen < 0 || msg->topic == NULL)
 		return;
+	if (s->want_keys && strcmp(msg->topic, s->t_keys) == 0) {
+		/* A list too large is none the device made: it is not read. */
+		s->keys_seen = true;
+		s->keys_len = (size_t)msg->payloadlen <= KEYS_MAX ? (size_t)msg->payloadlen : 0;
+		memcpy(s->keys, msg->payload, s->keys_len);
+		s->keys[s->keys_len] = '\0';
+		s->last_msg = now_ms();
+		return;
+	}
 	if (strcmp(msg->topic, s->t_events) == 0) {
 		handle_event(s, msg->payload, (size_t)msg->payloadlen);
 		return;
@@ -623,11 +653,11 @@ tls_failed(struct session *s, int rc)
 }
 
 /*
- * Connects and subscribes to the device's topics. Returns 0 once the SUBACK is in, or -1 with
- * the reason printed.
+ * Connects and subscribes to the device's topics (with KEYS, its key list too). Returns 0 once
+ * the SUBACK is in, or -1 with the reason printed.
  */
 static int
-session_open(struct session *s, const struct config *cfg, const char *device)
+session_open(struct session *s, const struct config *cfg, const char *device, bool keys)
 {
 	unsigned char rnd[6];
 	struct mqtt_session_opts opts;
@@ -641,6 +671,8 @@ session_open(struct session *s, const struct config *cfg, const char *device)
 	snprintf(s->t_avail, sizeof(s->t_avail), "%s/%s/availability", cfg->topic_prefix, device);
 	snprintf(s->t_states, sizeof(s->t_states), "%s/%s/+/state", cfg->topic_prefix, device);
 	snprintf(s->t_events, sizeof(s->t_events), "%s/%s/events", cfg->topic_prefix, device);
+	snprintf(s->t_keys, sizeof(s->t_keys), "%s/%s/keys", cfg->topic_prefix, device);
+	s->want_keys = keys;
 
 	/* A random client id, so that two garagectl runs never take each other's session on a
 	 * broker that keeps it. broker-config's broker replaces it with the certificate's CN
@@ -829,13 +861,29 @@ target_text(enum target t)
 	return "";
 }
 
-/* Why a rejected command was rejected, and what the owner can do about it. */
+/* Why a rejected command or admin message was rejected, and what the owner can do about it. */
 static const char *
 reason_hint(const char *reason)
 {
 	static const struct {
 		const char *reason, *hint;
 	} hints[] = {
+	    {"not_admin", "the signing key (kid in ctl.conf, or --kid before the command) is not "
+	                  "marked admin: add the word admin to its line in the device's "
+	                  "authorized_keys and send garaged SIGHUP"},
+	    {"key_exists", "a key with this kid is there already: remove it first, or choose "
+	                   "another kid"},
+	    {"unknown_target", "no key has this kid: see garagectl keys list"},
+	    {"last_admin", "it is the only admin key: add another admin key first"},
+	    {"too_many_keys", "the device holds as many keys as it can: remove one first"},
+	    {"keys_read_only",
+	     "garaged may not write its authorized_keys: keep it where it may, "
+	     "/var/lib/garaged/authorized_keys owned by the user garaged runs as (docs/setup.md)"},
+	    {"keys_write_failed", "the device could not write authorized_keys: see its log "
+	                          "(journalctl -u garaged)"},
+	    {"key_expired", "this key's not_after= has passed on the device"},
+	    {"key_not_yet_valid", "this key's not_before= has not come yet on the device"},
+	    {"key_off_hours", "this key's days= or hours= do not include the device's local time"},
 	    {"unknown_key", "add this key's authorized_keys line on the device and send garaged "
 	                    "SIGHUP"},
 	    {"forbidden", "the device's authorized_keys line for this key does not allow this "
@@ -856,19 +904,23 @@ reason_hint(const char *reason)
 	return NULL;
 }
 
-/* The answer to the command: waits up to ANSWER_TIMEOUT_MS for the device's event. */
+/*
+ * The answer to what was sent (s->what): waits up to ANSWER_TIMEOUT_MS for the device's event.
+ * REFUSED names it in a refusal ("the command", "to add key bob"); TOPIC is where it went.
+ */
 static int
-await_answer(struct session *s, const struct ctl_request *req)
+await_answer(struct session *s, const char *device, const char *refused, const char *topic)
 {
 	uint64_t deadline = now_ms() + ANSWER_TIMEOUT_MS;
 	const char *hint;
 
 	while (s->answer == ANSWER_NONE && !interrupted && now_ms() < deadline)
 		if (session_pump(s, deadline, UINT32_MAX) != 0) {
-			errline("%s%s", s->error,
+			errline("%s%s%s%s", s->error, s->pub_refused ? "" : "; ",
+			        s->pub_refused ? "" : s->what,
 			        s->pub_refused ? ""
-			                       : "; the command may not have reached the device: "
-			                         "check with garagectl status");
+			                       : " may not have reached the device: check with "
+			                         "garagectl status");
 			return CTL_EXIT_FAILED;
 		}
 	if (interrupted) {
@@ -877,21 +929,22 @@ await_answer(struct session *s, const struct ctl_request *req)
 	}
 	if (s->answer == ANSWER_REJECTED) {
 		hint = reason_hint(s->reason);
-		errline("the device refused the command: %s%s%s", s->reason,
-		        hint != NULL ? "; " : "", hint != NULL ? hint : "");
+		/* One line: the reason, what the device said about it, what to do. */
+		errline("the device refused %s: %s%s%s%s%s%s", refused, s->reason,
+		        s->detail[0] != '\0' ? " (" : "", s->detail,
+		        s->detail[0] != '\0' ? ")" : "", hint != NULL ? "; " : "",
+		        hint != NULL ? hint : "");
 		return CTL_EXIT_FAILED;
 	}
 	if (s->answer == ANSWER_NONE) {
 		if (strcmp(s->availability, "online") == 0)
 			errline("no answer from device %s within %u s although it is online; check "
-			        "that the broker's ACL lets this client write %s/%s/%s/cmd",
-			        req->device, ANSWER_TIMEOUT_MS / 1000U, s->cfg->topic_prefix,
-			        req->device, req->door);
+			        "that the broker's ACL lets this client write %s",
+			        device, ANSWER_TIMEOUT_MS / 1000U, topic);
 		else
 			errline("no answer from device %s within %u s; is garaged running and "
 			        "connected? (availability: %s)",
-			        req->device, ANSWER_TIMEOUT_MS / 1000U,
-			        or_unknown(s->availability));
+			        device, ANSWER_TIMEOUT_MS / 1000U, or_unknown(s->availability));
 		return CTL_EXIT_FAILED;
 	}
 	return CTL_EXIT_OK;
@@ -967,9 +1020,13 @@ ctl_command_send(const struct config *mqtt, const struct ctl_request *req)
 	int rc, ret;
 
 	install_signals();
-	if (session_open(&s, mqtt, req->device) != 0)
+	if (session_open(&s, mqtt, req->device, false) != 0)
 		return CTL_EXIT_FAILED;
 	s.req = req;
+	s.answer_type = "command";
+	s.answer_nonce = req->cmd->nonce;
+	s.what = "the command";
+	snprintf(s.acl_topic, sizeof(s.acl_topic), "%s/%s/+/cmd", mqtt->topic_prefix, req->device);
 	snprintf(topic, sizeof(topic), "%s/%s/%s/cmd", mqtt->topic_prefix, req->device, req->door);
 	/* QoS 1 so that the broker has it; never retained: the device ignores retained ones. */
 	rc = mosquitto_publish(s.mosq, &s.pub_mid, topic, (int)req->cmd->len, req->cmd->payload, 1,
@@ -979,12 +1036,203 @@ ctl_command_send(const struct config *mqtt, const struct ctl_request *req)
 		session_close(&s);
 		return CTL_EXIT_FAILED;
 	}
-	ret = await_answer(&s, req);
+	ret = await_answer(&s, req->device, "the command", topic);
 	if (ret == CTL_EXIT_OK) {
 		printf("door %s: %s accepted\n", req->door, cmd_action_name(req->action));
 		fflush(stdout);
 		if (req->wait)
 			ret = follow_door(&s, req);
+	}
+	session_close(&s);
+	return ret;
+}
+
+int
+ctl_admin_send(const struct config *mqtt, const struct ctl_admin_request *req)
+{
+	struct session s;
+	char topic[TOPIC_MAX], refused[CMD_KID_MAX + 32];
+	int rc, ret;
+
+	install_signals();
+	if (session_open(&s, mqtt, req->device, false) != 0)
+		return CTL_EXIT_FAILED;
+	s.answer_type = "keys";
+	s.answer_nonce = req->msg->nonce;
+	s.what = "the admin message";
+	snprintf(topic, sizeof(topic), "%s/%s/admin", mqtt->topic_prefix, req->device);
+	snprintf(s.acl_topic, sizeof(s.acl_topic), "%s", topic);
+	snprintf(refused, sizeof(refused), "to %s key %s", cmd_admin_op_name(req->op), req->target);
+	/* As a command: QoS 1, never retained (the device refuses a retained one). */
+	rc = mosquitto_publish(s.mosq, &s.pub_mid, topic, (int)req->msg->len, req->msg->payload, 1,
+	                       false);
+	if (rc != MOSQ_ERR_SUCCESS) {
+		errline("cannot publish the admin message on %s: %s", topic,
+		        mosquitto_strerror(rc));
+		session_close(&s);
+		return CTL_EXIT_FAILED;
+	}
+	ret = await_answer(&s, req->device, refused, topic);
+	if (ret == CTL_EXIT_OK) {
+		printf("key %s: %s\n", req->target, req->op == CMD_ADMIN_ADD ? "added" : "removed");
+		fflush(stdout);
+	}
+	session_close(&s);
+	return ret;
+}
+
+/* Joins the strings of the JSON array A (made safe to show) with ',' into buf. */
+static void
+join_shown(char *buf, size_t size, const cJSON *a)
+{
+	const cJSON *item;
+	char one[SHOW_MAX + 1];
+	size_t n = 0;
+
+	buf[0] = '\0';
+	cJSON_ArrayForEach(item, a)
+	{
+		if (!cJSON_IsString(item))
+			continue;
+		copy_shown(one, sizeof(one), item->valuestring, strlen(item->valuestring));
+		n += (size_t)snprintf(buf + n, n < size ? size - n : 0, "%s%s", n > 0 ? "," : "",
+		                      one);
+		if (n >= size)
+			break;
+	}
+}
+
+/* One row of keys list, each column text made safe to show. */
+struct key_row {
+	char kid[SHOW_MAX + 1];
+	char actions[SHOW_MAX + 1];
+	char doors[300];
+	char valid[2 * SHOW_MAX + 16];
+	char when[2 * SHOW_MAX + 16];
+	char admin[8];
+};
+
+static void
+key_row(struct key_row *r, const cJSON *k)
+{
+	const cJSON *actions = cJSON_GetObjectItemCaseSensitive(k, "actions");
+	const cJSON *doors = cJSON_GetObjectItemCaseSensitive(k, "doors");
+	const cJSON *days = cJSON_GetObjectItemCaseSensitive(k, "days");
+	char nb[SHOW_MAX + 1], na[SHOW_MAX + 1], d[SHOW_MAX + 1], h[SHOW_MAX + 1];
+
+	shown_string(r->kid, cJSON_GetObjectItemCaseSensitive(k, "kid"), "?");
+	/* All four actions is what a line without actions= means. */
+	join_shown(r->actions, sizeof(r->actions), actions);
+	if (cJSON_GetArraySize(actions) == CMD_ACTION_COUNT)
+		snprintf(r->actions, sizeof(r->actions), "all");
+	if (cJSON_IsArray(doors))
+		join_shown(r->doors, sizeof(r->doors), doors);
+	else
+		shown_string(r->doors, doors, "?");
+	shown_string(nb, cJSON_GetObjectItemCaseSensitive(k, "not_before"), "");
+	shown_string(na, cJSON_GetObjectItemCaseSensitive(k, "not_after"), "");
+	if (nb[0] != '\0' && na[0] != '\0')
+		snprintf(r->valid, sizeof(r->valid), "%s..%s", nb, na);
+	else if (nb[0] != '\0')
+		snprintf(r->valid, sizeof(r->valid), "from %s", nb);
+	else if (na[0] != '\0')
+		snprintf(r->valid, sizeof(r->valid), "until %s", na);
+	else
+		snprintf(r->valid, sizeof(r->valid), "always");
+	join_shown(d, sizeof(d), days);
+	shown_string(h, cJSON_GetObjectItemCaseSensitive(k, "hours"), "");
+	if (d[0] == '\0' && h[0] == '\0')
+		snprintf(r->when, sizeof(r->when), "any time");
+	else
+		snprintf(r->when, sizeof(r->when), "%s%s%s", d,
+		         d[0] != '\0' && h[0] != '\0' ? " " : "", h);
+	snprintf(r->admin, sizeof(r->admin), "%s",
+	         cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(k, "admin")) ? "admin" : "-");
+}
+
+/* Prints the key list JSON of the device, one row a key, in columns. */
+static int
+print_keys(const struct session *s, const char *device)
+{
+	static struct key_row rows[KEYS_SHOWN + 1];
+	static const struct key_row head = {"KID", "ACTIONS", "DOORS", "VALID", "WHEN", "ADMIN"};
+	int w[5] = {0};
+	const cJSON *keys, *k;
+	size_t n = 0, i, more = 0;
+	cJSON *list;
+
+	list = cJSON_ParseWithLength(s->keys, s->keys_len);
+	keys = cJSON_GetObjectItemCaseSensitive(list, "keys");
+	if (!cJSON_IsArray(keys)) {
+		cJSON_Delete(list);
+		errline("the key list of device %s on the broker is not one garaged wrote", device);
+		return CTL_EXIT_FAILED;
+	}
+	rows[n++] = head;
+	cJSON_ArrayForEach(k, keys)
+	{
+		if (n == KEYS_SHOWN + 1) {
+			more++;
+			continue;
+		}
+		if (cJSON_IsObject(k))
+			key_row(&rows[n++], k);
+	}
+	for (i = 0; i < n; i++) {
+		const char *col[5] = {rows[i].kid, rows[i].actions, rows[i].doors, rows[i].valid,
+		                      rows[i].when};
+
+		for (size_t c = 0; c < 5; c++)
+			if ((int)strlen(col[c]) > w[c])
+				w[c] = (int)strlen(col[c]);
+	}
+	for (i = 0; i < n; i++)
+		printf("%-*s  %-*s  %-*s  %-*s  %-*s  %s\n", w[0], rows[i].kid, w[1],
+		       rows[i].actions, w[2], rows[i].doors, w[3], rows[i].valid, w[4],
+		       rows[i].when, rows[i].admin);
+	fflush(stdout);
+	if (more > 0)
+		errline("%zu more key(s) not shown", more);
+	if (cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(list, "truncated")))
+		errline("device %s holds more keys than its list carries: the list is cut", device);
+	cJSON_Delete(list);
+	return CTL_EXIT_OK;
+}
+
+int
+ctl_keys_list(const struct config *mqtt, const char *device)
+{
+	struct session s;
+	uint64_t start, end;
+	int ret;
+
+	install_signals();
+	if (session_open(&s, mqtt, device, true) != 0)
+		return CTL_EXIT_FAILED;
+	/* The retained list follows the SUBACK: until it came, or the burst has passed. */
+	start = now_ms();
+	while (!interrupted && !s.keys_seen) {
+		end = s.last_msg + STATUS_QUIET_MS;
+		if (end > start + STATUS_MAX_MS)
+			end = start + STATUS_MAX_MS;
+		if (now_ms() >= end)
+			break;
+		if (session_pump(&s, end, STATUS_MAX_MS) != 0) {
+			errline("%s", s.error);
+			session_close(&s);
+			return CTL_EXIT_FAILED;
+		}
+	}
+	if (interrupted)
+		ret = CTL_EXIT_FAILED;
+	else if (!s.keys_seen || s.keys_len == 0) {
+		errline("no key list for device %s on the broker; is garaged running with [device] "
+		        "id = %s and topic_prefix = %s, and may it write %s/%s/keys (garagectl "
+		        "broker-config)?",
+		        device, device, mqtt->topic_prefix, mqtt->topic_prefix, device);
+		ret = CTL_EXIT_FAILED;
+	} else {
+		ret = print_keys(&s, device);
 	}
 	session_close(&s);
 	return ret;
@@ -1006,7 +1254,7 @@ ctl_status(const struct config *mqtt, const char *device, bool watch)
 	int rc, saved;
 
 	install_signals();
-	if (session_open(&s, mqtt, device) != 0)
+	if (session_open(&s, mqtt, device, false) != 0)
 		return CTL_EXIT_FAILED;
 	/* The retained messages follow the SUBACK in a burst: read until it has passed. */
 	start = now_ms();

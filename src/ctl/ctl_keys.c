@@ -154,23 +154,57 @@ out:
 	return key;
 }
 
+/* A fresh random nonce, as base64url text. Returns 0, or -1 with the reason in err. */
+static int
+make_nonce(char out[CMD_NONCE_TEXT_MAX + 1], char *err, size_t errlen)
+{
+	uint8_t nonce[NONCE_BYTES];
+	char why[256];
+
+	if (RAND_bytes(nonce, sizeof(nonce)) != 1 ||
+	    base64_encode(BASE64_URL_UNPADDED, nonce, sizeof(nonce), out, CMD_NONCE_TEXT_MAX + 1) ==
+	        0) {
+		snprintf(err, errlen, "cannot make a nonce%s", ctl_ssl_reason(why, sizeof(why)));
+		return -1;
+	}
+	return 0;
+}
+
+/* The Ed25519 signature of TEXT by KEY, as base64url text. Returns 0, or -1 with the reason. */
+static int
+sign_text(EVP_PKEY *key, const char *text, size_t len, char sig64[CMD_SIG_LEN * 2], char *err,
+          size_t errlen)
+{
+	uint8_t sig[CMD_SIG_LEN];
+	size_t siglen = sizeof(sig);
+	char why[256];
+	EVP_MD_CTX *md;
+	int ok;
+
+	/* Ed25519 hashes the message itself: no digest is named (NULL), one shot. */
+	md = EVP_MD_CTX_new();
+	ok = md != NULL && EVP_DigestSignInit(md, NULL, NULL, NULL, key) == 1 &&
+	     EVP_DigestSign(md, sig, &siglen, (const unsigned char *)text, len) == 1 &&
+	     siglen == sizeof(sig);
+	EVP_MD_CTX_free(md);
+	if (!ok || base64_encode(BASE64_URL_UNPADDED, sig, siglen, sig64, CMD_SIG_LEN * 2) == 0) {
+		snprintf(err, errlen, "cannot sign%s", ctl_ssl_reason(why, sizeof(why)));
+		return -1;
+	}
+	return 0;
+}
+
 int
 ctl_sign_command(EVP_PKEY *key, const char *device, const char *door, enum cmd_action action,
                  const char *kid, struct ctl_signed *out, char *err, size_t errlen)
 {
-	uint8_t nonce[NONCE_BYTES], sig[CMD_SIG_LEN];
-	char text[CMD_SIGNED_TEXT_MAX], sig64[CMD_SIG_LEN * 2], why[256];
-	size_t textlen, siglen = sizeof(sig);
-	EVP_MD_CTX *md;
-	int n, ok;
+	char text[CMD_SIGNED_TEXT_MAX], sig64[CMD_SIG_LEN * 2];
+	size_t textlen;
+	int n;
 
 	memset(out, 0, sizeof(*out));
-	if (RAND_bytes(nonce, sizeof(nonce)) != 1 ||
-	    base64_encode(BASE64_URL_UNPADDED, nonce, sizeof(nonce), out->nonce,
-	                  sizeof(out->nonce)) == 0) {
-		snprintf(err, errlen, "cannot make a nonce%s", ctl_ssl_reason(why, sizeof(why)));
+	if (make_nonce(out->nonce, err, errlen) != 0)
 		return -1;
-	}
 	out->ts = (int64_t)time(NULL);
 	textlen =
 	    cmd_signed_text(text, sizeof(text), device, door, action, out->ts, out->nonce, kid);
@@ -178,17 +212,8 @@ ctl_sign_command(EVP_PKEY *key, const char *device, const char *door, enum cmd_a
 		snprintf(err, errlen, "internal error: the signed text does not fit");
 		return -1;
 	}
-	/* Ed25519 hashes the message itself: no digest is named (NULL), one shot. */
-	md = EVP_MD_CTX_new();
-	ok = md != NULL && EVP_DigestSignInit(md, NULL, NULL, NULL, key) == 1 &&
-	     EVP_DigestSign(md, sig, &siglen, (const unsigned char *)text, textlen) == 1 &&
-	     siglen == sizeof(sig);
-	EVP_MD_CTX_free(md);
-	if (!ok || base64_encode(BASE64_URL_UNPADDED, sig, siglen, sig64, sizeof(sig64)) == 0) {
-		snprintf(err, errlen, "cannot sign the command%s",
-		         ctl_ssl_reason(why, sizeof(why)));
+	if (sign_text(key, text, textlen, sig64, err, errlen) != 0)
 		return -1;
-	}
 	/*
 	 * Written with snprintf rather than a JSON library: every field is from a charset that
 	 * needs no escaping (validated names and key id, base64url, digits), and the field order
@@ -201,6 +226,42 @@ ctl_sign_command(EVP_PKEY *key, const char *device, const char *door, enum cmd_a
 	if (n < 0 || (size_t)n >= sizeof(out->payload)) {
 		snprintf(err, errlen, "internal error: the command is larger than %u bytes",
 		         CMD_MAX_PAYLOAD);
+		return -1;
+	}
+	out->len = (size_t)n;
+	return 0;
+}
+
+int
+ctl_sign_admin(EVP_PKEY *key, const char *device, enum cmd_admin_op op, const char *arg,
+               const char *kid, struct ctl_signed_admin *out, char *err, size_t errlen)
+{
+	char text[CMD_ADMIN_SIGNED_TEXT_MAX], sig64[CMD_SIG_LEN * 2];
+	size_t textlen;
+	int n;
+
+	memset(out, 0, sizeof(*out));
+	if (make_nonce(out->nonce, err, errlen) != 0)
+		return -1;
+	out->ts = (int64_t)time(NULL);
+	textlen =
+	    cmd_admin_signed_text(text, sizeof(text), device, op, arg, out->ts, out->nonce, kid);
+	if (textlen == 0) {
+		snprintf(err, errlen, "the admin message would be larger than %u bytes",
+		         CMD_ADMIN_MAX_PAYLOAD);
+		return -1;
+	}
+	if (sign_text(key, text, textlen, sig64, err, errlen) != 0)
+		return -1;
+	/* As a command's: the arg is a key line or a kid, printable ASCII without '"' or '\\'
+	 * (the caller checked it with the core's parser), so nothing needs escaping. */
+	n = snprintf(out->payload, sizeof(out->payload),
+	             "{\"v\":1,\"op\":\"%s\",\"arg\":\"%s\",\"ts\":%" PRId64
+	             ",\"nonce\":\"%s\",\"kid\":\"%s\",\"sig\":\"%s\"}",
+	             cmd_admin_op_name(op), arg, out->ts, out->nonce, kid, sig64);
+	if (n < 0 || (size_t)n > CMD_ADMIN_MAX_PAYLOAD) {
+		snprintf(err, errlen, "the admin message would be larger than %u bytes",
+		         CMD_ADMIN_MAX_PAYLOAD);
 		return -1;
 	}
 	out->len = (size_t)n;

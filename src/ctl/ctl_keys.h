@@ -4,8 +4,9 @@
  * It owns making a key pair (garagectl keygen), the private key file (PEM PKCS#8, the format
  * `openssl genpkey -algorithm ed25519` writes, created 0600 and never overwritten unless
  * asked), the authorized_keys line that goes with it, loading a private key (refused when
- * group or others may read it), and turning a command into its signed payload (SPEC "Signed
- * command") with the core's cmd_signed_text(). It never talks to the network.
+ * group or others may read it), and turning a command or an admin message into its signed
+ * payload (SPEC "Signed command", docs/reference.md "The admin message") with the core's
+ * cmd_signed_text() and cmd_admin_signed_text(). It never talks to the network.
  */
 #ifndef GARAGECTL_KEYS_H
 #define GARAGECTL_KEYS_H
@@ -17,6 +18,7 @@
 #include <openssl/types.h>
 
 #include "cmd.h"
+#include "cmd_admin.h"
 
 /* "ed25519 " + 44 characters of base64 + " " + a key id + NUL */
 #define CTL_KEY_LINE_MAX (8 + 44 + 1 + CMD_KID_MAX + 1)
@@ -50,5 +52,21 @@ struct ctl_signed {
  */
 int ctl_sign_command(EVP_PKEY *key, const char *device, const char *door, enum cmd_action action,
                      const char *kid, struct ctl_signed *out, char *err, size_t errlen);
+
+/* An admin message ready to publish on P/D/admin, and what identifies it in the keys event. */
+struct ctl_signed_admin {
+	char payload[CMD_ADMIN_MAX_PAYLOAD + 1];
+	size_t len;
+	char nonce[CMD_NONCE_TEXT_MAX + 1];
+	int64_t ts;
+};
+
+/*
+ * Signs the admin message OP with ARG (an add's canonical authorized_keys line, a remove's
+ * kid) for DEVICE as KID with KEY, now, with a fresh random nonce, into *out. Returns 0, or -1
+ * with the reason in err (a message over CMD_ADMIN_MAX_PAYLOAD bytes).
+ */
+int ctl_sign_admin(EVP_PKEY *key, const char *device, enum cmd_admin_op op, const char *arg,
+                   const char *kid, struct ctl_signed_admin *out, char *err, size_t errlen);
 
 #endif

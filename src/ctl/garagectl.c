@@ -17,6 +17,7 @@
 #include <openssl/evp.h>
 
 #include "cmd.h"
+#include "cmd_admin.h"
 #include "ctl_broker.h"
 #include "ctl_command.h"
 #include "ctl_config.h"
@@ -37,6 +38,16 @@ static const char usage_text[] =
     "  status [--watch]\n"
     "          show the device's availability and each door's state; with --watch, keep\n"
     "          showing every change until interrupted\n"
+    "  keys list\n"
+    "          the device's keys as it publishes them: kid, actions, doors, validity,\n"
+    "          days and hours, admin\n"
+    "  keys add --kid K --pub BASE64 [--actions LIST] [--doors LIST] [--not-before T]\n"
+    "          [--not-after T] [--days LIST] [--hours HH:MM-HH:MM] [--admin]\n"
+    "          add a key to the device's authorized_keys, signed with an admin key; T is\n"
+    "          UTC, 2026-12-31T23:59:59Z; here --kid names the new key (the signer's\n"
+    "          --kid goes before keys)\n"
+    "  keys remove KID\n"
+    "          remove a key from the device's authorized_keys, signed with an admin key\n"
     "  keygen --id KID [-o FILE] [--force]\n"
     "          make an Ed25519 signing key: the private key goes to FILE (default KID.key,\n"
     "          mode 0600, never overwritten without --force); the line for the device's\n"
@@ -173,6 +184,40 @@ load_config(const struct options *o, struct ctl_config *cfg)
 	return 0;
 }
 
+/*
+ * ctl.conf with the flags, and the signing key of [signing] (or --kid and --key). Returns 0
+ * with the key in *key (the caller frees it), or the exit status (message printed).
+ */
+static int
+load_signer(const struct options *o, struct ctl_config *cfg, EVP_PKEY **key)
+{
+	char err[512];
+	int r;
+
+	if ((r = load_config(o, cfg)) != 0)
+		return r;
+	if (cfg->kid[0] == '\0') {
+		fprintf(stderr,
+		        "garagectl: which key id? set kid = KID in [signing] of %s, or give --kid "
+		        "KID\n",
+		        cfg->mqtt.file);
+		return CTL_EXIT_USAGE;
+	}
+	if (cfg->key[0] == '\0') {
+		fprintf(stderr,
+		        "garagectl: which signing key? set key = FILE in [signing] of %s, or give "
+		        "--key FILE (garagectl keygen makes one)\n",
+		        cfg->mqtt.file);
+		return CTL_EXIT_USAGE;
+	}
+	*key = ctl_key_load(cfg->key, err, sizeof(err));
+	if (*key == NULL) {
+		fprintf(stderr, "garagectl: %s\n", err);
+		return CTL_EXIT_USAGE;
+	}
+	return 0;
+}
+
 static int
 run_action(int argc, char *argv[], int i, struct options *o, enum cmd_action action)
 {
@@ -183,7 +228,7 @@ run_action(int argc, char *argv[], int i, struct options *o, enum cmd_action act
 	bool wait = false;
 	unsigned wait_s = WAIT_DEFAULT_S;
 	char err[512];
-	EVP_PKEY *key;
+	EVP_PKEY *key = NULL;
 	int r;
 
 	for (; i < argc; i++) {
@@ -213,27 +258,8 @@ run_action(int argc, char *argv[], int i, struct options *o, enum cmd_action act
 		    "--door must be a door name (1 to 32 characters of a-z, 0-9, '_' "
 		    "and '-'), not '%s'",
 		    door);
-	if ((r = load_config(o, &cfg)) != 0)
+	if ((r = load_signer(o, &cfg, &key)) != 0)
 		return r;
-	if (cfg.kid[0] == '\0') {
-		fprintf(stderr,
-		        "garagectl: which key id? set kid = KID in [signing] of %s, or give --kid "
-		        "KID\n",
-		        cfg.mqtt.file);
-		return CTL_EXIT_USAGE;
-	}
-	if (cfg.key[0] == '\0') {
-		fprintf(stderr,
-		        "garagectl: which signing key? set key = FILE in [signing] of %s, or give "
-		        "--key FILE (garagectl keygen makes one)\n",
-		        cfg.mqtt.file);
-		return CTL_EXIT_USAGE;
-	}
-	key = ctl_key_load(cfg.key, err, sizeof(err));
-	if (key == NULL) {
-		fprintf(stderr, "garagectl: %s\n", err);
-		return CTL_EXIT_USAGE;
-	}
 	r = ctl_sign_command(key, cfg.device, door, action, cfg.kid, &cmd, err, sizeof(err));
 	EVP_PKEY_free(key);
 	if (r != 0) {
@@ -272,6 +298,130 @@ run_status(int argc, char *argv[], int i, struct options *o)
 	if ((r = load_config(o, &cfg)) != 0)
 		return r;
 	return ctl_status(&cfg.mqtt, cfg.device, watch);
+}
+
+/* Signs the admin message OP with ARG (naming TARGET) and sends it; the exit status. */
+static int
+send_admin(struct options *o, enum cmd_admin_op op, const char *arg, const char *target)
+{
+	static struct ctl_config cfg;
+	struct ctl_signed_admin msg;
+	struct ctl_admin_request req;
+	EVP_PKEY *key = NULL;
+	char err[512];
+	int r;
+
+	if ((r = load_signer(o, &cfg, &key)) != 0)
+		return r;
+	r = ctl_sign_admin(key, cfg.device, op, arg, cfg.kid, &msg, err, sizeof(err));
+	EVP_PKEY_free(key);
+	if (r != 0) {
+		fprintf(stderr, "garagectl: %s\n", err);
+		return CTL_EXIT_FAILED;
+	}
+	req = (struct ctl_admin_request){
+	    .device = cfg.device,
+	    .op = op,
+	    .target = target,
+	    .msg = &msg,
+	};
+	return ctl_admin_send(&cfg.mqtt, &req);
+}
+
+/*
+ * keys add: the options make an authorized_keys line, which the core's own parser judges here
+ * (a usage error says what is wrong before anything is sent) and which goes out in its
+ * canonical form, the one the device writes. --kid is the new key's here; the global -c,
+ * --device and --key may still come after the command.
+ */
+static int
+run_keys_add(int argc, char *argv[], int i, struct options *o)
+{
+	static const char *const names[] = {"--actions",   "--doors", "--not-before",
+	                                    "--not-after", "--days",  "--hours"};
+	static const char *const keys[] = {"actions",   "doors", "not_before",
+	                                   "not_after", "days",  "hours"};
+	const char *values[sizeof(names) / sizeof(names[0])] = {NULL};
+	const char *kid = NULL, *pub = NULL;
+	char line[CMD_KEYS_LINE_MAX + 64], canon[CMD_KEYS_LINE_MAX + 1], err[256];
+	struct cmd_key k;
+	bool admin = false;
+	size_t n, j;
+	int r;
+
+	for (; i < argc; i++) {
+		if ((r = ctl_option(argc, argv, &i, "-c", &o->conf)) < 0 ||
+		    (r == 0 && (r = ctl_option(argc, argv, &i, "--device", &o->device)) < 0) ||
+		    (r == 0 && (r = ctl_option(argc, argv, &i, "--key", &o->key)) < 0) ||
+		    (r == 0 && (r = ctl_option(argc, argv, &i, "--kid", &kid)) < 0) ||
+		    (r == 0 && (r = ctl_option(argc, argv, &i, "--pub", &pub)) < 0))
+			return CTL_EXIT_USAGE;
+		for (j = 0; r == 0 && j < sizeof(names) / sizeof(names[0]); j++)
+			if ((r = ctl_option(argc, argv, &i, names[j], &values[j])) < 0)
+				return CTL_EXIT_USAGE;
+		if (r > 0)
+			continue;
+		if (strcmp(argv[i], "--admin") == 0)
+			admin = true;
+		else
+			return ctl_usage_error("unknown option or argument '%s'", argv[i]);
+	}
+	if (kid == NULL || pub == NULL)
+		return ctl_usage_error("%s",
+		                       "keys add needs --kid K (the new key's id) and --pub "
+		                       "BASE64 (its public key, as garagectl keygen prints it)");
+	n = (size_t)snprintf(line, sizeof(line), "ed25519 %s %s", pub, kid);
+	for (j = 0; j < sizeof(names) / sizeof(names[0]) && n < sizeof(line); j++)
+		if (values[j] != NULL)
+			n += (size_t)snprintf(line + n, sizeof(line) - n, " %s=%s", keys[j],
+			                      values[j]);
+	if (admin && n < sizeof(line))
+		n += (size_t)snprintf(line + n, sizeof(line) - n, " admin");
+	if (n >= sizeof(line))
+		return ctl_usage_error("the key's line would be longer than %u bytes",
+		                       CMD_KEYS_LINE_MAX);
+	if (cmd_key_parse(&k, line, n, err, sizeof(err)) != 0)
+		return ctl_usage_error("the key is not one authorized_keys takes: %s", err);
+	if (cmd_key_format(&k, canon, sizeof(canon)) == 0)
+		return ctl_usage_error("%s", "the key has no authorized_keys line");
+	return send_admin(o, CMD_ADMIN_ADD, canon, k.kid);
+}
+
+static int
+run_keys(int argc, char *argv[], int i, struct options *o)
+{
+	struct ctl_config cfg;
+	const char *sub, *kid = NULL;
+	int r;
+
+	if (i >= argc)
+		return ctl_usage_error("%s", "keys needs list, add or remove");
+	sub = argv[i++];
+	if (strcmp(sub, "add") == 0)
+		return run_keys_add(argc, argv, i, o);
+	if (strcmp(sub, "list") != 0 && strcmp(sub, "remove") != 0)
+		return ctl_usage_error("keys takes list, add or remove, not '%s'", sub);
+	for (; i < argc; i++) {
+		if ((r = global_option(argc, argv, &i, o)) < 0)
+			return CTL_EXIT_USAGE;
+		if (r > 0)
+			continue;
+		if (strcmp(sub, "remove") == 0 && kid == NULL && argv[i][0] != '-')
+			kid = argv[i];
+		else
+			return ctl_usage_error("unknown option or argument '%s'", argv[i]);
+	}
+	if (strcmp(sub, "list") == 0) {
+		if ((r = load_config(o, &cfg)) != 0)
+			return r;
+		return ctl_keys_list(&cfg.mqtt, cfg.device);
+	}
+	if (kid == NULL)
+		return ctl_usage_error("%s", "keys remove needs the KID of the key to remove");
+	if (!names_kid_valid(kid))
+		return ctl_usage_error(
+		    "a key id is 1 to 64 characters of A-Z, a-z, 0-9 and '._@-', not '%s'", kid);
+	return send_admin(o, CMD_ADMIN_REMOVE, kid, kid);
 }
 
 static int
@@ -361,6 +511,8 @@ main(int argc, char *argv[])
 		return run_status(argc, argv, i, &o);
 	if (strcmp(cmd, "keygen") == 0)
 		return run_keygen(argc, argv, i);
+	if (strcmp(cmd, "keys") == 0)
+		return run_keys(argc, argv, i, &o);
 	if (strcmp(cmd, "pki") == 0)
 		return ctl_pki_main(argc - i, argv + i);
 	if (strcmp(cmd, "broker-config") == 0)

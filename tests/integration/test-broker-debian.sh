@@ -149,6 +149,9 @@ denied garage.local homeassistant/cover/garage_main/config ha.local
 denied garage.local garage/garage/main/cmd ctl.local
 denied ctl.local garage/garage/main/state ha.local
 denied ha.local garage/garage/main/cmd garage.local
+allowed ctl.local garage/garage/admin garage.local
+allowed garage.local garage/garage/keys ctl.local
+denied ha.local garage/garage/admin garage.local
 head -c 65536 /dev/zero | tr '\0' x >"$T/big"
 mosquitto_pub -h localhost -p "$PORT" --cafile "$T/pki/ca.crt" --cert "$T/pki/ctl.local.crt" --key "$T/pki/ctl.local.key" \
 	-t garage/garage/main/cmd -f "$T/big" -q 1 >/dev/null 2>&1 && fail "the drop-in's broker took a 64 KB publish"

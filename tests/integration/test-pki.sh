@@ -59,7 +59,7 @@ for pair in "garage garage" "garage garage/ha" "home/garage home" "homeassistant
 	one_line
 	grep -q 'overlap' "$T/err" || fail "--prefix $p --ha-prefix $ha is not refused as overlapping: $(cat "$T/err")"
 done
-for n in 0 4095 268435456 16k -1; do
+for n in 0 4095 16383 268435456 16k -1; do
 	expect_exit 2 "$GARAGECTL" broker-config --dir "$D" --server localhost --device g:x --controller c --max-packet-size "$n"
 done
 expect_exit 0 "$GARAGECTL" --help
@@ -278,9 +278,9 @@ grep -A8 '^user garage.local$' "$D/acl" | grep -qx 'topic read garage/garage/+/c
 grep -A12 '^user garage.local$' "$D/acl" | grep -qx 'topic write homeassistant/cover/garage/#' || fail "acl lacks garage's own discovery subtree"
 grep -A12 '^user side.local$' "$D/acl" | grep -qx 'topic write homeassistant/cover/side/#' || fail "acl lacks side's own discovery subtree"
 grep -q 'cover/+' "$D/acl" && fail "acl still lets devices write every discovery topic: $(grep 'cover/+' "$D/acl")"
-bc --max-packet-size 8192
-grep -qx 'max_packet_size 8192' "$conf" || fail "--max-packet-size 8192 is not max_packet_size 8192"
-grep -q -- '--max-packet-size 8192' "$conf" || fail "the header does not repeat --max-packet-size"
+bc --max-packet-size 32768
+grep -qx 'max_packet_size 32768' "$conf" || fail "--max-packet-size 32768 is not max_packet_size 32768"
+grep -q -- '--max-packet-size 32768' "$conf" || fail "the header does not repeat --max-packet-size"
 bc
 pass "broker-config: absolute paths, TLS with CN as user and client id, no user line, no crlfile yet"
 
@@ -306,6 +306,9 @@ allowed garage.local homeassistant/cover/garage/main/config ha.local
 allowed side.local homeassistant/cover/side/main/config ha.local
 allowed ha.local homeassistant/status garage.local
 allowed side.local garage/side/main/state ctl.local
+allowed ctl.local garage/garage/admin garage.local
+allowed ctl.local garage/garage/enroll garage.local
+allowed garage.local garage/garage/keys ctl.local
 pass "the generated ACL lets each identity do its part"
 denied garage.local garage/garage/main/cmd ctl.local        # a device commands itself
 denied ctl.local garage/garage/main/state ha.local          # only the device writes its state
@@ -316,6 +319,12 @@ denied ctl.local garage/garage/main/ha_cmd garage.local
 denied garage.local garage/side/main/cmd side.local         # a device cannot command another
 denied stranger.local garage/garage/main/cmd garage.local   # an unlisted certificate: nothing
 denied garage.local garage/garage/main/state stranger.local
+denied garage.local garage/garage/admin ctl.local           # a device manages no keys
+denied ha.local garage/garage/admin garage.local            # nor does Home Assistant
+denied ha.local garage/garage/enroll garage.local
+denied ctl.local garage/garage/admin side.local             # a device hears only its own
+denied ctl.local garage/garage/keys ha.local                # only the device writes its key list
+denied side.local garage/garage/keys ctl.local              # nor another device
 mpub stranger.local garage/x y || fail "a certificate of the CA outside the ACL cannot even connect"
 pass "the generated ACL refuses everything else; an unlisted certificate connects but can do nothing"
 
