@@ -1112,15 +1112,27 @@ struct key_row {
 	char admin[8];
 };
 
+/* A string member of K made safe to show into buf (SHOW_MAX), or DFLT when it is none. */
+static void
+member(char *buf, const cJSON *k, const char *name, const char *dflt)
+{
+	const cJSON *item = cJSON_GetObjectItemCaseSensitive(k, name);
+
+	if (cJSON_IsString(item))
+		copy_shown(buf, SHOW_MAX, item->valuestring, strlen(item->valuestring));
+	else
+		snprintf(buf, SHOW_MAX, "%s", dflt);
+}
+
 static void
 key_row(struct key_row *r, const cJSON *k)
 {
 	const cJSON *actions = cJSON_GetObjectItemCaseSensitive(k, "actions");
 	const cJSON *doors = cJSON_GetObjectItemCaseSensitive(k, "doors");
 	const cJSON *days = cJSON_GetObjectItemCaseSensitive(k, "days");
-	char nb[SHOW_MAX + 1], na[SHOW_MAX + 1], d[SHOW_MAX + 1], h[SHOW_MAX + 1];
+	char nb[SHOW_MAX], na[SHOW_MAX], d[SHOW_MAX + 1], h[SHOW_MAX];
 
-	shown_string(r->kid, cJSON_GetObjectItemCaseSensitive(k, "kid"), "?");
+	member(r->kid, k, "kid", "?");
 	/* All four actions is what a line without actions= means. */
 	join_shown(r->actions, sizeof(r->actions), actions);
 	if (cJSON_GetArraySize(actions) == CMD_ACTION_COUNT)
@@ -1128,9 +1140,9 @@ key_row(struct key_row *r, const cJSON *k)
 	if (cJSON_IsArray(doors))
 		join_shown(r->doors, sizeof(r->doors), doors);
 	else
-		shown_string(r->doors, doors, "?");
-	shown_string(nb, cJSON_GetObjectItemCaseSensitive(k, "not_before"), "");
-	shown_string(na, cJSON_GetObjectItemCaseSensitive(k, "not_after"), "");
+		member(r->doors, k, "doors", "?");
+	member(nb, k, "not_before", "");
+	member(na, k, "not_after", "");
 	if (nb[0] != '\0' && na[0] != '\0')
 		snprintf(r->valid, sizeof(r->valid), "%s..%s", nb, na);
 	else if (nb[0] != '\0')
@@ -1140,7 +1152,7 @@ key_row(struct key_row *r, const cJSON *k)
 	else
 		snprintf(r->valid, sizeof(r->valid), "always");
 	join_shown(d, sizeof(d), days);
-	shown_string(h, cJSON_GetObjectItemCaseSensitive(k, "hours"), "");
+	member(h, k, "hours", "");
 	if (d[0] == '\0' && h[0] == '\0')
 		snprintf(r->when, sizeof(r->when), "any time");
 	else
