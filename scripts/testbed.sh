@@ -191,15 +191,16 @@ CONF
 }
 
 # unit_files [CONF]: with GARAGED_AS_UNIT, the files CONF (default $T/garaged.conf) names, made
-# what README's install steps make them for the service user: the configuration and
-# authorized_keys root's and readable by the user's group, never by others; the private key and
-# password_file the user's own (their modes left alone: garaged checks those); each sim_log (the
-# unit's private /tmp) made and the user's to append to; the state_dir the user's, as the
-# unit's StateDirectory= makes it. $T stays root's: the user writes nothing
-# else, as under the unit's read-only file system. Without GARAGED_AS_UNIT: nothing.
+# what README's install steps make them for the service user: the configuration root's and
+# readable by the user's group, never by others; authorized_keys the same, unless it is in the
+# state_dir, where docs/setup.md puts the one garaged manages itself: that one the user's own;
+# the private key and password_file the user's own (their modes left alone: garaged checks
+# those); each sim_log (the unit's private /tmp) made and the user's to append to; the
+# state_dir the user's, as the unit's StateDirectory= makes it. $T stays root's: the user writes
+# nothing else, as under the unit's read-only file system. Without GARAGED_AS_UNIT: nothing.
 unit_files() {
 	[ -n "${GARAGED_AS_UNIT:-}" ] || return 0
-	local conf=${1:-$T/garaged.conf} key val
+	local conf=${1:-$T/garaged.conf} key val state=
 	[ -f "$conf" ] || return 0
 	chown root:"$UNIT_USER" "$conf" && chmod g+r,o-rwx "$conf" || fail "unit_files: $conf"
 	while IFS='=' read -r key val; do
@@ -207,10 +208,15 @@ unit_files() {
 		[ -e "$val" ] || { [[ $key == @(sim_log|state_dir) ]] && [ -d "$(dirname "$val")" ]; } || continue
 		case $key in
 		keyfile | password_file) chown "$UNIT_USER:$UNIT_USER" "$val" ;;
-		authorized_keys) chown root:"$UNIT_USER" "$val" && chmod g+r,o-rwx "$val" ;;
+		authorized_keys)
+			if [ -n "$state" ] && [ "$(dirname "$val")" = "$state" ]; then
+				chown "$UNIT_USER:$UNIT_USER" "$val"
+			else
+				chown root:"$UNIT_USER" "$val" && chmod g+r,o-rwx "$val"
+			fi ;;
 		sim_log) touch "$val" && chown "$UNIT_USER:$UNIT_USER" "$val" ;;
 		# One that cannot be made (a test of that very mistake) is garaged's to report.
-		state_dir) { mkdir -p -m 0700 "$val" 2>/dev/null && chown "$UNIT_USER:$UNIT_USER" "$val"; } || true ;;
+		state_dir) state=$val; { mkdir -p -m 0700 "$val" 2>/dev/null && chown "$UNIT_USER:$UNIT_USER" "$val"; } || true ;;
 		*) true ;;
 		esac || fail "unit_files: $key $val"
 	done < <(sed -n 's/^[[:space:]]*\(keyfile\|password_file\|authorized_keys\|sim_log\|state_dir\)[[:space:]]*=[[:space:]]*/\1=/p' "$conf")
@@ -418,6 +424,14 @@ sign() {
 	printf 'garaged-cmd-v1\n%s\n%s\n%s\n%s\n%s\n%s' "$2" "$3" "$4" "$5" "$6" "$7" >"$msg"
 	sig=$(openssl pkeyutl -sign -rawin -inkey "$T/$1.ed.key" -in "$msg" 2>/dev/null | basenc --base64url -w0 | tr -d '=')
 	printf '{"v":1,"door":"%s","action":"%s","ts":%s,"nonce":"%s","kid":"%s","sig":"%s"}' "$3" "$4" "$5" "$6" "$7" "$sig"
+}
+# sign_admin KEYNAME DEVICE OP ARG TS NONCE KID: prints the signed admin message
+# (docs/reference.md, "The admin message").
+sign_admin() {
+	local msg=$T/msg.$$ sig
+	printf 'garaged-admin-v1\n%s\n%s\n%s\n%s\n%s\n%s' "$2" "$3" "$4" "$5" "$6" "$7" >"$msg"
+	sig=$(openssl pkeyutl -sign -rawin -inkey "$T/$1.ed.key" -in "$msg" 2>/dev/null | basenc --base64url -w0 | tr -d '=')
+	printf '{"v":1,"op":"%s","arg":"%s","ts":%s,"nonce":"%s","kid":"%s","sig":"%s"}' "$3" "$4" "$5" "$6" "$7" "$sig"
 }
 # relay_edges [FILE]: how many times the simulated relay was energised.
 relay_edges() { local n; n=$(grep -c 'relay on' "${1:-$T/sim.log}" 2>/dev/null); echo "${n:-0}"; }
