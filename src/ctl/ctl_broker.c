@@ -415,7 +415,7 @@ write_conf_text(FILE *f, const struct broker *b)
 	        "# No packet larger than this, from anyone: Mosquitto closes the connection of a "
 	        "client\n# that sends one as soon as it has read its length, before reading the "
 	        "rest (message_size_limit\n# would read it whole first). garaged's largest "
-	        "message is under 1.5 KB.\n");
+	        "message, its key list, is at most 16109 bytes.\n");
 	fprintf(f, "max_packet_size %ld\n", b->max_packet);
 	if (b->mdir == NULL) {
 		fprintf(f, "persistence true\n");

@@ -133,17 +133,17 @@ SETUP_4=$(md_blocks "$S/setup.md" '^## 4\\.' '^## 5\\.' | sed 's/ *#.*//' | grep
 KEYGEN=$(grep -m1 'garagectl keygen' <<<"$SETUP_4")
 BEFORE=$(sed '/garagectl keygen/,$d' <<<"$SETUP_4")
 out=$(as_alice "$BEFORE${BEFORE:+
-}$KEYGEN | sudo tee -a /etc/garaged/authorized_keys" 2>&1)
+}$KEYGEN | sudo tee -a /var/lib/garaged/authorized_keys" 2>&1)
 rc=$?
 echo "$out"
 check "setup.md 4: '$KEYGEN' as alice: exit $rc${out:+ ($(echo "$out" | tail -1))}" [ "$rc" = 0 ]
 if [ "$rc" != 0 ]; then
 	# Go on with the directory made, so that the rest is still checked.
-	as_alice "mkdir -p ~/.config/garagectl && $KEYGEN | sudo tee -a /etc/garaged/authorized_keys"
+	as_alice "mkdir -p ~/.config/garagectl && $KEYGEN | sudo tee -a /var/lib/garaged/authorized_keys"
 fi
 out=$(as_alice "$(grep -- '--check-config' <<<"$README_2")" 2>&1)
 echo "$out"
-check "README 2: the device's files in /etc/garaged; sudo -u garaged garaged --check-config: $(echo "$out" | tail -1)" \
+check "README 2: the device's files in /etc/garaged and /var/lib/garaged; sudo -u garaged garaged --check-config: $(echo "$out" | tail -1)" \
 	grep -q 'configuration OK' <<<"$out"
 
 # --- README: /dev/gpiochip* for the group gpio, its own lines taken as they stand there.
@@ -257,7 +257,7 @@ move close closed ""
 # --- README 3 and setup.md 4: a second key, `systemctl reload` re-reads authorized_keys.
 MAIN0=$(show MainPID)
 as_alice "garagectl keygen --id alice-phone -o ~/.config/garagectl/alice-phone.key |
-    sudo tee -a /etc/garaged/authorized_keys
+    sudo tee -a /var/lib/garaged/authorized_keys
 sudo systemctl reload garaged"
 two_keys() { journalctl -b -u garaged --no-pager -o cat | grep -q '2 authorized key(s)'; }
 if wait_for 15 two_keys; then
