@@ -1628,11 +1628,15 @@ test_config_Example(void **state)
 	assert_int_equal(cfg.doors[0].closed_line, 27);
 	assert_int_equal(cfg.doors[0].open_line, 22);
 
-	/* With its files in place it passes the file checks too: /etc/garaged/ moved to dir. */
+	/* With its files in place it passes the file checks too: /etc/garaged/ and
+	 * /var/lib/garaged/ (authorized_keys) moved to dir. */
 	for (p = example, q = text; *p != '\0';) {
 		if (strncmp(p, "/etc/garaged/", 13) == 0) {
 			q += sprintf(q, "%s/", f->dir);
 			p += 13;
+		} else if (strncmp(p, "/var/lib/garaged/", 17) == 0) {
+			q += sprintf(q, "%s/", f->dir);
+			p += 17;
 		} else {
 			*q++ = *p++;
 		}
