@@ -144,7 +144,14 @@ mark
 pub garage/garage/admin "$(admin add "ed25519 $PUB_bob eve doors=main,main")"
 keys_event '"reason":"malformed","message":".*doors'
 unchanged "a malformed line"
-pass "a non-admin's add (not_admin), the last admin's removal (last_admin), a kid twice, an unknown target, a malformed line: refused, the file unchanged"
+# Over 1024 bytes, a payload the channel carries whole and one it cuts (over 2048): too_large.
+for n in 1100 5000; do
+	mark
+	pub garage/garage/admin "{\"v\":1,\"op\":\"add\",\"arg\":\"$(head -c "$n" /dev/zero | tr '\0' a)\"}"
+	keys_event '"result":"rejected","reason":"too_large"'
+done
+unchanged "an oversized admin message"
+pass "a non-admin's add (not_admin), the last admin's removal (last_admin), a kid twice, an unknown target, a malformed line, an oversized message: refused, the file unchanged"
 
 # --- replay and retained --------------------------------------------------------------------------
 # Stamped 15 s ahead (within clock_skew): after the restart below it is still newer than
