@@ -29,6 +29,7 @@
 #include "ctl_command.h"
 #include "ctl_config.h"
 #include "ctl_pki.h"
+#include "ctl_web.h"
 #include "names.h"
 
 #define IDENTITIES_MAX 256
@@ -78,6 +79,9 @@ struct broker {
 	char mabs[PATH_MAX];
 	/* Where the files the configuration names are: abs, or mabs/FILES_DIR with mdir. */
 	char files[PATH_MAX];
+	/* --web: the browsers' listener, login and nginx site (ctl_web). */
+	bool web_on;
+	struct ctl_web web;
 };
 
 static const char *const role_names[] = {"device", "controller", "Home Assistant"};
@@ -160,11 +164,69 @@ add_identity(struct broker *b, enum role role, const char *arg)
 	return 0;
 }
 
+/* A port number for OPT (1 to 65535) into *out. */
+static int
+parse_port(const char *opt, const char *arg, int *out)
+{
+	char *end;
+	long n;
+
+	errno = 0;
+	n = strtol(arg, &end, 10);
+	if (*arg < '0' || *arg > '9' || errno != 0 || *end != '\0' || n < 1 || n > 65535)
+		return ctl_usage_error("%s takes 1 to 65535, not '%s'", opt, arg);
+	*out = (int)n;
+	return 0;
+}
+
+/*
+ * --web PORT and the options that only mean something with it: the three ports must differ,
+ * the web root is an absolute path nginx can take, the login a name Mosquitto's password
+ * file and ACL can hold.
+ */
+static int
+parse_web(struct broker *b, const char *web, const char *wport)
+{
+	struct ctl_web *w = &b->web;
+
+	if (web == NULL) {
+		if (wport != NULL || w->root != NULL || w->user != NULL)
+			return ctl_usage_error("--web-mqtt-port, --web-root and --web-user go with "
+			                       "--web PORT (the web app's HTTPS port)");
+		return 0;
+	}
+	b->web_on = true;
+	w->mqtt_port = CTL_WEB_MQTT_PORT_DEFAULT;
+	if (parse_port("--web", web, &w->port) != 0 ||
+	    (wport != NULL && parse_port("--web-mqtt-port", wport, &w->mqtt_port) != 0))
+		return CTL_EXIT_USAGE;
+	if (w->port == b->port || w->mqtt_port == b->port || w->mqtt_port == w->port)
+		return ctl_usage_error(
+		    "--port %d, --web %d and --web-mqtt-port %d must be three different ports "
+		    "(MQTT over TLS, nginx's HTTPS, Mosquitto's WebSockets on 127.0.0.1)",
+		    b->port, w->port, w->mqtt_port);
+	if (w->root == NULL)
+		w->root = GARAGED_WEB_ROOT;
+	if (w->root[0] != '/' || !ctl_web_path_ok(w->root))
+		return ctl_usage_error(
+		    "--web-root takes the web app's directory as an absolute path "
+		    "without '\"', '\\' or '$' (default %s), not '%s'",
+		    GARAGED_WEB_ROOT, w->root);
+	if (w->user == NULL)
+		w->user = CTL_WEB_USER_DEFAULT;
+	if (!names_kid_valid(w->user))
+		return ctl_usage_error(
+		    "--web-user takes a broker user name of 1 to 64 characters of "
+		    "A-Z, a-z, 0-9 and '._@-', not '%s'",
+		    w->user);
+	return 0;
+}
+
 static int
 parse_args(int argc, char *argv[], struct broker *b)
 {
 	static const char *const role_opts[] = {"--device", "--controller", "--homeassistant"};
-	const char *v = NULL, *port = NULL, *maxp = NULL;
+	const char *v = NULL, *port = NULL, *maxp = NULL, *web = NULL, *wport = NULL;
 	char *end;
 	long n;
 	size_t k;
@@ -178,7 +240,11 @@ parse_args(int argc, char *argv[], struct broker *b)
 		    (r == 0 &&
 		     (r = ctl_option(argc, argv, &i, "--ha-prefix", &b->ha_prefix)) < 0) ||
 		    (r == 0 && (r = ctl_option(argc, argv, &i, "--mosquitto-dir", &b->mdir)) < 0) ||
-		    (r == 0 && (r = ctl_option(argc, argv, &i, "--max-packet-size", &maxp)) < 0))
+		    (r == 0 && (r = ctl_option(argc, argv, &i, "--max-packet-size", &maxp)) < 0) ||
+		    (r == 0 && (r = ctl_option(argc, argv, &i, "--web", &web)) < 0) ||
+		    (r == 0 && (r = ctl_option(argc, argv, &i, "--web-mqtt-port", &wport)) < 0) ||
+		    (r == 0 && (r = ctl_option(argc, argv, &i, "--web-root", &b->web.root)) < 0) ||
+		    (r == 0 && (r = ctl_option(argc, argv, &i, "--web-user", &b->web.user)) < 0))
 			return CTL_EXIT_USAGE;
 		for (k = 0; r == 0 && k < sizeof(role_opts) / sizeof(role_opts[0]); k++) {
 			if ((r = ctl_option(argc, argv, &i, role_opts[k], &v)) < 0)
@@ -200,13 +266,10 @@ parse_args(int argc, char *argv[], struct broker *b)
 	if (!ctl_pki_name_valid(b->server))
 		return ctl_usage_error(
 		    "--server takes the NAME given to pki issue --server, not '%s'", b->server);
-	if (port != NULL) {
-		errno = 0;
-		n = strtol(port, &end, 10);
-		if (*port < '0' || *port > '9' || errno != 0 || *end != '\0' || n < 1 || n > 65535)
-			return ctl_usage_error("--port takes 1 to 65535, not '%s'", port);
-		b->port = (int)n;
-	}
+	if (port != NULL && parse_port("--port", port, &b->port) != 0)
+		return CTL_EXIT_USAGE;
+	if (parse_web(b, web, wport) != 0)
+		return CTL_EXIT_USAGE;
 	if (maxp != NULL) {
 		errno = 0;
 		n = strtol(maxp, &end, 10);
@@ -241,6 +304,12 @@ parse_args(int argc, char *argv[], struct broker *b)
 		return ctl_usage_error(
 		    "broker-config needs a --controller CN (or --homeassistant CN) "
 		    "to command the devices");
+	for (k = 0; b->web_on && k < b->n; k++)
+		if (strcmp(b->ids[k].cn, b->web.user) == 0)
+			return ctl_usage_error(
+			    "--web-user %s is also a certificate's CN (a %s): give the browsers' "
+			    "login a name of its own",
+			    b->web.user, role_names[b->ids[k].role]);
 	return 0;
 }
 
@@ -304,6 +373,9 @@ print_command(FILE *f, const struct broker *b)
 	}
 	fprintf(f, " \\\n#     --port %d --prefix %s --ha-prefix %s --max-packet-size %ld", b->port,
 	        b->prefix, b->ha_prefix, b->max_packet);
+	if (b->web_on)
+		fprintf(f, " \\\n#     --web %d --web-mqtt-port %d --web-user %s --web-root %s",
+		        b->web.port, b->web.mqtt_port, b->web.user, b->web.root);
 	if (b->mdir != NULL)
 		fprintf(f, " \\\n#     --mosquitto-dir %s", b->mabs);
 	fputc('\n', f);
@@ -409,8 +481,17 @@ write_conf_text(FILE *f, const struct broker *b)
 		        "named are copies in %s/.\n\n",
 		        b->mabs, d);
 	}
-	fprintf(f, "per_listener_settings false\n");
-	fprintf(f, "allow_anonymous false\n");
+	if (b->web_on)
+		fprintf(
+		    f,
+		    "# Each listener has its own login and ACL: certificates on the TLS listener, "
+		    "a\n# password on the browsers' WebSockets listener. Every setting of that "
+		    "kind "
+		    "is\n# therefore after its listener line (before the first one it would open a "
+		    "default\n# listener on 1883).\n"
+		    "per_listener_settings true\n");
+	else
+		fprintf(f, "per_listener_settings false\nallow_anonymous false\n");
 	fprintf(f,
 	        "# No packet larger than this, from anyone: Mosquitto closes the connection of a "
 	        "client\n# that sends one as soon as it has read its length, before reading the "
@@ -441,7 +522,27 @@ write_conf_text(FILE *f, const struct broker *b)
 		        "# Revoked client certificates (garagectl pki revoke).\n"
 		        "crlfile %s/crl.pem\n",
 		        d);
-	fprintf(f, "\nacl_file %s/acl\n", d);
+	if (!b->web_on) {
+		fprintf(f, "\nacl_file %s/acl\n", d);
+		return;
+	}
+	fprintf(f, "allow_anonymous false\n");
+	fprintf(f, "acl_file %s/acl\n", d);
+	ctl_web_listener_text(f, &b->web, d);
+}
+
+static void
+write_web_acl_text(FILE *f, const struct broker *b)
+{
+	print_header(f, b, "Mosquitto ACL of the browsers' listener");
+	ctl_web_acl_text(f, &b->web, b->prefix);
+}
+
+static void
+write_nginx_text(FILE *f, const struct broker *b)
+{
+	print_header(f, b, "nginx site");
+	ctl_web_nginx_text(f, &b->web, b->server, b->files);
 }
 
 /* Renders TEXT with FN into a memory stream and writes it to PATH (mode 0644). */
@@ -662,6 +763,61 @@ dropin_copy(const struct broker *b, const char *ca, const char *crt, const char 
 	return 0;
 }
 
+/*
+ * --web: the browsers' login (its hash readable by Mosquitto's user as the broker's key copy
+ * is, when this runs as root), their ACL and the nginx site, all beside the files Mosquitto
+ * reads.
+ */
+static int
+write_web(struct broker *b)
+{
+	char path[PATH_MAX];
+	struct group *gr = getgrnam(MOSQUITTO_USER);
+	bool group = geteuid() == 0 && gr != NULL;
+
+	if (!ctl_web_path_ok(b->files))
+		return ctl_failed("%s has a '\"', '\\' or '$' in its name, which nginx would read "
+		                  "as syntax; use another directory",
+		                  b->files);
+	if (ctl_web_login(&b->web, b->files, b->prefix, group ? 0640 : 0600,
+	                  group ? gr->gr_gid : (gid_t)-1) != 0)
+		return -1;
+	if ((size_t)snprintf(path, sizeof(path), "%s/%s", b->files, CTL_WEB_ACL) >= sizeof(path) ||
+	    write_text(path, b, write_web_acl_text) != 0)
+		return -1;
+	if ((size_t)snprintf(path, sizeof(path), "%s/%s", b->files, CTL_WEB_NGINX) >=
+	        sizeof(path) ||
+	    write_text(path, b, write_nginx_text) != 0)
+		return -1;
+	return 0;
+}
+
+/* What --web wrote, the links that open the web app, and what to do next. */
+static void
+print_web_done(const struct broker *b)
+{
+	const struct ctl_web *w = &b->web;
+	char link[2048];
+	size_t k;
+
+	printf("wrote %s/%s (the browsers' login %s: %s), %s/%s (its hash, for Mosquitto) and "
+	       "%s/%s (what it may do)\n",
+	       b->files, CTL_WEB_LOGIN, w->user,
+	       w->new_pass ? "a new random password; mode 0600"
+	                   : "its password kept; remove the file and run this again for a new one",
+	       b->files, CTL_WEB_PASSWD, b->files, CTL_WEB_ACL);
+	printf("wrote %s/%s (nginx: HTTPS with HTTP/2 on port %d, the web app in %s, /mqtt to "
+	       "Mosquitto on 127.0.0.1:%d); on Debian: apt install nginx, ln -s %s/%s "
+	       "/etc/nginx/sites-enabled/garaged, nginx -t && systemctl reload nginx\n",
+	       b->files, CTL_WEB_NGINX, w->port, w->root, w->mqtt_port, b->files, CTL_WEB_NGINX);
+	printf("the web app for each device, with the broker login in the link's fragment (a "
+	       "phone that opens it still needs its key added: docs/phone.md):\n");
+	for (k = 0; k < b->n; k++)
+		if (b->ids[k].role == ROLE_DEVICE &&
+		    ctl_web_link(w, b->server, b->prefix, b->ids[k].id, link, sizeof(link)) == 0)
+			printf("  %s: %s\n", b->ids[k].id, link);
+}
+
 /* What was written, and what to do next. */
 static void
 print_done(const struct broker *b, const char *acl, const char *conf, const char *note,
@@ -776,9 +932,12 @@ ctl_broker_main(int argc, char *argv[])
 		goto out;
 	}
 	/* The ACL first: the configuration names it, and Mosquitto refuses a missing acl_file. */
-	if (write_text(acl, b, write_acl_text) != 0 || write_text(conf, b, write_conf_text) != 0)
+	if (write_text(acl, b, write_acl_text) != 0 || (b->web_on && write_web(b) != 0) ||
+	    write_text(conf, b, write_conf_text) != 0)
 		goto out;
 	print_done(b, acl, conf, note, keynote);
+	if (b->web_on)
+		print_web_done(b);
 	ret = CTL_EXIT_OK;
 out:
 	free(b);
