@@ -63,7 +63,8 @@ deb:
 	rm -rf $(BUILD)/deb-src $(BUILD)/garaged_*.deb $(BUILD)/garaged-dbgsym_*.deb \
 		$(BUILD)/garaged_*.changes $(BUILD)/garaged_*.buildinfo
 	mkdir -p $(BUILD)/deb-src
-	tar --exclude=./.git --exclude=./build --exclude='./$(BUILD)' -cf - . | tar -C $(BUILD)/deb-src -xf -
+	tar --exclude=./.git --exclude=./build --exclude='./$(BUILD)' --exclude=./web/node_modules \
+		--exclude=./tests/web/node_modules -cf - . | tar -C $(BUILD)/deb-src -xf -
 	cd $(BUILD)/deb-src && dpkg-buildpackage -us -uc -b
 	@ls $(BUILD)/garaged_*.deb
 

@@ -23,12 +23,14 @@ dpkg-deb -c "$DEB" >"$T/contents" || fail "dpkg-deb -c failed"
 for f in ./usr/sbin/garaged ./usr/bin/garagectl ./lib/systemd/system/garaged.service \
 	./usr/share/man/man8/garaged.8.gz ./usr/share/man/man5/garaged.conf.5.gz \
 	./usr/share/man/man1/garagectl.1.gz ./usr/share/doc/garaged/garaged.conf.example \
-	./usr/share/doc/garaged/copyright ./etc/garaged/; do
+	./usr/share/doc/garaged/copyright ./etc/garaged/ ./usr/share/garaged/web/index.html \
+	./usr/share/garaged/web/app.js ./usr/share/garaged/web/sw.js \
+	./usr/share/garaged/web/vendor/mqtt.min.js; do
 	grep -q " $f\$" "$T/contents" || fail "the package has no $f: $(awk '{print $6}' "$T/contents")"
 done
 grep -E ' \./usr/sbin/garaged$' "$T/contents" | grep -q '^-rwxr-xr-x root/root' ||
 	fail "garaged is not 0755 root:root in the package"
-pass "contents: binaries, the unit, three man pages, the example, /etc/garaged"
+pass "contents: binaries, the unit, three man pages, the example, /etc/garaged, the web app"
 
 dpkg-deb -I "$DEB" >"$T/info" || fail "dpkg-deb -I failed"
 depends=$(sed -n 's/^ Depends: //p' "$T/info")

@@ -52,13 +52,21 @@ want 644 /usr/share/man/man1/garagectl.1
 want 644 /usr/lib/systemd/system/garaged.service
 want 644 /usr/share/doc/garaged/garaged.conf.example
 want 750 /etc/garaged
+# The web app, when this build made it (CMake builds it where npm is: scripts/bootstrap).
+if [ -f "$BUILD_DIR/web/index.html" ]; then
+	for f in index.html app.js sw.js manifest.webmanifest lib/keys.js vendor/mqtt.min.js; do
+		want 644 "/usr/share/garaged/web/$f"
+	done
+else
+	skipped="$skipped the web app is not built in $BUILD_DIR (npm was missing);"
+fi
 [ -d "$T/root/etc/garaged" ] || fail "/etc/garaged is not a directory"
 out=$("$T/root/usr/sbin/garaged" --version) || fail "the installed garaged --version failed"
 [[ $out == "garaged "[0-9]* ]] || fail "the installed garaged --version said '$out'"
 "$T/root/usr/bin/garagectl" --version >/dev/null || fail "the installed garagectl --version failed"
 grep -qx 'ExecStart=/usr/sbin/garaged -c /etc/garaged/garaged.conf -f' \
 	"$T/root/usr/lib/systemd/system/garaged.service" || fail "the installed unit's ExecStart is wrong"
-pass "make install PREFIX=/usr DESTDIR=...: binaries, man pages, unit, example, /etc/garaged 0750 ($out)"
+pass "make install PREFIX=/usr DESTDIR=...: binaries, man pages, unit, example, /etc/garaged 0750, the web app ($out)"
 
 # Another prefix: the unit names the daemon where it was installed.
 make -s -C "$ROOT" install BUILD="$BUILD_DIR" PREFIX=/usr/local DESTDIR="$T/local" >"$T/install.out" 2>&1 ||
