@@ -251,3 +251,62 @@ mpub late.local garage/x y && fail "a certificate revoked before SIGHUP still co
 mpub ctl.local garage/x y || fail "after SIGHUP the controller cannot connect (can the mosquitto user read the copies?)"
 grep -E 'Unable to|Error: |Error when' "$ROOT/var/log/mosquitto/mosquitto.log" && fail "Mosquitto logged an error (beyond refusing the revoked certificates; \"Error when reloading\": the mosquitto user cannot read the key)"
 pass "once the CRL is configured, broker-config again and SIGHUP (systemctl reload) shut a newly revoked client out"
+
+# --- the phone controller's listener: --web on Debian's layout ----------------------------------
+# per_listener_settings true in a drop-in of Debian's main file; the certificate listener keeps
+# its ACL; the browsers' login and ACL are readable by the mosquitto user after it drops root.
+WSPORT=$(free_port)
+HTTPS=$(free_port)
+expect_exit 0 "$GARAGECTL" broker-config --dir "$P" --server localhost --port "$PORT" \
+	--device garage:garage.local --controller ctl.local --controller lost.local \
+	--controller late.local --homeassistant ha.local --mosquitto-dir "$MD" \
+	--web "$HTTPS" --web-mqtt-port "$WSPORT" --web-user phone
+for l in 'per_listener_settings true' "listener $WSPORT 127.0.0.1" 'protocol websockets' \
+	"password_file $MD/garaged/web-passwd" "acl_file $MD/garaged/web-acl" "acl_file $MD/garaged/acl"; do
+	grep -qx "$l" "$D" || fail "the drop-in lacks '$l': $(grep -v '^#' "$D")"
+done
+grep -E '^[[:space:]]*(pid_file|persistence|persistence_location|log_dest|include_dir|user)[[:space:]]' "$D" &&
+	fail "the --web drop-in repeats what Debian's main file sets"
+[ "$(perms "$MD/garaged/web-passwd")" = "root:mosquitto 640" ] || fail "web-passwd is $(perms "$MD/garaged/web-passwd")"
+[ "$(perms "$MD/garaged/web-login")" = "root:root 600" ] || fail "web-login is $(perms "$MD/garaged/web-login")"
+for f in web-acl nginx-garaged.conf; do
+	[ "$(perms "$MD/garaged/$f")" = "root:root 644" ] || fail "$f is $(perms "$MD/garaged/$f")"
+done
+grep -qxF "$(printf '\tssl_certificate_key "%s";' "$MD/garaged/localhost.key")" "$MD/garaged/nginx-garaged.conf" ||
+	fail "the nginx site does not name the key's copy: $(grep ssl_ "$MD/garaged/nginx-garaged.conf")"
+[ "$(find "$ROOT" -name '*.key')" = "$MD/garaged/localhost.key" ] || fail "keys in $ROOT: $(find "$ROOT" -name '*.key')"
+grep -q "  garage: https://localhost:$HTTPS/#\.\." "$T/out" || fail "broker-config --web printed no link: $(cat "$T/out")"
+stop_broker
+broker
+for _ in $(seq 50); do ss -ltn | grep -qE "[:*]$WSPORT " && break; sleep 0.1; done
+ss -ltn | grep -qE "[:*]$WSPORT " || fail "Mosquitto does not listen for WebSockets on $WSPORT: $(tail -3 "$ROOT/var/log/mosquitto/mosquitto.log")"
+# garaged runs now as garage.local (one certificate, one client): the probes keep to the others.
+allowed ctl.local garage/garage/main/cmd ha.local
+denied ha.local garage/garage/main/cmd ctl.local
+mpub late.local garage/x y && fail "a revoked certificate connects with per_listener_settings true"
+online || fail "garaged did not come online again after the --web restart"
+# The browsers' login over WebSockets, with mqtt.js as the build fetched it for the web app.
+MQTTJS=$(dirname "$GARAGED")/../web-npm/node_modules
+if command -v node >/dev/null && [ -d "$MQTTJS/mqtt" ]; then
+	WEBPASS=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["pass"])' "$MD/garaged/web-login")
+	ws() { # ws USER PASS: connects, reads the retained state of door main, tries to write it
+		NODE_PATH=$MQTTJS timeout 20 node -e '
+			const mqtt = require("mqtt");
+			const [url, username, password] = process.argv.slice(1);
+			const c = mqtt.connect(url, { username, password, reconnectPeriod: 0, connectTimeout: 5000 });
+			c.on("error", (e) => { console.log("error " + e.message); process.exit(1); });
+			c.on("connect", () => c.subscribe("garage/garage/+/state", { qos: 1 }, (err, g) => {
+				if (err || g[0].qos === 128) { console.log("refused"); process.exit(1); }
+			}));
+			c.on("message", (t, m) => { console.log(t + " " + m); c.publish("garage/garage/main/state", "stopped", { retain: true, qos: 1 }, () => c.end(false, () => process.exit(0))); });
+		' "ws://127.0.0.1:$WSPORT/mqtt" "$@" 2>&1
+	}
+	out=$(ws phone "$WEBPASS") || fail "the browsers' login over WebSockets: $out"
+	[ "$out" = "garage/garage/main/state open" ] || fail "over WebSockets the login read: $out"
+	[ "$(sub garage/garage/main/state 1 2)" = open ] || fail "the browsers' login could write a door's state"
+	out=$(ws phone wrong-password) && fail "a wrong password logged in over WebSockets: $out"
+	grep -E 'Unable to|Error: |Error when' "$ROOT/var/log/mosquitto/mosquitto.log" && fail "Mosquitto logged an error with --web"
+	pass "--web on Debian's layout: per_listener_settings true keeps the certificates' ACL and CRL; Mosquitto's user reads the browsers' login (root:mosquitto 0640), which reads state over WebSockets but cannot write it"
+else
+	pass "--web on Debian's layout: per_listener_settings true keeps the certificates' ACL and CRL (no node or mqtt.js in the build: the WebSockets login is test-web's)"
+fi
