@@ -384,7 +384,10 @@ function connect() {
 		if (app.broker !== "unreachable") setBroker("connecting", "Connecting…");
 	});
 	client.on("close", () => {
-		if (app.client === client) setBroker("unreachable", "");
+		if (app.client !== client) return;
+		setBroker("unreachable", "");
+		// The device's word on its availability came through the broker: not known now.
+		setAvailability("unknown");
 	});
 	client.on("error", (e) => {
 		const why = e && /auth|password|Not authorized/i.test(String(e.message)) ? "The broker refused this login (user name or password)." : "";
