@@ -287,10 +287,26 @@ count_admins(const struct cmd_keyring *ring, size_t nkeys)
 }
 
 enum cmd_reason
+cmd_keyring_can_add(const struct cmd_keyring *ring, const struct cmd_key *k)
+{
+	size_t nkeys;
+
+	if (ring == NULL || !cmd_key_well_formed(k))
+		return CMD_MALFORMED;
+	nkeys = ring->nkeys < CMD_MAX_KEYS ? ring->nkeys : CMD_MAX_KEYS;
+	if (cmd_keyring_find(ring, k->kid, cmd__bounded_len(k->kid, sizeof(k->kid))) != NULL)
+		return CMD_KEY_EXISTS;
+	else if (nkeys == CMD_MAX_KEYS)
+		return CMD_TOO_MANY_KEYS;
+	return CMD_OK;
+}
+
+enum cmd_reason
 cmd_keyring_apply(const struct cmd_keyring *ring, const struct cmd_admin *op,
                   struct cmd_keyring *out_ring)
 {
 	const struct cmd_key *k;
+	enum cmd_reason reason;
 	size_t nkeys, at;
 
 	if (ring == NULL || op == NULL || out_ring == NULL || !op->has_op)
@@ -300,12 +316,9 @@ cmd_keyring_apply(const struct cmd_keyring *ring, const struct cmd_admin *op,
 	/* Every reason is found before *out_ring is touched, which may be *ring. */
 	switch (op->op) {
 	case CMD_ADMIN_ADD:
-		if (!cmd_key_well_formed(&op->key))
-			return CMD_MALFORMED;
-		else if (cmd_keyring_find(ring, op->key.kid, strlen(op->key.kid)) != NULL)
-			return CMD_KEY_EXISTS;
-		else if (nkeys == CMD_MAX_KEYS)
-			return CMD_TOO_MANY_KEYS;
+		reason = cmd_keyring_can_add(ring, &op->key);
+		if (reason != CMD_OK)
+			return reason;
 		if (out_ring != ring)
 			*out_ring = *ring;
 		out_ring->keys[nkeys] = op->key;

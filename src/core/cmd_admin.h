@@ -72,6 +72,14 @@ enum cmd_reason cmd_admin_check(struct cmd_verifier *v, const uint8_t *payload, 
                                 bool retained, struct cmd_now now, struct cmd_admin *out);
 
 /*
+ * Whether key k could be added to RING as it is: CMD_OK, CMD_KEY_EXISTS when its kid is in the
+ * ring, CMD_TOO_MANY_KEYS when the ring holds CMD_MAX_KEYS, CMD_MALFORMED for a NULL ring or a
+ * key no line could hold. cmd_keyring_apply()'s add, and the enrollment's last check
+ * (cmd_enroll.h), ask it.
+ */
+enum cmd_reason cmd_keyring_can_add(const struct cmd_keyring *ring, const struct cmd_key *k);
+
+/*
  * The keyring RING with the change OP (as cmd_admin_check() accepted it) made, into *out_ring:
  * CMD_OK, or the reason the change cannot be made, and then *out_ring is untouched.
  * add: key_exists when the kid is in the ring, too_many_keys when the ring holds CMD_MAX_KEYS;

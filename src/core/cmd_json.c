@@ -59,38 +59,82 @@ tok_after(const jsmntok_t *t)
 }
 
 /*
- * True iff js[0..len) is exactly one JSON object whose values are all strings or primitives:
- * '{' first, '}' last, and between the tokens nothing but JSON whitespace and the one ':' or
- * ',' that belongs there. jsmn stops at a NUL byte, so an embedded NUL never gets this far.
- * On success tok[1 + 2i] and tok[2 + 2i] are the i-th key and value, for i < *npairs.
+ * The bytes of a list value from its '[' on: every item a string without a backslash, and
+ * between them nothing but JSON whitespace and one ',' each. items[0 .. n) are its item tokens.
+ * Returns the position after its ']', or 0 when the list is not such a list.
+ */
+static size_t
+json_list(const char *js, size_t len, const jsmntok_t *list, const jsmntok_t *items, size_t n)
+{
+	size_t pos = (size_t)list->start + 1;
+
+	for (size_t j = 0; j < n; j++) {
+		const jsmntok_t *it = &items[j];
+
+		if (it->type != JSMN_STRING || it->size != 0 || it->start < 1 ||
+		    it->end < it->start ||
+		    memchr(js + it->start, '\\', (size_t)(it->end - it->start)) != NULL)
+			return 0;
+		pos = skip_json_ws(js, len, pos);
+		if (pos != tok_begin(it))
+			return 0;
+		pos = skip_json_ws(js, len, tok_after(it));
+		if (j + 1 < n) {
+			if (pos >= len || js[pos] != ',')
+				return 0;
+			pos++;
+		}
+	}
+	pos = skip_json_ws(js, len, pos);
+	if (pos + 1 != (size_t)list->end || js[pos] != ']')
+		return 0;
+	return pos + 1;
+}
+
+/*
+ * True iff js[0..len) is exactly one JSON object whose values are all strings or primitives
+ * (or, with LISTS, lists of strings without a backslash): '{' first, '}' last, and between the
+ * tokens nothing but JSON whitespace and the one ':' or ',' that belongs there. jsmn stops at a
+ * NUL byte, so an embedded NUL never gets this far. On success pairs[i] is the index in tok[]
+ * of the i-th key (its value follows it, a list's items follow the list), for i < *npairs.
  */
 static bool
-json_flat_object(const char *js, size_t len, jsmntok_t *tok, size_t *npairs)
+json_flat_object(const char *js, size_t len, jsmntok_t *tok, size_t ntok, bool lists, size_t *pairs,
+                 size_t npairs_max, size_t *npairs)
 {
 	jsmn_parser p;
-	size_t n;
-	size_t pos;
+	size_t n, t, pos;
 	int r;
 
 	if (len < 2 || js[0] != '{' || js[len - 1] != '}')
 		return false;
 	jsmn_init(&p);
-	r = jsmn_parse(&p, js, len, tok, CMD_JSON_TOKENS);
+	r = jsmn_parse(&p, js, len, tok, (unsigned int)ntok);
 	if (r < 1 || tok[0].type != JSMN_OBJECT || tok[0].start != 0 || tok[0].end != (int)len ||
-	    tok[0].size < 0 || r != 1 + 2 * tok[0].size)
+	    tok[0].size < 0 || (size_t)tok[0].size > npairs_max)
 		return false;
 	n = (size_t)tok[0].size;
 
 	pos = 1;
+	t = 1;
 	for (size_t i = 0; i < n; i++) {
-		const jsmntok_t *k = &tok[1 + 2 * i];
-		const jsmntok_t *val = &tok[2 + 2 * i];
+		const jsmntok_t *k, *val;
 
+		if (t + 1 >= (size_t)r)
+			return false;
+		k = &tok[t];
+		val = &tok[t + 1];
 		if (k->type != JSMN_STRING || k->size != 1 || k->start < 1 || k->end < k->start)
 			return false;
-		else if ((val->type != JSMN_STRING && val->type != JSMN_PRIMITIVE) ||
-		         val->size != 0 || val->start < 1 || val->end < val->start)
+		else if (val->start < 1 || val->end < val->start)
 			return false;
+		else if (val->type == JSMN_ARRAY) {
+			if (!lists || val->size < 0 || (size_t)val->size > (size_t)r - t - 2)
+				return false;
+		} else if ((val->type != JSMN_STRING && val->type != JSMN_PRIMITIVE) ||
+		           val->size != 0) {
+			return false;
+		}
 
 		pos = skip_json_ws(js, len, pos);
 		if (pos != tok_begin(k))
@@ -101,34 +145,47 @@ json_flat_object(const char *js, size_t len, jsmntok_t *tok, size_t *npairs)
 		pos = skip_json_ws(js, len, pos + 1);
 		if (pos != tok_begin(val))
 			return false;
-		pos = skip_json_ws(js, len, tok_after(val));
+		if (val->type == JSMN_ARRAY) {
+			pos = json_list(js, len, val, &tok[t + 2], (size_t)val->size);
+			if (pos == 0)
+				return false;
+			pos = skip_json_ws(js, len, pos);
+		} else {
+			pos = skip_json_ws(js, len, tok_after(val));
+		}
 		if (i + 1 < n) {
 			if (pos >= len || js[pos] != ',')
 				return false;
 			pos++;
 		}
+		pairs[i] = t;
+		t += 2 + (val->type == JSMN_ARRAY ? (size_t)val->size : 0);
 	}
 	pos = skip_json_ws(js, len, pos);
-	if (pos != len - 1)
+	if (pos != len - 1 || t != (size_t)r)
 		return false;
 	*npairs = n;
 	return true;
 }
 
-int
-cmd__json_fields(const char *js, size_t len, const char *const *names, size_t nnames,
-                 struct cmd__field *fields)
+/* cmd__json_fields() and cmd__json_fields_lists() in the caller's tokens. */
+static int
+json_fields(const char *js, size_t len, const char *const *names, size_t nnames,
+            struct cmd__field *fields, jsmntok_t *tok, size_t ntok, bool lists)
 {
-	jsmntok_t tok[CMD_JSON_TOKENS];
+	/* A key takes two tokens at least: no object that fits tok[] has more pairs. */
+	size_t pairs[CMD_INVITE_JSON_TOKENS > CMD_JSON_TOKENS ? CMD_INVITE_JSON_TOKENS / 2
+	                                                      : CMD_JSON_TOKENS / 2];
 	size_t npairs = 0;
 	int r = 0;
 
 	memset(fields, 0, nnames * sizeof(fields[0]));
-	if (js == NULL || !json_flat_object(js, len, tok, &npairs))
+	if (js == NULL || !json_flat_object(js, len, tok, ntok, lists, pairs,
+	                                    sizeof(pairs) / sizeof(pairs[0]), &npairs))
 		return -1;
 	for (size_t i = 0; i < npairs; i++) {
-		const jsmntok_t *k = &tok[1 + 2 * i];
-		const jsmntok_t *val = &tok[2 + 2 * i];
+		const jsmntok_t *k = &tok[pairs[i]];
+		const jsmntok_t *val = &tok[pairs[i] + 1];
 		size_t klen = (size_t)(k->end - k->start);
 		size_t which;
 
@@ -145,16 +202,74 @@ cmd__json_fields(const char *js, size_t len, const char *const *names, size_t nn
 		fields[which].s = js + val->start;
 		fields[which].n = (size_t)(val->end - val->start);
 		fields[which].is_string = val->type == JSMN_STRING;
+		fields[which].is_list = val->type == JSMN_ARRAY;
 	}
 	return r;
+}
+
+int
+cmd__json_fields(const char *js, size_t len, const char *const *names, size_t nnames,
+                 struct cmd__field *fields)
+{
+	jsmntok_t tok[CMD_JSON_TOKENS];
+
+	return json_fields(js, len, names, nnames, fields, tok, CMD_JSON_TOKENS, false);
+}
+
+int
+cmd__json_fields_lists(const char *js, size_t len, const char *const *names, size_t nnames,
+                       struct cmd__field *fields)
+{
+	jsmntok_t tok[CMD_INVITE_JSON_TOKENS];
+
+	return json_fields(js, len, names, nnames, fields, tok, CMD_INVITE_JSON_TOKENS, true);
 }
 
 const struct cmd__field *
 cmd__field_get(const struct cmd__field *f, bool want_string)
 {
-	if (f == NULL || f->count != 1 || f->is_string != want_string)
+	if (f == NULL || f->count != 1 || f->is_list || f->is_string != want_string)
 		return NULL;
 	return f;
+}
+
+const struct cmd__field *
+cmd__field_get_list(const struct cmd__field *f)
+{
+	if (f == NULL || f->count != 1 || !f->is_list)
+		return NULL;
+	return f;
+}
+
+bool
+cmd__list_next(const struct cmd__field *f, size_t *pos, const char **s, size_t *n)
+{
+	size_t i = *pos, start;
+
+	/* The reader checked the list's bytes: '[', strings without a backslash, ',' and ']'. */
+	if (i == 0)
+		i = 1; /* past the '[' */
+	while (i < f->n && is_json_ws(f->s[i]))
+		i++;
+	if (i < f->n && f->s[i] == ',')
+		i++;
+	while (i < f->n && is_json_ws(f->s[i]))
+		i++;
+	if (i >= f->n || f->s[i] != '"') {
+		*pos = f->n;
+		return false;
+	}
+	start = ++i;
+	while (i < f->n && f->s[i] != '"')
+		i++;
+	if (i >= f->n) {
+		*pos = f->n;
+		return false;
+	}
+	*s = f->s + start;
+	*n = i - start;
+	*pos = i + 1;
+	return true;
 }
 
 bool

@@ -1,13 +1,14 @@
 /*
- * cmd_json: the strict JSON reader that the signed messages share (the door command, cmd.c, and
- * the admin message, cmd_admin.c), and the decoders of the fields they have in common: v, ts,
- * nonce and sig.
+ * cmd_json: the strict JSON reader that the signed messages share (the door command, cmd.c, the
+ * admin message, cmd_admin.c, and the invitation and enrollment request, cmd_enroll.c), and the
+ * decoders of the fields they have in common: v, ts, nonce and sig.
  *
  * Internal to src/core: its names are cmd__*, and nothing outside the core includes this header;
  * the messages' own headers are the API. It owns the rule that a signed message is one flat JSON
  * object, each field's value exactly the bytes that are signed (no escapes are decoded), and the
  * one spelling of each shared field. It never does I/O and never allocates: jsmn's tokens live on
- * its own stack frame, CMD_JSON_TOKENS of them (core_config.h).
+ * its own stack frame, CMD_JSON_TOKENS of them (core_config.h), or CMD_INVITE_JSON_TOKENS for
+ * the one message with lists, the invitation.
  */
 #ifndef GARAGED_CORE_CMD_JSON_H
 #define GARAGED_CORE_CMD_JSON_H
@@ -20,9 +21,11 @@
 
 /* A field's value as found in the payload; count says how often its key appeared. */
 struct cmd__field {
-	const char *s; /* a string's bytes without its quotes, or a primitive's */
+	const char
+	    *s; /* a string's bytes without its quotes, a primitive's, or a list's from [ to ] */
 	size_t n;
 	bool is_string;
+	bool is_list;
 	unsigned int count;
 };
 
@@ -37,8 +40,28 @@ struct cmd__field {
 int cmd__json_fields(const char *js, size_t len, const char *const *names, size_t nnames,
                      struct cmd__field *fields);
 
-/* f when its key appeared exactly once with the JSON type wanted (a string or not), else NULL. */
+/*
+ * cmd__json_fields(), where a value may also be a list of strings, each without a backslash
+ * (["open","close"]; [] too): the invitation's actions, doors and days. Strings in a list are
+ * checked byte by byte as the rest is. Its tokens are CMD_INVITE_JSON_TOKENS.
+ */
+int cmd__json_fields_lists(const char *js, size_t len, const char *const *names, size_t nnames,
+                           struct cmd__field *fields);
+
+/*
+ * f when its key appeared exactly once with the JSON type wanted (a string, or a primitive),
+ * else NULL; never a list.
+ */
 const struct cmd__field *cmd__field_get(const struct cmd__field *f, bool want_string);
+
+/* f when its key appeared exactly once with a list as its value, else NULL. */
+const struct cmd__field *cmd__field_get_list(const struct cmd__field *f);
+
+/*
+ * The next string of list f (as cmd__json_fields_lists() filled it) after *pos, which starts at
+ * 0: true with its bytes, without the quotes, in *s and *n, false after the last.
+ */
+bool cmd__list_next(const struct cmd__field *f, size_t *pos, const char **s, size_t *n);
 
 /*
  * The readers of the shared fields take a field as cmd__json_fields() filled it, and say false

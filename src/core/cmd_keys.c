@@ -200,6 +200,18 @@ parse_utc_option(const char *name, bool *seen, int64_t *t, const char *v, size_t
 	return 0;
 }
 
+bool
+cmd_day_parse(const char *s, size_t n, unsigned int *wday)
+{
+	for (unsigned int day = 0; day < 7; day++) {
+		if (s != NULL && n == 3 && memcmp(s, day_names[day], 3) == 0) {
+			*wday = day;
+			return true;
+		}
+	}
+	return false;
+}
+
 /* days=mon,tue: each day once, at least one, in any order. */
 static int
 parse_days(struct cmd_key *k, const char *v, size_t n, struct text *e)
@@ -217,11 +229,7 @@ parse_days(struct cmd_key *k, const char *v, size_t n, struct text *e)
 			text_puts(e, "empty day in days=: list days as days=mon,tue,wed");
 			return -1;
 		}
-		for (day = 0; day < 7; day++) {
-			if (i - start == 3 && memcmp(v + start, day_names[day], 3) == 0)
-				break;
-		}
-		if (day == 7) {
+		if (!cmd_day_parse(v + start, i - start, &day)) {
 			text_puts(e, "unknown day ");
 			text_put_quoted(e, v + start, i - start);
 			text_puts(e, " in days=: use mon, tue, wed, thu, fri, sat or sun");
@@ -251,23 +259,38 @@ parse_hhmm(const char *s, uint16_t *minute)
 	return true;
 }
 
+bool
+cmd_hours_parse(const char *s, size_t n, uint16_t *from, uint16_t *to)
+{
+	uint16_t f, t;
+
+	if (s == NULL || n != 11 || s[5] != '-' || !parse_hhmm(s, &f) || !parse_hhmm(s + 6, &t) ||
+	    f == t)
+		return false;
+	*from = f;
+	*to = t;
+	return true;
+}
+
 /* hours=07:00-10:00: from the first minute to the last before "to"; 22:00-06:00 wraps. */
 static int
 parse_hours(struct cmd_key *k, const char *v, size_t n, struct text *e)
 {
-	if (n != 11 || v[5] != '-' || !parse_hhmm(v, &k->hours_from) ||
-	    !parse_hhmm(v + 6, &k->hours_to)) {
+	uint16_t from, to;
+
+	if (n == 11 && v[5] == '-' && parse_hhmm(v, &from) && parse_hhmm(v + 6, &to) &&
+	    from == to) {
+		text_puts(e, "hours= ");
+		text_put_quoted(e, v, n);
+		text_puts(
+		    e, " starts where it ends: give a span (leave hours= out for the whole day)");
+		return -1;
+	} else if (!cmd_hours_parse(v, n, &k->hours_from, &k->hours_to)) {
 		text_puts(e, "hours= ");
 		text_put_quoted(e, v, n);
 		text_puts(e,
 		          " is not a span of local time: write it as hours=07:00-10:00 (00:00 to "
 		          "23:59; 22:00-06:00 runs past midnight)");
-		return -1;
-	} else if (k->hours_from == k->hours_to) {
-		text_puts(e, "hours= ");
-		text_put_quoted(e, v, n);
-		text_puts(
-		    e, " starts where it ends: give a span (leave hours= out for the whole day)");
 		return -1;
 	}
 	k->has_hours = true;
@@ -738,6 +761,95 @@ text_done(struct text *t, char *buf, size_t len)
 	return 0;
 }
 
+/*
+ * The options that limit k, in their canonical order: the first after SP, the others each after
+ * a space.
+ */
+static void
+put_options(struct text *t, const struct cmd_key *k, const char *sp)
+{
+	if (k->actions != (1U << CMD_ACTION_COUNT) - 1U) {
+		text_puts(t, sp);
+		text_puts(t, "actions=");
+		put_actions(t, k, "");
+		sp = " ";
+	}
+	if (!k->all_doors) {
+		text_puts(t, sp);
+		text_puts(t, "doors=");
+		put_doors(t, k, "");
+		sp = " ";
+	}
+	if (k->has_not_before) {
+		text_puts(t, sp);
+		text_puts(t, "not_before=");
+		put_utc(t, k->not_before);
+		sp = " ";
+	}
+	if (k->has_not_after) {
+		text_puts(t, sp);
+		text_puts(t, "not_after=");
+		put_utc(t, k->not_after);
+		sp = " ";
+	}
+	if (k->days != 0) {
+		text_puts(t, sp);
+		text_puts(t, "days=");
+		put_days(t, k, "");
+		sp = " ";
+	}
+	if (k->has_hours) {
+		text_puts(t, sp);
+		text_puts(t, "hours=");
+		put_hours(t, k);
+		sp = " ";
+	}
+	if (k->admin) {
+		text_puts(t, sp);
+		text_puts(t, "admin");
+	}
+}
+
+void
+cmd__key_put_options(struct text *t, const struct cmd_key *k)
+{
+	put_options(t, k, "");
+}
+
+void
+cmd__key_put_limits(struct text *t, const struct cmd_key *k)
+{
+	text_puts(t, "\"actions\":[");
+	put_actions(t, k, "\"");
+	if (k->all_doors) {
+		text_puts(t, "],\"doors\":\"all\"");
+	} else {
+		text_puts(t, "],\"doors\":[");
+		put_doors(t, k, "\"");
+		text_puts(t, "]");
+	}
+	if (k->has_not_before) {
+		text_puts(t, ",\"not_before\":\"");
+		put_utc(t, k->not_before);
+		text_puts(t, "\"");
+	}
+	if (k->has_not_after) {
+		text_puts(t, ",\"not_after\":\"");
+		put_utc(t, k->not_after);
+		text_puts(t, "\"");
+	}
+	if (k->days != 0) {
+		text_puts(t, ",\"days\":[");
+		put_days(t, k, "\"");
+		text_puts(t, "]");
+	}
+	if (k->has_hours) {
+		text_puts(t, ",\"hours\":\"");
+		put_hours(t, k);
+		text_puts(t, "\"");
+	}
+}
+
 size_t
 cmd_key_format(const struct cmd_key *k, char *buf, size_t len)
 {
@@ -752,32 +864,7 @@ cmd_key_format(const struct cmd_key *k, char *buf, size_t len)
 	put_pub(&t, k);
 	text_puts(&t, " ");
 	text_puts(&t, k->kid);
-	if (k->actions != (1U << CMD_ACTION_COUNT) - 1U) {
-		text_puts(&t, " actions=");
-		put_actions(&t, k, "");
-	}
-	if (!k->all_doors) {
-		text_puts(&t, " doors=");
-		put_doors(&t, k, "");
-	}
-	if (k->has_not_before) {
-		text_puts(&t, " not_before=");
-		put_utc(&t, k->not_before);
-	}
-	if (k->has_not_after) {
-		text_puts(&t, " not_after=");
-		put_utc(&t, k->not_after);
-	}
-	if (k->days != 0) {
-		text_puts(&t, " days=");
-		put_days(&t, k, "");
-	}
-	if (k->has_hours) {
-		text_puts(&t, " hours=");
-		put_hours(&t, k);
-	}
-	if (k->admin)
-		text_puts(&t, " admin");
+	put_options(&t, k, " ");
 	return text_done(&t, buf, len);
 }
 
@@ -795,35 +882,8 @@ cmd_key_json(const struct cmd_key *k, char *buf, size_t len)
 	text_puts(&t, k->kid);
 	text_puts(&t, "\",\"pub\":\"");
 	put_pub(&t, k);
-	text_puts(&t, "\",\"actions\":[");
-	put_actions(&t, k, "\"");
-	if (k->all_doors) {
-		text_puts(&t, "],\"doors\":\"all\"");
-	} else {
-		text_puts(&t, "],\"doors\":[");
-		put_doors(&t, k, "\"");
-		text_puts(&t, "]");
-	}
-	if (k->has_not_before) {
-		text_puts(&t, ",\"not_before\":\"");
-		put_utc(&t, k->not_before);
-		text_puts(&t, "\"");
-	}
-	if (k->has_not_after) {
-		text_puts(&t, ",\"not_after\":\"");
-		put_utc(&t, k->not_after);
-		text_puts(&t, "\"");
-	}
-	if (k->days != 0) {
-		text_puts(&t, ",\"days\":[");
-		put_days(&t, k, "\"");
-		text_puts(&t, "]");
-	}
-	if (k->has_hours) {
-		text_puts(&t, ",\"hours\":\"");
-		put_hours(&t, k);
-		text_puts(&t, "\"");
-	}
+	text_puts(&t, "\",");
+	cmd__key_put_limits(&t, k);
 	text_puts(&t, k->admin ? ",\"admin\":true}" : ",\"admin\":false}");
 	return text_done(&t, buf, len);
 }
@@ -869,20 +929,25 @@ cmd_keyring_find(const struct cmd_keyring *ring, const char *kid, size_t n)
 	return NULL;
 }
 
-bool
-cmd_key_allows(const struct cmd_key *k, enum cmd_action action, const char *door, size_t n)
+/* Whether door[0..n) is one of the doors= k lists (not whether k has doors= at all). */
+static bool
+lists_door(const struct cmd_key *k, const char *door, size_t n)
 {
 	size_t ndoors = k->ndoors < CMD_MAX_DOORS ? k->ndoors : CMD_MAX_DOORS;
 
-	if ((unsigned int)action >= CMD_ACTION_COUNT || (k->actions & (1U << action)) == 0)
-		return false;
-	else if (k->all_doors)
-		return true;
 	for (size_t i = 0; i < ndoors; i++) {
 		if (cmd_name_eq(door, n, k->doors[i], sizeof(k->doors[i])))
 			return true;
 	}
 	return false;
+}
+
+bool
+cmd_key_allows(const struct cmd_key *k, enum cmd_action action, const char *door, size_t n)
+{
+	if ((unsigned int)action >= CMD_ACTION_COUNT || (k->actions & (1U << action)) == 0)
+		return false;
+	return k->all_doors || lists_door(k, door, n);
 }
 
 enum cmd_reason
@@ -904,4 +969,52 @@ cmd_key_valid_at(const struct cmd_key *k, struct cmd_now now)
 	else if (k->hours_from < k->hours_to)
 		return m >= k->hours_from && m < k->hours_to ? CMD_OK : CMD_KEY_OFF_HOURS;
 	return m >= k->hours_from || m < k->hours_to ? CMD_OK : CMD_KEY_OFF_HOURS;
+}
+
+/* Whether minute m of the local day is inside k's hours= (a key without hours= has all). */
+static bool
+in_hours(const struct cmd_key *k, uint16_t m)
+{
+	if (!k->has_hours)
+		return true;
+	else if (k->hours_from < k->hours_to)
+		return m >= k->hours_from && m < k->hours_to;
+	return m >= k->hours_from || m < k->hours_to;
+}
+
+bool
+cmd_key_within(const struct cmd_key *k, const struct cmd_key *limit)
+{
+	size_t ndoors;
+
+	if (k == NULL || limit == NULL)
+		return false;
+	else if ((k->actions & ~limit->actions) != 0 || (k->admin && !limit->admin))
+		return false;
+	else if (!limit->all_doors) {
+		ndoors = k->ndoors < CMD_MAX_DOORS ? k->ndoors : CMD_MAX_DOORS;
+		if (k->all_doors || ndoors == 0)
+			return false;
+		for (size_t d = 0; d < ndoors; d++) {
+			size_t n = name_len(k->doors[d], sizeof(k->doors[d]));
+
+			if (!lists_door(limit, k->doors[d], n))
+				return false;
+		}
+	}
+	if (limit->has_not_after && (!k->has_not_after || k->not_after > limit->not_after))
+		return false;
+	else if (limit->days != 0 && (k->days == 0 || (k->days & ~limit->days) != 0))
+		return false;
+	else if (!limit->has_hours)
+		return true;
+	else if (!k->has_hours || k->hours_from >= 24 * 60 || k->hours_to >= 24 * 60 ||
+	         k->hours_from == k->hours_to)
+		return false;
+	/* Every minute of k's span, past midnight too, is one of limit's: at most a day of them. */
+	for (uint16_t m = k->hours_from; m != k->hours_to; m = (uint16_t)((m + 1) % (24 * 60))) {
+		if (!in_hours(limit, m))
+			return false;
+	}
+	return true;
 }

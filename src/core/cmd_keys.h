@@ -17,6 +17,7 @@
 
 #include "cmd_names.h"
 #include "core_config.h"
+#include "text.h"
 
 /*
  * The device's time as a verifier judges a key by it: Unix seconds, and the local calendar
@@ -112,6 +113,34 @@ bool cmd_utc_parse(const char *s, size_t n, int64_t *t);
  * length, 20, or 0 when buf is too small or t is outside the years 1970 to 9999.
  */
 size_t cmd_utc_format(int64_t t, char *buf, size_t len);
+
+/* A weekday of days=, "mon" to "sun", from s[0..n) into *wday (0 = Sunday); false otherwise. */
+bool cmd_day_parse(const char *s, size_t n, unsigned int *wday);
+
+/*
+ * A span of hours=, "HH:MM-HH:MM" from 00:00 to 23:59 with different ends, from s[0..n) into
+ * minutes of the day: *from the first inside, *to the first outside; false otherwise.
+ */
+bool cmd_hours_parse(const char *s, size_t n, uint16_t *from, uint16_t *to);
+
+/*
+ * True iff key k allows nothing that key LIMIT does not, from a moment at which LIMIT is valid
+ * on: its actions are LIMIT's or fewer, its doors are among LIMIT's (every door only when LIMIT
+ * has every door), it expires no later than LIMIT (if LIMIT expires), its days= and hours= lie
+ * inside LIMIT's (if LIMIT has them), and it is admin only if LIMIT is. not_before= is not
+ * compared: k can only ever be used from now on, and the caller checks that LIMIT is valid now
+ * (cmd_key_valid_at()). The invitations' rule (cmd_enroll.h): never more than the inviter's.
+ */
+bool cmd_key_within(const struct cmd_key *k, const struct cmd_key *limit);
+
+/*
+ * Internal to src/core (cmd_enroll.c writes an invitation with them): what cmd_key_format()
+ * writes after the kid, without its leading space ("" for a key without limits), and the
+ * permission fields of cmd_key_json(), "actions" to "hours", without braces. k must be
+ * cmd_key_well_formed().
+ */
+void cmd__key_put_options(struct text *t, const struct cmd_key *k);
+void cmd__key_put_limits(struct text *t, const struct cmd_key *k);
 
 /* The key with id kid[0..n) in ring, or NULL (also for a NULL ring). */
 const struct cmd_key *cmd_keyring_find(const struct cmd_keyring *ring, const char *kid, size_t n);

@@ -32,9 +32,10 @@
 #endif
 
 /*
- * The longest enrollment request payload (P/D/enroll); a longer one is "too_large" before any
- * parsing. The channel between garaged's halves carries one byte more of any message it
- * forwards (CHANNEL_PAYLOAD_MAX), so this is the largest the network half passes on whole.
+ * The longest enrollment request (cmd_enroll.h) on P/D/enroll; a longer one is "too_large"
+ * before any parsing. It carries a whole invitation in base64url (CMD_INVITE_MAX bytes at
+ * most), so it is the largest message the core reads; cmd_enroll.c checks that the largest
+ * valid request fits.
  */
 #ifndef CMD_ENROLL_MAX_PAYLOAD
 #define CMD_ENROLL_MAX_PAYLOAD (2048U)
@@ -76,6 +77,15 @@
 #define CMD_JSON_TOKENS (32U)
 #endif
 
+/*
+ * jsmn tokens of one invitation (cmd_enroll.h): the object, 14 keys and values, and the items
+ * of its lists (4 actions, 8 doors, 7 days): 48 for the largest valid one. The rest of the room
+ * lets a bad one be read far enough to name it. At least 48.
+ */
+#ifndef CMD_INVITE_JSON_TOKENS
+#define CMD_INVITE_JSON_TOKENS (56U)
+#endif
+
 /* ---- fixed by the signed command's format ------------------------------------------------- */
 
 #define CMD_NAME_MAX       32U /* device id, door: [a-z0-9_-]{1,32} */
@@ -94,6 +104,16 @@
 #define CMD_ADMIN_SIGNED_TEXT_MAX CMD_ADMIN_MAX_PAYLOAD
 /* not_before= and not_after= on an authorized_keys line: "2026-12-24T18:00:00Z" and a NUL. */
 #define CMD_UTC_TEXT_MAX 21U
+/*
+ * An invitation (cmd_enroll.h): its id is CMD_INVITE_ID_LEN random bytes, written as
+ * base64url without padding; its JSON, and the text its inviter signs, are at most
+ * CMD_INVITE_MAX bytes (cmd_enroll.c checks that the largest valid ones fit).
+ */
+#define CMD_INVITE_ID_LEN      16U
+#define CMD_INVITE_ID_TEXT_MAX 22U
+#define CMD_INVITE_MAX         1024U
+/* "garaged-enroll-v1\n" and its six lines, with a NUL: the text an enrollment request signs. */
+#define CMD_ENROLL_SIGNED_TEXT_MAX 256U
 /* cmd_key_json() of any key fits in this, with its NUL (cmd_keys.c checks it at compile time). */
 #define CMD_KEY_JSON_MAX 1024U
 

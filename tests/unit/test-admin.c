@@ -940,6 +940,36 @@ test_admin_ApplyAddToAFullRing(void **state)
 	test_free(out);
 }
 
+/* cmd_keyring_can_add() says what apply's add says, and changes nothing. */
+static void
+test_admin_CanAdd(void **state)
+{
+	struct fixture *f = *state;
+	struct cmd_keyring *full = test_malloc(sizeof(*full));
+	char admins[CMD_MAX_KEYS + 1];
+	struct cmd_admin op = op_of(CMD_ADMIN_ADD, "dave");
+	struct cmd_key bad;
+
+	make_ring(&f->ring, 3, "a..");
+	assert_reason(cmd_keyring_can_add(&f->ring, &op.key), CMD_OK);
+	op = op_of(CMD_ADMIN_ADD, "k1");
+	assert_reason(cmd_keyring_can_add(&f->ring, &op.key), CMD_KEY_EXISTS);
+	memset(admins, '.', CMD_MAX_KEYS);
+	admins[0] = 'a';
+	make_ring(full, CMD_MAX_KEYS, admins);
+	op = op_of(CMD_ADMIN_ADD, "dave");
+	assert_reason(cmd_keyring_can_add(full, &op.key), CMD_TOO_MANY_KEYS);
+	op = op_of(CMD_ADMIN_ADD, "k7");
+	assert_reason(cmd_keyring_can_add(full, &op.key), CMD_KEY_EXISTS);
+	/* What no line holds, or no ring: malformed. */
+	bad = op.key;
+	bad.actions = 0;
+	assert_reason(cmd_keyring_can_add(&f->ring, &bad), CMD_MALFORMED);
+	assert_reason(cmd_keyring_can_add(NULL, &op.key), CMD_MALFORMED);
+	assert_reason(cmd_keyring_can_add(&f->ring, NULL), CMD_MALFORMED);
+	test_free(full);
+}
+
 static void
 test_admin_ApplyRemove(void **state)
 {
@@ -1247,6 +1277,7 @@ main(void)
 	    T(test_admin_OutFilledAsFarAsParsed),
 	    T(test_admin_ApplyAdd),
 	    T(test_admin_ApplyAddToAFullRing),
+	    T(test_admin_CanAdd),
 	    T(test_admin_ApplyRemove),
 	    T(test_admin_ApplyLastAdmin),
 	    T(test_admin_ApplyRenewAndBadOps),

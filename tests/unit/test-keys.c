@@ -1093,6 +1093,168 @@ test_keys_FindAndAllow(void **state)
 	assert_false(cmd_key_allows(alice, (enum cmd_action)40, "main", 4));
 }
 
+/* ---- the invitations' helpers ------------------------------------------------------------ */
+
+/* One key from one line's options, its pub seed 1. */
+static struct cmd_key
+key_of(const char *options)
+{
+	struct cmd_key k;
+	char line[512], err[256];
+
+	snprintf(line, sizeof(line), "ed25519 %s k %s", pub_b64(1), options);
+	if (cmd_key_parse(&k, line, strlen(line), err, sizeof(err)) != 0)
+		fail_msg("\"%s\": %s", options, err);
+	return k;
+}
+
+static void
+test_keys_DayAndHoursParse(void **state)
+{
+	static const char *const days[7] = {"sun", "mon", "tue", "wed", "thu", "fri", "sat"};
+	unsigned int wday = 99;
+	uint16_t from = 1, to = 1;
+
+	(void)state;
+	for (unsigned int d = 0; d < 7; d++) {
+		assert_true(cmd_day_parse(days[d], 3, &wday));
+		assert_int_equal(wday, d);
+	}
+	wday = 99;
+	assert_false(cmd_day_parse("Mon", 3, &wday));
+	assert_false(cmd_day_parse("mo", 2, &wday));
+	assert_false(cmd_day_parse("mond", 4, &wday));
+	assert_false(cmd_day_parse(NULL, 3, &wday));
+	assert_int_equal(wday, 99);
+
+	assert_true(cmd_hours_parse("07:00-10:00", 11, &from, &to));
+	assert_int_equal(from, 7 * 60);
+	assert_int_equal(to, 10 * 60);
+	assert_true(cmd_hours_parse("23:59-00:00", 11, &from, &to));
+	assert_int_equal(from, 23 * 60 + 59);
+	assert_int_equal(to, 0);
+	from = to = 1;
+	assert_false(cmd_hours_parse("07:00-07:00", 11, &from, &to)); /* an empty span */
+	assert_false(cmd_hours_parse("24:00-01:00", 11, &from, &to));
+	assert_false(cmd_hours_parse("07:00_10:00", 11, &from, &to));
+	assert_false(cmd_hours_parse("07:00-10:0", 10, &from, &to));
+	assert_false(cmd_hours_parse("7:00-10:00", 10, &from, &to));
+	assert_false(cmd_hours_parse(NULL, 11, &from, &to));
+	assert_int_equal(from, 1);
+	assert_int_equal(to, 1);
+}
+
+static void
+test_keys_Within(void **state)
+{
+	static const struct {
+		const char *k, *limit;
+		bool within;
+	} cases[] = {
+	    /* Actions and doors: a subset, every door only from a key with every door. */
+	    {"", "", true},
+	    {"actions=open", "", true},
+	    {"", "actions=open,close,stop", false},
+	    {"actions=open,close", "actions=close,open,stop", true},
+	    {"actions=open,toggle", "actions=open,close", false},
+	    {"doors=main", "", true},
+	    {"doors=main,side", "doors=side,main,back", true},
+	    {"", "doors=main", false},
+	    {"doors=main,side", "doors=main", false},
+	    /* Expiry: no later than the limit's; not_before is not compared. */
+	    {"not_after=2026-12-31T23:59:59Z", "", true},
+	    {"", "not_after=2026-12-31T23:59:59Z", false},
+	    {"not_after=2026-12-31T23:59:59Z", "not_after=2026-12-31T23:59:59Z", true},
+	    {"not_after=2027-01-01T00:00:00Z", "not_after=2026-12-31T23:59:59Z", false},
+	    {"not_after=2026-01-01T00:00:00Z", "not_after=2026-12-31T23:59:59Z", true},
+	    {"not_before=2020-01-01T00:00:00Z", "not_before=2026-01-01T00:00:00Z", true},
+	    {"", "not_before=2026-01-01T00:00:00Z", true},
+	    /* The week and the day: inside the limit's, past midnight too. */
+	    {"days=mon,tue", "days=mon,tue,wed", true},
+	    {"days=mon,sun", "days=mon,tue", false},
+	    {"", "days=mon", false},
+	    {"days=mon", "", true},
+	    {"hours=08:00-09:00", "hours=07:00-10:00", true},
+	    {"hours=07:00-10:00", "hours=07:00-10:00", true},
+	    {"hours=06:59-10:00", "hours=07:00-10:00", false},
+	    {"hours=07:00-10:01", "hours=07:00-10:00", false},
+	    {"", "hours=07:00-10:00", false},
+	    {"hours=07:00-10:00", "", true},
+	    {"hours=23:00-01:00", "hours=22:00-06:00", true},
+	    {"hours=21:59-01:00", "hours=22:00-06:00", false},
+	    {"hours=01:00-02:00", "hours=22:00-06:00", true},
+	    {"hours=05:00-07:00", "hours=22:00-06:00", false},
+	    {"hours=22:00-06:00", "hours=06:00-22:00", false},
+	    {"hours=07:00-08:00", "hours=08:00-07:00", false},
+	    {"hours=09:00-10:00", "hours=08:00-07:00", true},
+	    /* admin only from an admin. */
+	    {"admin", "admin", true},
+	    {"admin", "", false},
+	    {"", "admin", true},
+	    {"actions=open doors=main not_after=2026-06-30T00:00:00Z days=sat,sun "
+	     "hours=10:00-12:00",
+	     "admin actions=open,close doors=main,side not_after=2026-12-31T23:59:59Z "
+	     "days=fri,sat,sun hours=09:00-17:00",
+	     true},
+	};
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		struct cmd_key k = key_of(cases[i].k), limit = key_of(cases[i].limit);
+
+		if (cmd_key_within(&k, &limit) != cases[i].within)
+			fail_msg("\"%s\" within \"%s\": want %s", cases[i].k, cases[i].limit,
+			         cases[i].within ? "yes" : "no");
+		/* Everything is within itself. */
+		assert_true(cmd_key_within(&k, &k));
+	}
+	{
+		struct cmd_key k = key_of("hours=07:00-10:00"), limit = key_of("hours=07:00-10:00");
+
+		/* A span that no line holds never loops and is never within. */
+		k.hours_to = 24 * 60;
+		assert_false(cmd_key_within(&k, &limit));
+		assert_false(cmd_key_within(NULL, &limit));
+		assert_false(cmd_key_within(&limit, NULL));
+	}
+}
+
+/* The option string of a line is what cmd_key_format() writes after the kid. */
+static void
+test_keys_OptionsAndLimitsText(void **state)
+{
+	static const char *const lines[] = {
+	    "",
+	    "admin",
+	    "actions=open doors=main",
+	    "actions=open,close doors=main,side not_before=2026-01-01T00:00:00Z "
+	    "not_after=2026-12-31T23:59:59Z days=mon,sun hours=22:00-06:00 admin",
+	};
+	char buf[1024], line[1200], json[CMD_KEY_JSON_MAX], want[2 * CMD_KEY_JSON_MAX];
+	struct text t;
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(lines) / sizeof(lines[0]); i++) {
+		struct cmd_key k = key_of(lines[i]);
+
+		text_init(&t, buf, sizeof(buf));
+		cmd__key_put_options(&t, &k);
+		assert_false(t.full);
+		assert_string_equal(buf, lines[i]);
+		assert_true(cmd_key_format(&k, line, sizeof(line)) > 0);
+		assert_string_equal(
+		    line + strlen("ed25519 ") + 44 + strlen(" k") + (buf[0] != '\0' ? 1 : 0), buf);
+
+		/* The limits are cmd_key_json() between its pub and its admin. */
+		text_init(&t, buf, sizeof(buf));
+		cmd__key_put_limits(&t, &k);
+		assert_true(cmd_key_json(&k, json, sizeof(json)) > 0);
+		snprintf(want, sizeof(want), "{\"kid\":\"k\",\"pub\":\"%s\",%s,\"admin\":%s}",
+		         pub_b64(1), buf, k.admin ? "true" : "false");
+		assert_string_equal(json, want);
+	}
+}
+
 static int
 setup(void **state)
 {
@@ -1138,6 +1300,9 @@ main(void)
 	                                    teardown),
 	    cmocka_unit_test_setup_teardown(test_keys_ErrorBufferHandling, setup, teardown),
 	    cmocka_unit_test(test_keys_NullRingOnlyValidates),
+	    cmocka_unit_test(test_keys_DayAndHoursParse),
+	    cmocka_unit_test(test_keys_Within),
+	    cmocka_unit_test(test_keys_OptionsAndLimitsText),
 	    cmocka_unit_test_setup_teardown(test_keys_FindAndAllow, setup, teardown),
 	};
 
