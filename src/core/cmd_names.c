@@ -38,6 +38,14 @@ static const char *const reason_names[] = {
     [CMD_KEYS_READ_ONLY] = "keys_read_only",
     [CMD_KEYS_WRITE_FAILED] = "keys_write_failed",
     [CMD_NOT_SUPPORTED] = "not_supported",
+    [CMD_WRONG_DEVICE] = "wrong_device",
+    [CMD_BAD_INVITATION] = "bad_invitation",
+    [CMD_INVITATION_EXPIRED] = "invitation_expired",
+    [CMD_OVER_PERMISSIVE] = "over_permissive",
+    [CMD_BAD_PROOF] = "bad_proof",
+    [CMD_INVITATION_USED] = "invitation_used",
+    [CMD_TOO_MANY_INVITATIONS] = "too_many_invitations",
+    [CMD_INVITATIONS_WRITE_FAILED] = "invitations_write_failed",
 };
 
 const char *

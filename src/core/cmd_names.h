@@ -58,6 +58,15 @@ enum cmd_reason {
 	CMD_KEYS_READ_ONLY,
 	CMD_KEYS_WRITE_FAILED,
 	CMD_NOT_SUPPORTED,
+	/* Enrollment (cmd_enroll.h): the invitation and its proof, then the door half's record. */
+	CMD_WRONG_DEVICE,
+	CMD_BAD_INVITATION,
+	CMD_INVITATION_EXPIRED,
+	CMD_OVER_PERMISSIVE,
+	CMD_BAD_PROOF,
+	CMD_INVITATION_USED,
+	CMD_TOO_MANY_INVITATIONS,
+	CMD_INVITATIONS_WRITE_FAILED,
 };
 
 const char *cmd_action_name(enum cmd_action a); /* "open" ... */
