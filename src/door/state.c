@@ -105,8 +105,8 @@ parse(char *text, struct state *st, const char *path, char *err, size_t errlen)
 	return 0;
 }
 
-static int
-ensure_dir(const char *dir, char *err, size_t errlen)
+int
+state_dir_ready(const char *dir, char *err, size_t errlen)
 {
 	struct stat sb;
 
@@ -133,19 +133,19 @@ ensure_dir(const char *dir, char *err, size_t errlen)
 }
 
 int
-state_load(const char *dir, struct state *st, bool *found, char *err, size_t errlen)
+state_file_read(const char *dir, const char *name, char *buf, size_t cap, size_t *len, bool *found,
+                char *err, size_t errlen)
 {
-	static char text[STATE_MAX_BYTES + 2]; /* one byte more than allowed, and a NUL */
-	char path[CONFIG_PATH_MAX + sizeof(STATE_FILE) + 1];
+	char path[CONFIG_PATH_MAX + STATE_NAME_MAX + 2];
 	ssize_t n;
-	size_t len = 0;
 	int fd;
 
-	memset(st, 0, sizeof(*st));
+	*len = 0;
 	*found = false;
-	if (ensure_dir(dir, err, errlen) != 0)
+	if (cap == 0)
 		return -1;
-	snprintf(path, sizeof(path), "%s/%s", dir, STATE_FILE);
+	buf[0] = '\0';
+	snprintf(path, sizeof(path), "%s/%s", dir, name);
 	fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
 	if (fd < 0 && errno == ENOENT)
 		return 0;
@@ -153,7 +153,7 @@ state_load(const char *dir, struct state *st, bool *found, char *err, size_t err
 		snprintf(err, errlen, "%s: %s", path, strerror(errno));
 		return -1;
 	}
-	while (len < sizeof(text) - 1 && (n = read(fd, text + len, sizeof(text) - 1 - len)) != 0) {
+	while (*len < cap - 1 && (n = read(fd, buf + *len, cap - 1 - *len)) != 0) {
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n < 0) {
@@ -161,15 +161,36 @@ state_load(const char *dir, struct state *st, bool *found, char *err, size_t err
 			close(fd);
 			return -1;
 		}
-		len += (size_t)n;
+		*len += (size_t)n;
 	}
 	close(fd);
+	buf[*len] = '\0';
+	*found = true;
+	return 0;
+}
+
+int
+state_load(const char *dir, struct state *st, bool *found, char *err, size_t errlen)
+{
+	static char text[STATE_MAX_BYTES + 2]; /* one byte more than allowed, and a NUL */
+	char path[CONFIG_PATH_MAX + sizeof(STATE_FILE) + 1];
+	size_t len;
+
+	memset(st, 0, sizeof(*st));
+	*found = false;
+	if (state_dir_ready(dir, err, errlen) != 0)
+		return -1;
+	if (state_file_read(dir, STATE_FILE, text, sizeof(text), &len, found, err, errlen) != 0)
+		return -1;
+	else if (!*found)
+		return 0;
+	*found = false; /* until the text is known to be one garaged wrote */
+	snprintf(path, sizeof(path), "%s/%s", dir, STATE_FILE);
 	if (len > STATE_MAX_BYTES || memchr(text, '\0', len) != NULL) {
 		snprintf(err, errlen, "%s: not a file garaged wrote (too long or binary); %s", path,
 		         afresh);
 		return -1;
 	}
-	text[len] = '\0';
 	if (parse(text, st, path, err, errlen) != 0) {
 		memset(st, 0, sizeof(*st));
 		return -1;
@@ -192,15 +213,25 @@ state_check(const char *dir, bool *missing, char *err, size_t errlen)
 }
 
 int
+state_file_write(const char *dir, const char *name, const char *text, size_t len, char *err,
+                 size_t errlen)
+{
+	const struct atomicfile_opts opts = {.mode = 0600};
+	char path[CONFIG_PATH_MAX + STATE_NAME_MAX + 2];
+
+	snprintf(path, sizeof(path), "%s/%s", dir, name);
+	/* A directory that could not be flushed counts as a failure too: what these files keep
+	 * through a power cut is what they are for. */
+	return atomicfile_replace(path, text, len, &opts, err, errlen) == 0 ? 0 : -1;
+}
+
+int
 state_save(const char *dir, const struct state *st, char *err, size_t errlen)
 {
 	static char text[STATE_MAX_BYTES];
-	const struct atomicfile_opts opts = {.mode = 0600};
-	char path[CONFIG_PATH_MAX + sizeof(STATE_FILE) + 1];
 	char b64[CMD_NONCE_TEXT_MAX + 1];
 	size_t i, len;
 
-	snprintf(path, sizeof(path), "%s/%s", dir, STATE_FILE);
 	len =
 	    (size_t)snprintf(text, sizeof(text),
 	                     "# garaged's memory across restarts (docs/security.md \"Restarts\"); "
@@ -213,7 +244,5 @@ state_save(const char *dir, const struct state *st, char *err, size_t errlen)
 		len += (size_t)snprintf(text + len, sizeof(text) - len, "nonce %" PRId64 " %s\n",
 		                        st->nonces[i].ts, b64);
 	}
-	/* A directory that could not be flushed counts as a failure too: the nonces it would
-	 * have kept through a power cut are what this file is for. */
-	return atomicfile_replace(path, text, len, &opts, err, errlen) == 0 ? 0 : -1;
+	return state_file_write(dir, STATE_FILE, text, len, err, errlen);
 }

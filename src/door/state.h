@@ -20,6 +20,8 @@
 #include "cmd.h"
 
 #define STATE_FILE "verifier"
+/* The longest name of a file in state_dir (the verifier's, invites.h's). */
+#define STATE_NAME_MAX 32
 
 struct state_nonce {
 	int64_t ts;
@@ -49,5 +51,28 @@ int state_check(const char *dir, bool *missing, char *err, size_t errlen);
 
 /* Replaces DIR's state with *st, atomically and durably. 0, or -1 with a message. */
 int state_save(const char *dir, const struct state *st, char *err, size_t errlen);
+
+/*
+ * The discipline every file in state_dir shares (the verifier's here, the used invitations'
+ * in invites.c), so that each is written and read one way.
+ *
+ * state_dir_ready(): makes DIR (mode 0700) when it is missing and checks that it is a
+ * directory this process can write. 0, or -1 with a message that says what to do.
+ *
+ * state_file_read(): reads DIR/NAME (never through a symbolic link) into buf, at most cap - 1
+ * bytes, NUL-terminated, its length in *len: a caller that allows N bytes passes cap N + 2 and
+ * refuses *len > N. *found is false (and 0 returned) when the file does not exist; -1 with a
+ * message when it cannot be read.
+ *
+ * state_file_write(): replaces DIR/NAME with text[0..len), atomically and durably: a temporary
+ * file DIR/NAME.new (mode 0600, created anew, never through a link), fsync, rename over NAME,
+ * fsync of DIR. A crash leaves the old file or the new one, never a torn one. 0, or -1 with a
+ * message; NAME is then as it was.
+ */
+int state_dir_ready(const char *dir, char *err, size_t errlen);
+int state_file_read(const char *dir, const char *name, char *buf, size_t cap, size_t *len,
+                    bool *found, char *err, size_t errlen);
+int state_file_write(const char *dir, const char *name, const char *text, size_t len, char *err,
+                     size_t errlen);
 
 #endif
