@@ -138,18 +138,21 @@ event_keys(char *buf, size_t len, int64_t ts, const struct cmd_admin *a, enum cm
 }
 
 size_t
-event_enroll(char *buf, size_t len, int64_t ts, const char *invitation, const char *kid,
-             enum cmd_reason reason)
+event_enroll(char *buf, size_t len, int64_t ts, const struct cmd_enroll *e, enum cmd_reason reason)
 {
 	struct out o = {buf, len, 0, false};
 
 	put_str(&o, "{");
 	put_int(&o, "ts", ts);
 	put_field(&o, "type", "enroll");
-	if (invitation != NULL)
-		put_field(&o, "invitation", invitation);
-	if (kid != NULL)
-		put_field(&o, "kid", kid);
+	if (e->inv.id[0] != '\0')
+		put_field(&o, "invitation", e->inv.id);
+	if (e->inv.key.kid[0] != '\0')
+		put_field(&o, "kid", e->inv.key.kid);
+	if (e->inv.by[0] != '\0')
+		put_field(&o, "by", e->inv.by);
+	if (e->nonce[0] != '\0')
+		put_field(&o, "nonce", e->nonce);
 	put_result(&o, reason);
 	return finish(&o);
 }

@@ -11,6 +11,7 @@
 
 #include "cmd.h"
 #include "cmd_admin.h"
+#include "cmd_enroll.h"
 #include "door.h"
 
 #define EVENT_MAX 1024
@@ -33,10 +34,14 @@ size_t event_keys(char *buf, size_t len, int64_t ts, const struct cmd_admin *a,
                   enum cmd_reason reason, const char *message);
 
 /*
- * An enrollment request's verdict (type "enroll"): the invitation's id and the new key's kid
- * when the request got that far (NULL otherwise), "accepted", or "rejected" with the reason.
+ * An enrollment request's verdict (docs/reference.md "Invitations"): "accepted" when reason is
+ * CMD_OK (the key was added), else "rejected" with the reason, a word of the core's (from
+ * cmd_enroll_check()), the door half's (enroll_apply()) or the key writer's. The invitation's id,
+ * the new key's kid, the inviter's kid and the request's nonce are there when E got far enough
+ * to have them; the invitee's client waits for the event with its request's nonce (garagectl)
+ * or its invitation's id.
  */
-size_t event_enroll(char *buf, size_t len, int64_t ts, const char *invitation, const char *kid,
+size_t event_enroll(char *buf, size_t len, int64_t ts, const struct cmd_enroll *e,
                     enum cmd_reason reason);
 
 /* A door's state transition. */

@@ -549,13 +549,13 @@ handle_admin(struct garaged *g, const void *payload, size_t len, bool retained)
 static void
 handle_enroll(struct garaged *g, const void *payload, size_t len, bool retained)
 {
+	static const struct cmd_enroll none;
 	char ev[EVENT_MAX];
 
 	(void)payload;
 	(void)len;
 	(void)retained;
-	publish_event(g, ev,
-	              event_enroll(ev, sizeof(ev), unix_now(), NULL, NULL, CMD_NOT_SUPPORTED));
+	publish_event(g, ev, event_enroll(ev, sizeof(ev), unix_now(), &none, CMD_NOT_SUPPORTED));
 }
 
 /*

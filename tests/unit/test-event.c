@@ -151,6 +151,54 @@ test_events_ActorForUnsignedCommands(void **state)
 }
 
 static void
+test_events_Enroll(void **state)
+{
+	char buf[EVENT_MAX];
+	struct cmd_enroll e;
+	cJSON *j;
+
+	(void)state;
+	memset(&e, 0, sizeof(e));
+	strcpy(e.inv.id, "Z2FyYWdlZC1pbnZpdGUwMQ");
+	strcpy(e.inv.key.kid, "bob");
+	strcpy(e.inv.by, "alice-phone");
+	strcpy(e.nonce, "q83vEjRWeJA");
+	j = parse(buf, event_enroll(buf, sizeof(buf), 1795547700, &e, CMD_OK));
+	assert_int_equal(nfields(j), 7);
+	assert_true(num(j, "ts") == 1795547700);
+	assert_string_equal(str(j, "type"), "enroll");
+	assert_string_equal(str(j, "invitation"), "Z2FyYWdlZC1pbnZpdGUwMQ");
+	assert_string_equal(str(j, "kid"), "bob");
+	assert_string_equal(str(j, "by"), "alice-phone");
+	assert_string_equal(str(j, "nonce"), "q83vEjRWeJA");
+	assert_string_equal(str(j, "result"), "accepted");
+	assert_null(str(j, "reason"));
+	cJSON_Delete(j);
+	assert_string_equal(buf, "{\"ts\":1795547700,\"type\":\"enroll\",\"invitation\":"
+	                         "\"Z2FyYWdlZC1pbnZpdGUwMQ\",\"kid\":\"bob\",\"by\":"
+	                         "\"alice-phone\",\"nonce\":\"q83vEjRWeJA\",\"result\":"
+	                         "\"accepted\"}");
+
+	/* Refused, by the core or the door half, with what was read. */
+	e.inv.by[0] = '\0';
+	e.nonce[0] = '\0';
+	j = parse(buf, event_enroll(buf, sizeof(buf), 1, &e, CMD_INVITATION_USED));
+	assert_int_equal(nfields(j), 6);
+	assert_string_equal(str(j, "result"), "rejected");
+	assert_string_equal(str(j, "reason"), "invitation_used");
+	assert_null(str(j, "by"));
+	cJSON_Delete(j);
+	memset(&e, 0, sizeof(e));
+	j = parse(buf, event_enroll(buf, sizeof(buf), 1, &e, CMD_MALFORMED));
+	assert_int_equal(nfields(j), 4);
+	assert_string_equal(str(j, "reason"), "malformed");
+	cJSON_Delete(j);
+	/* Too small a buffer: nothing, and no byte past it. */
+	assert_int_equal(event_enroll(buf, 20, 1, &e, CMD_MALFORMED), 0);
+	assert_string_equal(buf, "");
+}
+
+static void
 test_events_State(void **state)
 {
 	char buf[EVENT_MAX];
@@ -263,26 +311,6 @@ test_events_KeysRejected(void **state)
 	cJSON_Delete(j);
 }
 
-static void
-test_events_Enroll(void **state)
-{
-	char buf[EVENT_MAX];
-	cJSON *j;
-
-	(void)state;
-	j = parse(buf, event_enroll(buf, sizeof(buf), 5, NULL, NULL, CMD_NOT_SUPPORTED));
-	assert_string_equal(str(j, "type"), "enroll");
-	assert_string_equal(str(j, "result"), "rejected");
-	assert_string_equal(str(j, "reason"), "not_supported");
-	assert_int_equal(nfields(j), 4);
-	cJSON_Delete(j);
-	j = parse(buf, event_enroll(buf, sizeof(buf), 5, "aW52aXRl", "bob-phone", CMD_OK));
-	assert_string_equal(str(j, "invitation"), "aW52aXRl");
-	assert_string_equal(str(j, "kid"), "bob-phone");
-	assert_string_equal(str(j, "result"), "accepted");
-	cJSON_Delete(j);
-}
-
 int
 main(void)
 {
@@ -291,10 +319,10 @@ main(void)
 	    cmocka_unit_test(test_events_CommandRejectedKnowsOnlyWhatWasParsed),
 	    cmocka_unit_test(test_events_EveryReasonIsSpecWord),
 	    cmocka_unit_test(test_events_ActorForUnsignedCommands),
+	    cmocka_unit_test(test_events_Enroll),
 	    cmocka_unit_test(test_events_State),
 	    cmocka_unit_test(test_events_KeysAccepted),
 	    cmocka_unit_test(test_events_KeysRejected),
-	    cmocka_unit_test(test_events_Enroll),
 	    cmocka_unit_test(test_events_EscapesEverything),
 	    cmocka_unit_test(test_events_NeverOverflows),
 	};
