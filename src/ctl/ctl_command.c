@@ -117,12 +117,10 @@ struct session {
 	size_t ndoors;
 	uint64_t last_msg; /* monotonic ms of the last availability or state message */
 
-	/* What was sent (a command or an admin message), what its answer is, and the answer. */
-	const struct ctl_request *req; /* a command: its door and kid, for --wait */
-	const char *answer_type;       /* the event type of the answer: "command" or "keys" */
-	const char *answer_nonce;      /* the nonce the answer carries */
-	const char *what;              /* "the command", "the admin message": for messages */
-	char acl_topic[TOPIC_MAX];     /* what the ACL must let us write, for messages */
+	/* What was sent and the device's answer to it; a command's door and kid, for --wait. */
+	const struct ctl_exchange *x;
+	const struct ctl_request *req;
+	char acl_topic[TOPIC_MAX]; /* what the ACL must let us write */
 	enum answer answer;
 	char reason[SHOW_MAX + 1];
 	char detail[EVENT_MAX]; /* the answer's "message", when it has one */
@@ -378,13 +376,13 @@ on_publish(struct mosquitto *mosq, void *obj, int mid, int rc, const mosquitto_p
 
 	(void)mosq;
 	(void)props;
-	if (mid != s->pub_mid || rc < MQTT_RC_UNSPECIFIED || s->failed)
+	if (s->x == NULL || mid != s->pub_mid || rc < MQTT_RC_UNSPECIFIED || s->failed)
 		return;
 	snprintf(s->error, sizeof(s->error),
 	         "the broker refused %s: %s; its ACL must let the certificate %s (%s) write %s, "
 	         "as garagectl broker-config does for each --controller",
-	         s->what, mosquitto_reason_string(rc), s->cfg->certfile, own_cn(s, cn, sizeof(cn)),
-	         s->acl_topic);
+	         s->x->what, mosquitto_reason_string(rc), s->cfg->certfile,
+	         own_cn(s, cn, sizeof(cn)), s->acl_topic);
 	s->failed = true;
 	s->pub_refused = true;
 }
@@ -481,7 +479,7 @@ print_event(const cJSON *ev)
 	fflush(stdout);
 }
 
-/* Is this event the answer to the command or admin message being followed? */
+/* Is this event the answer to the message sent: an event of its type with its nonce? */
 static bool
 is_our_answer(const struct session *s, const cJSON *ev)
 {
@@ -491,12 +489,12 @@ is_our_answer(const struct session *s, const cJSON *ev)
 	const cJSON *door = cJSON_GetObjectItemCaseSensitive(ev, "door");
 	const cJSON *kid = cJSON_GetObjectItemCaseSensitive(ev, "kid");
 
-	if (s->answer_type == NULL || !cJSON_IsString(type) ||
-	    strcmp(type->valuestring, s->answer_type) != 0)
+	if (s->x == NULL || !cJSON_IsString(type) ||
+	    strcmp(type->valuestring, s->x->answer_type) != 0)
 		return false;
 	/* The nonce names one message; every other clue could fit another's. */
 	if (nonce != NULL)
-		return cJSON_IsString(nonce) && strcmp(nonce->valuestring, s->answer_nonce) == 0;
+		return cJSON_IsString(nonce) && strcmp(nonce->valuestring, s->x->msg->nonce) == 0;
 	/* A device whose command events carry no nonce: this door, this key, since we sent. */
 	return req != NULL && cJSON_IsString(door) && strcmp(door->valuestring, req->door) == 0 &&
 	       cJSON_IsString(kid) && strcmp(kid->valuestring, req->kid) == 0;
@@ -905,49 +903,83 @@ reason_hint(const char *reason)
 }
 
 /*
- * The answer to what was sent (s->what): waits up to ANSWER_TIMEOUT_MS for the device's event.
- * REFUSED names it in a refusal ("the command", "to add key bob"); TOPIC is where it went.
+ * Sends X on a new session *s and waits up to ANSWER_TIMEOUT_MS for the device's answer: the
+ * event of type x->answer_type with the message's nonce. Returns CTL_EXIT_OK when accepted,
+ * the session still open (the caller closes it); otherwise CTL_EXIT_FAILED with the one line
+ * printed (the refusal with its hint, the broker's word, or the missing answer), and the
+ * session closed.
  */
 static int
-await_answer(struct session *s, const char *device, const char *refused, const char *topic)
+exchange(struct session *s, const struct config *mqtt, const struct ctl_exchange *x,
+         const struct ctl_request *req)
 {
-	uint64_t deadline = now_ms() + ANSWER_TIMEOUT_MS;
+	char topic[TOPIC_MAX];
+	uint64_t deadline;
 	const char *hint;
+	int rc;
 
+	install_signals();
+	if (session_open(s, mqtt, x->device, false) != 0)
+		return CTL_EXIT_FAILED;
+	s->x = x;
+	s->req = req;
+	snprintf(topic, sizeof(topic), "%s/%s/%s", mqtt->topic_prefix, x->device, x->leaf);
+	snprintf(s->acl_topic, sizeof(s->acl_topic), "%s/%s/%s", mqtt->topic_prefix, x->device,
+	         x->acl_leaf != NULL ? x->acl_leaf : x->leaf);
+	/* QoS 1 so that the broker has it; never retained: the device refuses retained ones.
+	 * Subscribed to the events already (session_open()): the answer cannot be missed. */
+	rc = mosquitto_publish(s->mosq, &s->pub_mid, topic, (int)x->msg->len, x->msg->payload, 1,
+	                       false);
+	if (rc != MOSQ_ERR_SUCCESS) {
+		errline("cannot publish %s on %s: %s", x->what, topic, mosquitto_strerror(rc));
+		session_close(s);
+		return CTL_EXIT_FAILED;
+	}
+	deadline = now_ms() + ANSWER_TIMEOUT_MS;
 	while (s->answer == ANSWER_NONE && !interrupted && now_ms() < deadline)
 		if (session_pump(s, deadline, UINT32_MAX) != 0) {
 			errline("%s%s%s%s", s->error, s->pub_refused ? "" : "; ",
-			        s->pub_refused ? "" : s->what,
+			        s->pub_refused ? "" : x->what,
 			        s->pub_refused ? ""
 			                       : " may not have reached the device: check with "
 			                         "garagectl status");
+			session_close(s);
 			return CTL_EXIT_FAILED;
 		}
+	if (s->answer == ANSWER_ACCEPTED)
+		return CTL_EXIT_OK;
 	if (interrupted) {
 		errline("interrupted before the device answered; check with garagectl status");
-		return CTL_EXIT_FAILED;
-	}
-	if (s->answer == ANSWER_REJECTED) {
-		hint = reason_hint(s->reason);
+	} else if (s->answer == ANSWER_REJECTED) {
+		hint = x->hint != NULL ? x->hint(s->reason) : reason_hint(s->reason);
 		/* One line: the reason, what the device said about it, what to do. */
-		errline("the device refused %s: %s%s%s%s%s%s", refused, s->reason,
+		errline("the device refused %s: %s%s%s%s%s%s", x->refused, s->reason,
 		        s->detail[0] != '\0' ? " (" : "", s->detail,
 		        s->detail[0] != '\0' ? ")" : "", hint != NULL ? "; " : "",
 		        hint != NULL ? hint : "");
-		return CTL_EXIT_FAILED;
+	} else if (strcmp(s->availability, "online") == 0) {
+		errline("no answer from device %s within %u s although it is online; check that "
+		        "the broker's ACL lets this client write %s",
+		        x->device, ANSWER_TIMEOUT_MS / 1000U, topic);
+	} else {
+		errline("no answer from device %s within %u s; is garaged running and connected? "
+		        "(availability: %s)",
+		        x->device, ANSWER_TIMEOUT_MS / 1000U, or_unknown(s->availability));
 	}
-	if (s->answer == ANSWER_NONE) {
-		if (strcmp(s->availability, "online") == 0)
-			errline("no answer from device %s within %u s although it is online; check "
-			        "that the broker's ACL lets this client write %s",
-			        device, ANSWER_TIMEOUT_MS / 1000U, topic);
-		else
-			errline("no answer from device %s within %u s; is garaged running and "
-			        "connected? (availability: %s)",
-			        device, ANSWER_TIMEOUT_MS / 1000U, or_unknown(s->availability));
-		return CTL_EXIT_FAILED;
-	}
-	return CTL_EXIT_OK;
+	session_close(s);
+	return CTL_EXIT_FAILED;
+}
+
+int
+ctl_exchange(const struct config *mqtt, const struct ctl_exchange *x)
+{
+	struct session s;
+	int ret;
+
+	ret = exchange(&s, mqtt, x, NULL);
+	if (ret == CTL_EXIT_OK)
+		session_close(&s);
+	return ret;
 }
 
 /* --wait: follows the door's state topic until it shows where the action leads. */
@@ -1016,67 +1048,26 @@ int
 ctl_command_send(const struct config *mqtt, const struct ctl_request *req)
 {
 	struct session s;
-	char topic[TOPIC_MAX];
-	int rc, ret;
+	char leaf[CONFIG_NAME_MAX + 8];
+	struct ctl_exchange x = {
+	    .device = req->device,
+	    .leaf = leaf,
+	    .acl_leaf = "+/cmd",
+	    .msg = req->cmd,
+	    .what = "the command",
+	    .refused = "the command",
+	    .answer_type = "command",
+	};
+	int ret;
 
-	install_signals();
-	if (session_open(&s, mqtt, req->device, false) != 0)
-		return CTL_EXIT_FAILED;
-	s.req = req;
-	s.answer_type = "command";
-	s.answer_nonce = req->cmd->nonce;
-	s.what = "the command";
-	snprintf(s.acl_topic, sizeof(s.acl_topic), "%s/%s/+/cmd", mqtt->topic_prefix, req->device);
-	snprintf(topic, sizeof(topic), "%s/%s/%s/cmd", mqtt->topic_prefix, req->device, req->door);
-	/* QoS 1 so that the broker has it; never retained: the device ignores retained ones. */
-	rc = mosquitto_publish(s.mosq, &s.pub_mid, topic, (int)req->cmd->len, req->cmd->payload, 1,
-	                       false);
-	if (rc != MOSQ_ERR_SUCCESS) {
-		errline("cannot publish the command on %s: %s", topic, mosquitto_strerror(rc));
-		session_close(&s);
-		return CTL_EXIT_FAILED;
-	}
-	ret = await_answer(&s, req->device, "the command", topic);
-	if (ret == CTL_EXIT_OK) {
-		printf("door %s: %s accepted\n", req->door, cmd_action_name(req->action));
-		fflush(stdout);
-		if (req->wait)
-			ret = follow_door(&s, req);
-	}
-	session_close(&s);
-	return ret;
-}
-
-int
-ctl_admin_send(const struct config *mqtt, const struct ctl_admin_request *req)
-{
-	struct session s;
-	char topic[TOPIC_MAX], refused[CMD_KID_MAX + 32];
-	int rc, ret;
-
-	install_signals();
-	if (session_open(&s, mqtt, req->device, false) != 0)
-		return CTL_EXIT_FAILED;
-	s.answer_type = "keys";
-	s.answer_nonce = req->msg->nonce;
-	s.what = "the admin message";
-	snprintf(topic, sizeof(topic), "%s/%s/admin", mqtt->topic_prefix, req->device);
-	snprintf(s.acl_topic, sizeof(s.acl_topic), "%s", topic);
-	snprintf(refused, sizeof(refused), "to %s key %s", cmd_admin_op_name(req->op), req->target);
-	/* As a command: QoS 1, never retained (the device refuses a retained one). */
-	rc = mosquitto_publish(s.mosq, &s.pub_mid, topic, (int)req->msg->len, req->msg->payload, 1,
-	                       false);
-	if (rc != MOSQ_ERR_SUCCESS) {
-		errline("cannot publish the admin message on %s: %s", topic,
-		        mosquitto_strerror(rc));
-		session_close(&s);
-		return CTL_EXIT_FAILED;
-	}
-	ret = await_answer(&s, req->device, refused, topic);
-	if (ret == CTL_EXIT_OK) {
-		printf("key %s: %s\n", req->target, req->op == CMD_ADMIN_ADD ? "added" : "removed");
-		fflush(stdout);
-	}
+	snprintf(leaf, sizeof(leaf), "%s/cmd", req->door);
+	ret = exchange(&s, mqtt, &x, req);
+	if (ret != CTL_EXIT_OK)
+		return ret;
+	printf("door %s: %s accepted\n", req->door, cmd_action_name(req->action));
+	fflush(stdout);
+	if (req->wait)
+		ret = follow_door(&s, req);
 	session_close(&s);
 	return ret;
 }

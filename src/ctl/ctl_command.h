@@ -2,11 +2,12 @@
  * ctl_command: garagectl's MQTT session with the broker, as the owner sees it.
  *
  * It owns one short-lived libmosquitto client (mutual TLS with host name verification and
- * the [mqtt] pins, MQTT 5, clean session, a random client id); sending one signed command
- * and following it through the device's events and door state (open --wait), or one signed
- * admin message and its keys event (keys add, keys remove); and reading the retained state of
- * a device (status, status --watch) and its key list (keys list). It prints what the owner should
- * see and returns garagectl's exit status. It never signs anything and never reads a configuration.
+ * the [mqtt] pins, MQTT 5, clean session, a random client id); the exchange of one signed
+ * message with the device: publishing it and waiting for the event that answers it (a
+ * command, then with open --wait its door's state; an admin message for keys add and keys
+ * remove; an enrollment request for enroll); and reading the retained state of a device (status,
+ * status --watch) and its key list (keys list). It prints what the owner should see and
+ * returns garagectl's exit status. It never signs anything and never reads a configuration.
  */
 #ifndef GARAGECTL_COMMAND_H
 #define GARAGECTL_COMMAND_H
@@ -17,6 +18,32 @@
 #include "config.h"
 #include "ctl_keys.h"
 #include "ctl_util.h"
+
+/*
+ * One signed message for the device and the event that answers it: a command (P/D/N/cmd, a
+ * "command" event), an admin message (P/D/admin, "keys") or an enrollment request (P/D/enroll,
+ * "enroll"). The answer is the device's event of that type with the message's nonce.
+ */
+struct ctl_exchange {
+	const char *device;
+	const char *leaf;             /* published on P/D/LEAF: "main/cmd", "admin", "enroll" */
+	const char *acl_leaf;         /* what the ACL must let us write, P/D/ACL_LEAF; NULL: leaf */
+	const struct ctl_signed *msg; /* published with QoS 1, never retained */
+	const char *what;             /* in messages: "the command", "the enrollment request" */
+	const char *refused;          /* in a refusal: "the command", "to add key bob" */
+	const char *answer_type;      /* the answer's event type: "command", "keys", "enroll" */
+	/* What the owner can do about a refusal's reason, or NULL; NULL for commands' and admin
+	 * messages' own hints. */
+	const char *(*hint)(const char *reason);
+};
+
+/*
+ * Publishes X's message on P/D/LEAF and waits up to 10 s for the device's answer. Returns
+ * CTL_EXIT_OK when the event says "accepted" (the caller says what was done), CTL_EXIT_FAILED
+ * with one line printed otherwise: the device's reason with a hint, the broker's refusal, or
+ * the missing answer.
+ */
+int ctl_exchange(const struct config *mqtt, const struct ctl_exchange *x);
 
 struct ctl_request {
 	const char *device;
@@ -29,9 +56,9 @@ struct ctl_request {
 };
 
 /*
- * Publishes REQ's signed command on P/D/N/cmd and waits for the device's answer: the event
- * that carries its nonce. Returns CTL_EXIT_OK when accepted (and, with wait, when the door
- * reached the state the action leads to), CTL_EXIT_FAILED otherwise.
+ * The exchange of REQ's signed command (P/D/N/cmd, its "command" event), then with wait the
+ * door's state. Returns CTL_EXIT_OK when accepted (and, with wait, when the door reached the
+ * state the action leads to), CTL_EXIT_FAILED otherwise.
  */
 int ctl_command_send(const struct config *mqtt, const struct ctl_request *req);
 
@@ -41,20 +68,6 @@ int ctl_command_send(const struct config *mqtt, const struct ctl_request *req);
  * broker knows nothing about the device (and not WATCH), else CTL_EXIT_OK.
  */
 int ctl_status(const struct config *mqtt, const char *device, bool watch);
-
-struct ctl_admin_request {
-	const char *device;
-	enum cmd_admin_op op;
-	const char *target; /* the kid added or removed, for what is printed */
-	const struct ctl_signed_admin *msg;
-};
-
-/*
- * Publishes REQ's signed admin message on P/D/admin and waits for the device's keys event that
- * carries its nonce. Returns CTL_EXIT_OK when accepted, CTL_EXIT_FAILED otherwise (the reason
- * printed, with a hint).
- */
-int ctl_admin_send(const struct config *mqtt, const struct ctl_admin_request *req);
 
 /*
  * Prints the retained key list of DEVICE (P/D/keys), one line a key: kid, actions, doors,

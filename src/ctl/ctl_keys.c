@@ -28,6 +28,35 @@
 #define KEY_FILE_MAX 16384
 /* Nonce bytes: within SPEC's 8 to 32, enough that two commands never share one. */
 #define NONCE_BYTES 16
+/* A public key in standard base64: 44 characters and a NUL. */
+#define PUB_TEXT_MAX 45
+
+int
+ctl_key_public(EVP_PKEY *key, uint8_t pub[CMD_PUBKEY_LEN])
+{
+	size_t n = CMD_PUBKEY_LEN;
+
+	return EVP_PKEY_get_raw_public_key(key, pub, &n) == 1 && n == CMD_PUBKEY_LEN ? 0 : -1;
+}
+
+/*
+ * KEY's public key as authorized_keys writes it (standard base64, padded) into pub64. Returns
+ * 0, or -1 with the reason in err.
+ */
+static int
+public_text(EVP_PKEY *key, char pub64[PUB_TEXT_MAX], char *err, size_t errlen)
+{
+	uint8_t pub[CMD_PUBKEY_LEN];
+	char why[256];
+
+	if (ctl_key_public(key, pub) != 0 ||
+	    base64_encode(BASE64_STANDARD_PADDED, pub, sizeof(pub), pub64, PUB_TEXT_MAX) == 0) {
+		snprintf(err, errlen, "cannot read the new public key%s",
+		         ctl_ssl_reason(why, sizeof(why)));
+		return -1;
+	}
+	return 0;
+}
 
 int
 ctl_keygen(const char *kid, const char *path, bool force, char *line, size_t linelen, char *err,
@@ -35,9 +64,7 @@ ctl_keygen(const char *kid, const char *path, bool force, char *line, size_t lin
 {
 	EVP_PKEY *key;
 	BIO *bio = NULL;
-	uint8_t pub[CMD_PUBKEY_LEN];
-	size_t publen = sizeof(pub);
-	char pub64[64], why[256];
+	char pub64[PUB_TEXT_MAX], why[256];
 	char *pem;
 	long pemlen;
 	int ret = -1;
@@ -48,12 +75,8 @@ ctl_keygen(const char *kid, const char *path, bool force, char *line, size_t lin
 		         ctl_ssl_reason(why, sizeof(why)));
 		return -1;
 	}
-	if (EVP_PKEY_get_raw_public_key(key, pub, &publen) != 1 || publen != sizeof(pub) ||
-	    base64_encode(BASE64_STANDARD_PADDED, pub, publen, pub64, sizeof(pub64)) == 0) {
-		snprintf(err, errlen, "cannot read the new public key%s",
-		         ctl_ssl_reason(why, sizeof(why)));
+	if (public_text(key, pub64, err, errlen) != 0)
 		goto out;
-	}
 	if ((size_t)snprintf(line, linelen, "ed25519 %s %s", pub64, kid) >= linelen) {
 		snprintf(err, errlen, "internal error: the authorized_keys line is too long");
 		goto out;
@@ -154,29 +177,11 @@ out:
 	return key;
 }
 
-/* A fresh random nonce, as base64url text. Returns 0, or -1 with the reason in err. */
-static int
-make_nonce(char out[CMD_NONCE_TEXT_MAX + 1], char *err, size_t errlen)
+int
+ctl_sign_text(EVP_PKEY *key, const char *text, size_t len, struct ctl_sig *sig, char *err,
+              size_t errlen)
 {
-	uint8_t nonce[NONCE_BYTES];
-	char why[256];
-
-	if (RAND_bytes(nonce, sizeof(nonce)) != 1 ||
-	    base64_encode(BASE64_URL_UNPADDED, nonce, sizeof(nonce), out, CMD_NONCE_TEXT_MAX + 1) ==
-	        0) {
-		snprintf(err, errlen, "cannot make a nonce%s", ctl_ssl_reason(why, sizeof(why)));
-		return -1;
-	}
-	return 0;
-}
-
-/* The Ed25519 signature of TEXT by KEY, as base64url text. Returns 0, or -1 with the reason. */
-static int
-sign_text(EVP_PKEY *key, const char *text, size_t len, char sig64[CMD_SIG_LEN * 2], char *err,
-          size_t errlen)
-{
-	uint8_t sig[CMD_SIG_LEN];
-	size_t siglen = sizeof(sig);
+	size_t siglen = sizeof(sig->raw);
 	char why[256];
 	EVP_MD_CTX *md;
 	int ok;
@@ -184,13 +189,35 @@ sign_text(EVP_PKEY *key, const char *text, size_t len, char sig64[CMD_SIG_LEN * 
 	/* Ed25519 hashes the message itself: no digest is named (NULL), one shot. */
 	md = EVP_MD_CTX_new();
 	ok = md != NULL && EVP_DigestSignInit(md, NULL, NULL, NULL, key) == 1 &&
-	     EVP_DigestSign(md, sig, &siglen, (const unsigned char *)text, len) == 1 &&
-	     siglen == sizeof(sig);
+	     EVP_DigestSign(md, sig->raw, &siglen, (const unsigned char *)text, len) == 1 &&
+	     siglen == sizeof(sig->raw);
 	EVP_MD_CTX_free(md);
-	if (!ok || base64_encode(BASE64_URL_UNPADDED, sig, siglen, sig64, CMD_SIG_LEN * 2) == 0) {
+	if (!ok || base64_encode(BASE64_URL_UNPADDED, sig->raw, siglen, sig->text,
+	                         sizeof(sig->text)) == 0) {
 		snprintf(err, errlen, "cannot sign%s", ctl_ssl_reason(why, sizeof(why)));
 		return -1;
 	}
+	return 0;
+}
+
+/*
+ * What every signed message starts with: *out empty, a fresh random nonce (base64url) and
+ * the time now. Returns 0, or -1 with the reason in err.
+ */
+static int
+signed_begin(struct ctl_signed *out, char *err, size_t errlen)
+{
+	uint8_t nonce[NONCE_BYTES];
+	char why[256];
+
+	memset(out, 0, sizeof(*out));
+	if (RAND_bytes(nonce, sizeof(nonce)) != 1 ||
+	    base64_encode(BASE64_URL_UNPADDED, nonce, sizeof(nonce), out->nonce,
+	                  sizeof(out->nonce)) == 0) {
+		snprintf(err, errlen, "cannot make a nonce%s", ctl_ssl_reason(why, sizeof(why)));
+		return -1;
+	}
+	out->ts = (int64_t)time(NULL);
 	return 0;
 }
 
@@ -198,21 +225,20 @@ int
 ctl_sign_command(EVP_PKEY *key, const char *device, const char *door, enum cmd_action action,
                  const char *kid, struct ctl_signed *out, char *err, size_t errlen)
 {
-	char text[CMD_SIGNED_TEXT_MAX], sig64[CMD_SIG_LEN * 2];
+	char text[CMD_SIGNED_TEXT_MAX];
+	struct ctl_sig sig;
 	size_t textlen;
 	int n;
 
-	memset(out, 0, sizeof(*out));
-	if (make_nonce(out->nonce, err, errlen) != 0)
+	if (signed_begin(out, err, errlen) != 0)
 		return -1;
-	out->ts = (int64_t)time(NULL);
 	textlen =
 	    cmd_signed_text(text, sizeof(text), device, door, action, out->ts, out->nonce, kid);
 	if (textlen == 0) {
 		snprintf(err, errlen, "internal error: the signed text does not fit");
 		return -1;
 	}
-	if (sign_text(key, text, textlen, sig64, err, errlen) != 0)
+	if (ctl_sign_text(key, text, textlen, &sig, err, errlen) != 0)
 		return -1;
 	/*
 	 * Written with snprintf rather than a JSON library: every field is from a charset that
@@ -222,8 +248,8 @@ ctl_sign_command(EVP_PKEY *key, const char *device, const char *door, enum cmd_a
 	n = snprintf(out->payload, sizeof(out->payload),
 	             "{\"v\":1,\"door\":\"%s\",\"action\":\"%s\",\"ts\":%" PRId64
 	             ",\"nonce\":\"%s\",\"kid\":\"%s\",\"sig\":\"%s\"}",
-	             door, cmd_action_name(action), out->ts, out->nonce, kid, sig64);
-	if (n < 0 || (size_t)n >= sizeof(out->payload)) {
+	             door, cmd_action_name(action), out->ts, out->nonce, kid, sig.text);
+	if (n < 0 || (size_t)n > CMD_MAX_PAYLOAD) {
 		snprintf(err, errlen, "internal error: the command is larger than %u bytes",
 		         CMD_MAX_PAYLOAD);
 		return -1;
@@ -234,16 +260,15 @@ ctl_sign_command(EVP_PKEY *key, const char *device, const char *door, enum cmd_a
 
 int
 ctl_sign_admin(EVP_PKEY *key, const char *device, enum cmd_admin_op op, const char *arg,
-               const char *kid, struct ctl_signed_admin *out, char *err, size_t errlen)
+               const char *kid, struct ctl_signed *out, char *err, size_t errlen)
 {
-	char text[CMD_ADMIN_SIGNED_TEXT_MAX], sig64[CMD_SIG_LEN * 2];
+	char text[CMD_ADMIN_SIGNED_TEXT_MAX];
+	struct ctl_sig sig;
 	size_t textlen;
 	int n;
 
-	memset(out, 0, sizeof(*out));
-	if (make_nonce(out->nonce, err, errlen) != 0)
+	if (signed_begin(out, err, errlen) != 0)
 		return -1;
-	out->ts = (int64_t)time(NULL);
 	textlen =
 	    cmd_admin_signed_text(text, sizeof(text), device, op, arg, out->ts, out->nonce, kid);
 	if (textlen == 0) {
@@ -251,17 +276,54 @@ ctl_sign_admin(EVP_PKEY *key, const char *device, enum cmd_admin_op op, const ch
 		         CMD_ADMIN_MAX_PAYLOAD);
 		return -1;
 	}
-	if (sign_text(key, text, textlen, sig64, err, errlen) != 0)
+	if (ctl_sign_text(key, text, textlen, &sig, err, errlen) != 0)
 		return -1;
 	/* As a command's: the arg is a key line or a kid, printable ASCII without '"' or '\\'
 	 * (the caller checked it with the core's parser), so nothing needs escaping. */
 	n = snprintf(out->payload, sizeof(out->payload),
 	             "{\"v\":1,\"op\":\"%s\",\"arg\":\"%s\",\"ts\":%" PRId64
 	             ",\"nonce\":\"%s\",\"kid\":\"%s\",\"sig\":\"%s\"}",
-	             cmd_admin_op_name(op), arg, out->ts, out->nonce, kid, sig64);
+	             cmd_admin_op_name(op), arg, out->ts, out->nonce, kid, sig.text);
 	if (n < 0 || (size_t)n > CMD_ADMIN_MAX_PAYLOAD) {
 		snprintf(err, errlen, "the admin message would be larger than %u bytes",
 		         CMD_ADMIN_MAX_PAYLOAD);
+		return -1;
+	}
+	out->len = (size_t)n;
+	return 0;
+}
+
+int
+ctl_sign_enroll(EVP_PKEY *key, EVP_PKEY *one, const struct cmd_invite *inv, const char *inv_b64,
+                struct ctl_signed *out, char *err, size_t errlen)
+{
+	char text[CMD_ENROLL_SIGNED_TEXT_MAX], pub64[PUB_TEXT_MAX];
+	struct ctl_sig proof, sig;
+	size_t textlen;
+	int n;
+
+	if (signed_begin(out, err, errlen) != 0)
+		return -1;
+	if (public_text(key, pub64, err, errlen) != 0)
+		return -1;
+	textlen = cmd_enroll_signed_text(text, sizeof(text), inv->device, inv->id, inv->key.kid,
+	                                 pub64, out->ts, out->nonce);
+	if (textlen == 0) {
+		snprintf(err, errlen, "internal error: the signed text does not fit");
+		return -1;
+	}
+	/* One text, two signatures: the proof with the seed, the possession with the new key. */
+	if (ctl_sign_text(one, text, textlen, &proof, err, errlen) != 0 ||
+	    ctl_sign_text(key, text, textlen, &sig, err, errlen) != 0)
+		return -1;
+	/* Every field is from a charset that needs no escaping, as for a command. */
+	n = snprintf(out->payload, sizeof(out->payload),
+	             "{\"v\":1,\"inv\":\"%s\",\"pub\":\"%s\",\"ts\":%" PRId64
+	             ",\"nonce\":\"%s\",\"proof\":\"%s\",\"sig\":\"%s\"}",
+	             inv_b64, pub64, out->ts, out->nonce, proof.text, sig.text);
+	if (n < 0 || (size_t)n > CMD_ENROLL_MAX_PAYLOAD) {
+		snprintf(err, errlen, "internal error: the request is larger than %u bytes",
+		         CMD_ENROLL_MAX_PAYLOAD);
 		return -1;
 	}
 	out->len = (size_t)n;

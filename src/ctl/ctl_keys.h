@@ -4,9 +4,11 @@
  * It owns making a key pair (garagectl keygen), the private key file (PEM PKCS#8, the format
  * `openssl genpkey -algorithm ed25519` writes, created 0600 and never overwritten unless
  * asked), the authorized_keys line that goes with it, loading a private key (refused when
- * group or others may read it), and turning a command or an admin message into its signed
- * payload (SPEC "Signed command", docs/reference.md "The admin message") with the core's
- * cmd_signed_text() and cmd_admin_signed_text(). It never talks to the network.
+ * group or others may read it), every signature garagectl makes (ctl_sign_text()), and turning
+ * a command, an admin message or an enrollment request into its signed payload (SPEC "Signed
+ * command", docs/reference.md "The admin message", "Invitations") with the core's
+ * cmd_signed_text(), cmd_admin_signed_text() and cmd_enroll_signed_text(). It never talks to
+ * the network.
  */
 #ifndef GARAGECTL_KEYS_H
 #define GARAGECTL_KEYS_H
@@ -19,6 +21,7 @@
 
 #include "cmd.h"
 #include "cmd_admin.h"
+#include "cmd_enroll.h"
 
 /* "ed25519 " + 44 characters of base64 + " " + a key id + NUL */
 #define CTL_KEY_LINE_MAX (8 + 44 + 1 + CMD_KID_MAX + 1)
@@ -38,9 +41,31 @@ int ctl_keygen(const char *kid, const char *path, bool force, char *line, size_t
  */
 EVP_PKEY *ctl_key_load(const char *path, char *err, size_t errlen);
 
-/* A command ready to publish on P/D/N/cmd, and what identifies it in the device's events. */
+/* KEY's raw 32-byte public key into pub. Returns 0, or -1 when KEY is no Ed25519 key. */
+int ctl_key_public(EVP_PKEY *key, uint8_t pub[CMD_PUBKEY_LEN]);
+
+/* A signature: its bytes, and its base64url text (without padding), as messages carry it. */
+struct ctl_sig {
+	uint8_t raw[CMD_SIG_LEN];
+	char text[CMD_SIG_LEN * 2];
+};
+
+/*
+ * The Ed25519 signature by KEY of text[0..len) (no pre-hash, as the device verifies) into
+ * *sig. Every signature garagectl makes is made here. Returns 0, or -1 with the reason in err.
+ */
+int ctl_sign_text(EVP_PKEY *key, const char *text, size_t len, struct ctl_sig *sig, char *err,
+                  size_t errlen);
+
+/* The largest signed message: an enrollment request's (a command's and an admin's are less). */
+#define CTL_SIGNED_MAX CMD_ENROLL_MAX_PAYLOAD
+
+/*
+ * A signed message ready to publish (a command on P/D/N/cmd, an admin message on P/D/admin, an
+ * enrollment request on P/D/enroll), and its nonce, which names it in the device's events.
+ */
 struct ctl_signed {
-	char payload[CMD_MAX_PAYLOAD + 1];
+	char payload[CTL_SIGNED_MAX + 1];
 	size_t len;
 	char nonce[CMD_NONCE_TEXT_MAX + 1];
 	int64_t ts;
@@ -53,20 +78,21 @@ struct ctl_signed {
 int ctl_sign_command(EVP_PKEY *key, const char *device, const char *door, enum cmd_action action,
                      const char *kid, struct ctl_signed *out, char *err, size_t errlen);
 
-/* An admin message ready to publish on P/D/admin, and what identifies it in the keys event. */
-struct ctl_signed_admin {
-	char payload[CMD_ADMIN_MAX_PAYLOAD + 1];
-	size_t len;
-	char nonce[CMD_NONCE_TEXT_MAX + 1];
-	int64_t ts;
-};
-
 /*
  * Signs the admin message OP with ARG (an add's canonical authorized_keys line, a remove's
  * kid) for DEVICE as KID with KEY, now, with a fresh random nonce, into *out. Returns 0, or -1
  * with the reason in err (a message over CMD_ADMIN_MAX_PAYLOAD bytes).
  */
 int ctl_sign_admin(EVP_PKEY *key, const char *device, enum cmd_admin_op op, const char *arg,
-                   const char *kid, struct ctl_signed_admin *out, char *err, size_t errlen);
+                   const char *kid, struct ctl_signed *out, char *err, size_t errlen);
+
+/*
+ * The enrollment request for the invitation INV, whose JSON's base64url text is INV_B64: KEY's
+ * public key, now, a fresh random nonce, signed over one text with ONE (the invitation's
+ * one-time key: the proof) and with KEY (the new key: its possession), into *out. Returns 0,
+ * or -1 with the reason in err.
+ */
+int ctl_sign_enroll(EVP_PKEY *key, EVP_PKEY *one, const struct cmd_invite *inv, const char *inv_b64,
+                    struct ctl_signed *out, char *err, size_t errlen);
 
 #endif

@@ -308,10 +308,10 @@ static int
 send_admin(struct options *o, enum cmd_admin_op op, const char *arg, const char *target)
 {
 	static struct ctl_config cfg;
-	struct ctl_signed_admin msg;
-	struct ctl_admin_request req;
+	struct ctl_signed msg;
+	struct ctl_exchange x;
 	EVP_PKEY *key = NULL;
-	char err[512];
+	char err[512], refused[CMD_KID_MAX + 32];
 	int r;
 
 	if ((r = load_signer(o, &cfg, &key)) != 0)
@@ -322,13 +322,21 @@ send_admin(struct options *o, enum cmd_admin_op op, const char *arg, const char 
 		fprintf(stderr, "garagectl: %s\n", err);
 		return CTL_EXIT_FAILED;
 	}
-	req = (struct ctl_admin_request){
+	snprintf(refused, sizeof(refused), "to %s key %s", cmd_admin_op_name(op), target);
+	x = (struct ctl_exchange){
 	    .device = cfg.device,
-	    .op = op,
-	    .target = target,
+	    .leaf = "admin",
 	    .msg = &msg,
+	    .what = "the admin message",
+	    .refused = refused,
+	    .answer_type = "keys",
 	};
-	return ctl_admin_send(&cfg.mqtt, &req);
+	r = ctl_exchange(&cfg.mqtt, &x);
+	if (r == CTL_EXIT_OK) {
+		printf("key %s: %s\n", target, op == CMD_ADMIN_ADD ? "added" : "removed");
+		fflush(stdout);
+	}
+	return r;
 }
 
 /*
