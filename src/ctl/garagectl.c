@@ -2,9 +2,10 @@
  * garagectl: the owner's tool (SPEC "garagectl"). This file owns the command line: the
  * subcommands, their options, the usage text, which configuration is read, how flags override
  * it, and the exit status (0 success, 1 refused or failed, 2 usage or configuration error).
- * The work is done by ctl_config (ctl.conf), ctl_keys (keys and signing) and ctl_command (the
- * MQTT session); pki and broker-config, which read no ctl.conf, are handed their words whole
- * (ctl_pki, ctl_broker). This file never talks to the network or touches key material itself.
+ * The work is done by ctl_config (ctl.conf), ctl_keys (keys and signing), ctl_command (the
+ * MQTT session) and ctl_invite (invitations and enrollment); pki and broker-config, which read no
+ * ctl.conf, are handed their words whole (ctl_pki, ctl_broker). This file never talks to the
+ * network or touches key material itself.
  */
 #include <errno.h>
 #include <signal.h>
@@ -21,6 +22,7 @@
 #include "ctl_broker.h"
 #include "ctl_command.h"
 #include "ctl_config.h"
+#include "ctl_invite.h"
 #include "ctl_keys.h"
 #include "ctl_pki.h"
 #include "names.h"
@@ -52,6 +54,19 @@ static const char usage_text[] =
     "          make an Ed25519 signing key: the private key goes to FILE (default KID.key,\n"
     "          mode 0600, never overwritten without --force); the line for the device's\n"
     "          authorized_keys goes to standard output\n"
+    "  invite --kid NAME [--actions LIST] [--doors LIST] [--days LIST] [--hours HH:MM-HH:MM]\n"
+    "         [--key-not-before T] [--key-not-after T] [--expires 24h] [--url BASE]\n"
+    "         [-o FILE.png]\n"
+    "          invite someone to enrol a key named NAME with these limits (never more than\n"
+    "          your own: the device refuses more), signed with your [signing] key, an\n"
+    "          admin's; prints one line, INVITATION.SECRET (BASE#... with --url), and draws\n"
+    "          it as a QR code on the terminal (-o: as a PNG, mode 0600); it enrols once,\n"
+    "          until --expires (1m to 30d). T is a UTC time or a time from now (30d)\n"
+    "  enroll INVITATION [--key FILE]\n"
+    "          enrol with an invitation (the line, or the link it is in): makes an Ed25519\n"
+    "          key in FILE if there is none (default [signing] key, else NAME.key), sends\n"
+    "          the request to the invitation's device and waits for its answer; needs\n"
+    "          [mqtt] only\n"
     "  pki init --dir DIR [--days 3650] [--rsa BITS] [--cn NAME] [--force]\n"
     "          make a private CA in DIR (ca.crt, ca.key): ECDSA P-256, or RSA with --rsa\n"
     "          (2048 or more) for old clients\n"
@@ -130,7 +145,7 @@ parse_seconds(const char *s, unsigned *out)
 
 /* ctl.conf, with the flags laid over it. Returns 0, or the exit status (message printed). */
 static int
-load_config(const struct options *o, struct ctl_config *cfg)
+load_config(const struct options *o, struct ctl_config *cfg, bool need_device)
 {
 	char path[CONFIG_PATH_MAX], err[CONFIG_ERROR_MAX + CONFIG_PATH_MAX];
 
@@ -177,7 +192,7 @@ load_config(const struct options *o, struct ctl_config *cfg)
 			                       o->key);
 		snprintf(cfg->key, sizeof(cfg->key), "%s", o->key);
 	}
-	if (cfg->device[0] == '\0') {
+	if (cfg->device[0] == '\0' && need_device) {
 		fprintf(stderr,
 		        "garagectl: which device? set device = ID in [signing] of %s, or give "
 		        "--device ID\n",
@@ -197,12 +212,12 @@ load_signer(const struct options *o, struct ctl_config *cfg, EVP_PKEY **key)
 	char err[512];
 	int r;
 
-	if ((r = load_config(o, cfg)) != 0)
+	if ((r = load_config(o, cfg, true)) != 0)
 		return r;
 	if (cfg->kid[0] == '\0') {
 		fprintf(stderr,
 		        "garagectl: which key id? set kid = KID in [signing] of %s, or give --kid "
-		        "KID\n",
+		        "KID before the command\n",
 		        cfg->mqtt.file);
 		return CTL_EXIT_USAGE;
 	}
@@ -282,6 +297,95 @@ run_action(int argc, char *argv[], int i, struct options *o, enum cmd_action act
 }
 
 static int
+run_invite(int argc, char *argv[], int i, struct options *o)
+{
+	static const char *const names[] = {"--actions", "--doors",          "--days",
+	                                    "--hours",   "--key-not-before", "--key-not-after",
+	                                    "--url"};
+	struct ctl_invite_opts io = {.expires_s = CTL_INVITE_EXPIRES_DEFAULT_S};
+	const char **fields[] = {&io.actions,        &io.doors,         &io.days, &io.hours,
+	                         &io.key_not_before, &io.key_not_after, &io.url};
+	const char *expires = NULL;
+	struct ctl_config cfg;
+	EVP_PKEY *key = NULL;
+	int r = 0;
+
+	for (; i < argc; i++) {
+		/* After the command, --kid is the new key's: the signer's is [signing]'s. */
+		if ((r = ctl_option(argc, argv, &i, "--kid", &io.kid)) != 0 ||
+		    (r = ctl_option(argc, argv, &i, "--expires", &expires)) != 0 ||
+		    (r = ctl_option(argc, argv, &i, "-o", &io.png)) != 0 ||
+		    (r = ctl_option(argc, argv, &i, "--output", &io.png)) != 0) {
+			if (r < 0)
+				return CTL_EXIT_USAGE;
+			continue;
+		}
+		for (size_t k = 0; k < sizeof(names) / sizeof(names[0]) && r == 0; k++)
+			r = ctl_option(argc, argv, &i, names[k], fields[k]);
+		if (r == 0)
+			r = global_option(argc, argv, &i, o);
+		if (r < 0)
+			return CTL_EXIT_USAGE;
+		if (r == 0)
+			return ctl_usage_error("unknown option or argument '%s'", argv[i]);
+	}
+	if (io.kid == NULL)
+		return ctl_usage_error("%s",
+		                       "invite needs --kid NAME, the id the new key will have");
+	if (expires != NULL &&
+	    ctl_duration_parse(expires, CTL_INVITE_EXPIRES_MAX_S, &io.expires_s) != 0)
+		return ctl_usage_error("--expires takes a time from now, 1m to 30d, such as 24h or "
+		                       "7d, not '%s'",
+		                       expires);
+	if (io.png != NULL && (*io.png == '\0' || strlen(io.png) >= CONFIG_PATH_MAX))
+		return ctl_usage_error("-o needs the path of the PNG to write, not '%s'", io.png);
+	if ((r = load_signer(o, &cfg, &key)) != 0)
+		return r;
+	r = ctl_invite(&cfg, key, &io);
+	EVP_PKEY_free(key);
+	return r;
+}
+
+static int
+run_enroll(int argc, char *argv[], int i, struct options *o)
+{
+	struct cmd_invite inv;
+	struct ctl_config cfg;
+	const char *text = NULL;
+	char b64[CTL_INVITE_B64_MAX + 1], err[512];
+	uint8_t seed[32];
+	int r;
+
+	for (; i < argc; i++) {
+		if ((r = global_option(argc, argv, &i, o)) < 0)
+			return CTL_EXIT_USAGE;
+		if (r > 0)
+			continue;
+		if (argv[i][0] == '-' || text != NULL)
+			return ctl_usage_error("unknown option or argument '%s'", argv[i]);
+		text = argv[i];
+	}
+	if (text == NULL)
+		return ctl_usage_error("%s",
+		                       "enroll needs the INVITATION, the line garagectl invite "
+		                       "printed (or the link it is in)");
+	/* The invitation names the device and the kid: flags may only agree with it. */
+	if (ctl_invite_line_parse(text, &inv, b64, seed, err, sizeof(err)) != 0)
+		return ctl_usage_error("%s", err);
+	memset(seed, 0, sizeof(seed));
+	if (o->device != NULL && strcmp(o->device, inv.device) != 0)
+		return ctl_usage_error("the invitation is for device %s, not --device %s",
+		                       inv.device, o->device);
+	if (o->kid != NULL && strcmp(o->kid, inv.key.kid) != 0)
+		return ctl_usage_error("the invitation is for a key named %s, not --kid %s",
+		                       inv.key.kid, o->kid);
+	/* An invitee may have no [signing] yet: only [mqtt] is needed (and its certificate). */
+	if ((r = load_config(o, &cfg, false)) != 0)
+		return r;
+	return ctl_enroll(&cfg, text, o->key);
+}
+
+static int
 run_status(int argc, char *argv[], int i, struct options *o)
 {
 	struct ctl_config cfg;
@@ -298,7 +402,7 @@ run_status(int argc, char *argv[], int i, struct options *o)
 		else
 			return ctl_usage_error("unknown option or argument '%s'", argv[i]);
 	}
-	if ((r = load_config(o, &cfg)) != 0)
+	if ((r = load_config(o, &cfg, true)) != 0)
 		return r;
 	return ctl_status(&cfg.mqtt, cfg.device, watch);
 }
@@ -423,7 +527,7 @@ run_keys(int argc, char *argv[], int i, struct options *o)
 			return ctl_usage_error("unknown option or argument '%s'", argv[i]);
 	}
 	if (strcmp(sub, "list") == 0) {
-		if ((r = load_config(o, &cfg)) != 0)
+		if ((r = load_config(o, &cfg, true)) != 0)
 			return r;
 		return ctl_keys_list(&cfg.mqtt, cfg.device);
 	}
@@ -524,6 +628,10 @@ main(int argc, char *argv[])
 		return run_keygen(argc, argv, i);
 	if (strcmp(cmd, "keys") == 0)
 		return run_keys(argc, argv, i, &o);
+	if (strcmp(cmd, "invite") == 0)
+		return run_invite(argc, argv, i, &o);
+	if (strcmp(cmd, "enroll") == 0)
+		return run_enroll(argc, argv, i, &o);
 	if (strcmp(cmd, "pki") == 0)
 		return ctl_pki_main(argc - i, argv + i);
 	if (strcmp(cmd, "broker-config") == 0)
