@@ -20,14 +20,18 @@
 #include "invites.h"
 
 /*
- * After cmd_enroll_check() said CMD_OK for E at the device's time NOW (the verifier's,
- * cmd_verifier_time()): CMD_OK with *op the add to make (cmd_enroll_admin_op()), the
- * invitation now recorded as used in IV and on disk; or CMD_INVITATION_USED,
- * CMD_TOO_MANY_INVITATIONS, or CMD_INVITATIONS_WRITE_FAILED with the reason in err for the
- * log, and then nothing was recorded and *op is zero. An invitation recorded here whose key
- * the caller then fails to add stays used: the owner invites again.
+ * The door half's verdict on E, which cmd_enroll_check() judged CORE at the device's time NOW
+ * (the verifier's, cmd_verifier_time()); the caller passes every request's verdict here. A
+ * request whose signatures all verified but whose invitation has enrolled before is
+ * CMD_INVITATION_USED, even when the core found its kid taken (the key it enrolled) or the
+ * ring full: that is what happened. Any other refusal of the core is CORE. A request the
+ * core accepted is recorded (invites.h) and gives CMD_OK with *op the add to make
+ * (cmd_enroll_admin_op()); or CMD_TOO_MANY_INVITATIONS, or CMD_INVITATIONS_WRITE_FAILED with
+ * the reason in err for the log, and then nothing was recorded. *op is zero unless CMD_OK. An
+ * invitation recorded here whose key the caller then fails to add stays used: the owner
+ * invites again.
  */
-enum cmd_reason enroll_apply(struct invites *iv, const struct cmd_enroll *e, int64_t now,
-                             struct cmd_admin *op, char *err, size_t errlen);
+enum cmd_reason enroll_apply(struct invites *iv, const struct cmd_enroll *e, enum cmd_reason core,
+                             int64_t now, struct cmd_admin *op, char *err, size_t errlen);
 
 #endif

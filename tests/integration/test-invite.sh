@@ -247,7 +247,7 @@ end_to_end() {
 	[ "$ENROLL_RC" = 0 ] || fail "enroll exited $ENROLL_RC: $(cat "$T/enroll.err")"
 	grep -qx 'enrolled: key bob on device garage' "$T/enroll.out" || fail "enroll printed: $(cat "$T/enroll.out")"
 	grep -q "kid = bob" "$T/enroll.err" || fail "enroll does not say how to use the key: $(cat "$T/enroll.err")"
-	grep -Eq "^ed25519 $bob_pub bob actions=open,close doors=main not_after=2099-12-31T23:59:59Z\$" \
+	grep -qxF "ed25519 $bob_pub bob actions=open,close doors=main not_after=2099-12-31T23:59:59Z" \
 		"$T/authorized_keys" || fail "authorized_keys has not the invited key: $(cat "$T/authorized_keys")"
 	# The new key opens the main door, and nothing else.
 	sed -e "s#^key = .*#key = $T/bob.key#" -e 's/^kid = .*/kid = bob/' "$T/ctl.conf" >"$T/bob.conf"
@@ -283,6 +283,17 @@ PY
 	await '"type":"enroll".*"kid":"erin".*"reason":"bad_proof"' 10 || fail "a wrong secret: $(grep enroll "$T/watch.log")"
 	grep -q ' erin ' "$T/authorized_keys" && fail "a wrong secret enrolled erin"
 	pass "an invitation with a wrong secret is refused (bad_proof)"
+
+	# An expired one: made for a minute, used when the device's clock is two minutes on.
+	expect_exit 0 "${INVITE[@]}" --kid frank --expires 1m
+	line2=$(cat "$T/out")
+	stop_garaged
+	GARAGED_TEST_CLOCK_OFFSET=120 start_garaged
+	online && garaged_subscribed || fail "garaged did not come back"
+	expect_exit 1 "${ENROLL[@]}" "$line2" --key "$T/frank.key"
+	grep -q 'refused the enrollment: invitation_expired' "$T/err" || fail "an expired invitation: $(cat "$T/err")"
+	grep -q ' frank ' "$T/authorized_keys" && fail "an expired invitation enrolled frank"
+	pass "an expired invitation is refused (invitation_expired)"
 }
 if [ "$ENROLL_RC" = 1 ] && { grep -q 'refused the enrollment: not_supported' "$T/enroll.err" ||
 	grep -q 'no answer from device garage' "$T/enroll.err"; }; then

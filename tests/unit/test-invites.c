@@ -377,7 +377,7 @@ test_invites_EnrollApplyOnce(void **state)
 	char err[512];
 
 	load_ok(&iv, f->dir);
-	assert_int_equal(enroll_apply(&iv, &e, 1795547700, &op, err, sizeof(err)), CMD_OK);
+	assert_int_equal(enroll_apply(&iv, &e, CMD_OK, 1795547700, &op, err, sizeof(err)), CMD_OK);
 	assert_true(op.has_op);
 	assert_int_equal(op.op, CMD_ADMIN_ADD);
 	assert_string_equal(op.target, "dave");
@@ -386,15 +386,35 @@ test_invites_EnrollApplyOnce(void **state)
 	assert_string_equal(err, "");
 
 	/* The second time, and after a restart, it is used. */
-	assert_int_equal(enroll_apply(&iv, &e, 1795547701, &op, err, sizeof(err)),
+	assert_int_equal(enroll_apply(&iv, &e, CMD_OK, 1795547701, &op, err, sizeof(err)),
 	                 CMD_INVITATION_USED);
 	assert_false(op.has_op);
 	load_ok(&iv, f->dir);
-	assert_int_equal(enroll_apply(&iv, &e, 1795547702, &op, err, sizeof(err)),
+	assert_int_equal(enroll_apply(&iv, &e, CMD_OK, 1795547702, &op, err, sizeof(err)),
 	                 CMD_INVITATION_USED);
+	/* Used is what it is, also when the core found the kid taken (the key it enrolled) or
+	 * the ring full; the core's other refusals are the core's, used or not. */
+	assert_int_equal(enroll_apply(&iv, &e, CMD_KEY_EXISTS, 1795547702, &op, err, sizeof(err)),
+	                 CMD_INVITATION_USED);
+	assert_int_equal(
+	    enroll_apply(&iv, &e, CMD_TOO_MANY_KEYS, 1795547702, &op, err, sizeof(err)),
+	    CMD_INVITATION_USED);
+	assert_int_equal(enroll_apply(&iv, &e, CMD_BAD_PROOF, 1795547702, &op, err, sizeof(err)),
+	                 CMD_BAD_PROOF);
+	assert_int_equal(
+	    enroll_apply(&iv, &e, CMD_INVITATION_EXPIRED, 1795547702, &op, err, sizeof(err)),
+	    CMD_INVITATION_EXPIRED);
+	assert_false(op.has_op);
+	/* A refusal of the core records nothing. */
+	e = request_of(3, 1795634100);
+	assert_int_equal(enroll_apply(&iv, &e, CMD_KEY_EXISTS, 1795547702, &op, err, sizeof(err)),
+	                 CMD_KEY_EXISTS);
+	assert_int_equal(enroll_apply(&iv, &e, CMD_REPLAY, 1795547702, &op, err, sizeof(err)),
+	                 CMD_REPLAY);
+	assert_false(invites_used(&iv, id_of(3)));
 	/* Another invitation for the same kid is another invitation: the keyring judges the kid. */
 	e = request_of(2, 1795634100);
-	assert_int_equal(enroll_apply(&iv, &e, 1795547702, &op, err, sizeof(err)), CMD_OK);
+	assert_int_equal(enroll_apply(&iv, &e, CMD_OK, 1795547702, &op, err, sizeof(err)), CMD_OK);
 }
 
 static void
@@ -409,7 +429,7 @@ test_invites_EnrollApplyFullOrUnwritable(void **state)
 	for (unsigned int i = 0; i < INVITES_MAX; i++)
 		record_ok(id_of(i), 1795634100, 1795547700);
 	e = request_of(100, 1795634100);
-	assert_int_equal(enroll_apply(&iv, &e, 1795547700, &op, err, sizeof(err)),
+	assert_int_equal(enroll_apply(&iv, &e, CMD_OK, 1795547700, &op, err, sizeof(err)),
 	                 CMD_TOO_MANY_INVITATIONS);
 	assert_false(op.has_op);
 	assert_false(invites_used(&iv, id_of(100)));
@@ -418,7 +438,7 @@ test_invites_EnrollApplyFullOrUnwritable(void **state)
 	iv.n = 0;
 	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", f->dir);
 	assert_int_equal(system(cmd), 0);
-	assert_int_equal(enroll_apply(&iv, &e, 1795547700, &op, err, sizeof(err)),
+	assert_int_equal(enroll_apply(&iv, &e, CMD_OK, 1795547700, &op, err, sizeof(err)),
 	                 CMD_INVITATIONS_WRITE_FAILED);
 	assert_false(op.has_op);
 	assert_non_null(strstr(err, INVITES_FILE));
