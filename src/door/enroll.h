@@ -2,9 +2,10 @@
  * enroll: the door half's part of an enrollment (docs/reference.md "Invitations"), between the
  * core's verdict on a request (cmd_enroll_check()) and the writer of authorized_keys.
  *
- * It owns one rule: an invitation enrols once. Given a request the core accepted, it refuses
- * an invitation whose id is recorded as used (invitation_used), records the id (invites.h)
- * before anything else changes, and hands back the keyring change to make. It never verifies
+ * It owns one rule: an invitation enrols once. Given the core's verdict on a request, it
+ * refuses a genuine request whose invitation's id is recorded as used (invitation_used), and
+ * for one the core accepted records the id (invites.h) before anything else changes and hands
+ * back the keyring change to make. It never verifies
  * a signature (the core has), never writes authorized_keys and never publishes an event: the
  * caller adds the key as an admin's add (cmd_keyring_apply(), then the file) and reports the
  * outcome with event_enroll().
