@@ -9,7 +9,8 @@
  * A message from the network half is hostile bytes: a packet of the wrong size or type kills
  * it, and a command's payload is raw bytes with a retained flag until the core's verifier
  * says otherwise; only a verified command reaches a door (handle_command()), and only a
- * verified admin message changes authorized_keys (handle_admin(), keyfile.c).
+ * verified admin message or enrollment request changes authorized_keys (handle_admin(),
+ * handle_enroll(), keyfile.c).
  *
  * One thread, one poll(2) over: the channel to the network half, a timerfd armed for the
  * earliest deadline of anything (relay release, sensor debounce, travel timeout, the network
@@ -37,10 +38,13 @@
 #include "authkeys.h"
 #include "caps.h"
 #include "cmd.h"
+#include "cmd_replay.h"
 #include "config.h"
 #include "door.h"
 #include "driver.h"
+#include "enroll.h"
 #include "event.h"
+#include "invites.h"
 #include "log.h"
 #include "timer.h"
 #include "channel.h"
@@ -72,7 +76,8 @@ struct garaged {
 	size_t ndoors;
 	struct cmd_keyring keys;
 	struct cmd_verifier verifier;
-	struct state state; /* what save_state() writes to [device] state_dir, and reads back */
+	struct state state;     /* what save_state() writes to [device] state_dir, and reads back */
+	struct invites invites; /* the invitations that enrolled a key, kept in state_dir too */
 	int sfd;
 	int tfd;
 	uint64_t armed; /* the deadline the timerfd is set to, UINT64_MAX when disarmed */
@@ -489,48 +494,58 @@ test_keyfile_pause(enum atomicfile_stage stage, void *arg)
 #endif
 
 /*
- * An admin message from P/D/admin. The core verifies it as it verifies a command (retained
- * flag, shape, the signer's key and admin role, its validity, time, replay, signature); then
- * keyfile.c makes the change to authorized_keys as it is now, and only once the new file is in
- * place does the keyring the verifier uses become the new one. Every outcome is one "keys"
- * event; a verified message's nonce reaches state_dir whatever became of the change, since the
- * replay window took it.
+ * Makes OP, a change of the keys that SIGNER asked for (an admin's message, or the inviter of
+ * an enrollment), to authorized_keys as it is now (keyfile.c); only once the new file is in
+ * place does the keyring the verifier uses become the new one, and P/D/keys follows. Returns
+ * CMD_OK, or why the file was left as it was; MSG gets keyfile_change()'s line for the log.
  */
-static void
-handle_admin(struct garaged *g, const void *payload, size_t len, bool retained)
+static enum cmd_reason
+change_keys(struct garaged *g, const char *signer, const struct cmd_admin *op, char *msg,
+            size_t msglen)
 {
 	static struct cmd_keyring ring; /* 12 KiB: not on the stack */
 	const struct keyfile_hooks *hooks = NULL;
-	char ev[EVENT_MAX], msg[2048] = "";
-	const char *detail = NULL;
-	struct cmd_admin a;
 	enum cmd_reason r;
-	bool verified;
 #ifdef GARAGED_TEST_HOOKS
 	static const struct keyfile_hooks test_hooks = {.pause = test_keyfile_pause};
 
 	hooks = &test_hooks;
 #endif
 
+	r = keyfile_change(g->cfg.authorized_keys, signer, op, hooks, &ring, msg, msglen);
+	if (r != CMD_OK) {
+		log_warnx("%s %s by %s refused (%s): %s", cmd_admin_op_name(op->op), op->target,
+		          signer, cmd_reason_name(r), msg);
+		return r;
+	}
+	g->keys = ring;
+	log_info("%s: %s %s by %s; %zu authorized key(s) now", g->cfg.authorized_keys,
+	         op->op == CMD_ADMIN_ADD ? "added" : "removed", op->target, signer, g->keys.nkeys);
+	if (msg[0] != '\0')
+		log_warnx("%s", msg);
+	publish_keys(g);
+	return CMD_OK;
+}
+
+/*
+ * An admin message from P/D/admin. The core verifies it as it verifies a command (retained
+ * flag, shape, the signer's key and admin role, its validity, time, replay, signature); then
+ * change_keys() makes the change. Every outcome is one "keys" event; a verified message's
+ * nonce reaches state_dir whatever became of the change, since the replay window took it.
+ */
+static void
+handle_admin(struct garaged *g, const void *payload, size_t len, bool retained)
+{
+	char ev[EVENT_MAX], msg[2048] = "";
+	const char *detail = NULL;
+	struct cmd_admin a;
+	enum cmd_reason r;
+	bool verified;
+
 	r = cmd_admin_check(&g->verifier, payload, len, retained, command_now(), &a);
 	verified = r == CMD_OK;
-	if (verified) {
-		r = keyfile_change(g->cfg.authorized_keys, a.kid, &a, hooks, &ring, msg,
-		                   sizeof(msg));
-		if (r == CMD_OK) {
-			g->keys = ring;
-			log_info("%s: %s %s by %s; %zu authorized key(s) now",
-			         g->cfg.authorized_keys,
-			         a.op == CMD_ADMIN_ADD ? "added" : "removed", a.target, a.kid,
-			         g->keys.nkeys);
-			if (msg[0] != '\0')
-				log_warnx("%s", msg);
-			publish_keys(g);
-		} else {
-			log_warnx("%s %s by %s refused (%s): %s", cmd_admin_op_name(a.op), a.target,
-			          a.kid, cmd_reason_name(r), msg);
-		}
-	}
+	if (verified)
+		r = change_keys(g, a.kid, &a, msg, sizeof(msg));
 	/* What the owner can act on goes with the refusal: why a line or a key is refused. */
 	if (r == CMD_MALFORMED && a.error[0] != '\0')
 		detail = a.error;
@@ -542,20 +557,39 @@ handle_admin(struct garaged *g, const void *payload, size_t len, bool retained)
 }
 
 /*
- * An enrollment request from P/D/enroll: the single place where one is handled. Enrollment by
- * invitation (issue 15, part C: src/door/enroll.c) is not there yet, so every request is
- * refused as not_supported, in an event the invitee's client can wait for.
+ * An enrollment request from P/D/enroll (docs/reference.md "Invitations"). The core verifies
+ * it (cmd_enroll_check(): the invitation's signature by a key that is admin now, its device,
+ * expiry and permissions, time, replay, the proof by its one-time key, the new key's own
+ * signature); enroll_apply() refuses an invitation that enrolled before and records this one
+ * as used in state_dir BEFORE change_keys() adds the key as an add by the inviter: a crash in
+ * between leaves the invitation used and no key, never a key and an invitation that could
+ * enrol again. Every outcome is one "enroll" event; a request whose signatures verified has
+ * its nonce in the replay window, which reaches state_dir as an admin message's does.
  */
 static void
 handle_enroll(struct garaged *g, const void *payload, size_t len, bool retained)
 {
-	static const struct cmd_enroll none;
-	char ev[EVENT_MAX];
+	char ev[EVENT_MAX], msg[2048] = "";
+	struct cmd_now now = command_now();
+	struct cmd_enroll e;
+	struct cmd_admin op;
+	enum cmd_reason r;
+	bool verified;
 
-	(void)payload;
-	(void)len;
-	(void)retained;
-	publish_event(g, ev, event_enroll(ev, sizeof(ev), unix_now(), &none, CMD_NOT_SUPPORTED));
+	r = cmd_enroll_check(&g->verifier, payload, len, retained, now, &e);
+	/* The core's refusals after all three signatures: the request is genuine. */
+	verified = r == CMD_OK || r == CMD_KEY_EXISTS || r == CMD_TOO_MANY_KEYS;
+	r = enroll_apply(&g->invites, &e, r, cmd_verifier_time(&g->verifier, now).unix_time, &op,
+	                 msg, sizeof(msg));
+	if (r == CMD_INVITATIONS_WRITE_FAILED)
+		log_warnx("%s", msg);
+	else if (r == CMD_OK)
+		r = change_keys(g, e.inv.by, &op, msg, sizeof(msg));
+	if (r == CMD_OK)
+		log_info("invitation %s by %s enrolled key %s", e.inv.id, e.inv.by, e.inv.key.kid);
+	publish_event(g, ev, event_enroll(ev, sizeof(ev), unix_now(), &e, r));
+	if (verified)
+		(void)save_state(g);
 }
 
 /*
@@ -795,6 +829,24 @@ resume_verifier(struct garaged *g)
 	if (save_state(g) != 0)
 		log_fatalx("%s: garaged cannot remember what it accepts; make it writable",
 		           g->cfg.state_dir);
+}
+
+/*
+ * The invitations that enrolled a key before this start, from [device] state_dir: without
+ * them a used invitation could enrol again, so a file garaged cannot read is fatal, as the
+ * state is.
+ */
+static void
+load_invites(struct garaged *g)
+{
+	char err[CONFIG_ERROR_MAX];
+
+	if (invites_load(&g->invites, g->cfg.state_dir, err, sizeof(err)) != 0)
+		log_fatalx("%s; garaged does not start without knowing which invitations were used",
+		           err);
+	if (g->invites.n > 0)
+		log_info("%zu used invitation(s) remembered from %s/%s", g->invites.n,
+		         g->cfg.state_dir, INVITES_FILE);
 }
 
 static uint64_t
@@ -1131,7 +1183,8 @@ setup_fds(struct garaged *g)
 
 /*
  * --check-config: every check a start makes before it goes online, without starting: the
- * configuration (config_load, done), authorized_keys as it will be loaded, and the state.
+ * configuration (config_load, done), authorized_keys as it will be loaded, the state and the
+ * used invitations.
  */
 static int
 check_config(struct garaged *g, const char *conffile)
@@ -1144,7 +1197,8 @@ check_config(struct garaged *g, const char *conffile)
 		return 1;
 	}
 	if (authkeys_load(g->cfg.authorized_keys, &g->keys, err, sizeof(err)) != 0 ||
-	    state_check(g->cfg.state_dir, &missing, err, sizeof(err)) != 0) {
+	    state_check(g->cfg.state_dir, &missing, err, sizeof(err)) != 0 ||
+	    invites_check(g->cfg.state_dir, err, sizeof(err)) != 0) {
 		fprintf(stderr, "%s\n", err);
 		return 1;
 	}
@@ -1218,6 +1272,7 @@ main(int argc, char *argv[])
 	load_keys(&g, true);
 	setup_verifier(&g);
 	resume_verifier(&g);
+	load_invites(&g);
 	open_doors(&g);
 	choose_user(&g);
 
