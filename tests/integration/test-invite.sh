@@ -6,37 +6,25 @@
 # enroll makes the invitee's key, publishes a request on P/D/enroll whose fields and two
 # signatures openssl checks, and exits with the device's answer.
 #
-# The end-to-end part (the device enrols the key, which then opens the door; the invitation is
-# refused the second time, after a restart too; expired and wrong-secret invitations are
-# refused) needs garaged to hear P/D/enroll. Until that is wired (issue 15 part B) the device
-# does not answer, or answers not_supported, and that part is skipped with a message saying so.
+# End to end against garaged: the enrolled key has exactly the invited permissions and opens the
+# door; the same invitation is refused the second time (invitation_used), also after a restart;
+# an invitation with a wrong secret (bad_proof), one that grants more than its inviter's key
+# (over_permissive), one from a key that is not admin (not_admin) and an expired one
+# (invitation_expired) are refused, authorized_keys left as it was.
 source "$(dirname "$0")/../../scripts/testbed.sh"
 [ -x "$GARAGECTL" ] || fail "no garagectl at $GARAGECTL (build first)"
 command -v python3 >/dev/null || skip "python3 is needed to read the invitation and the request"
 
 make_pki
 start_broker
-# The product's ACL for enrollment (garagectl broker-config's): the device reads its enroll
-# topic, controllers write it. Added here until the testbed's own ACL has it.
-acl_add() { # acl_add USER LINE: LINE in USER's part of the ACL, once
-	grep -qxF "$2" "$T/acl" && return 0
-	python3 - "$T/acl" "$1" "$2" <<'PY' || fail "cannot edit the ACL"
-import sys
-path, user, line = sys.argv[1:]
-lines = open(path).read().splitlines()
-i = lines.index("user " + user) + 1
-lines.insert(i, line)
-open(path, "w").write("\n".join(lines) + "\n")
-PY
-}
-acl_add garage.local "topic read garage/garage/enroll"
-acl_add ctl.local "topic write garage/+/enroll"
-stop_broker
-run_broker
 
-# The owner's key, an admin on the device; ctl.conf as the owner's and as the invitee's.
+# The owner's key, an admin on the device, in the authorized_keys garaged manages: in its state
+# directory, as docs/setup.md installs it. ctl.conf as the owner's and as the invitee's.
 "$GARAGECTL" keygen --id owner -o "$T/owner.key" >"$T/owner.line" 2>/dev/null || fail "keygen"
-echo "$(cat "$T/owner.line") admin" >"$T/authorized_keys"
+KEYS=$T/state/authorized_keys
+mkdir -p -m 0700 "$T/state"
+echo "$(cat "$T/owner.line") admin" >"$KEYS"
+chmod 600 "$KEYS"
 owner_pub=$(cut -d' ' -f2 "$T/owner.line")
 cat >"$T/ctl.conf" <<CONF
 [mqtt]
@@ -195,6 +183,8 @@ fi
 
 # --- enroll: the request -------------------------------------------------------------------
 write_conf
+sed -i "s|^authorized_keys = .*|authorized_keys = $KEYS|" "$T/garaged.conf"
+watch
 start_garaged
 online || fail "garaged did not come online"
 garaged_subscribed || fail "garaged did not subscribe"
@@ -240,38 +230,62 @@ openssl pkeyutl -verify -rawin -pubin -inkey "$T/bob.pub" -sigfile "$T/req.sig" 
 pass "enroll: makes the key (0600), publishes the request: fields, sizes, the proof by ik and the signature by the new key (openssl)"
 
 # --- enroll: the device's answer -----------------------------------------------------------
-# end_to_end: what only a garaged that hears P/D/enroll can show.
-end_to_end() {
-	local id line2
-	id=$(cat "$T/inv.id")
-	[ "$ENROLL_RC" = 0 ] || fail "enroll exited $ENROLL_RC: $(cat "$T/enroll.err")"
-	grep -qx 'enrolled: key bob on device garage' "$T/enroll.out" || fail "enroll printed: $(cat "$T/enroll.out")"
-	grep -q "kid = bob" "$T/enroll.err" || fail "enroll does not say how to use the key: $(cat "$T/enroll.err")"
-	grep -qxF "ed25519 $bob_pub bob actions=open,close doors=main not_after=2099-12-31T23:59:59Z" \
-		"$T/authorized_keys" || fail "authorized_keys has not the invited key: $(cat "$T/authorized_keys")"
-	# The new key opens the main door, and nothing else.
-	sed -e "s#^key = .*#key = $T/bob.key#" -e 's/^kid = .*/kid = bob/' "$T/ctl.conf" >"$T/bob.conf"
-	expect_exit 0 "$GARAGECTL" -c "$T/bob.conf" open
-	expect_exit 1 "$GARAGECTL" -c "$T/bob.conf" toggle
-	grep -q forbidden "$T/err" || fail "bob may toggle: $(cat "$T/err")"
-	pass "an invitation enrols the key with exactly the invited permissions; it opens the door"
+# enroll_event N REASON-RE: the Nth enroll event (from 1) has this result or reason.
+enroll_event() {
+	await_count '"type":"enroll"' "$1" 10 || fail "no enroll event number $1: $(grep enroll "$T/watch.log")"
+	grep '"type":"enroll"' "$T/watch.log" | sed -n "$1p" | grep -Eq "$2" ||
+		fail "enroll event $1 is not $2: $(grep '"type":"enroll"' "$T/watch.log" | sed -n "$1p")"
+}
+# refused LINE KEY REASON: enroll with LINE as KEY's file exits 1 saying REASON, the file unchanged.
+refused() {
+	cp "$KEYS" "$T/keys.before"
+	expect_exit 1 "${ENROLL[@]}" "$1" --key "$T/$2"
+	grep -q "the device refused the enrollment: $3" "$T/err" || fail "want $3: $(cat "$T/err")"
+	[ "$(grep -vc '^garagectl: made a new key for ' "$T/err")" = 1 ] || fail "more than the refusal: $(cat "$T/err")"
+	[ -s "$T/out" ] && fail "a refused enroll printed on standard output: $(cat "$T/out")"
+	cmp -s "$T/keys.before" "$KEYS" || fail "$3: authorized_keys changed: $(diff "$T/keys.before" "$KEYS")"
+}
+# conf_for KID: a ctl.conf signing as KID with $T/KID.key.
+conf_for() { sed -e "s#^key = .*#key = $T/$1.key#" -e "s/^kid = .*/kid = $1/" "$T/ctl.conf" >"$T/$1.conf"; }
 
-	# The same invitation again, and after a restart: used.
-	expect_exit 1 "${ENROLL[@]}" "$LINE1" --key "$T/bob2.key"
-	grep -q 'refused the enrollment: invitation_used' "$T/err" || fail "second use: $(cat "$T/err")"
-	stop_garaged
-	start_garaged
-	online && garaged_subscribed || fail "garaged did not come back"
-	expect_exit 1 "${ENROLL[@]}" "$LINE1" --key "$T/bob3.key"
-	grep -q 'invitation_used' "$T/err" || fail "after a restart: $(cat "$T/err")"
-	grep -q "used $id " "$T/state/invitations" || fail "state_dir/invitations: $(cat "$T/state/invitations")"
-	pass "the same invitation is refused the second time, after a garaged restart too"
+id=$(cat "$T/inv.id")
+[ "$ENROLL_RC" = 0 ] || fail "enroll exited $ENROLL_RC: $(cat "$T/enroll.err")"
+grep -qx 'enrolled: key bob on device garage' "$T/enroll.out" || fail "enroll printed: $(cat "$T/enroll.out")"
+grep -q "kid = bob" "$T/enroll.err" || fail "enroll does not say how to use the key: $(cat "$T/enroll.err")"
+enroll_event 1 "\"invitation\":\"$id\",\"kid\":\"bob\",\"by\":\"owner\",\"nonce\":\"[A-Za-z0-9_-]+\",\"result\":\"accepted\""
+grep -qxF "ed25519 $bob_pub bob actions=open,close doors=main not_after=2099-12-31T23:59:59Z" \
+	"$KEYS" || fail "authorized_keys has not the invited key: $(cat "$KEYS")"
+[ "$(grep -c . "$KEYS")" = 2 ] || fail "authorized_keys: $(cat "$KEYS")"
+[ "$(stat -c %a "$KEYS")" = 600 ] || fail "authorized_keys has mode $(stat -c %a "$KEYS") after the enrollment"
+grep -q "used $id " "$T/state/invitations" || fail "state_dir/invitations: $(cat "$T/state/invitations")"
+await '^garage/garage/keys \{"keys":\[.*"kid":"bob"' 5 || fail "the key list does not show bob"
+expect_exit 0 "$GARAGECTL" -c "$T/ctl.conf" keys list
+grep -Eq '^bob +open,close +main +until 2099-12-31T23:59:59Z +any time +-$' "$T/out" || fail "keys list: $(cat "$T/out")"
+# The new key opens the main door, and nothing else.
+conf_for bob
+expect_exit 0 "$GARAGECTL" -c "$T/bob.conf" open --wait 10
+grep -qx 'door main: open accepted' "$T/out" || fail "bob's open: $(cat "$T/out")"
+expect_exit 1 "$GARAGECTL" -c "$T/bob.conf" toggle
+grep -q 'refused the command: forbidden' "$T/err" || fail "bob may toggle: $(cat "$T/err")"
+pass "an invitation enrols the key with exactly the invited permissions (the line, the list); it opens the door"
 
-	# A wrong secret, sent as a client that skips garagectl's own check would.
-	expect_exit 0 "${INVITE[@]}" --kid erin
-	line2=$(cat "$T/out")
-	watch
-	python3 - "$line2" "$T" <<'PY' >"$T/forged" || fail "cannot forge the request"
+# The same invitation again, and after a restart: used.
+refused "$LINE1" bob2.key invitation_used
+grep -q 'an invitation enrols one key only once' "$T/err" || fail "no hint: $(cat "$T/err")"
+enroll_event 2 '"reason":"invitation_used"'
+stop_garaged
+start_garaged
+online && garaged_subscribed || fail "garaged did not come back"
+grep -q '1 used invitation(s) remembered' "$T/garaged.log" || fail "garaged does not say it remembers the used invitation"
+refused "$LINE1" bob3.key invitation_used
+enroll_event 3 '"reason":"invitation_used"'
+pass "the same invitation is refused the second time (invitation_used), after a garaged restart too"
+
+# A wrong secret, sent as a client that skips garagectl's own check would.
+expect_exit 0 "${INVITE[@]}" --kid erin
+line2=$(cat "$T/out")
+cp "$KEYS" "$T/keys.before"
+python3 - "$line2" "$T" <<'PY' >"$T/forged" || fail "cannot forge the request"
 import base64, json, os, sys, time
 line, tmp = sys.argv[1:]
 b = lambda x: base64.urlsafe_b64encode(x).rstrip(b"=").decode()
@@ -279,31 +293,57 @@ print(json.dumps({"v": 1, "inv": line.split(".")[0], "pub": base64.b64encode(os.
                   "ts": int(time.time()), "nonce": b(os.urandom(12)), "proof": b(os.urandom(64)),
                   "sig": b(os.urandom(64))}, separators=(",", ":")))
 PY
-	pub garage/garage/enroll "$(cat "$T/forged")" || fail "cannot publish the forged request"
-	await '"type":"enroll".*"kid":"erin".*"reason":"bad_proof"' 10 || fail "a wrong secret: $(grep enroll "$T/watch.log")"
-	grep -q ' erin ' "$T/authorized_keys" && fail "a wrong secret enrolled erin"
-	pass "an invitation with a wrong secret is refused (bad_proof)"
+pub garage/garage/enroll "$(cat "$T/forged")" || fail "cannot publish the forged request"
+enroll_event 4 '"kid":"erin".*"reason":"bad_proof"'
+cmp -s "$T/keys.before" "$KEYS" || fail "a wrong secret changed authorized_keys"
+# garagectl itself refuses a line whose secret is not the invitation's, before it sends anything.
+expect_exit 2 "${ENROLL[@]}" "${line2%.*}.${LINE1#*.}" --key "$T/erin.key"
+grep -q "not this invitation's secret" "$T/err" || fail "a swapped secret: $(cat "$T/err")"
+pass "an invitation with a wrong secret is refused (bad_proof); garagectl does not send one"
 
-	# An expired one: made for a minute, used when the device's clock is two minutes on.
-	expect_exit 0 "${INVITE[@]}" --kid frank --expires 1m
-	line2=$(cat "$T/out")
-	stop_garaged
-	GARAGED_TEST_CLOCK_OFFSET=120 start_garaged
-	online && garaged_subscribed || fail "garaged did not come back"
-	expect_exit 1 "${ENROLL[@]}" "$line2" --key "$T/frank.key"
-	grep -q 'refused the enrollment: invitation_expired' "$T/err" || fail "an expired invitation: $(cat "$T/err")"
-	grep -q ' frank ' "$T/authorized_keys" && fail "an expired invitation enrolled frank"
-	pass "an expired invitation is refused (invitation_expired)"
-}
-if [ "$ENROLL_RC" = 1 ] && { grep -q 'refused the enrollment: not_supported' "$T/enroll.err" ||
-	grep -q 'no answer from device garage' "$T/enroll.err"; }; then
-	grep -q 'refused the enrollment: not_supported' "$T/enroll.err" &&
-		grep -q 'this garaged does not enrol keys yet' "$T/enroll.err" ||
-		grep -q 'no answer from device garage within 10 s although it is online' "$T/enroll.err" ||
-		fail "enroll did not say why: $(cat "$T/enroll.err")"
-	[ "$(wc -l <"$T/enroll.err")" -le 2 ] || fail "enroll said too much: $(cat "$T/enroll.err")"
-	[ -s "$T/enroll.out" ] && fail "a refused enroll printed on standard output: $(cat "$T/enroll.out")"
-	pass "enroll exits 1 with the device's answer: $(grep -o 'not_supported\|no answer' "$T/enroll.err" | head -1)"
-	skip "enrollment not wired in garaged yet: the end-to-end part (enrolled key opens the door, reuse and wrong secret refused) needs garaged to hear P/D/enroll (everything else passed)"
-fi
-end_to_end
+# An admin key limited to opening the main door may invite no more than that.
+"$GARAGECTL" keygen --id lim -o "$T/lim.key" >"$T/lim.line" 2>/dev/null || fail "keygen lim"
+expect_exit 0 "$GARAGECTL" -c "$T/ctl.conf" keys add --kid lim --pub "$(cut -d' ' -f2 "$T/lim.line")" \
+	--actions open --doors main --admin
+conf_for lim
+expect_exit 0 "$GARAGECTL" -c "$T/lim.conf" invite --kid greedy --actions open,close --doors main
+refused "$(cat "$T/out")" greedy.key over_permissive
+enroll_event 5 '"kid":"greedy","by":"lim".*"reason":"over_permissive"'
+expect_exit 0 "$GARAGECTL" -c "$T/lim.conf" invite --kid modest --actions open --doors main
+expect_exit 0 "${ENROLL[@]}" "$(cat "$T/out")" --key "$T/modest.key"
+enroll_event 6 '"kid":"modest","by":"lim".*"result":"accepted"'
+grep -q ' modest actions=open doors=main$' "$KEYS" || fail "modest: $(cat "$KEYS")"
+pass "an invitation that grants more than its inviter's key is refused (over_permissive); within it, it enrols"
+
+# A key that is not admin signs an invitation: garagectl makes it, the device refuses it.
+expect_exit 0 "$GARAGECTL" -c "$T/bob.conf" invite --kid mallory --actions open --doors main
+refused "$(cat "$T/out")" mallory.key not_admin
+grep -q 'its inviter may no longer invite' "$T/err" || fail "no hint: $(cat "$T/err")"
+enroll_event 7 '"kid":"mallory","by":"bob".*"reason":"not_admin"'
+pass "an invitation from a key that is not admin is refused (not_admin)"
+
+# An expired one: made for a minute, used when the device's clock is two minutes on.
+expect_exit 0 "${INVITE[@]}" --kid frank --expires 1m
+line2=$(cat "$T/out")
+stop_garaged
+GARAGED_TEST_CLOCK_OFFSET=120 start_garaged
+online && garaged_subscribed || fail "garaged did not come back"
+refused "$line2" frank.key invitation_expired
+enroll_event 8 '"kid":"frank".*"reason":"invitation_expired"'
+pass "an expired invitation is refused (invitation_expired)"
+
+# A file of used invitations garaged did not write: --check-config says where, and garaged does
+# not start, since it could not tell a used invitation from a new one.
+stop_garaged
+cp "$T/state/invitations" "$T/invitations.good"
+echo 'used not-an-id' >>"$T/state/invitations"
+n=$(grep -c . "$T/state/invitations")
+run_garaged -c "$T/garaged.conf" --check-config >"$T/out" 2>&1 && fail "--check-config passes a damaged invitations file"
+grep -q "^$T/state/invitations:$n: " "$T/out" || fail "--check-config: $(cat "$T/out")"
+: >"$T/garaged.log"
+run_garaged -c "$T/garaged.conf" -f >>"$T/garaged.log" 2>&1 && fail "garaged started with a damaged invitations file"
+grep -q "invitations:$n: .*garaged does not start without knowing which invitations were used" "$T/garaged.log" ||
+	fail "garaged's refusal: $(tail -3 "$T/garaged.log")"
+cp "$T/invitations.good" "$T/state/invitations"
+run_garaged -c "$T/garaged.conf" --check-config >"$T/out" 2>&1 || fail "--check-config: $(cat "$T/out")"
+pass "a damaged invitations file: --check-config names its line, and garaged does not start"
