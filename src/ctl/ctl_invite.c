@@ -36,135 +36,8 @@
 #define QR_QUIET_TERMINAL 2
 #define QR_QUIET_PNG      4
 #define PNG_SCALE         8
-/* A validity given as a duration: a hundred years at most. */
-#define TIME_DURATION_MAX (UINT64_C(100) * 366U * 24U * 3600U)
-/* 32 zero bytes, for the key line the limits are parsed from. */
-#define ZERO_PUB "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA="
 
 /* ---- the parts without I/O ---------------------------------------------------------------- */
-
-int
-ctl_duration_parse(const char *s, uint64_t max, uint64_t *out)
-{
-	uint64_t n = 0, unit;
-	size_t i;
-
-	if (s == NULL || s[0] < '1' || s[0] > '9')
-		return -1;
-	for (i = 0; s[i] >= '0' && s[i] <= '9'; i++) {
-		if (i == 12)
-			return -1;
-		n = n * 10U + (uint64_t)(s[i] - '0');
-	}
-	switch (s[i]) {
-	case 's':
-		unit = 1;
-		break;
-	case 'm':
-		unit = 60;
-		break;
-	case 'h':
-		unit = 3600;
-		break;
-	case 'd':
-		unit = 86400;
-		break;
-	default:
-		return -1;
-	}
-	if (s[i + 1] != '\0' || n > max / unit)
-		return -1;
-	*out = n * unit;
-	return 0;
-}
-
-int
-ctl_time_parse(const char *s, int64_t now, int64_t *out)
-{
-	uint64_t d;
-
-	if (s == NULL)
-		return -1;
-	if (cmd_utc_parse(s, strlen(s), out))
-		return 0;
-	if (ctl_duration_parse(s, TIME_DURATION_MAX, &d) != 0)
-		return -1;
-	*out = now + (int64_t)d;
-	return 0;
-}
-
-/* A list option's value: no blank, so that it stays one option on the key line. */
-static bool
-one_word(const char *s)
-{
-	return s != NULL && *s != '\0' && strpbrk(s, " \t\r\n") == NULL;
-}
-
-int
-ctl_invite_key(const struct ctl_invite_opts *o, int64_t now, struct cmd_key *key, char *err,
-               size_t errlen)
-{
-	static const struct {
-		const char *option, *word;
-	} lists[] = {{"--actions", "actions="},
-	             {"--doors", "doors="},
-	             {"--days", "days="},
-	             {"--hours", "hours="}};
-	const char *values[4] = {o->actions, o->doors, o->days, o->hours};
-	char line[CMD_KEYS_LINE_MAX + 1], why[256], utc[CMD_UTC_TEXT_MAX];
-	const char *when[2] = {o->key_not_before, o->key_not_after};
-	static const char *const when_word[2] = {"not_before=", "not_after="};
-	static const char *const when_option[2] = {"--key-not-before", "--key-not-after"};
-	size_t len;
-	int64_t t;
-
-	if (o->kid == NULL || !names_kid_valid(o->kid)) {
-		snprintf(err, errlen,
-		         "--kid must be the new key's id: 1 to 64 characters of A-Z, a-z, 0-9 and "
-		         "'._@-'");
-		return -1;
-	}
-	len = (size_t)snprintf(line, sizeof(line), "ed25519 " ZERO_PUB " %s", o->kid);
-	for (size_t i = 0; i < 4; i++) {
-		if (values[i] == NULL || (i == 1 && strcmp(values[i], "all") == 0))
-			continue;
-		if (!one_word(values[i])) {
-			snprintf(err, errlen, "%s takes one list without spaces, such as %s",
-			         lists[i].option,
-			         i == 0   ? "open,close"
-			         : i == 1 ? "main,side"
-			         : i == 2 ? "mon,tue,wed"
-			                  : "07:00-10:00");
-			return -1;
-		}
-		len += (size_t)snprintf(line + len, sizeof(line) - len, " %s%s", lists[i].word,
-		                        values[i]);
-	}
-	for (size_t i = 0; i < 2; i++) {
-		if (when[i] == NULL)
-			continue;
-		if (ctl_time_parse(when[i], now, &t) != 0 ||
-		    cmd_utc_format(t, utc, sizeof(utc)) == 0) {
-			snprintf(
-			    err, errlen,
-			    "%s takes a UTC time such as 2026-12-31T23:59:59Z, or a time from now "
-			    "such as 30d, not '%s'",
-			    when_option[i], when[i]);
-			return -1;
-		}
-		len += (size_t)snprintf(line + len, sizeof(line) - len, " %s%s", when_word[i], utc);
-	}
-	if (len >= sizeof(line)) {
-		snprintf(err, errlen, "the new key's limits are too long for a key line");
-		return -1;
-	}
-	if (cmd_key_parse(key, line, len, why, sizeof(why)) != 0) {
-		snprintf(err, errlen, "the new key's limits: %s", why);
-		return -1;
-	}
-	memset(key->pub, 0, sizeof(key->pub));
-	return 0;
-}
 
 size_t
 ctl_invite_line(const struct cmd_invite *inv, const uint8_t seed[32], const char *url, char *buf,
@@ -437,7 +310,7 @@ ctl_invite(const struct ctl_config *cfg, EVP_PKEY *admin, const struct ctl_invit
 		return ctl_usage_error("--url takes a link of at most %u printable characters "
 		                       "without spaces or '#', such as https://example.org/enroll",
 		                       CTL_INVITE_URL_MAX);
-	if (ctl_invite_key(o, now, &inv.key, err, sizeof(err)) != 0)
+	if (ctl_key_from_options(&o->key, now, &inv.key, err, sizeof(err)) != 0)
 		return ctl_usage_error("%s", err);
 	if (inv.key.has_not_after && inv.key.not_after < now)
 		return ctl_usage_error("%s", "--key-not-after is in the past: the new key would "

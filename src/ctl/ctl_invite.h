@@ -24,6 +24,7 @@
 
 #include "cmd_enroll.h"
 #include "ctl_config.h"
+#include "ctl_keys.h"
 
 /* An invitation lives 24 hours unless --expires says otherwise, and 30 days at most. */
 #define CTL_INVITE_EXPIRES_DEFAULT_S (24U * 3600U)
@@ -36,12 +37,10 @@
 
 /* What garagectl invite was asked for; NULL where an option was not given. */
 struct ctl_invite_opts {
-	const char *kid; /* the new key's; required */
-	const char *actions, *doors, *days, *hours;
-	const char *key_not_before, *key_not_after; /* UTC, or a duration from now */
-	uint64_t expires_s;                         /* the invitation's life */
-	const char *url;                            /* --url BASE */
-	const char *png;                            /* -o FILE.png */
+	struct ctl_key_opts key; /* the new key's kid (required) and limits; never admin */
+	uint64_t expires_s;      /* the invitation's life */
+	const char *url;         /* --url BASE */
+	const char *png;         /* -o FILE.png */
 };
 
 /*
@@ -62,26 +61,6 @@ int ctl_invite(const struct ctl_config *cfg, EVP_PKEY *admin, const struct ctl_i
 int ctl_enroll(const struct ctl_config *cfg, const char *text, const char *key_path);
 
 /* ---- the parts without I/O, for the unit tests too ------------------------------------- */
-
-/*
- * A duration: a whole number and a unit, s, m, h or d ("90s", "30m", "24h", "7d"), from 1 s to
- * MAX seconds. Returns 0 with the seconds in *out, or -1.
- */
-int ctl_duration_parse(const char *s, uint64_t max, uint64_t *out);
-
-/*
- * A point in time for --key-not-before and --key-not-after: a UTC time as authorized_keys writes
- * it ("2026-12-31T23:59:59Z"), or a duration from NOW (up to 100 years). 0 with *out, or -1.
- */
-int ctl_time_parse(const char *s, int64_t now, int64_t *out);
-
-/*
- * The new key's kid and limits from the options of O, through the core's key line parser (so
- * that each limit means what it means in authorized_keys) into *key, its pub zero. Returns 0,
- * or -1 with what is wrong in err. NOW is for durations.
- */
-int ctl_invite_key(const struct ctl_invite_opts *o, int64_t now, struct cmd_key *key, char *err,
-                   size_t errlen);
 
 /*
  * Writes the line of an invitation: [URL "#"] <b64url of its JSON> "." <b64url of SEED>, into

@@ -23,6 +23,7 @@
 #include <openssl/rand.h>
 
 #include "base64.h"
+#include "names.h"
 
 /* A PEM Ed25519 key is about 120 bytes; anything much larger is not one. */
 #define KEY_FILE_MAX 16384
@@ -30,6 +31,10 @@
 #define NONCE_BYTES 16
 /* A public key in standard base64: 44 characters and a NUL. */
 #define PUB_TEXT_MAX 45
+/* A validity given as a duration: a hundred years at most. */
+#define TIME_DURATION_MAX (UINT64_C(100) * 366U * 24U * 3600U)
+/* 32 zero bytes, for the key line an invitation's limits are parsed from. */
+#define ZERO_PUB "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA="
 
 int
 ctl_key_public(EVP_PKEY *key, uint8_t pub[CMD_PUBKEY_LEN])
@@ -327,5 +332,133 @@ ctl_sign_enroll(EVP_PKEY *key, EVP_PKEY *one, const struct cmd_invite *inv, cons
 		return -1;
 	}
 	out->len = (size_t)n;
+	return 0;
+}
+
+int
+ctl_duration_parse(const char *s, uint64_t max, uint64_t *out)
+{
+	uint64_t n = 0, unit;
+	size_t i;
+
+	if (s == NULL || s[0] < '1' || s[0] > '9')
+		return -1;
+	for (i = 0; s[i] >= '0' && s[i] <= '9'; i++) {
+		if (i == 12)
+			return -1;
+		n = n * 10U + (uint64_t)(s[i] - '0');
+	}
+	switch (s[i]) {
+	case 's':
+		unit = 1;
+		break;
+	case 'm':
+		unit = 60;
+		break;
+	case 'h':
+		unit = 3600;
+		break;
+	case 'd':
+		unit = 86400;
+		break;
+	default:
+		return -1;
+	}
+	if (s[i + 1] != '\0' || n > max / unit)
+		return -1;
+	*out = n * unit;
+	return 0;
+}
+
+int
+ctl_time_parse(const char *s, int64_t now, int64_t *out)
+{
+	uint64_t d;
+
+	if (s == NULL)
+		return -1;
+	if (cmd_utc_parse(s, strlen(s), out))
+		return 0;
+	if (ctl_duration_parse(s, TIME_DURATION_MAX, &d) != 0)
+		return -1;
+	*out = now + (int64_t)d;
+	return 0;
+}
+
+/* A list option's value: no blank, so that it stays one option on the key line. */
+static bool
+one_word(const char *s)
+{
+	return s != NULL && *s != '\0' && strpbrk(s, " \t\r\n") == NULL;
+}
+
+int
+ctl_key_from_options(const struct ctl_key_opts *o, int64_t now, struct cmd_key *key, char *err,
+                     size_t errlen)
+{
+	static const char *const list_option[4] = {"actions", "doors", "days", "hours"};
+	static const char *const list_example[4] = {"open,close", "main,side", "mon,tue,wed",
+	                                            "07:00-10:00"};
+	static const char *const when_option[2] = {"not-before", "not-after"};
+	static const char *const when_word[2] = {"not_before", "not_after"};
+	const char *values[4] = {o->actions, o->doors, o->days, o->hours};
+	const char *when[2] = {o->not_before, o->not_after};
+	const char *prefix = o->time_option != NULL ? o->time_option : "--";
+	char line[CMD_KEYS_LINE_MAX + 1], why[256], utc[CMD_UTC_TEXT_MAX];
+	size_t len;
+	int64_t t;
+
+	if (o->kid == NULL || !names_kid_valid(o->kid)) {
+		snprintf(err, errlen,
+		         "--kid must be the new key's id: 1 to 64 characters of A-Z, a-z, 0-9 and "
+		         "'._@-'");
+		return -1;
+	}
+	if (o->pub != NULL && !one_word(o->pub)) {
+		snprintf(err, errlen, "--pub takes the public key as garagectl keygen prints it");
+		return -1;
+	}
+	/* An invitation's key has no public key yet: 32 zero bytes stand in for it. */
+	len = (size_t)snprintf(line, sizeof(line), "ed25519 %s %s",
+	                       o->pub != NULL ? o->pub : ZERO_PUB, o->kid);
+	for (size_t i = 0; i < 4 && len < sizeof(line); i++) {
+		if (values[i] == NULL || (i == 1 && strcmp(values[i], "all") == 0))
+			continue;
+		if (!one_word(values[i])) {
+			snprintf(err, errlen, "--%s takes one list without spaces, such as %s",
+			         list_option[i], list_example[i]);
+			return -1;
+		}
+		len += (size_t)snprintf(line + len, sizeof(line) - len, " %s=%s", list_option[i],
+		                        values[i]);
+	}
+	for (size_t i = 0; i < 2 && len < sizeof(line); i++) {
+		if (when[i] == NULL)
+			continue;
+		if (ctl_time_parse(when[i], now, &t) != 0 ||
+		    cmd_utc_format(t, utc, sizeof(utc)) == 0) {
+			snprintf(err, errlen,
+			         "%s%s takes a UTC time such as 2026-12-31T23:59:59Z, or a time "
+			         "from now "
+			         "such as 30d, not '%s'",
+			         prefix, when_option[i], when[i]);
+			return -1;
+		}
+		len +=
+		    (size_t)snprintf(line + len, sizeof(line) - len, " %s=%s", when_word[i], utc);
+	}
+	if (o->admin && len < sizeof(line))
+		len += (size_t)snprintf(line + len, sizeof(line) - len, " admin");
+	if (len >= sizeof(line)) {
+		snprintf(err, errlen, "the new key's line would be longer than %u bytes",
+		         CMD_KEYS_LINE_MAX);
+		return -1;
+	}
+	if (cmd_key_parse(key, line, len, why, sizeof(why)) != 0) {
+		snprintf(err, errlen, "the new key is not one authorized_keys takes: %s", why);
+		return -1;
+	}
+	if (o->pub == NULL)
+		memset(key->pub, 0, sizeof(key->pub));
 	return 0;
 }

@@ -8,7 +8,8 @@
  * a command, an admin message or an enrollment request into its signed payload (SPEC "Signed
  * command", docs/reference.md "The admin message", "Invitations") with the core's
  * cmd_signed_text(), cmd_admin_signed_text() and cmd_enroll_signed_text(). It never talks to
- * the network.
+ * the network. It also owns reading a new key's limits from the options of keys add and
+ * invite (ctl_key_from_options()).
  */
 #ifndef GARAGECTL_KEYS_H
 #define GARAGECTL_KEYS_H
@@ -94,5 +95,36 @@ int ctl_sign_admin(EVP_PKEY *key, const char *device, enum cmd_admin_op op, cons
  */
 int ctl_sign_enroll(EVP_PKEY *key, EVP_PKEY *one, const struct cmd_invite *inv, const char *inv_b64,
                     struct ctl_signed *out, char *err, size_t errlen);
+
+/*
+ * A duration: a whole number and a unit, s, m, h or d ("90s", "30m", "24h", "7d"), from 1 s to
+ * MAX seconds. Returns 0 with the seconds in *out, or -1.
+ */
+int ctl_duration_parse(const char *s, uint64_t max, uint64_t *out);
+
+/*
+ * A point in time for a key's validity options: a UTC time as authorized_keys writes it
+ * ("2026-12-31T23:59:59Z"), or a duration from NOW (up to 100 years). 0 with *out, or -1.
+ */
+int ctl_time_parse(const char *s, int64_t now, int64_t *out);
+
+/* A new key's id and limits as garagectl's options give them; NULL where one was not given. */
+struct ctl_key_opts {
+	const char *kid;
+	const char *pub; /* standard base64 (keys add); NULL for an invitation's key: zero */
+	const char *actions, *doors, *days, *hours; /* lists as in authorized_keys; doors "all" */
+	const char *not_before, *not_after;         /* UTC, or a time from now (ctl_time_parse()) */
+	bool admin;
+	const char *time_option; /* the time options' names in messages: "--" (the default: keys
+	                          * add's --not-after) or "--key-" (invite's --key-not-after) */
+};
+
+/*
+ * The key of O, through the core's key line parser, so that each limit means what it means in
+ * authorized_keys (keys add and invite alike), into *key; NOW is for durations. Returns 0, or
+ * -1 with what is wrong, naming the option, in err.
+ */
+int ctl_key_from_options(const struct ctl_key_opts *o, int64_t now, struct cmd_key *key, char *err,
+                         size_t errlen);
 
 #endif

@@ -46,8 +46,8 @@ static const char usage_text[] =
     "  keys add --kid K --pub BASE64 [--actions LIST] [--doors LIST] [--not-before T]\n"
     "          [--not-after T] [--days LIST] [--hours HH:MM-HH:MM] [--admin]\n"
     "          add a key to the device's authorized_keys, signed with an admin key; T is\n"
-    "          UTC, 2026-12-31T23:59:59Z; here --kid names the new key (the signer's\n"
-    "          --kid goes before keys)\n"
+    "          UTC, 2026-12-31T23:59:59Z, or a time from now (30d); here --kid names the\n"
+    "          new key (the signer's --kid goes before keys)\n"
     "  keys remove KID\n"
     "          remove a key from the device's authorized_keys, signed with an admin key\n"
     "  keygen --id KID [-o FILE] [--force]\n"
@@ -302,9 +302,10 @@ run_invite(int argc, char *argv[], int i, struct options *o)
 	static const char *const names[] = {"--actions", "--doors",          "--days",
 	                                    "--hours",   "--key-not-before", "--key-not-after",
 	                                    "--url"};
-	struct ctl_invite_opts io = {.expires_s = CTL_INVITE_EXPIRES_DEFAULT_S};
-	const char **fields[] = {&io.actions,        &io.doors,         &io.days, &io.hours,
-	                         &io.key_not_before, &io.key_not_after, &io.url};
+	struct ctl_invite_opts io = {.key.time_option = "--key-",
+	                             .expires_s = CTL_INVITE_EXPIRES_DEFAULT_S};
+	const char **fields[] = {&io.key.actions,    &io.key.doors,     &io.key.days, &io.key.hours,
+	                         &io.key.not_before, &io.key.not_after, &io.url};
 	const char *expires = NULL;
 	struct ctl_config cfg;
 	EVP_PKEY *key = NULL;
@@ -312,7 +313,7 @@ run_invite(int argc, char *argv[], int i, struct options *o)
 
 	for (; i < argc; i++) {
 		/* After the command, --kid is the new key's: the signer's is [signing]'s. */
-		if ((r = ctl_option(argc, argv, &i, "--kid", &io.kid)) != 0 ||
+		if ((r = ctl_option(argc, argv, &i, "--kid", &io.key.kid)) != 0 ||
 		    (r = ctl_option(argc, argv, &i, "--expires", &expires)) != 0 ||
 		    (r = ctl_option(argc, argv, &i, "-o", &io.png)) != 0 ||
 		    (r = ctl_option(argc, argv, &i, "--output", &io.png)) != 0) {
@@ -329,7 +330,7 @@ run_invite(int argc, char *argv[], int i, struct options *o)
 		if (r == 0)
 			return ctl_usage_error("unknown option or argument '%s'", argv[i]);
 	}
-	if (io.kid == NULL)
+	if (io.key.kid == NULL)
 		return ctl_usage_error("%s",
 		                       "invite needs --kid NAME, the id the new key will have");
 	if (expires != NULL &&
@@ -454,49 +455,37 @@ run_keys_add(int argc, char *argv[], int i, struct options *o)
 {
 	static const char *const names[] = {"--actions",   "--doors", "--not-before",
 	                                    "--not-after", "--days",  "--hours"};
-	static const char *const keys[] = {"actions",   "doors", "not_before",
-	                                   "not_after", "days",  "hours"};
-	const char *values[sizeof(names) / sizeof(names[0])] = {NULL};
-	const char *kid = NULL, *pub = NULL;
-	char line[CMD_KEYS_LINE_MAX + 64], canon[CMD_KEYS_LINE_MAX + 1], err[256];
+	struct ctl_key_opts ko = {.time_option = "--"};
+	const char **values[] = {&ko.actions,   &ko.doors, &ko.not_before,
+	                         &ko.not_after, &ko.days,  &ko.hours};
+	char canon[CMD_KEYS_LINE_MAX + 1], err[512];
 	struct cmd_key k;
-	bool admin = false;
-	size_t n, j;
+	size_t j;
 	int r;
 
 	for (; i < argc; i++) {
 		if ((r = ctl_option(argc, argv, &i, "-c", &o->conf)) < 0 ||
 		    (r == 0 && (r = ctl_option(argc, argv, &i, "--device", &o->device)) < 0) ||
 		    (r == 0 && (r = ctl_option(argc, argv, &i, "--key", &o->key)) < 0) ||
-		    (r == 0 && (r = ctl_option(argc, argv, &i, "--kid", &kid)) < 0) ||
-		    (r == 0 && (r = ctl_option(argc, argv, &i, "--pub", &pub)) < 0))
+		    (r == 0 && (r = ctl_option(argc, argv, &i, "--kid", &ko.kid)) < 0) ||
+		    (r == 0 && (r = ctl_option(argc, argv, &i, "--pub", &ko.pub)) < 0))
 			return CTL_EXIT_USAGE;
 		for (j = 0; r == 0 && j < sizeof(names) / sizeof(names[0]); j++)
-			if ((r = ctl_option(argc, argv, &i, names[j], &values[j])) < 0)
+			if ((r = ctl_option(argc, argv, &i, names[j], values[j])) < 0)
 				return CTL_EXIT_USAGE;
 		if (r > 0)
 			continue;
 		if (strcmp(argv[i], "--admin") == 0)
-			admin = true;
+			ko.admin = true;
 		else
 			return ctl_usage_error("unknown option or argument '%s'", argv[i]);
 	}
-	if (kid == NULL || pub == NULL)
+	if (ko.kid == NULL || ko.pub == NULL)
 		return ctl_usage_error("%s",
 		                       "keys add needs --kid K (the new key's id) and --pub "
 		                       "BASE64 (its public key, as garagectl keygen prints it)");
-	n = (size_t)snprintf(line, sizeof(line), "ed25519 %s %s", pub, kid);
-	for (j = 0; j < sizeof(names) / sizeof(names[0]) && n < sizeof(line); j++)
-		if (values[j] != NULL)
-			n += (size_t)snprintf(line + n, sizeof(line) - n, " %s=%s", keys[j],
-			                      values[j]);
-	if (admin && n < sizeof(line))
-		n += (size_t)snprintf(line + n, sizeof(line) - n, " admin");
-	if (n >= sizeof(line))
-		return ctl_usage_error("the key's line would be longer than %u bytes",
-		                       CMD_KEYS_LINE_MAX);
-	if (cmd_key_parse(&k, line, n, err, sizeof(err)) != 0)
-		return ctl_usage_error("the key is not one authorized_keys takes: %s", err);
+	if (ctl_key_from_options(&ko, (int64_t)time(NULL), &k, err, sizeof(err)) != 0)
+		return ctl_usage_error("%s", err);
 	if (cmd_key_format(&k, canon, sizeof(canon)) == 0)
 		return ctl_usage_error("%s", "the key has no authorized_keys line");
 	return send_admin(o, CMD_ADMIN_ADD, canon, k.kid);

@@ -1,6 +1,7 @@
 /*
  * Unit tests of garagectl's invitations without a broker (src/ctl/ctl_invite.c): durations and
- * times of its options, the new key's limits through the core's key line parser, the line that
+ * times of its options, the new key's limits through the core's key line parser (ctl_keys.c's,
+ * which keys add shares), the line that
  * carries an invitation and its secret (with and without a link), and the QR code: the
  * terminal's drawing and the PNG are decoded back to the modules libqrencode made.
  */
@@ -86,14 +87,15 @@ test_ctl_invite_Times(void **state)
 static void
 test_ctl_invite_KeyLimits(void **state)
 {
-	struct ctl_invite_opts o;
+	struct ctl_key_opts o;
 	struct cmd_key k;
 	char err[512];
 
 	(void)state;
 	memset(&o, 0, sizeof(o));
+	o.time_option = "--key-";
 	o.kid = "dog-walker";
-	assert_int_equal(ctl_invite_key(&o, NOW, &k, err, sizeof(err)), 0);
+	assert_int_equal(ctl_key_from_options(&o, NOW, &k, err, sizeof(err)), 0);
 	assert_string_equal(k.kid, "dog-walker");
 	assert_true(k.all_doors);
 	assert_int_equal(k.actions, 0xfU);
@@ -103,9 +105,9 @@ test_ctl_invite_KeyLimits(void **state)
 	o.doors = "main";
 	o.days = "mon,tue,wed,thu,fri";
 	o.hours = "07:00-10:00";
-	o.key_not_before = "2026-12-01T00:00:00Z";
-	o.key_not_after = "31d";
-	assert_int_equal(ctl_invite_key(&o, NOW, &k, err, sizeof(err)), 0);
+	o.not_before = "2026-12-01T00:00:00Z";
+	o.not_after = "31d";
+	assert_int_equal(ctl_key_from_options(&o, NOW, &k, err, sizeof(err)), 0);
 	assert_int_equal(k.actions, 0x3U);
 	assert_false(k.all_doors);
 	assert_string_equal(k.doors[0], "main");
@@ -117,31 +119,47 @@ test_ctl_invite_KeyLimits(void **state)
 		assert_int_equal(k.pub[i], 0);
 	/* "all" doors is no doors= at all. */
 	o.doors = "all";
-	assert_int_equal(ctl_invite_key(&o, NOW, &k, err, sizeof(err)), 0);
+	assert_int_equal(ctl_key_from_options(&o, NOW, &k, err, sizeof(err)), 0);
 	assert_true(k.all_doors);
 
 	/* Each refusal says which option and how to write it. */
 	o.actions = "open,shut";
-	assert_int_equal(ctl_invite_key(&o, NOW, &k, err, sizeof(err)), -1);
+	assert_int_equal(ctl_key_from_options(&o, NOW, &k, err, sizeof(err)), -1);
 	assert_non_null(strstr(err, "unknown action \"shut\""));
 	o.actions = "open, close";
-	assert_int_equal(ctl_invite_key(&o, NOW, &k, err, sizeof(err)), -1);
+	assert_int_equal(ctl_key_from_options(&o, NOW, &k, err, sizeof(err)), -1);
 	assert_non_null(strstr(err, "--actions takes one list without spaces"));
 	o.actions = NULL;
-	o.key_not_after = "2026-11-30T00:00:00Z"; /* before not_before */
-	assert_int_equal(ctl_invite_key(&o, NOW, &k, err, sizeof(err)), -1);
+	o.not_after = "2026-11-30T00:00:00Z"; /* before not_before */
+	assert_int_equal(ctl_key_from_options(&o, NOW, &k, err, sizeof(err)), -1);
 	assert_non_null(strstr(err, "never be valid"));
-	o.key_not_after = "tomorrow";
-	assert_int_equal(ctl_invite_key(&o, NOW, &k, err, sizeof(err)), -1);
+	o.not_after = "tomorrow";
+	assert_int_equal(ctl_key_from_options(&o, NOW, &k, err, sizeof(err)), -1);
 	assert_non_null(strstr(err, "--key-not-after takes a UTC time"));
-	o.key_not_after = NULL;
+	o.not_after = NULL;
 	o.hours = "7-10";
-	assert_int_equal(ctl_invite_key(&o, NOW, &k, err, sizeof(err)), -1);
+	assert_int_equal(ctl_key_from_options(&o, NOW, &k, err, sizeof(err)), -1);
 	assert_non_null(strstr(err, "hours="));
 	o.hours = NULL;
 	o.kid = "dog walker";
-	assert_int_equal(ctl_invite_key(&o, NOW, &k, err, sizeof(err)), -1);
+	assert_int_equal(ctl_key_from_options(&o, NOW, &k, err, sizeof(err)), -1);
 	assert_non_null(strstr(err, "--kid"));
+
+	/* keys add's: a public key, admin, and its own names for the time options. */
+	o.kid = "dog-walker";
+	o.time_option = NULL;
+	o.pub = "Kay64UG8yvCyLhqU000LxzYeUm0L/hLIl5S8kyKWbdc=";
+	o.admin = true;
+	assert_int_equal(ctl_key_from_options(&o, NOW, &k, err, sizeof(err)), 0);
+	assert_true(k.admin);
+	assert_int_equal(k.pub[0], 41);
+	o.not_after = "soon";
+	assert_int_equal(ctl_key_from_options(&o, NOW, &k, err, sizeof(err)), -1);
+	assert_non_null(strstr(err, "--not-after takes a UTC time"));
+	o.not_after = NULL;
+	o.pub = "Kay64UG8yvCyLhqU000LxzYeUm0L/hLIl5S8kyKWbdc";
+	assert_int_equal(ctl_key_from_options(&o, NOW, &k, err, sizeof(err)), -1);
+	assert_non_null(strstr(err, "the new key is not one authorized_keys takes"));
 }
 
 /* An invitation with a real one-time key from SEED; its sig is not the point here. */
@@ -150,14 +168,14 @@ invitation(uint8_t seed[32])
 {
 	struct cmd_invite inv;
 	uint8_t sk[64];
-	struct ctl_invite_opts o;
+	struct ctl_key_opts o;
 	char err[256];
 
 	memset(&inv, 0, sizeof(inv));
 	memset(&o, 0, sizeof(o));
 	o.kid = "bob";
 	o.actions = "open";
-	assert_int_equal(ctl_invite_key(&o, NOW, &inv.key, err, sizeof(err)), 0);
+	assert_int_equal(ctl_key_from_options(&o, NOW, &inv.key, err, sizeof(err)), 0);
 	strcpy(inv.device, "garage");
 	strcpy(inv.id, "Z2FyYWdlZC1pbnZpdGUwMQ");
 	strcpy(inv.by, "alice-phone");
