@@ -274,6 +274,21 @@ run_garaged() {
 	timeout 10 "${AS_UNIT[@]}" ${GARAGED_WRAPPER:-} "$GARAGED" "$@"
 }
 
+# write_ctl_conf FILE [KEYFILE KID]: a garagectl ctl.conf for the testbed's broker ($PORT) as
+# ctl.local, and with KEYFILE and KID a [signing] section for device garage.
+write_ctl_conf() {
+	cat >"$1" <<CONF
+[mqtt]
+host = localhost
+port = $PORT
+cafile = $T/pki/ca.crt
+certfile = $T/pki/ctl.local.crt
+keyfile = $T/pki/ctl.local.key
+topic_prefix = garage
+CONF
+	[ $# -lt 3 ] || printf '\n[signing]\nkey = %s\nkid = %s\ndevice = garage\n' "$2" "$3" >>"$1"
+}
+
 # expect_exit CODE CMD...: runs CMD with stdout in $T/out and stderr in $T/err.
 expect_exit() {
 	local want=$1 rc

@@ -26,23 +26,10 @@ mkdir -p -m 0700 "$T/state"
 echo "$(cat "$T/owner.line") admin" >"$KEYS"
 chmod 600 "$KEYS"
 owner_pub=$(cut -d' ' -f2 "$T/owner.line")
-cat >"$T/ctl.conf" <<CONF
-[mqtt]
-host = localhost
-port = $PORT
-cafile = $T/pki/ca.crt
-certfile = $T/pki/ctl.local.crt
-keyfile = $T/pki/ctl.local.key
-topic_prefix = garage
-
-[signing]
-key = $T/owner.key
-kid = owner
-device = garage
-CONF
+write_ctl_conf "$T/ctl.conf" "$T/owner.key" owner
 # The invitee has no [signing] yet: only the broker connection (its own certificate; the
 # testbed has one controller certificate, which stands in for it).
-sed '/^\[signing\]/,$d' "$T/ctl.conf" >"$T/invitee.conf"
+write_ctl_conf "$T/invitee.conf"
 INVITE=("$GARAGECTL" -c "$T/ctl.conf" invite)
 ENROLL=("$GARAGECTL" -c "$T/invitee.conf" enroll)
 
@@ -246,7 +233,7 @@ refused() {
 	cmp -s "$T/keys.before" "$KEYS" || fail "$3: authorized_keys changed: $(diff "$T/keys.before" "$KEYS")"
 }
 # conf_for KID: a ctl.conf signing as KID with $T/KID.key.
-conf_for() { sed -e "s#^key = .*#key = $T/$1.key#" -e "s/^kid = .*/kid = $1/" "$T/ctl.conf" >"$T/$1.conf"; }
+conf_for() { write_ctl_conf "$T/$1.conf" "$T/$1.key" "$1"; }
 
 id=$(cat "$T/inv.id")
 [ "$ENROLL_RC" = 0 ] || fail "enroll exited $ENROLL_RC: $(cat "$T/enroll.err")"

@@ -48,15 +48,10 @@ reload() { # sudo systemctl reload garaged
 	kill -HUP "$GARAGED_PID"
 	await_count 'authorized key\(s\) from' $((n + 1)) 10 "$T/garaged.log" || fail "no reload"
 }
-# ctl_conf HOME [SIGNING...]: the [mqtt] of docs/setup.md for the testbed's broker, and lines
-# of [signing] if any.
+# ctl_conf HOME [KEYFILE KID]: HOME's ~/.config/garagectl/ctl.conf, with [signing] if given.
 ctl_conf() {
 	mkdir -p "$T/$1/.config/garagectl"
-	{
-		printf '[mqtt]\nhost = localhost\nport = %s\ncafile = %s\ncertfile = %s\nkeyfile = %s\ntopic_prefix = garage\n' \
-			"$PORT" "$T/pki/ca.crt" "$T/pki/ctl.local.crt" "$T/pki/ctl.local.key"
-		[ $# -gt 1 ] && printf '\n[signing]\n' && printf '%s\n' "${@:2}"
-	} >"$T/$1/.config/garagectl/ctl.conf"
+	write_ctl_conf "$T/$1/.config/garagectl/ctl.conf" "${@:2}"
 }
 
 # The device, with the key list where docs/setup.md puts it, empty.
@@ -77,7 +72,7 @@ ALICE_LINE=$(cat "$T/out")
 ok alice "echo 'ed25519 BASE64 alice-laptop admin' | sudo tee -a /var/lib/garaged/authorized_keys" \
 	"sudo tee=tee" "ed25519 BASE64 alice-laptop=$ALICE_LINE"
 reload
-ctl_conf alice "key = $T/alice/.config/garagectl/alice-laptop.key" "kid = alice-laptop" "device = garage"
+ctl_conf alice "$T/alice/.config/garagectl/alice-laptop.key" alice-laptop
 ok alice "garagectl keys list"
 cp "$T/out" "$T/list1"
 grep -Eq '^alice-laptop +all +all +always +any time +admin$' "$T/out" || fail "keys list: $(cat "$T/out")"
@@ -93,7 +88,7 @@ ok bob "mkdir -p ~/.config/garagectl"
 ok bob "garagectl enroll 'INVITATION' --key ~/.config/garagectl/bob-laptop.key" "INVITATION=$INVITATION"
 grep -qx 'enrolled: key bob-laptop on device garage' "$T/out" || fail "enroll printed: $(cat "$T/out")"
 cp "$T/out" "$T/enroll.out" && cp "$T/err" "$T/enroll.err"
-ctl_conf bob "key = $T/bob/.config/garagectl/bob-laptop.key" "kid = bob-laptop" "device = garage"
+ctl_conf bob "$T/bob/.config/garagectl/bob-laptop.key" bob-laptop
 ok bob "garagectl close --wait"
 NODOC=1 refused bob "garagectl stop" forbidden
 refused bob "garagectl enroll 'INVITATION' --key ~/.config/garagectl/bob-laptop.key" invitation_used \
@@ -114,7 +109,7 @@ cp "$T/out" "$T/list3"
 grep -Eq '^dog-walker +open,close +main +2026-12-01T00:00:00Z\.\.2026-12-31T23:59:59Z +mon,tue,wed,thu,fri 07:00-10:00 +-$' "$T/out" ||
 	fail "keys list: $(cat "$T/out")"
 # Now is before its month (or after it, or off its hours): the device says which.
-ctl_conf walker "key = $T/walker/dog-walker.key" "kid = dog-walker" "device = garage"
+ctl_conf walker "$T/walker/dog-walker.key" dog-walker
 NODOC=1 as walker "garagectl open" && fail "the dog walker opened outside the key's month"
 grep -Eq 'refused the command: (key_not_yet_valid|key_expired|key_off_hours)' "$T/err" || fail "the dog walker: $(cat "$T/err")"
 # The same limits as an invitation: made, not used here.
@@ -126,7 +121,7 @@ pass "3: the dog walker's key, weekday mornings of one month, is added, listed, 
 # --- 4. Revoke a lost phone -------------------------------------------------------------------
 "$GARAGECTL" keygen --id alice-phone -o "$T/walker/alice-phone.key" >"$T/phone.line" 2>/dev/null || fail "keygen"
 ok alice "garagectl keys add --kid alice-phone --pub BASE64" "BASE64=$(cut -d' ' -f2 "$T/phone.line")"
-ctl_conf walker "key = $T/walker/alice-phone.key" "kid = alice-phone" "device = garage"
+ctl_conf walker "$T/walker/alice-phone.key" alice-phone
 NODOC=1 as walker "garagectl open" || fail "the phone's key does not open: $(cat "$T/err")"
 ok alice "garagectl keys remove alice-phone"
 grep -qx 'key alice-phone: removed' "$T/out" || fail "keys remove printed: $(cat "$T/out")"

@@ -27,20 +27,7 @@ printf '# the owner, by hand\ned25519 %s alice admin\n\n# keys below are managed
 chmod 600 "$KEYS"
 # An immutable file (chattr +i, below) would outlive the test's scratch folder.
 trap 'rc=$?; chattr -i "$KEYS" 2>/dev/null; (exit $rc); cleanup' EXIT
-cat >"$T/ctl.conf" <<CONF
-[mqtt]
-host = localhost
-port = $PORT
-cafile = $T/pki/ca.crt
-certfile = $T/pki/ctl.local.crt
-keyfile = $T/pki/ctl.local.key
-topic_prefix = garage
-
-[signing]
-key = $T/alice.ed.key
-kid = alice
-device = garage
-CONF
+write_ctl_conf "$T/ctl.conf" "$T/alice.ed.key" alice
 ctl() { "$GARAGECTL" -c "$T/ctl.conf" "$@"; }
 now() { date +%s; }
 # cmd ACTION KEY: a signed command for door main by KEY.

@@ -302,20 +302,7 @@ pass "a removed key: the page shows unknown_key, and the door stays open"
 # BASE#INVITATION.SECRET, to which the broker's part (C, without its device: the invitation
 # names it) is added, as docs/phone.md has the owner do.
 chmod 600 "$T/owner.ed.key"
-cat >"$T/ctl.conf" <<CONF
-[mqtt]
-host = localhost
-port = $PORT
-cafile = $T/pki/ca.crt
-certfile = $T/pki/ctl.local.crt
-keyfile = $T/pki/ctl.local.key
-topic_prefix = garage
-
-[signing]
-key = $T/owner.ed.key
-kid = owner
-device = garage
-CONF
+write_ctl_conf "$T/ctl.conf" "$T/owner.ed.key" owner
 expect_exit 0 "$GARAGECTL" -c "$T/ctl.conf" invite --kid web-invited --expires 1h --url "https://localhost:$HTTPS/"
 LINK=$(cat "$T/out")
 [[ $LINK == "https://localhost:$HTTPS/#"* ]] || fail "garagectl invite --url printed: $LINK"
