@@ -78,23 +78,9 @@ make_pki
 start_broker
 # ctl_conf FILE [extra lines]: a valid ctl.conf for the controller ctl.local and alice's key.
 ctl_conf() {
-	local f=$1
+	local f=$1 l
 	shift
-	cat >"$f" <<CONF
-[mqtt]
-host = localhost
-port = $PORT
-cafile = $T/pki/ca.crt
-certfile = $T/pki/ctl.local.crt
-keyfile = $T/pki/ctl.local.key
-topic_prefix = garage
-
-[signing]
-key = $T/alice.key
-kid = alice
-device = garage
-CONF
-	local l
+	write_ctl_conf "$f" "$T/alice.key" alice
 	for l in "$@"; do echo "$l" >>"$f"; done
 }
 ctl_conf "$T/ctl.conf"
