@@ -10,7 +10,8 @@
 # door; the same invitation is refused the second time (invitation_used), also after a restart;
 # an invitation with a wrong secret (bad_proof), one that grants more than its inviter's key
 # (over_permissive), one from a key that is not admin (not_admin) and an expired one
-# (invitation_expired) are refused, authorized_keys left as it was.
+# (invitation_expired) are refused, authorized_keys left as it was; a crash of the door half
+# between the record of the invitation and the key leaves it used and no key.
 source "$(dirname "$0")/../../scripts/testbed.sh"
 [ -x "$GARAGECTL" ] || fail "no garagectl at $GARAGECTL (build first)"
 command -v python3 >/dev/null || skip "python3 is needed to read the invitation and the request"
@@ -309,6 +310,31 @@ grep -q 'its inviter may no longer invite' "$T/err" || fail "no hint: $(cat "$T/
 enroll_event 7 '"kid":"mallory","by":"bob".*"reason":"not_admin"'
 pass "an invitation from a key that is not admin is refused (not_admin)"
 
+# A crash of the door half after the invitation was recorded and before the key was written
+# (test builds stop there on GARAGED_TEST_KEYFILE_PAUSE): the invitation stays used, no key.
+expect_exit 0 "${INVITE[@]}" --kid gina
+line2=$(cat "$T/out")
+cp "$KEYS" "$T/keys.before"
+used=$(grep -c '^used ' "$T/state/invitations")
+stop_garaged
+GARAGED_TEST_KEYFILE_PAUSE=written start_garaged
+online && garaged_subscribed || fail "garaged did not come back"
+"${ENROLL[@]}" "$line2" --key "$T/gina.key" >/dev/null 2>&1 &
+ENROLL_PID=$!
+await "test hook: pausing 30 s with authorized_keys written" 10 "$T/garaged.log" ||
+	fail "the door half did not stop before the key was written: $(tail -3 "$T/garaged.log")"
+stop_garaged KILL
+kill "$ENROLL_PID" 2>/dev/null
+wait "$ENROLL_PID" 2>/dev/null
+cmp -s "$T/keys.before" "$KEYS" || fail "a crash before the key: authorized_keys changed: $(diff "$T/keys.before" "$KEYS")"
+[ "$(grep -c '^used ' "$T/state/invitations")" = $((used + 1)) ] ||
+	fail "a crash before the key: the invitation is not recorded: $(cat "$T/state/invitations")"
+start_garaged
+online && garaged_subscribed || fail "garaged did not come back"
+refused "$line2" gina2.key invitation_used
+enroll_event 8 '"kid":"gina".*"reason":"invitation_used"'
+pass "a crash between the record and the key leaves the invitation used and no key, also after the restart"
+
 # An expired one: made for a minute, used when the device's clock is two minutes on.
 expect_exit 0 "${INVITE[@]}" --kid frank --expires 1m
 line2=$(cat "$T/out")
@@ -316,7 +342,7 @@ stop_garaged
 GARAGED_TEST_CLOCK_OFFSET=120 start_garaged
 online && garaged_subscribed || fail "garaged did not come back"
 refused "$line2" frank.key invitation_expired
-enroll_event 8 '"kid":"frank".*"reason":"invitation_expired"'
+enroll_event 9 '"kid":"frank".*"reason":"invitation_expired"'
 pass "an expired invitation is refused (invitation_expired)"
 
 # A file of used invitations garaged did not write: --check-config says where, and garaged does
