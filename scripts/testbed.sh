@@ -70,6 +70,42 @@ export PATH=$PATH:/usr/sbin
 
 free_port() { python3 -c 'import socket;s=socket.socket();s.bind(("127.0.0.1",0));print(s.getsockname()[1])'; }
 
+# start_nginx SITE PORT: Debian's nginx as an unprivileged test instance (its own pid, logs and
+# temp files under $T/nginx; the master root, to read the key, one worker nobody) serving the site
+# broker-config --web wrote, on 127.0.0.1:PORT only; fails the test when it does not listen.
+start_nginx() {
+	local site=$1 port=$2
+	NG=$T/nginx
+	mkdir -p "$NG/tmp"
+	chown nobody "$NG/tmp"
+	cat >"$NG/nginx.conf" <<CONF
+user nobody nogroup;
+worker_processes 1;
+pid $NG/nginx.pid;
+error_log $NG/error.log info;
+events { worker_connections 64; }
+http {
+	include /etc/nginx/mime.types;
+	types { application/manifest+json webmanifest; }
+	default_type application/octet-stream;
+	access_log $NG/access.log;
+	client_body_temp_path $NG/tmp/body;
+	proxy_temp_path $NG/tmp/proxy;
+	fastcgi_temp_path $NG/tmp/fastcgi;
+	uwsgi_temp_path $NG/tmp/uwsgi;
+	scgi_temp_path $NG/tmp/scgi;
+	include $NG/site.conf;
+}
+CONF
+	sed -e "s/^\tlisten $port ssl http2;/\tlisten 127.0.0.1:$port ssl http2;/" -e '/^\tlisten \[::\]/d' \
+		"$site" >"$NG/site.conf"
+	nginx -t -p "$NG" -c "$NG/nginx.conf" >"$NG/t.out" 2>&1 || fail "nginx -t refuses the site: $(cat "$NG/t.out")"
+	nginx -p "$NG" -c "$NG/nginx.conf" -g 'daemon off;' >>"$NG/out.log" 2>&1 &
+	PIDS+=("$!")
+	for _ in $(seq 50); do ss -ltn | grep -q "127.0.0.1:$port " && break; sleep 0.1; done
+	ss -ltn | grep -q "127.0.0.1:$port " || fail "nginx did not listen on $port: $(tail -3 "$NG/error.log" "$NG/out.log")"
+}
+
 # issue CA-STEM CN server|client OUT-STEM [SAN] [DAYS]
 issue() {
 	local ca=$1 cn=$2 kind=$3 out=$4 san=${5:-} days=${6:-30} eku=clientAuth

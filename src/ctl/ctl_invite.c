@@ -19,6 +19,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <cJSON.h>
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
 #include <openssl/rand.h>
@@ -102,7 +103,11 @@ ctl_invite_line_parse(const char *text, struct cmd_invite *inv, char *b64, uint8
 	if (strchr(start, '#') != NULL)
 		start = strchr(start, '#') + 1;
 	dot = strchr(start, '.');
-	if (dot == NULL || strchr(dot + 1, '.') != NULL) {
+	/* A web app link may carry a third part, the broker's login (INVITATION.SECRET.LOGIN):
+	 * it is the browser's, garagectl has its own [mqtt]. */
+	if (dot != NULL && strchr(dot + 1, '.') != NULL)
+		*strchr(dot + 1, '.') = '\0';
+	if (dot == NULL) {
 		snprintf(err, errlen, "not an invitation (INVITATION.SECRET)%s", whole);
 		OPENSSL_cleanse(buf, sizeof(buf));
 		return -1;
@@ -267,6 +272,45 @@ local_time(int64_t t, char *buf, size_t size)
 	return buf;
 }
 
+/*
+ * broker-config --web's login file (docs/reference.md, "The web app's invitation URL") in
+ * base64url into out: the connection the page needs to reach the broker, so that a phone that
+ * never opened the web app can enrol from the link alone. 0, or -1 with the reason printed.
+ */
+static int
+web_login_part(const char *path, char out[CTL_INVITE_LOGIN_B64_MAX + 1])
+{
+	struct ctl_blob b;
+	cJSON *j = NULL, *v;
+	char err[512];
+	size_t len;
+	int r = -1;
+
+	if (ctl_read_file(path, true, &b, err, sizeof(err)) != 0) {
+		ctl_failed("--web-login: %s", err);
+		return -1;
+	}
+	len = b.len;
+	while (len > 0 && (b.p[len - 1] == '\n' || b.p[len - 1] == '\r'))
+		len--;
+	if (len > CTL_INVITE_LOGIN_MAX || (j = cJSON_ParseWithLength(b.p, len)) == NULL ||
+	    !cJSON_IsObject(j) || !cJSON_IsNumber(v = cJSON_GetObjectItemCaseSensitive(j, "v")) ||
+	    v->valuedouble != 1 || !cJSON_IsString(cJSON_GetObjectItemCaseSensitive(j, "user")) ||
+	    !cJSON_IsString(cJSON_GetObjectItemCaseSensitive(j, "pass")) ||
+	    !cJSON_IsString(cJSON_GetObjectItemCaseSensitive(j, "prefix")))
+		ctl_failed("--web-login %s is not the login garagectl broker-config --web wrote "
+		           "(web-login: one JSON object with v, user, pass and prefix)",
+		           path);
+	else if (base64_encode(BASE64_URL_UNPADDED, (const uint8_t *)b.p, len, out,
+	                       CTL_INVITE_LOGIN_B64_MAX + 1) == 0)
+		ctl_failed("--web-login %s: cannot encode it", path);
+	else
+		r = 0;
+	cJSON_Delete(j);
+	ctl_blob_free(&b);
+	return r;
+}
+
 /* The QR code of LINE, written to PATH as a PNG, mode 0600. 0, or -1 with the reason printed. */
 static int
 write_png(const char *path, const char *line)
@@ -310,6 +354,9 @@ ctl_invite(const struct ctl_config *cfg, EVP_PKEY *admin, const struct ctl_invit
 		return ctl_usage_error("--url takes a link of at most %u printable characters "
 		                       "without spaces or '#', such as https://example.org/enroll",
 		                       CTL_INVITE_URL_MAX);
+	if (o->web_login != NULL && o->url == NULL)
+		return ctl_usage_error("%s", "--web-login goes with --url: it is the web app's "
+		                             "login, for the link");
 	if (ctl_key_from_options(&o->key, now, &inv.key, err, sizeof(err)) != 0)
 		return ctl_usage_error("%s", err);
 	if (inv.key.has_not_after && inv.key.not_after < now)
@@ -342,6 +389,18 @@ ctl_invite(const struct ctl_config *cfg, EVP_PKEY *admin, const struct ctl_invit
 	if (ctl_invite_line(&inv, seed, o->url, line, sizeof(line)) == 0) {
 		ctl_failed("internal error: the invitation does not fit its line");
 		goto out;
+	}
+	if (o->web_login != NULL) {
+		char login[CTL_INVITE_LOGIN_B64_MAX + 1];
+		size_t used = strlen(line);
+
+		if (web_login_part(o->web_login, login) != 0)
+			goto out;
+		if ((size_t)snprintf(line + used, sizeof(line) - used, ".%s", login) >=
+		    sizeof(line) - used) {
+			ctl_failed("internal error: the link does not fit");
+			goto out;
+		}
 	}
 	if (o->png != NULL && write_png(o->png, line) != 0)
 		goto out;

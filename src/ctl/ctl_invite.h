@@ -32,14 +32,21 @@
 /* --url BASE: at most this long, printable ASCII without spaces or '#'. */
 #define CTL_INVITE_URL_MAX 512U
 /* The text of an invitation: its JSON in base64url, and its seed's 43 characters. */
-#define CTL_INVITE_B64_MAX  ((CMD_INVITE_MAX * 4U + 2U) / 3U)
-#define CTL_INVITE_LINE_MAX (CTL_INVITE_URL_MAX + 1U + CTL_INVITE_B64_MAX + 1U + 43U + 1U)
+#define CTL_INVITE_B64_MAX ((CMD_INVITE_MAX * 4U + 2U) / 3U)
+/* --web-login FILE: broker-config --web's connection JSON (docs/reference.md, "The web app's
+ * invitation URL"), at most this long, appended in base64url as the link's third part. */
+#define CTL_INVITE_LOGIN_MAX     512U
+#define CTL_INVITE_LOGIN_B64_MAX ((CTL_INVITE_LOGIN_MAX * 4U + 2U) / 3U)
+#define CTL_INVITE_LINE_MAX                                                                        \
+	(CTL_INVITE_URL_MAX + 1U + CTL_INVITE_B64_MAX + 1U + 43U + 1U + CTL_INVITE_LOGIN_B64_MAX + \
+	 1U)
 
 /* What garagectl invite was asked for; NULL where an option was not given. */
 struct ctl_invite_opts {
 	struct ctl_key_opts key; /* the new key's kid (required) and limits; never admin */
 	uint64_t expires_s;      /* the invitation's life */
 	const char *url;         /* --url BASE */
+	const char *web_login;   /* --web-login FILE: the web app's broker login, with --url */
 	const char *png;         /* -o FILE.png */
 };
 

@@ -56,12 +56,14 @@ static const char usage_text[] =
     "          authorized_keys goes to standard output\n"
     "  invite --kid NAME [--actions LIST] [--doors LIST] [--days LIST] [--hours HH:MM-HH:MM]\n"
     "         [--key-not-before T] [--key-not-after T] [--expires 24h] [--url BASE]\n"
-    "         [-o FILE.png]\n"
+    "         [--web-login FILE] [-o FILE.png]\n"
     "          invite someone to enrol a key named NAME with these limits (never more than\n"
     "          your own: the device refuses more), signed with your [signing] key, an\n"
     "          admin's; prints one line, INVITATION.SECRET (BASE#... with --url), and draws\n"
     "          it as a QR code on the terminal (-o: as a PNG, mode 0600); it enrols once,\n"
-    "          until --expires (1m to 30d). T is a UTC time or a time from now (30d)\n"
+    "          until --expires (1m to 30d). T is a UTC time or a time from now (30d).\n"
+    "          --web-login: broker-config --web's web-login file, appended to the link for\n"
+    "          the web app\n"
     "  enroll INVITATION [--key FILE]\n"
     "          enrol with an invitation (the line, or the link it is in): makes an Ed25519\n"
     "          key in FILE if there is none (default [signing] key, else NAME.key), sends\n"
@@ -301,11 +303,12 @@ run_invite(int argc, char *argv[], int i, struct options *o)
 {
 	static const char *const names[] = {"--actions", "--doors",          "--days",
 	                                    "--hours",   "--key-not-before", "--key-not-after",
-	                                    "--url"};
+	                                    "--url",     "--web-login"};
 	struct ctl_invite_opts io = {.key.time_option = "--key-",
 	                             .expires_s = CTL_INVITE_EXPIRES_DEFAULT_S};
-	const char **fields[] = {&io.key.actions,    &io.key.doors,     &io.key.days, &io.key.hours,
-	                         &io.key.not_before, &io.key.not_after, &io.url};
+	const char **fields[] = {&io.key.actions, &io.key.doors,      &io.key.days,
+	                         &io.key.hours,   &io.key.not_before, &io.key.not_after,
+	                         &io.url,         &io.web_login};
 	const char *expires = NULL;
 	struct ctl_config cfg;
 	EVP_PKEY *key = NULL;

@@ -138,37 +138,7 @@ else
 	echo "NOTE: Mosquitto $mver binds the WebSockets listener to every address despite 'listener $WSPORT 127.0.0.1' (fixed in 2.0.12; docs/phone.md says how to firewall it); this test connects to it through 127.0.0.1 only"
 fi
 
-NG=$T/nginx
-mkdir -p "$NG/tmp"
-chown nobody "$NG/tmp"
-cat >"$NG/nginx.conf" <<CONF
-# A test instance: its own pid, logs and temp files; the master (root, to read the key) and
-# one worker, nobody.
-user nobody nogroup;
-worker_processes 1;
-pid $NG/nginx.pid;
-error_log $NG/error.log info;
-events { worker_connections 64; }
-http {
-	include /etc/nginx/mime.types;
-	types { application/manifest+json webmanifest; }
-	default_type application/octet-stream;
-	access_log $NG/access.log;
-	client_body_temp_path $NG/tmp/body;
-	proxy_temp_path $NG/tmp/proxy;
-	fastcgi_temp_path $NG/tmp/fastcgi;
-	uwsgi_temp_path $NG/tmp/uwsgi;
-	scgi_temp_path $NG/tmp/scgi;
-	include $NG/site.conf;
-}
-CONF
-# The site as broker-config wrote it, on loopback only.
-sed -e "s/^\tlisten $HTTPS ssl http2;/\tlisten 127.0.0.1:$HTTPS ssl http2;/" -e '/^\tlisten \[::\]/d' "$N" >"$NG/site.conf"
-nginx -t -p "$NG" -c "$NG/nginx.conf" >"$NG/t.out" 2>&1 || fail "nginx -t refuses the site: $(cat "$NG/t.out")"
-nginx -p "$NG" -c "$NG/nginx.conf" -g 'daemon off;' >>"$NG/out.log" 2>&1 &
-PIDS+=("$!")
-for _ in $(seq 50); do ss -ltn | grep -q "127.0.0.1:$HTTPS " && break; sleep 0.1; done
-ss -ltn | grep -q "127.0.0.1:$HTTPS " || fail "nginx did not listen on $HTTPS: $(tail -3 "$NG/error.log" "$NG/out.log")"
+start_nginx "$N" "$HTTPS"
 if command -v curl >/dev/null; then
 	curl -sS --http2 --cacert "$T/pki/ca.crt" -D "$T/headers" -o "$T/index.html" "https://localhost:$HTTPS/" ||
 		fail "curl cannot load the page: $(tail -3 "$NG/error.log")"
@@ -298,16 +268,23 @@ want wait a state main open 5
 pass "a removed key: the page shows unknown_key, and the door stays open"
 
 # --- enrollment by invitation (issue 15) -------------------------------------------------------
-# The owner's garagectl invite --url with the web app's address: the link it prints is
-# BASE#INVITATION.SECRET, to which the broker's part (C, without its device: the invitation
-# names it) is added, as docs/phone.md has the owner do.
+# The owner's garagectl invite --url with the web app's address and --web-login with the login
+# broker-config --web wrote: the link it prints is BASE#INVITATION.SECRET.LOGIN, all a phone that
+# never opened the web app needs (docs/phone.md).
 chmod 600 "$T/owner.ed.key"
 write_ctl_conf "$T/ctl.conf" "$T/owner.ed.key" owner
-expect_exit 0 "$GARAGECTL" -c "$T/ctl.conf" invite --kid web-invited --expires 1h --url "https://localhost:$HTTPS/"
-LINK=$(cat "$T/out")
-[[ $LINK == "https://localhost:$HTTPS/#"* ]] || fail "garagectl invite --url printed: $LINK"
-CONN_NODEV=$(python3 -c 'import base64,json,sys; c=json.loads(base64.urlsafe_b64decode(sys.argv[1]+"="*(-len(sys.argv[1])%4))); del c["device"]; print(base64.urlsafe_b64encode(json.dumps(c,separators=(",",":")).encode()).decode().rstrip("="))' "$CONN")
-INVITE_URL="$LINK.$CONN_NODEV"
+expect_exit 2 "$GARAGECTL" -c "$T/ctl.conf" invite --kid web-invited --web-login "$T/pki/web-login"
+grep -q -- '--web-login goes with --url' "$T/err" || fail "--web-login without --url: $(cat "$T/err")"
+expect_exit 0 "$GARAGECTL" -c "$T/ctl.conf" invite --kid web-invited --expires 1h \
+	--url "https://localhost:$HTTPS/" --web-login "$T/pki/web-login"
+INVITE_URL=$(cat "$T/out")
+[[ $INVITE_URL == "https://localhost:$HTTPS/#"*.*.* ]] || fail "garagectl invite --url --web-login printed: $INVITE_URL"
+LOGIN_PART=${INVITE_URL##*.}
+python3 - "$LOGIN_PART" "$T/pki/web-login" <<'PY' || fail "the link's third part is not web-login's bytes"
+import base64, sys
+got = base64.urlsafe_b64decode(sys.argv[1] + "=" * (-len(sys.argv[1]) % 4))
+assert got == open(sys.argv[2], "rb").read().rstrip(b"\n"), got
+PY
 want launch b
 want goto b "$INVITE_URL"
 want wait b broker - connected 20
