@@ -530,8 +530,10 @@ change_keys(struct garaged *g, const char *signer, const struct cmd_admin *op, c
 /*
  * An admin message from P/D/admin. The core verifies it as it verifies a command (retained
  * flag, shape, the signer's key and admin role, its validity, time, replay, signature); then
- * change_keys() makes the change. Every outcome is one "keys" event; a verified message's
- * nonce reaches state_dir whatever became of the change, since the replay window took it.
+ * change_keys() makes the change. Every outcome is one "keys" event. A verified message's
+ * nonce reaches state_dir BEFORE the file changes: a crash in between leaves the message spent
+ * and nothing changed, never a change that a replay after the restart could make again (a
+ * command saves its nonce after the press for the relay's latency; a key change has none).
  */
 static void
 handle_admin(struct garaged *g, const void *payload, size_t len, bool retained)
@@ -544,16 +546,16 @@ handle_admin(struct garaged *g, const void *payload, size_t len, bool retained)
 
 	r = cmd_admin_check(&g->verifier, payload, len, retained, command_now(), &a);
 	verified = r == CMD_OK;
-	if (verified)
+	if (verified) {
+		(void)save_state(g);
 		r = change_keys(g, a.kid, &a, msg, sizeof(msg));
+	}
 	/* What the owner can act on goes with the refusal: why a line or a key is refused. */
 	if (r == CMD_MALFORMED && a.error[0] != '\0')
 		detail = a.error;
 	else if (verified && (r == CMD_MALFORMED || r == CMD_TOO_MANY_KEYS))
 		detail = msg;
 	publish_event(g, ev, event_keys(ev, sizeof(ev), unix_now(), &a, r, detail));
-	if (verified)
-		(void)save_state(g);
 }
 
 /*
@@ -561,10 +563,11 @@ handle_admin(struct garaged *g, const void *payload, size_t len, bool retained)
  * it (cmd_enroll_check(): the invitation's signature by a key that is admin now, its device,
  * expiry and permissions, time, replay, the proof by its one-time key, the new key's own
  * signature); enroll_apply() refuses an invitation that enrolled before and records this one
- * as used in state_dir BEFORE change_keys() adds the key as an add by the inviter: a crash in
- * between leaves the invitation used and no key, never a key and an invitation that could
- * enrol again. Every outcome is one "enroll" event; a request whose signatures verified has
- * its nonce in the replay window, which reaches state_dir as an admin message's does.
+ * as used in state_dir; then the request's nonce (in the replay window once its signatures
+ * verified) is saved there too; only then does change_keys() add the key as an add by the
+ * inviter. A crash anywhere in between leaves the invitation used, the request spent and no
+ * key, never a key and an invitation or a request that could enrol again. Every outcome is one
+ * "enroll" event.
  */
 static void
 handle_enroll(struct garaged *g, const void *payload, size_t len, bool retained)
@@ -583,13 +586,13 @@ handle_enroll(struct garaged *g, const void *payload, size_t len, bool retained)
 	                 msg, sizeof(msg));
 	if (r == CMD_INVITATIONS_WRITE_FAILED)
 		log_warnx("%s", msg);
-	else if (r == CMD_OK)
+	if (verified)
+		(void)save_state(g);
+	if (r == CMD_OK)
 		r = change_keys(g, e.inv.by, &op, msg, sizeof(msg));
 	if (r == CMD_OK)
 		log_info("invitation %s by %s enrolled key %s", e.inv.id, e.inv.by, e.inv.key.kid);
 	publish_event(g, ev, event_enroll(ev, sizeof(ev), unix_now(), &e, r));
-	if (verified)
-		(void)save_state(g);
 }
 
 /*
