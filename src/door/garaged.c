@@ -505,6 +505,7 @@ change_keys(struct garaged *g, const char *signer, const struct cmd_admin *op, c
 {
 	static struct cmd_keyring ring; /* 12 KiB: not on the stack */
 	const struct keyfile_hooks *hooks = NULL;
+	const struct cmd_key *k;
 	enum cmd_reason r;
 #ifdef GARAGED_TEST_HOOKS
 	static const struct keyfile_hooks test_hooks = {.pause = test_keyfile_pause};
@@ -512,7 +513,16 @@ change_keys(struct garaged *g, const char *signer, const struct cmd_admin *op, c
 	hooks = &test_hooks;
 #endif
 
-	r = keyfile_change(g->cfg.authorized_keys, signer, op, hooks, &ring, msg, msglen);
+	/* The key the verifier checked the signature with: the file must still hold this one. */
+	k = cmd_keyring_find(&g->keys, signer, strlen(signer));
+	if (k == NULL) {
+		snprintf(msg, msglen, "%s is not among the loaded keys", signer);
+		r = CMD_UNKNOWN_KEY;
+	} else {
+		r = keyfile_change(g->cfg.authorized_keys, k,
+		                   cmd_verifier_time(&g->verifier, command_now()), op, hooks, &ring,
+		                   msg, msglen);
+	}
 	if (r != CMD_OK) {
 		log_warnx("%s %s by %s refused (%s): %s", cmd_admin_op_name(op->op), op->target,
 		          signer, cmd_reason_name(r), msg);

@@ -141,16 +141,49 @@ same_ring(const struct cmd_keyring *a, const struct cmd_keyring *b)
 	return true;
 }
 
+/*
+ * SIGNER (the key that verified the message, as loaded) as the file F has it now: the same kid
+ * with the same public key, still admin, valid at NOW. A key replaced by hand under the same
+ * kid, and not reloaded yet, is another key: its old holder is no longer in the file.
+ */
+static enum cmd_reason
+signer_in_file(const char *path, const struct authkeys_file *f, const struct cmd_key *signer,
+               struct cmd_now now, char *msg, size_t msglen)
+{
+	const struct cmd_key *k;
+	enum cmd_reason r;
+
+	k = cmd_keyring_find(&f->ring, signer->kid, strnlen(signer->kid, sizeof(signer->kid)));
+	if (k == NULL || memcmp(k->pub, signer->pub, sizeof(k->pub)) != 0) {
+		snprintf(msg, msglen, "%s: %s is %s there now (edited since it was loaded?)", path,
+		         signer->kid, k == NULL ? "not" : "another public key");
+		return CMD_UNKNOWN_KEY;
+	}
+	if (!k->admin) {
+		snprintf(msg, msglen,
+		         "%s: %s is not an admin key there now (edited since it was "
+		         "loaded?)",
+		         path, signer->kid);
+		return CMD_NOT_ADMIN;
+	}
+	r = cmd_key_valid_at(k, now);
+	if (r != CMD_OK)
+		snprintf(msg, msglen,
+		         "%s: %s is not valid now there (%s; edited since it was "
+		         "loaded?)",
+		         path, signer->kid, cmd_reason_name(r));
+	return r;
+}
+
 enum cmd_reason
-keyfile_change(const char *path, const char *signer, const struct cmd_admin *op,
-               const struct keyfile_hooks *hooks, struct cmd_keyring *out_ring, char *msg,
-               size_t msglen)
+keyfile_change(const char *path, const struct cmd_key *signer, struct cmd_now now,
+               const struct cmd_admin *op, const struct keyfile_hooks *hooks,
+               struct cmd_keyring *out_ring, char *msg, size_t msglen)
 {
 	static struct authkeys_file f;
 	static struct cmd_keyring want, got;
 	static char text[AUTHKEYS_MAX_SIZE + 1], list[CHANNEL_KEYS_MAX];
 	struct atomicfile_opts opts;
-	const struct cmd_key *k;
 	char err[1024], perr[256] = "";
 	enum cmd_reason r;
 	bool complete;
@@ -167,12 +200,9 @@ keyfile_change(const char *path, const char *signer, const struct cmd_admin *op,
 		snprintf(msg, msglen, "%s", err);
 		return CMD_KEYS_WRITE_FAILED;
 	}
-	k = cmd_keyring_find(&f.ring, signer, strlen(signer));
-	if (k == NULL || !k->admin) {
-		snprintf(msg, msglen, "%s: %s is %s there now (edited since it was loaded?)", path,
-		         signer, k == NULL ? "not" : "not an admin key");
-		return k == NULL ? CMD_UNKNOWN_KEY : CMD_NOT_ADMIN;
-	}
+	r = signer_in_file(path, &f, signer, now, msg, msglen);
+	if (r != CMD_OK)
+		return r;
 	r = cmd_keyring_apply(&f.ring, op, &want);
 	if (r != CMD_OK) {
 		snprintf(msg, msglen, "%s %s: %s", cmd_admin_op_name(op->op), op->target,

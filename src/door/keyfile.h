@@ -45,12 +45,14 @@ struct keyfile_hooks {
 };
 
 /*
- * Makes the change OP, which cmd_admin_check() accepted from the key SIGNER, to the file PATH
- * as it is now. Returns CMD_OK with the new file's keyring (line numbers of the new text) in
- * *out_ring; or the reason it is refused, and then PATH is as it was:
- * - the file as it is now: unreadable or unsafe (keys_write_failed), the signer gone from it
- *   (unknown_key) or no longer admin (not_admin), so that a hand edit not yet reloaded cannot be
- *   undone remotely by a key it took away;
+ * Makes the change OP, which cmd_admin_check() accepted from the key SIGNER (the loaded key
+ * that verified the signature), to the file PATH as it is now; NOW is the verifier's time
+ * (cmd_verifier_time()). Returns CMD_OK with the new file's keyring (line numbers of the new
+ * text) in *out_ring; or the reason it is refused, and then PATH is as it was:
+ * - the file as it is now: unreadable or unsafe (keys_write_failed); the signer gone from it,
+ *   or its kid there with another public key (unknown_key), no longer admin (not_admin), or
+ *   not valid at NOW (cmd_key_valid_at()'s reasons), so that a hand edit not yet reloaded
+ *   cannot be undone remotely by a key it took away or replaced;
  * - the change: only add and remove are one (not_supported otherwise); cmd_keyring_apply()'s
  *   reasons; an added key that is no usable Ed25519 point (malformed), or that would make a key
  *   list larger than P/D/keys can carry (too_many_keys);
@@ -60,8 +62,8 @@ struct keyfile_hooks {
  * MSG gets one line for the log whatever the result: what was done, or why not; on CMD_OK it
  * is empty unless something is worth a warning (the directory could not be flushed).
  */
-enum cmd_reason keyfile_change(const char *path, const char *signer, const struct cmd_admin *op,
-                               const struct keyfile_hooks *hooks, struct cmd_keyring *out_ring,
-                               char *msg, size_t msglen);
+enum cmd_reason keyfile_change(const char *path, const struct cmd_key *signer, struct cmd_now now,
+                               const struct cmd_admin *op, const struct keyfile_hooks *hooks,
+                               struct cmd_keyring *out_ring, char *msg, size_t msglen);
 
 #endif

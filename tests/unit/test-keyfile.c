@@ -27,6 +27,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <cJSON.h>
@@ -206,24 +207,78 @@ assert_file(const struct fixture *f, const char *want)
 	assert_memory_equal(&loaded, &ring, sizeof(ring));
 }
 
-/* A refusal: REASON, and the file as it was, with no temporary file left. */
+/* The verifier's time for the tests: now, a Monday at noon (no test key has a schedule). */
+static struct cmd_now
+now(void)
+{
+	struct cmd_now n = {.unix_time = (int64_t)time(NULL), .wday = 1, .minute = 12 * 60};
+
+	return n;
+}
+
+/*
+ * The key KID as the daemon has it loaded: from PATH as it is now (parsed without the
+ * file's safety checks, which keyfile_change() makes itself), or, when the file has no such
+ * kid, a key of that kid that is in no file.
+ */
+static struct cmd_key
+signer_of(const char *path, const char *kid)
+{
+	static struct cmd_keyring r;
+	static char text[AUTHKEYS_MAX_SIZE + 1];
+	const struct cmd_key *k;
+	struct cmd_key none;
+	char err[256];
+	size_t n = read_file(path, text);
+
+	if (cmd_keys_parse(&r, text, n, err, sizeof(err)) == 0 &&
+	    (k = cmd_keyring_find(&r, kid, strlen(kid))) != NULL)
+		return *k;
+	memset(&none, 0, sizeof(none));
+	snprintf(none.kid, sizeof(none.kid), "%s", kid);
+	memset(none.pub, 0x42, sizeof(none.pub));
+	none.admin = true;
+	return none;
+}
+
+/* keyfile_change() signed by KID as loaded from PATH just before, without hooks. */
+static enum cmd_reason
+change(const char *path, const char *kid, const struct cmd_admin *op,
+       const struct keyfile_hooks *hooks)
+{
+	struct cmd_key k = signer_of(path, kid);
+
+	return keyfile_change(path, &k, now(), op, hooks, &ring, msg, sizeof(msg));
+}
+
+/* A refusal of OP signed by SIGNER: REASON, and the file as it was, with no temporary file. */
 static void
-assert_refused(const struct fixture *f, const struct cmd_admin *op, const char *signer,
-               enum cmd_reason reason)
+assert_refused_by(const struct fixture *f, const struct cmd_admin *op, const struct cmd_key *signer,
+                  enum cmd_reason reason)
 {
 	enum cmd_reason got;
 
 	read_file(f->path, before);
 	memset(&ring, 0xa5, sizeof(ring));
-	got = keyfile_change(f->path, signer, op, NULL, &ring, msg, sizeof(msg));
+	got = keyfile_change(f->path, signer, now(), op, NULL, &ring, msg, sizeof(msg));
 	if (got != reason)
 		fail_msg("%s %s by %s: %s (%s), want %s", cmd_admin_op_name(op->op), op->target,
-		         signer, cmd_reason_name(got), msg, cmd_reason_name(reason));
+		         signer->kid, cmd_reason_name(got), msg, cmd_reason_name(reason));
 	assert_true(msg[0] != '\0');
 	assert_null(strchr(msg, '\n'));
 	read_file(f->path, after);
 	assert_string_equal(after, before);
 	assert_int_equal(access(f->tmp, F_OK), -1);
+}
+
+/* The same, signed by the key KID as the file has it (or a key of that kid in no file). */
+static void
+assert_refused(const struct fixture *f, const struct cmd_admin *op, const char *kid,
+               enum cmd_reason reason)
+{
+	struct cmd_key k = signer_of(f->path, kid);
+
+	assert_refused_by(f, op, &k, reason);
 }
 
 /* ---- adding and removing ------------------------------------------------------------------ */
@@ -242,8 +297,7 @@ test_keyfile_AddKeepsTheFileAndAppendsTheCanonicalLine(void **state)
 	         "ed25519 %s carol  hours=07:00-10:00 admin doors=main,side actions=close,open",
 	         pub_b64(3));
 	op = add_op(line);
-	assert_int_equal(keyfile_change(f->path, "alice", &op, NULL, &ring, msg, sizeof(msg)),
-	                 CMD_OK);
+	assert_int_equal(change(f->path, "alice", &op, NULL), CMD_OK);
 	assert_string_equal(msg, "");
 	snprintf(want, sizeof(want),
 	         "%sed25519 %s carol actions=open,close doors=main,side hours=07:00-10:00 admin\n",
@@ -269,8 +323,7 @@ test_keyfile_AddAfterALastLineWithoutEnding(void **state)
 	write_file(f->path, text, 0600);
 	snprintf(line, sizeof(line), "ed25519 %s bob", pub_b64(2));
 	op = add_op(line);
-	assert_int_equal(keyfile_change(f->path, "alice", &op, NULL, &ring, msg, sizeof(msg)),
-	                 CMD_OK);
+	assert_int_equal(change(f->path, "alice", &op, NULL), CMD_OK);
 	snprintf(want, sizeof(want), "%s\n%s\n", text, line);
 	assert_file(f, want);
 }
@@ -283,8 +336,7 @@ test_keyfile_RemoveTakesOnlyItsLine(void **state)
 	struct cmd_admin op = remove_op("bob");
 
 	write_file(f->path, owner_text(), 0600);
-	assert_int_equal(keyfile_change(f->path, "alice", &op, NULL, &ring, msg, sizeof(msg)),
-	                 CMD_OK);
+	assert_int_equal(change(f->path, "alice", &op, NULL), CMD_OK);
 	snprintf(want, sizeof(want),
 	         "# the owner's keys\n"
 	         "ed25519 %s alice admin\n"
@@ -311,14 +363,12 @@ test_keyfile_RemoveWithCrlfAndAnUnendedLastLine(void **state)
 	         pub_b64(1), pub_b64(2), pub_b64(3));
 	write_file(f->path, text, 0600);
 	op = remove_op("bob");
-	assert_int_equal(keyfile_change(f->path, "alice", &op, NULL, &ring, msg, sizeof(msg)),
-	                 CMD_OK);
+	assert_int_equal(change(f->path, "alice", &op, NULL), CMD_OK);
 	snprintf(want, sizeof(want), "# crlf\r\ned25519 %s alice admin\r\ned25519 %s carol",
 	         pub_b64(1), pub_b64(3));
 	assert_file(f, want);
 	op = remove_op("carol");
-	assert_int_equal(keyfile_change(f->path, "alice", &op, NULL, &ring, msg, sizeof(msg)),
-	                 CMD_OK);
+	assert_int_equal(change(f->path, "alice", &op, NULL), CMD_OK);
 	snprintf(want, sizeof(want), "# crlf\r\ned25519 %s alice admin\r\n", pub_b64(1));
 	assert_file(f, want);
 }
@@ -357,6 +407,40 @@ test_keyfile_RefusalsLeaveTheFileAsItWas(void **state)
 	assert_non_null(strstr(msg, "not a usable Ed25519"));
 }
 
+/*
+ * The signer as the file has it now, public key included: alice's key replaced by hand under
+ * the same kid (a stolen phone's), or given a not_after= that has passed, and not reloaded
+ * yet, no longer manages the keys with the key that signed.
+ */
+static void
+test_keyfile_SignerIsTheSameKeyInTheFileNow(void **state)
+{
+	struct fixture *f = *state;
+	struct cmd_admin op = remove_op("bob");
+	struct cmd_key loaded_alice;
+	char text[1024];
+
+	write_file(f->path, owner_text(), 0600);
+	loaded_alice = signer_of(f->path, "alice");
+	snprintf(text, sizeof(text), "ed25519 %s alice admin\ned25519 %s bob\n", pub_b64(7),
+	         pub_b64(2));
+	write_file(f->path, text, 0600);
+	assert_refused_by(f, &op, &loaded_alice, CMD_UNKNOWN_KEY);
+	assert_non_null(strstr(msg, "another public key"));
+	snprintf(text, sizeof(text),
+	         "ed25519 %s alice not_after=2020-01-01T00:00:00Z admin\ned25519 %s bob\n",
+	         pub_b64(1), pub_b64(2));
+	write_file(f->path, text, 0600);
+	assert_refused_by(f, &op, &loaded_alice, CMD_KEY_EXPIRED);
+	/* The same key, admin and valid: the change is made. */
+	snprintf(text, sizeof(text), "ed25519 %s alice admin\ned25519 %s bob\n", pub_b64(1),
+	         pub_b64(2));
+	write_file(f->path, text, 0600);
+	assert_int_equal(
+	    keyfile_change(f->path, &loaded_alice, now(), &op, NULL, &ring, msg, sizeof(msg)),
+	    CMD_OK);
+}
+
 /* A file authkeys.c would refuse to load is not changed either. */
 static void
 test_keyfile_UnsafeFileRefused(void **state)
@@ -383,8 +467,7 @@ test_keyfile_WriteFailureRefused(void **state)
 	snprintf(inside, sizeof(inside), "%s/x", f->tmp);
 	write_file(inside, "x", 0600);
 	read_file(f->path, before);
-	assert_int_equal(keyfile_change(f->path, "alice", &op, NULL, &ring, msg, sizeof(msg)),
-	                 CMD_KEYS_WRITE_FAILED);
+	assert_int_equal(change(f->path, "alice", &op, NULL), CMD_KEYS_WRITE_FAILED);
 	read_file(f->path, after);
 	assert_string_equal(after, before);
 	assert_int_equal(unlink(inside), 0);
@@ -398,6 +481,7 @@ test_keyfile_WriteFailureRefused(void **state)
 static enum cmd_reason
 change_as_nobody(const char *path, const struct cmd_admin *op)
 {
+	struct cmd_key k = signer_of(path, "alice");
 	pid_t pid;
 	int status;
 
@@ -408,7 +492,7 @@ change_as_nobody(const char *path, const struct cmd_admin *op)
 		if (geteuid() == 0 &&
 		    (setgroups(0, NULL) != 0 || setgid(NOBODY) != 0 || setuid(NOBODY) != 0))
 			_exit(100);
-		_exit(keyfile_change(path, "alice", op, NULL, &ring, msg, sizeof(msg)));
+		_exit(keyfile_change(path, &k, now(), op, NULL, &ring, msg, sizeof(msg)));
 	}
 	assert_int_equal(waitpid(pid, &status, 0), pid);
 	assert_true(WIFEXITED(status));
@@ -470,8 +554,7 @@ test_keyfile_OwnerAndGroupKept(void **state)
 	/* root:nogroup: root may own it (safepath.h), and the group is not root's own. */
 	write_file(f->path, owner_text(), 0640);
 	assert_int_equal(chown(f->path, 0, NOBODY), 0);
-	assert_int_equal(keyfile_change(f->path, "alice", &op, NULL, &ring, msg, sizeof(msg)),
-	                 CMD_OK);
+	assert_int_equal(change(f->path, "alice", &op, NULL), CMD_OK);
 	assert_int_equal(stat(f->path, &st), 0);
 	assert_int_equal(st.st_uid, 0);
 	assert_int_equal(st.st_gid, NOBODY);
@@ -524,8 +607,7 @@ test_keyfile_EveryStageLeavesTheOldOrTheNewFile(void **state)
 	snprintf(want, sizeof(want), "%s%s\n", owner_text(), line);
 	s.new = want;
 	op = add_op(line);
-	assert_int_equal(keyfile_change(f->path, "alice", &op, &hooks, &ring, msg, sizeof(msg)),
-	                 CMD_OK);
+	assert_int_equal(change(f->path, "alice", &op, &hooks), CMD_OK);
 	assert_int_equal(s.seen, 3);
 	assert_string_equal(atomicfile_stage_name(ATOMICFILE_SYNCED), "synced");
 	assert_file(f, want);
@@ -709,8 +791,7 @@ test_keyfile_AddThatWouldCutTheListRefused(void **state)
 	/* A small key still fits. */
 	snprintf(line, sizeof(line), "ed25519 %s bob", pub_b64(2));
 	op = add_op(line);
-	assert_int_equal(keyfile_change(f->path, "alice", &op, NULL, &ring, msg, sizeof(msg)),
-	                 CMD_OK);
+	assert_int_equal(change(f->path, "alice", &op, NULL), CMD_OK);
 	assert_int_equal(ring.nkeys, 27);
 }
 
@@ -726,6 +807,8 @@ main(void)
 	    cmocka_unit_test_setup_teardown(test_keyfile_RemoveWithCrlfAndAnUnendedLastLine, setup,
 	                                    teardown),
 	    cmocka_unit_test_setup_teardown(test_keyfile_RefusalsLeaveTheFileAsItWas, setup,
+	                                    teardown),
+	    cmocka_unit_test_setup_teardown(test_keyfile_SignerIsTheSameKeyInTheFileNow, setup,
 	                                    teardown),
 	    cmocka_unit_test_setup_teardown(test_keyfile_UnsafeFileRefused, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_keyfile_WriteFailureRefused, setup, teardown),
