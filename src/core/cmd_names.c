@@ -46,6 +46,7 @@ static const char *const reason_names[] = {
     [CMD_INVITATION_USED] = "invitation_used",
     [CMD_TOO_MANY_INVITATIONS] = "too_many_invitations",
     [CMD_INVITATIONS_WRITE_FAILED] = "invitations_write_failed",
+    [CMD_KEYS_BUSY] = "keys_busy",
 };
 
 const char *

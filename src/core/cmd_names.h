@@ -67,6 +67,8 @@ enum cmd_reason {
 	CMD_INVITATION_USED,
 	CMD_TOO_MANY_INVITATIONS,
 	CMD_INVITATIONS_WRITE_FAILED,
+	/* The door half's: authorized_keys kept changing on the disk while a change was made. */
+	CMD_KEYS_BUSY,
 };
 
 const char *cmd_action_name(enum cmd_action a); /* "open" ... */

@@ -879,6 +879,8 @@ reason_hint(const char *reason)
 	     "/var/lib/garaged/authorized_keys owned by the user garaged runs as (docs/setup.md)"},
 	    {"keys_write_failed", "the device could not write authorized_keys: see its log "
 	                          "(journalctl -u garaged)"},
+	    {"keys_busy", "authorized_keys was being edited on the device while the change was "
+	                  "made; nothing is changed: send it again once the edit is done"},
 	    {"key_expired", "this key's not_after= has passed on the device"},
 	    {"key_not_yet_valid", "this key's not_before= has not come yet on the device"},
 	    {"key_off_hours", "this key's days= or hours= do not include the device's local time"},

@@ -7,6 +7,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -67,6 +68,24 @@ set_attributes(int fd, const struct atomicfile_opts *o)
 	return fchmod(fd, o->mode & 07777);
 }
 
+/*
+ * Whether PATH is still the file EXPECT describes. Timestamps have the file system's
+ * granularity: two writes within one tick of its clock that leave the size as it was look
+ * the same (docs/security.md says what that leaves).
+ */
+static bool
+still_the_same(const char *path, const struct stat *expect)
+{
+	struct stat st;
+
+	return lstat(path, &st) == 0 && st.st_dev == expect->st_dev &&
+	       st.st_ino == expect->st_ino && st.st_size == expect->st_size &&
+	       st.st_mtim.tv_sec == expect->st_mtim.tv_sec &&
+	       st.st_mtim.tv_nsec == expect->st_mtim.tv_nsec &&
+	       st.st_ctim.tv_sec == expect->st_ctim.tv_sec &&
+	       st.st_ctim.tv_nsec == expect->st_ctim.tv_nsec;
+}
+
 static void
 stop_at(const struct atomicfile_opts *o, enum atomicfile_stage stage)
 {
@@ -108,6 +127,13 @@ atomicfile_replace(const char *path, const void *data, size_t len, const struct 
 		goto fail;
 	}
 	fd = -1;
+	/* As late as it can be: what is left is the time between this stat and the rename. */
+	if (o->expect != NULL && !still_the_same(path, o->expect)) {
+		snprintf(err, errlen, "%s changed since it was read", path);
+		(void)unlink(tmp);
+		errno = ESTALE;
+		return -1;
+	}
 	if (rename(tmp, path) != 0) {
 		e = errno;
 		snprintf(err, errlen, "%s: %s", path, strerror(e));

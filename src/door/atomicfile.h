@@ -13,6 +13,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <sys/stat.h>
 #include <sys/types.h>
 
 /* The moments between the steps, for the tests' hook (struct atomicfile_opts). */
@@ -35,6 +36,14 @@ struct atomicfile_opts {
 	bool set_owner;
 	uid_t uid;
 	gid_t gid;
+	/*
+	 * When not NULL, the file PATH must still be this one (device, inode, size, modification
+	 * and change times to the nanosecond) just before the rename: when it is not (someone
+	 * wrote or replaced it since the caller read it), nothing is renamed, the temporary file
+	 * is removed, and the call fails with errno ESTALE, so that the caller can start again
+	 * from the new content rather than undo a change it never saw.
+	 */
+	const struct stat *expect;
 	/* Called at each stage when not NULL: the tests stop there (a sleep) and kill -9. */
 	void (*pause)(enum atomicfile_stage stage, void *arg);
 	void *arg;
@@ -43,9 +52,9 @@ struct atomicfile_opts {
 /*
  * Replaces PATH with DATA[0..LEN), as O describes the new file. Returns 0; -1 when nothing
  * changed (PATH is as it was, the temporary file removed), with errno from the step that failed
- * and a message naming the file in err; or 1 when PATH was replaced but the fsync of its
- * directory failed (the message in err): the new file is in place, and a power cut before the
- * system flushes the directory by itself could bring the old one back.
+ * (ESTALE: PATH is no longer O->expect) and a message naming the file in err; or 1 when PATH was
+ * replaced but the fsync of its directory failed (the message in err): the new file is in place,
+ * and a power cut before the system flushes the directory by itself could bring the old one back.
  */
 int atomicfile_replace(const char *path, const void *data, size_t len,
                        const struct atomicfile_opts *o, char *err, size_t errlen);

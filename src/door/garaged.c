@@ -478,16 +478,18 @@ handle_command(struct garaged *g, const char *door, const void *payload, size_t 
 /*
  * Test builds only: GARAGED_TEST_KEYFILE_PAUSE=STAGE stops the door half for 30 s at that
  * stage of an authorized_keys change ("written", "synced", "renamed": atomicfile.h), so that
- * a test can kill -9 it there and see which file is left.
+ * a test can kill -9 it there and see which file is left. Once per change (ARG: whether it
+ * has paused): a change made again from a file edited meanwhile does not pause again.
  */
 static void
 test_keyfile_pause(enum atomicfile_stage stage, void *arg)
 {
 	const char *want = getenv("GARAGED_TEST_KEYFILE_PAUSE");
+	bool *paused = arg;
 
-	(void)arg;
-	if (want == NULL || strcmp(want, atomicfile_stage_name(stage)) != 0)
+	if (want == NULL || strcmp(want, atomicfile_stage_name(stage)) != 0 || *paused)
 		return;
+	*paused = true;
 	log_warnx("test hook: pausing 30 s with authorized_keys %s", want);
 	sleep(30);
 }
@@ -508,8 +510,11 @@ change_keys(struct garaged *g, const char *signer, const struct cmd_admin *op, c
 	const struct cmd_key *k;
 	enum cmd_reason r;
 #ifdef GARAGED_TEST_HOOKS
-	static const struct keyfile_hooks test_hooks = {.pause = test_keyfile_pause};
+	static bool paused;
+	static const struct keyfile_hooks test_hooks = {.pause = test_keyfile_pause,
+	                                                .arg = &paused};
 
+	paused = false;
 	hooks = &test_hooks;
 #endif
 

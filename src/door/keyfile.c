@@ -175,10 +175,14 @@ signer_in_file(const char *path, const struct authkeys_file *f, const struct cmd
 	return r;
 }
 
-enum cmd_reason
-keyfile_change(const char *path, const struct cmd_key *signer, struct cmd_now now,
-               const struct cmd_admin *op, const struct keyfile_hooks *hooks,
-               struct cmd_keyring *out_ring, char *msg, size_t msglen)
+/*
+ * One attempt at keyfile_change(): CMD_KEYS_BUSY when the file changed between its reading and
+ * the rename (atomicfile.h's expect), and then nothing was changed.
+ */
+static enum cmd_reason
+change_once(const char *path, const struct cmd_key *signer, struct cmd_now now,
+            const struct cmd_admin *op, const struct keyfile_hooks *hooks,
+            struct cmd_keyring *out_ring, char *msg, size_t msglen)
 {
 	static struct authkeys_file f;
 	static struct cmd_keyring want, got;
@@ -191,10 +195,6 @@ keyfile_change(const char *path, const struct cmd_key *signer, struct cmd_now no
 	int rc, e;
 
 	msg[0] = '\0';
-	if (!op->has_op || (op->op != CMD_ADMIN_ADD && op->op != CMD_ADMIN_REMOVE)) {
-		snprintf(msg, msglen, "%s changes no key", cmd_admin_op_name(op->op));
-		return CMD_NOT_SUPPORTED;
-	}
 	/* The file as it is now: a hand edit since the last reload counts, and is kept. */
 	if (authkeys_read(path, &f, err, sizeof(err)) != 0) {
 		snprintf(msg, msglen, "%s", err);
@@ -247,6 +247,7 @@ keyfile_change(const char *path, const struct cmd_key *signer, struct cmd_now no
 	opts.set_owner = true;
 	opts.uid = f.st.st_uid;
 	opts.gid = f.st.st_gid;
+	opts.expect = &f.st;
 	if (hooks != NULL) {
 		opts.pause = hooks->pause;
 		opts.arg = hooks->arg;
@@ -254,6 +255,10 @@ keyfile_change(const char *path, const struct cmd_key *signer, struct cmd_now no
 	rc = atomicfile_replace(path, text, len, &opts, err, sizeof(err));
 	if (rc < 0) {
 		e = errno;
+		if (e == ESTALE) {
+			snprintf(msg, msglen, "%s", err);
+			return CMD_KEYS_BUSY;
+		}
 		if (e == EACCES || e == EPERM || e == EROFS) {
 			snprintf(
 			    msg, msglen,
@@ -271,4 +276,31 @@ keyfile_change(const char *path, const struct cmd_key *signer, struct cmd_now no
 		         err);
 	*out_ring = got;
 	return CMD_OK;
+}
+
+enum cmd_reason
+keyfile_change(const char *path, const struct cmd_key *signer, struct cmd_now now,
+               const struct cmd_admin *op, const struct keyfile_hooks *hooks,
+               struct cmd_keyring *out_ring, char *msg, size_t msglen)
+{
+	enum cmd_reason r = CMD_KEYS_BUSY;
+
+	msg[0] = '\0';
+	if (!op->has_op || (op->op != CMD_ADMIN_ADD && op->op != CMD_ADMIN_REMOVE)) {
+		snprintf(msg, msglen, "%s changes no key", cmd_admin_op_name(op->op));
+		return CMD_NOT_SUPPORTED;
+	}
+	/*
+	 * A file that changed under the change (the owner's hand edit, or its replacement) is
+	 * read again and the change judged and made anew from it, so that the edit is kept, not
+	 * undone by the rename. A file that keeps changing is left to whoever changes it.
+	 */
+	for (unsigned int i = 0; i < KEYFILE_TRIES && r == CMD_KEYS_BUSY; i++)
+		r = change_once(path, signer, now, op, hooks, out_ring, msg, msglen);
+	if (r == CMD_KEYS_BUSY)
+		snprintf(msg, msglen,
+		         "%s changed each of the %u times the change was made; nothing is changed "
+		         "(send it again once the file is left alone)",
+		         path, KEYFILE_TRIES);
+	return r;
 }

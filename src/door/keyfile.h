@@ -38,6 +38,9 @@ int keyfile_edit(const char *text, size_t len, const struct cmd_keyring *ring,
  */
 size_t keyfile_list_json(const struct cmd_keyring *ring, char *buf, size_t len, bool *complete);
 
+/* How many times keyfile_change() makes a change to a file that changes under it. */
+#define KEYFILE_TRIES 3U
+
 /* The test builds' hook: called between atomicfile.h's steps (NULL: none). */
 struct keyfile_hooks {
 	void (*pause)(enum atomicfile_stage stage, void *arg);
@@ -56,6 +59,9 @@ struct keyfile_hooks {
  * - the change: only add and remove are one (not_supported otherwise); cmd_keyring_apply()'s
  *   reasons; an added key that is no usable Ed25519 point (malformed), or that would make a key
  *   list larger than P/D/keys can carry (too_many_keys);
+ * - the file changed on the disk between its reading and the rename (atomicfile.h's expect): the
+ *   whole change is made again from the new content, at most KEYFILE_TRIES times in all, then
+ *   refused (keys_busy);
  * - the write: a file or directory garaged may not write (EACCES, EPERM, EROFS: keys_read_only);
  *   any other failure, a text over AUTHKEYS_MAX_SIZE, or a new text that does not parse to the
  *   keyring the change makes (keys_write_failed).

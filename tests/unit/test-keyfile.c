@@ -613,6 +613,100 @@ test_keyfile_EveryStageLeavesTheOldOrTheNewFile(void **state)
 	assert_file(f, want);
 }
 
+/*
+ * The owner's hand edit while a change is in flight: at the "written" stage, EDITS times, the
+ * file is rewritten in place (same inode, as `cat >` or an editor that writes in place does)
+ * with TEXT and one more '#' line each time, so that each edit has another size.
+ */
+struct editor {
+	const char *path, *text;
+	int edits;
+	int done;
+	char last[2048];
+};
+
+static void
+edit_in_place(enum atomicfile_stage stage, void *arg)
+{
+	struct editor *e = arg;
+	size_t n;
+
+	if (stage != ATOMICFILE_WRITTEN || e->edits == 0)
+		return;
+	e->edits--;
+	e->done++;
+	n = (size_t)snprintf(e->last, sizeof(e->last), "%s", e->text);
+	for (int i = 0; i < e->done && n + 3 < sizeof(e->last); i++)
+		n += (size_t)snprintf(e->last + n, sizeof(e->last) - n, "#\n");
+	write_file(e->path, e->last, 0600);
+}
+
+/* The edit is kept: the change is made again from the file as the owner left it. */
+static void
+test_keyfile_HandEditInFlightIsKept(void **state)
+{
+	struct fixture *f = *state;
+	char edited[256], line[256], want[2048 + 256];
+	struct editor e = {.path = f->path, .text = edited, .edits = 1};
+	const struct keyfile_hooks hooks = {.pause = edit_in_place, .arg = &e};
+	struct cmd_admin op;
+
+	write_file(f->path, owner_text(), 0600);
+	/* The owner revokes bob by hand. */
+	snprintf(edited, sizeof(edited), "ed25519 %s alice admin\n", pub_b64(1));
+	snprintf(line, sizeof(line), "ed25519 %s carol", pub_b64(3));
+	op = add_op(line);
+	assert_int_equal(change(f->path, "alice", &op, &hooks), CMD_OK);
+	assert_int_equal(e.done, 1);
+	snprintf(want, sizeof(want), "%s%s\n", e.last, line);
+	assert_file(f, want); /* the ring returned is the file's: alice and carol, no bob */
+	assert_int_equal(ring.nkeys, 2);
+	assert_null(cmd_keyring_find(&ring, "bob", 3));
+}
+
+/* A file that changes under every try is left as its last edit made it: keys_busy. */
+static void
+test_keyfile_FileThatKeepsChangingIsBusy(void **state)
+{
+	struct fixture *f = *state;
+	char edited[256], line[256];
+	struct editor e = {.path = f->path, .text = edited, .edits = (int)KEYFILE_TRIES};
+	const struct keyfile_hooks hooks = {.pause = edit_in_place, .arg = &e};
+	struct cmd_admin op;
+
+	write_file(f->path, owner_text(), 0600);
+	snprintf(edited, sizeof(edited), "ed25519 %s alice admin\n", pub_b64(1));
+	snprintf(line, sizeof(line), "ed25519 %s carol", pub_b64(3));
+	op = add_op(line);
+	assert_int_equal(change(f->path, "alice", &op, &hooks), CMD_KEYS_BUSY);
+	assert_int_equal(e.done, (int)KEYFILE_TRIES);
+	assert_string_equal(cmd_reason_name(CMD_KEYS_BUSY), "keys_busy");
+	assert_non_null(strstr(msg, "changed"));
+	read_file(f->path, after);
+	assert_string_equal(after, e.last);
+	assert_int_equal(access(f->tmp, F_OK), -1);
+}
+
+/* The change made again is judged again: an edit that took the signer away refuses it. */
+static void
+test_keyfile_HandEditInFlightJudgesTheSignerAgain(void **state)
+{
+	struct fixture *f = *state;
+	char edited[256], line[256];
+	struct editor e = {.path = f->path, .text = edited, .edits = 1};
+	const struct keyfile_hooks hooks = {.pause = edit_in_place, .arg = &e};
+	struct cmd_admin op;
+
+	write_file(f->path, owner_text(), 0600);
+	snprintf(edited, sizeof(edited), "ed25519 %s dave admin\n", pub_b64(5));
+	snprintf(line, sizeof(line), "ed25519 %s carol", pub_b64(3));
+	op = add_op(line);
+	assert_int_equal(change(f->path, "alice", &op, &hooks), CMD_UNKNOWN_KEY);
+	read_file(f->path, after);
+	assert_string_equal(after, e.last);
+	assert_int_equal(access(f->tmp, F_OK), -1);
+}
+
 /* ---- keyfile_edit() on its own ------------------------------------------------------------ */
 
 static void
@@ -817,6 +911,11 @@ main(void)
 	    cmocka_unit_test_setup_teardown(test_keyfile_OwnerThatCannotBeKeptIsReadOnly, setup,
 	                                    teardown),
 	    cmocka_unit_test_setup_teardown(test_keyfile_OwnerAndGroupKept, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_keyfile_HandEditInFlightIsKept, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_keyfile_FileThatKeepsChangingIsBusy, setup,
+	                                    teardown),
+	    cmocka_unit_test_setup_teardown(test_keyfile_HandEditInFlightJudgesTheSignerAgain,
+	                                    setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_keyfile_EveryStageLeavesTheOldOrTheNewFile, setup,
 	                                    teardown),
 	    cmocka_unit_test_setup(test_keyfile_EditRefusesWhatItCannotDo, init),
