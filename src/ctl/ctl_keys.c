@@ -385,11 +385,115 @@ ctl_time_parse(const char *s, int64_t now, int64_t *out)
 	return 0;
 }
 
-/* A list option's value: no blank, so that it stays one option on the key line. */
+/*
+ * An option's value that stays one word on the key line: not empty, and only printable ASCII
+ * other than the space (no blank, newline or control character of any kind), so that it can
+ * never end one option and start another.
+ */
 static bool
 one_word(const char *s)
 {
-	return s != NULL && *s != '\0' && strpbrk(s, " \t\r\n") == NULL;
+	if (s == NULL || *s == '\0')
+		return false;
+	for (; *s != '\0'; s++)
+		if ((unsigned char)*s <= ' ' || (unsigned char)*s >= 0x7f)
+			return false;
+	return true;
+}
+
+static bool
+door_item(const char *s, size_t n)
+{
+	return cmd_name_valid(s, n);
+}
+
+static bool
+action_item(const char *s, size_t n)
+{
+	return cmd_action_parse(s, n, NULL);
+}
+
+static bool
+day_item(const char *s, size_t n)
+{
+	unsigned int wday;
+
+	return cmd_day_parse(s, n, &wday);
+}
+
+/*
+ * Whether S is a comma-separated list of at least one item that ITEM takes; when not, the
+ * first item it does not take (perhaps empty) is *bad[0..*badlen).
+ */
+static bool
+list_valid(const char *s, bool (*item)(const char *, size_t), const char **bad, size_t *badlen)
+{
+	const char *comma;
+	size_t n;
+
+	for (;;) {
+		comma = strchr(s, ',');
+		n = comma != NULL ? (size_t)(comma - s) : strlen(s);
+		if (!item(s, n)) {
+			*bad = s;
+			*badlen = n;
+			return false;
+		}
+		if (comma == NULL)
+			return true;
+		s = comma + 1;
+	}
+}
+
+/*
+ * Each list option's value on its own, before any line is built from them (a value is never
+ * trusted to the parse of the whole line, where it could pass as options of its own). Returns
+ * 0, or -1 with what is wrong, naming the option, in err.
+ */
+static int
+check_lists(const char *const values[4], char *err, size_t errlen)
+{
+	static const char *const option[4] = {"actions", "doors", "days", "hours"};
+	static const char *const example[4] = {"open,close", "main,side", "mon,tue,wed",
+	                                       "07:00-10:00"};
+	static const char *const noun[3] = {"action", "door", "day"};
+	static const char *const hint[3] = {
+	    "use open, close, stop or toggle",
+	    "a door is named by 1 to 32 of a-z, 0-9, '_' and '-' (or give all)",
+	    "use mon, tue, wed, thu, fri, sat or sun"};
+	bool (*const item[3])(const char *, size_t) = {action_item, door_item, day_item};
+	uint16_t from, to;
+	const char *bad;
+	size_t badlen;
+
+	for (size_t i = 0; i < 4; i++) {
+		if (values[i] == NULL)
+			continue;
+		if (!one_word(values[i])) {
+			snprintf(err, errlen, "--%s takes one list without spaces, such as %s",
+			         option[i], example[i]);
+			return -1;
+		}
+		if (i == 1 && strcmp(values[i], "all") == 0)
+			continue;
+		if (i == 3) {
+			if (!cmd_hours_parse(values[i], strlen(values[i]), &from, &to)) {
+				snprintf(
+				    err, errlen,
+				    "--hours takes one span of local time as hours= does, such "
+				    "as 07:00-10:00 (from and to differ), not \"%s\"",
+				    values[i]);
+				return -1;
+			}
+			continue;
+		}
+		if (!list_valid(values[i], item[i], &bad, &badlen)) {
+			snprintf(err, errlen, "unknown %s \"%.*s\" in --%s: %s", noun[i],
+			         (int)badlen, bad, option[i], hint[i]);
+			return -1;
+		}
+	}
+	return 0;
 }
 
 int
@@ -397,8 +501,6 @@ ctl_key_from_options(const struct ctl_key_opts *o, int64_t now, struct cmd_key *
                      size_t errlen)
 {
 	static const char *const list_option[4] = {"actions", "doors", "days", "hours"};
-	static const char *const list_example[4] = {"open,close", "main,side", "mon,tue,wed",
-	                                            "07:00-10:00"};
 	static const char *const when_option[2] = {"not-before", "not-after"};
 	static const char *const when_word[2] = {"not_before", "not_after"};
 	const char *values[4] = {o->actions, o->doors, o->days, o->hours};
@@ -418,17 +520,23 @@ ctl_key_from_options(const struct ctl_key_opts *o, int64_t now, struct cmd_key *
 		snprintf(err, errlen, "--pub takes the public key as garagectl keygen prints it");
 		return -1;
 	}
+	if (check_lists(values, err, errlen) != 0)
+		return -1;
+	for (size_t i = 0; i < 2; i++) {
+		if (when[i] != NULL && !one_word(when[i])) {
+			snprintf(err, errlen,
+			         "%s%s takes a UTC time such as 2026-12-31T23:59:59Z, or a time "
+			         "from now such as 30d, without spaces",
+			         prefix, when_option[i]);
+			return -1;
+		}
+	}
 	/* An invitation's key has no public key yet: 32 zero bytes stand in for it. */
 	len = (size_t)snprintf(line, sizeof(line), "ed25519 %s %s",
 	                       o->pub != NULL ? o->pub : ZERO_PUB, o->kid);
 	for (size_t i = 0; i < 4 && len < sizeof(line); i++) {
 		if (values[i] == NULL || (i == 1 && strcmp(values[i], "all") == 0))
 			continue;
-		if (!one_word(values[i])) {
-			snprintf(err, errlen, "--%s takes one list without spaces, such as %s",
-			         list_option[i], list_example[i]);
-			return -1;
-		}
 		len += (size_t)snprintf(line + len, sizeof(line) - len, " %s=%s", list_option[i],
 		                        values[i]);
 	}

@@ -162,6 +162,71 @@ test_ctl_invite_KeyLimits(void **state)
 	assert_non_null(strstr(err, "the new key is not one authorized_keys takes"));
 }
 
+/*
+ * Each option's value is judged on its own before a line is built: a value with a blank (or
+ * any control character) or an item that is not the option's would otherwise pass as options
+ * of its own on the joined line ("eve admin" as a kid makes an admin key).
+ */
+static void
+test_ctl_invite_EachOptionCheckedOnItsOwn(void **state)
+{
+	static const struct {
+		int field; /* 0 kid, 1 actions, 2 doors, 3 days, 4 hours, 5 not_before, 6 not_after,
+		            * 7 pub */
+		const char *value, *want;
+	} bad[] = {
+	    {0, "eve admin", "--kid"},
+	    {0, "eve\tadmin", "--kid"},
+	    {1, "open admin", "--actions takes one list without spaces"},
+	    {1, "open,admin", "unknown action \"admin\" in --actions"},
+	    {1, "open,", "unknown action \"\" in --actions"},
+	    {2, "main admin", "--doors takes one list without spaces"},
+	    {2, "main\vadmin", "--doors takes one list without spaces"},
+	    {2, "main,Side", "unknown door \"Side\" in --doors"},
+	    {2, "main,,side", "unknown door \"\" in --doors"},
+	    {2, "main,admin=1", "unknown door \"admin=1\" in --doors"},
+	    {3, "mon admin", "--days takes one list without spaces"},
+	    {3, "mon,admin", "unknown day \"admin\" in --days"},
+	    {4, "07:00-10:00 admin", "--hours takes one list without spaces"},
+	    {4, "07:00-10:00,admin", "--hours takes one span"},
+	    {5, "2026-12-01T00:00:00Z admin", "--not-before takes a UTC time"},
+	    {6, "2030-01-01T00:00:00Z admin", "--not-after takes a UTC time"},
+	    {6, "30d\nadmin", "--not-after takes a UTC time"},
+	    {7, "Kay64UG8yvCyLhqU000LxzYeUm0L/hLIl5S8kyKWbdc= admin", "--pub"},
+	    {7, "Kay64UG8yvCyLhqU000LxzYeUm0L/hLIl5S8kyKWbdc=\x7f", "--pub"},
+	};
+	struct ctl_key_opts o;
+	struct cmd_key k;
+	char err[512];
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		const char **field[8] = {&o.kid,   &o.actions,    &o.doors,     &o.days,
+		                         &o.hours, &o.not_before, &o.not_after, &o.pub};
+
+		memset(&o, 0, sizeof(o));
+		o.kid = "eve";
+		*field[bad[i].field] = bad[i].value;
+		err[0] = '\0';
+		if (ctl_key_from_options(&o, NOW, &k, err, sizeof(err)) != -1 ||
+		    strstr(err, bad[i].want) == NULL)
+			fail_msg("value '%s': want -1 and \"%s\", got \"%s\"", bad[i].value,
+			         bad[i].want, err);
+	}
+	/* Each good form on its own, and none makes an admin key. */
+	memset(&o, 0, sizeof(o));
+	o.kid = "eve@home.2";
+	o.actions = "toggle";
+	o.doors = "main,side_2,back-door";
+	o.days = "sat,sun";
+	o.hours = "22:00-06:00";
+	o.not_before = "1d";
+	o.not_after = "2030-01-01T00:00:00Z";
+	assert_int_equal(ctl_key_from_options(&o, NOW, &k, err, sizeof(err)), 0);
+	assert_false(k.admin);
+	assert_int_equal(k.ndoors, 3);
+}
+
 /* An invitation with a real one-time key from SEED; its sig is not the point here. */
 static struct cmd_invite
 invitation(uint8_t seed[32])
@@ -347,6 +412,7 @@ main(void)
 	    cmocka_unit_test(test_ctl_invite_Durations),
 	    cmocka_unit_test(test_ctl_invite_Times),
 	    cmocka_unit_test(test_ctl_invite_KeyLimits),
+	    cmocka_unit_test(test_ctl_invite_EachOptionCheckedOnItsOwn),
 	    cmocka_unit_test(test_ctl_invite_LineRoundTrip),
 	    cmocka_unit_test(test_ctl_invite_QrDrawing),
 	    cmocka_unit_test(test_ctl_invite_QrPng),
