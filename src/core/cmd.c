@@ -221,7 +221,7 @@ cmd_check(struct cmd_verifier *v, const char *topic_door, const uint8_t *payload
 	 * Remember the nonce until its command could no longer pass the time check. With no room
 	 * left, refusing is the safe side: forgetting a live nonce would let its command replay.
 	 */
-	if (!cmd_replay_commit(v, &ticket))
+	if (!cmd_replay_commit(v, &ticket, key->pub))
 		return CMD_RATE_LIMITED;
 	return CMD_OK;
 }

@@ -269,7 +269,7 @@ cmd_admin_check(struct cmd_verifier *v, const uint8_t *payload, size_t len, bool
 	if (signed_len == 0 || !v->verify(sig, (const uint8_t *)signed_buf, signed_len, key->pub))
 		return CMD_BAD_SIGNATURE;
 
-	if (!cmd_replay_commit(v, &ticket))
+	if (!cmd_replay_commit(v, &ticket, key->pub))
 		return CMD_RATE_LIMITED;
 	return CMD_OK;
 }

@@ -563,7 +563,12 @@ cmd_enroll_check(struct cmd_verifier *v, const uint8_t *payload, size_t len, boo
 	if (!v->verify(r.sig, (const uint8_t *)buf, n, out->inv.key.pub))
 		return CMD_BAD_SIGNATURE;
 
-	if (!cmd_replay_commit(v, &ticket))
+	/*
+	 * The request counts in its inviter's share of the replay window: the inviter is the key
+	 * of the ring that vouched for it, and a share per key of the ring is what keeps every
+	 * key's room (core_config.h, CMD_REPLAY_PER_KEY).
+	 */
+	if (!cmd_replay_commit(v, &ticket, inviter->pub))
 		return CMD_RATE_LIMITED;
 	return cmd_keyring_can_add(v->keys, &out->inv.key);
 }

@@ -128,15 +128,31 @@ replay_purge(struct cmd_replay_slot *r, int64_t oldest)
 	}
 }
 
+/* Live nonces in the share of the key whose public key starts with TAG. */
+static size_t
+replay_share(const struct cmd_replay_slot *r, const uint8_t *tag, int64_t oldest)
+{
+	size_t n = 0;
+
+	for (size_t i = 0; i < CMD_REPLAY_SLOTS; i++)
+		n += r[i].len != 0 && r[i].tagged && r[i].ts >= oldest &&
+		     memcmp(r[i].tag, tag, CMD_REPLAY_TAG_LEN) == 0;
+	return n;
+}
+
 /*
- * Remembers a nonce at the slot replay_seen() found for it, provided another slot stays empty;
- * if none would, the dead entries are purged first. False when the live ones fill the window.
- * The scan this costs is paid only for commands with a valid signature.
+ * Remembers a nonce at the slot replay_seen() found for it, in the share of SIGNER (a public
+ * key, or NULL for none), provided the share has room and another slot stays empty; if none
+ * would, the dead entries are purged first. False when SIGNER's live nonces fill its share or
+ * the live ones fill the window. The scans this costs are paid only for commands with a valid
+ * signature.
  */
 static bool
 replay_insert(struct cmd_replay_slot *r, const uint8_t *nonce, size_t len, int64_t ts,
-              int64_t oldest, size_t slot)
+              int64_t oldest, size_t slot, const uint8_t *signer)
 {
+	if (signer != NULL && replay_share(r, signer, oldest) >= CMD_REPLAY_PER_KEY)
+		return false;
 	if (slot == NOT_FOUND || replay_empty_slots(r) < 2) {
 		replay_purge(r, oldest);
 		/* The purge moved entries about, so the nonce's place must be found again. */
@@ -147,6 +163,11 @@ replay_insert(struct cmd_replay_slot *r, const uint8_t *nonce, size_t len, int64
 	memcpy(r[slot].nonce, nonce, len);
 	r[slot].len = (uint8_t)len;
 	r[slot].ts = ts;
+	r[slot].tagged = signer != NULL;
+	if (signer != NULL)
+		memcpy(r[slot].tag, signer, CMD_REPLAY_TAG_LEN);
+	else
+		memset(r[slot].tag, 0, CMD_REPLAY_TAG_LEN);
 	return true;
 }
 
@@ -171,7 +192,7 @@ cmd_verifier_remember(struct cmd_verifier *v, const uint8_t *nonce, size_t len, 
 		return true;
 	if (replay_seen(v->replay, nonce, len, oldest, &slot))
 		return true;
-	return replay_insert(v->replay, nonce, len, ts, oldest, slot);
+	return replay_insert(v->replay, nonce, len, ts, oldest, slot, NULL);
 }
 
 struct cmd_now
@@ -222,7 +243,7 @@ cmd_replay_check(struct cmd_verifier *v, int64_t ts, const uint8_t *nonce, size_
 }
 
 bool
-cmd_replay_commit(struct cmd_verifier *v, const struct cmd_replay_ticket *t)
+cmd_replay_commit(struct cmd_verifier *v, const struct cmd_replay_ticket *t, const uint8_t *signer)
 {
-	return replay_insert(v->replay, t->nonce, t->len, t->ts, t->oldest, t->slot);
+	return replay_insert(v->replay, t->nonce, t->len, t->ts, t->oldest, t->slot, signer);
 }

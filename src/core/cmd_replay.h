@@ -5,8 +5,10 @@
  * It owns the verifier's clock_skew, start_time, latest and replay fields (struct cmd_verifier,
  * cmd.h) and the rules over them: a command is judged by the latest time ever seen, never one
  * stamped before the start, and a nonce of an accepted command is remembered for as long as
- * its command could pass the time check, in CMD_REPLAY_SLOTS fixed slots (core_config.h). It
- * never reads a clock (the caller passes the time), never checks a signature, never allocates.
+ * its command could pass the time check, in CMD_REPLAY_SLOTS fixed slots (core_config.h), each
+ * with the key that signed it: a key holds at most CMD_REPLAY_PER_KEY live nonces, so that one
+ * key holder's flood fills its own share and no other key's. It never reads a clock (the
+ * caller passes the time), never checks a signature, never allocates.
  */
 #ifndef GARAGED_CORE_CMD_REPLAY_H
 #define GARAGED_CORE_CMD_REPLAY_H
@@ -21,10 +23,15 @@
 
 struct cmd_verifier;
 
-/* Remembered nonces, each until its command's timestamp leaves the window. Fixed memory. */
+/*
+ * Remembered nonces, each until its command's timestamp leaves the window, with the first
+ * bytes of the public key that signed it (its share's). Fixed memory.
+ */
 struct cmd_replay_slot {
 	uint8_t nonce[CMD_NONCE_MAX];
 	uint8_t len; /* 0 = free */
+	bool tagged; /* false: counts for no key's share (a nonce put back after a restart) */
+	uint8_t tag[CMD_REPLAY_TAG_LEN];
 	int64_t ts;
 };
 
@@ -38,8 +45,10 @@ void cmd_verifier_start(struct cmd_verifier *v, int64_t now, int64_t latest);
 
 /*
  * After cmd_verifier_start(): puts back one nonce of a command accepted before a restart, with
- * its timestamp, so that the command is a replay after the restart as it was before. Returns
- * false for a nonce that cannot be one (its length) or when the window has no room.
+ * its timestamp, so that the command is a replay after the restart as it was before. The state
+ * kept across restarts does not say which key signed it, so it counts for no key's share (it
+ * still takes a slot until its command leaves the time window). Returns false for a nonce that
+ * cannot be one (its length) or when the window has no room.
  */
 bool cmd_verifier_remember(struct cmd_verifier *v, const uint8_t *nonce, size_t len, int64_t ts);
 
@@ -75,10 +84,12 @@ enum cmd_reason cmd_replay_check(struct cmd_verifier *v, int64_t ts, const uint8
 
 /*
  * After cmd_replay_check() said CMD_OK and the signature verified: remembers the command's
- * nonce until its command could no longer pass the time check. False when the window is full
- * of live nonces; the command must then be refused, since forgetting a live nonce would let
- * its command be replayed.
+ * nonce, in the share of the key whose public key is SIGNER, until its command could no longer
+ * pass the time check. False when that key already holds CMD_REPLAY_PER_KEY live nonces, or
+ * the window is full of live nonces; the command must then be refused (rate_limited), since
+ * forgetting a live nonce would let its command be replayed. SIGNER NULL counts for no key.
  */
-bool cmd_replay_commit(struct cmd_verifier *v, const struct cmd_replay_ticket *t);
+bool cmd_replay_commit(struct cmd_verifier *v, const struct cmd_replay_ticket *t,
+                       const uint8_t *signer);
 
 #endif

@@ -70,6 +70,27 @@
 #endif
 
 /*
+ * Live nonces one key may hold in the replay window at once (commands, admin messages and the
+ * enrollments it invited alike); one more is refused as rate_limited, for that key alone.
+ * Every key's share fits the window together, so that no key, nor all keys but one, can fill
+ * it and starve another: one key holder's flood of validly signed messages blocks only itself,
+ * and never the owner's revocation of it. One slot always stays empty, hence the - 1.
+ */
+#ifndef CMD_REPLAY_PER_KEY
+#define CMD_REPLAY_PER_KEY ((CMD_REPLAY_SLOTS - 1U) / CMD_MAX_KEYS)
+#endif
+_Static_assert(CMD_REPLAY_PER_KEY >= 1U, "every key may have at least one command in flight");
+_Static_assert(CMD_REPLAY_PER_KEY *CMD_MAX_KEYS <= CMD_REPLAY_SLOTS - 1U,
+               "the shares of a full keyring fit the replay window, so no set of keys can "
+               "starve another");
+
+/*
+ * Bytes of the signer's public key a replay slot keeps, to count each key's share by: a key
+ * holder would need about 2^64 key pairs to find one that counts against another key.
+ */
+#define CMD_REPLAY_TAG_LEN 8U
+
+/*
  * jsmn tokens of one command: a valid one has 15 (the object, seven keys, seven values); the
  * rest of the room lets a bad one be named precisely. At least 15.
  */

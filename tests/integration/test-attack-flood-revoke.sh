@@ -66,7 +66,7 @@ echo "$ev" | grep -q '"result":"accepted"' ||
 grep -q " guest" "$KEYS" && fail "the guest's line is still in authorized_keys"
 
 # And the owner's own command goes through.
-n=$(events '"kid":"alice"')
+n=$(events '"type":"command".*"kid":"alice"')
 pub garage/garage/main/cmd "$(sign alice garage main open "$(now)" "$(nonce)" alice)"
 await_count 'event \{.*"type":"command".*"kid":"alice"' $((n + 1)) 5 "$T/garaged.log" || fail "no event for the owner's open"
 ev=$(grep 'event {.*"type":"command".*"kid":"alice"' "$T/garaged.log" | tail -1)

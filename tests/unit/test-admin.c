@@ -1038,6 +1038,37 @@ test_admin_ApplyLastAdmin(void **state)
 	test_free(out);
 }
 
+/*
+ * One admin key's flood of valid admin messages fills its share of the replay window, which
+ * commands share: the owner's own messages still pass, and can remove the flooding key.
+ */
+static void
+test_admin_FloodFillsOnlyTheSignersShare(void **state)
+{
+	struct fixture *f = *state;
+	struct spec s = add_spec();
+	struct cmd_admin out;
+	char nonce[32];
+
+	set_carol(f, "");
+	s.kid = "carol";
+	s.signer = &carol;
+	s.nonce = nonce;
+	s.ts = NOW + SKEW;
+	for (unsigned int i = 0; i < CMD_REPLAY_PER_KEY; i++) {
+		snprintf(nonce, sizeof(nonce), "carol-flood%05u", i);
+		assert_reason(check_spec(f, &s, NOW, &out), CMD_OK);
+	}
+	snprintf(nonce, sizeof(nonce), "carol-flood%05u", (unsigned)CMD_REPLAY_PER_KEY);
+	assert_reason(check_spec(f, &s, NOW, &out), CMD_RATE_LIMITED);
+
+	s = add_spec();
+	s.op = "remove";
+	s.arg = "carol";
+	assert_reason(check_spec(f, &s, NOW, &out), CMD_OK);
+	assert_string_equal(out.target, "carol");
+}
+
 static void
 test_admin_ApplyRenewAndBadOps(void **state)
 {
@@ -1280,6 +1311,7 @@ main(void)
 	    T(test_admin_CanAdd),
 	    T(test_admin_ApplyRemove),
 	    T(test_admin_ApplyLastAdmin),
+	    T(test_admin_FloodFillsOnlyTheSignersShare),
 	    T(test_admin_ApplyRenewAndBadOps),
 	    T(test_admin_CheckThenApply),
 	    cmocka_unit_test(test_admin_OpWordsAndReasons),

@@ -1182,7 +1182,7 @@ test_cmd_ReplayCheckThenCommit(void **state)
 
 	assert_reason(cmd_replay_check(&f->v, NOW, nonce, 8, NOW, &t), CMD_OK);
 	assert_reason(cmd_replay_check(&f->v, NOW, nonce, 8, NOW, &again), CMD_OK);
-	assert_true(cmd_replay_commit(&f->v, &t));
+	assert_true(cmd_replay_commit(&f->v, &t, f->ring.keys[0].pub));
 	assert_reason(cmd_replay_check(&f->v, NOW + 1, nonce, 8, NOW, &t), CMD_REPLAY);
 	/* The same first bytes, one longer: another nonce. */
 	assert_reason(cmd_replay_check(&f->v, NOW, nonce, 9, NOW, &t), CMD_OK);
@@ -1691,6 +1691,109 @@ test_cmd_RevokedKeyRefused(void **state)
 
 /* ---- the window's capacity ---------------------------------------------------------------- */
 
+/* A full ring of keys k0 ... k31 that may do anything, each with its own key pair. */
+static struct keypair many[CMD_MAX_KEYS];
+static char many_kid[CMD_MAX_KEYS][8];
+
+static void
+make_full_ring(struct fixture *f)
+{
+	char *text = test_malloc(CMD_MAX_KEYS * 128);
+	char b64[64], err[128];
+	size_t len = 0;
+
+	for (size_t i = 0; i < CMD_MAX_KEYS; i++) {
+		sodium_bin2base64(b64, sizeof(b64), many[i].pk, sizeof(many[i].pk),
+		                  sodium_base64_VARIANT_ORIGINAL);
+		len += (size_t)snprintf(text + len, CMD_MAX_KEYS * 128 - len, "ed25519 %s %s\n",
+		                        b64, many_kid[i]);
+	}
+	if (cmd_keys_parse(&f->ring, text, len, err, sizeof(err)) != 0)
+		fail_msg("ring: %s", err);
+	test_free(text);
+}
+
+/*
+ * One key holder's flood of valid commands fills its own share of the window and no more: its
+ * next command is verified, then refused as rate_limited, while every other key still has the
+ * room of a whole share. This is what keeps the owner able to revoke a key that floods.
+ */
+static void
+test_cmd_KeyShareIsRateLimited(void **state)
+{
+	const uint32_t early = CMD_REPLAY_PER_KEY / 2;
+	struct fixture *f = *state;
+	struct spec s = default_spec();
+	char nonce[16];
+
+	s.nonce = nonce;
+	for (uint32_t i = 0; i < CMD_REPLAY_PER_KEY; i++) {
+		nonce_text(nonce, i);
+		s.ts = i < early ? NOW - SKEW : NOW + SKEW;
+		assert_reason(check_spec(f, &s, NOW), CMD_OK);
+	}
+	nonce_text(nonce, CMD_REPLAY_PER_KEY);
+	verify_calls = 0;
+	assert_reason(check_spec(f, &s, NOW), CMD_RATE_LIMITED);
+	assert_int_equal(verify_calls, 1);
+	/* Not remembered, so refused the same way again; its earlier ones are still replays. */
+	assert_reason(check_spec(f, &s, NOW), CMD_RATE_LIMITED);
+	nonce_text(nonce, 0);
+	s.ts = NOW - SKEW;
+	assert_reason(check_spec(f, &s, NOW), CMD_REPLAY);
+
+	/* Another key is not touched by alice's share: bob opens the side door. */
+	s = default_spec();
+	s.kid = "bob";
+	s.signer = &bob;
+	s.door = "side";
+	s.nonce = "bobs-nonce00";
+	assert_reason(check_spec(f, &s, NOW), CMD_OK);
+
+	/* One second on, alice's early ones have left the time window: her share has room. */
+	s = default_spec();
+	s.nonce = nonce;
+	s.ts = NOW + 1;
+	for (uint32_t i = 0; i < early; i++) {
+		nonce_text(nonce, 100 + i);
+		assert_reason(check_spec(f, &s, NOW + 1), CMD_OK);
+	}
+	nonce_text(nonce, 200);
+	assert_reason(check_spec(f, &s, NOW + 1), CMD_RATE_LIMITED);
+}
+
+/*
+ * Every key of a full ring at its share at once still leaves room: the shares fit the window
+ * (core_config.h's _Static_assert), so no set of keys can starve another.
+ */
+static void
+test_cmd_SharesOfAFullRingFitTheWindow(void **state)
+{
+	struct fixture *f = *state;
+	struct spec s = default_spec();
+	char nonce[16];
+
+	make_full_ring(f);
+	s.nonce = nonce;
+	s.ts = NOW;
+	for (uint32_t k = 0; k < CMD_MAX_KEYS; k++) {
+		s.kid = many_kid[k];
+		s.signer = &many[k];
+		for (uint32_t i = 0; i < CMD_REPLAY_PER_KEY; i++) {
+			nonce_text(nonce, k * 1000 + i);
+			assert_reason(check_spec(f, &s, NOW), CMD_OK);
+		}
+		nonce_text(nonce, k * 1000 + CMD_REPLAY_PER_KEY);
+		assert_reason(check_spec(f, &s, NOW), CMD_RATE_LIMITED);
+	}
+	assert_true(CMD_MAX_KEYS * CMD_REPLAY_PER_KEY <= CMD_REPLAY_SLOTS - 1);
+}
+
+/*
+ * The window itself can still be full: the nonces put back after a restart count for no key's
+ * share (the state file does not say whose they were). A full window refuses a new valid
+ * command rather than evict a live nonce, until the restored ones leave the time window.
+ */
 static void
 test_cmd_FullWindowIsRateLimited(void **state)
 {
@@ -1699,50 +1802,38 @@ test_cmd_FullWindowIsRateLimited(void **state)
 	const uint32_t early = CMD_REPLAY_SLOTS / 2;
 	struct fixture *f = *state;
 	struct spec s = default_spec();
+	uint8_t raw[8] = {'r', 'e', 's', 't', 0, 0, 0, 0};
 	char nonce[16];
 
-	s.nonce = nonce;
+	cmd_verifier_start(&f->v, START, NOW);
 	/* Some early in the skew, the rest late: every one of them live at NOW. */
 	for (uint32_t i = 0; i < cap; i++) {
-		nonce_text(nonce, i);
-		s.ts = i < early ? NOW - SKEW : NOW;
-		assert_reason(check_spec(f, &s, NOW), CMD_OK);
+		raw[6] = (uint8_t)(i >> 8);
+		raw[7] = (uint8_t)i;
+		assert_true(
+		    cmd_verifier_remember(&f->v, raw, sizeof(raw), i < early ? NOW - SKEW : NOW));
 	}
+	raw[6] = raw[7] = 0xff;
+	assert_false(cmd_verifier_remember(&f->v, raw, sizeof(raw), NOW));
 
 	/* A new valid command: verified, then refused rather than evict a live nonce. */
-	nonce_text(nonce, cap);
+	s.nonce = nonce;
+	nonce_text(nonce, 1);
 	s.ts = NOW;
 	verify_calls = 0;
 	assert_reason(check_spec(f, &s, NOW), CMD_RATE_LIMITED);
 	assert_int_equal(verify_calls, 1);
-	/* It was not accepted, so it is not remembered either: it is refused the same way again. */
 	assert_reason(check_spec(f, &s, NOW), CMD_RATE_LIMITED);
-	/* A forgery is still a forgery, and every remembered nonce is still a replay. */
+	/* A forgery is still a forgery. */
 	s.signer = &mallory;
 	assert_reason(check_spec(f, &s, NOW), CMD_BAD_SIGNATURE);
 	s.signer = &alice;
-	for (uint32_t i = 0; i < cap; i++) {
-		nonce_text(nonce, i);
-		assert_reason(check_spec(f, &s, NOW), CMD_REPLAY);
-	}
 
 	/* One second on, the early ones can no longer pass the time check: room again. */
 	s.ts = NOW + 1;
-	for (uint32_t i = 0; i < early; i++) {
-		nonce_text(nonce, cap + i);
-		assert_reason(check_spec(f, &s, NOW + 1), CMD_OK);
-	}
-	/* Exactly as many were freed as were dead, and now they are used up. */
-	nonce_text(nonce, 3 * CMD_REPLAY_SLOTS);
-	assert_reason(check_spec(f, &s, NOW + 1), CMD_RATE_LIMITED);
-	/* The late ones are still remembered, the early ones forgotten (and stale anyway). */
-	for (uint32_t i = early; i < cap; i++) {
-		nonce_text(nonce, i);
-		assert_reason(check_spec(f, &s, NOW + 1), CMD_REPLAY);
-	}
-	nonce_text(nonce, 0);
-	s.ts = NOW - SKEW;
-	assert_reason(check_spec(f, &s, NOW + 1), CMD_STALE);
+	assert_reason(check_spec(f, &s, NOW + 1), CMD_OK);
+	nonce_text(nonce, 2);
+	assert_reason(check_spec(f, &s, NOW + 1), CMD_OK);
 }
 
 /* xorshift64*, seeded, so that a failure repeats. */
@@ -1757,11 +1848,11 @@ rng(uint64_t *st)
 
 /*
  * The window against the simplest possible model of it (every accepted nonce with its
- * timestamp) over thousands of random commands: fresh nonces faster than they die, so that
- * the window is full most of the time and dead entries are purged and live ones moved about
- * constantly; replays of recently accepted nonces, which must be found wherever the moving
- * left them; time that mostly ticks and sometimes jumps. Whatever the table does inside, its
- * answers must be the model's.
+ * timestamp and its key) over thousands of random commands from a full ring: fresh nonces
+ * faster than they die, so that every share is full most of the time and dead entries fill
+ * the table, are purged and live ones moved about constantly; replays of recently accepted
+ * nonces, which must be found wherever the moving left them; time that mostly ticks and
+ * sometimes jumps. Whatever the table does inside, its answers must be the model's.
  */
 static void
 test_cmd_ReplayWindowMatchesModel(void **state)
@@ -1769,6 +1860,7 @@ test_cmd_ReplayWindowMatchesModel(void **state)
 	enum { STEPS = 12000 };
 	struct fixture *f = *state;
 	int64_t *model_ts = test_malloc(STEPS * sizeof(*model_ts)); /* by nonce; -1: never */
+	uint8_t *model_key = test_malloc(STEPS * sizeof(*model_key));
 	uint32_t *accepted = test_malloc(STEPS * sizeof(*accepted));
 	size_t naccepted = 0;
 	uint32_t fresh = 0;
@@ -1777,13 +1869,14 @@ test_cmd_ReplayWindowMatchesModel(void **state)
 	size_t reasons[CMD_RATE_LIMITED + 1] = {0};
 	char nonce[16];
 
+	make_full_ring(f);
 	for (size_t i = 0; i < STEPS; i++)
 		model_ts[i] = -1;
 	for (int step = 0; step < STEPS; step++) {
 		struct spec s = default_spec();
-		uint32_t pick;
+		uint32_t pick, key;
 		int64_t oldest;
-		size_t live = 0;
+		size_t live = 0, share = 0;
 		enum cmd_reason want;
 		enum cmd_reason got;
 
@@ -1791,41 +1884,50 @@ test_cmd_ReplayWindowMatchesModel(void **state)
 			now += 1;
 		else if (rng(&seed) % 2000 == 0)
 			now += (int64_t)(rng(&seed) % 100);
-		/* Half the time, one of the last 1500 accepted nonces comes again. */
+		/* Half the time, one of the last 1500 accepted nonces comes again, by its key. */
 		if (naccepted > 0 && rng(&seed) % 2 == 0) {
 			size_t back = (size_t)(rng(&seed) % (naccepted < 1500 ? naccepted : 1500));
 
 			pick = accepted[naccepted - 1 - back];
+			key = model_key[pick];
 		} else {
 			pick = fresh++;
+			key = (uint32_t)(rng(&seed) % CMD_MAX_KEYS);
 		}
 		s.ts = now - SKEW - 1 + (int64_t)(rng(&seed) % (2 * SKEW + 3));
 		nonce_text(nonce, pick);
 		s.nonce = nonce;
+		s.kid = many_kid[key];
+		s.signer = &many[key];
 
 		oldest = now - SKEW > START ? now - SKEW : START;
-		for (size_t i = 0; i < naccepted; i++)
+		for (size_t i = 0; i < naccepted; i++) {
 			live += model_ts[accepted[i]] >= oldest;
+			share += model_ts[accepted[i]] >= oldest && model_key[accepted[i]] == key;
+		}
 		if (s.ts < now - (int64_t)SKEW)
 			want = CMD_STALE;
 		else if (s.ts > now + (int64_t)SKEW)
 			want = CMD_FUTURE;
 		else if (model_ts[pick] >= oldest)
 			want = CMD_REPLAY;
-		else if (live == CMD_REPLAY_SLOTS - 1)
+		else if (share == CMD_REPLAY_PER_KEY || live == CMD_REPLAY_SLOTS - 1)
 			want = CMD_RATE_LIMITED;
 		else
 			want = CMD_OK;
 
 		got = check_spec(f, &s, now);
 		if (got != want)
-			fail_msg("step %d (nonce %u, ts now%+lld, %zu live): %s, want %s", step,
-			         pick, (long long)(s.ts - now), live, cmd_reason_name(got),
-			         cmd_reason_name(want));
+			fail_msg(
+			    "step %d (nonce %u, key %u, ts now%+lld, %zu live, %zu of its key): "
+			    "%s, want %s",
+			    step, pick, key, (long long)(s.ts - now), live, share,
+			    cmd_reason_name(got), cmd_reason_name(want));
 		if (got == CMD_OK) {
 			if (model_ts[pick] == -1)
 				accepted[naccepted++] = pick;
 			model_ts[pick] = s.ts;
+			model_key[pick] = (uint8_t)key;
 		}
 		reasons[got]++;
 	}
@@ -1836,6 +1938,7 @@ test_cmd_ReplayWindowMatchesModel(void **state)
 	assert_true(reasons[CMD_STALE] > 50);
 	assert_true(reasons[CMD_FUTURE] > 50);
 	test_free(accepted);
+	test_free(model_key);
 	test_free(model_ts);
 }
 
@@ -2270,6 +2373,8 @@ main(void)
 	    T(test_cmd_KeyScheduleWithoutLocalTime),
 	    T(test_cmd_KeyLimitsInTheCheckOrder),
 	    cmocka_unit_test(test_cmd_KeyValidAt),
+	    T(test_cmd_KeyShareIsRateLimited),
+	    T(test_cmd_SharesOfAFullRingFitTheWindow),
 	    T(test_cmd_FullWindowIsRateLimited),
 	    T(test_cmd_ReplayWindowMatchesModel),
 	    T(test_cmd_OutFilledAsFarAsParsed),
@@ -2286,5 +2391,9 @@ main(void)
 	crypto_sign_keypair(alice.pk, alice.sk);
 	crypto_sign_keypair(bob.pk, bob.sk);
 	crypto_sign_keypair(mallory.pk, mallory.sk);
+	for (size_t i = 0; i < CMD_MAX_KEYS; i++) {
+		crypto_sign_keypair(many[i].pk, many[i].sk);
+		snprintf(many_kid[i], sizeof(many_kid[i]), "k%zu", i);
+	}
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
