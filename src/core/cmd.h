@@ -69,11 +69,13 @@ struct cmd_verifier {
  * and fills *out, or the SPEC reason (and *out as far as it got). Order: retained first
  * (whatever else is true), then size, shape, door, key, permission, the key's validity and
  * schedule, time, replay: every cheap check before the signature, so a flood of forgeries costs
- * little. A key's not_before and not_after are judged by the latest time the verifier has seen
- * (as the time window is: a clock set back does not revive an expired key), its days= and
- * hours= by NOW's local calendar. Only a command with a valid signature enters the replay
- * window, so forgeries cannot fill it; a full window of live nonces refuses new commands as
- * rate_limited rather than forget one that could then be replayed.
+ * little. A key is judged by the time the verifier judges by (cmd_verifier_time(): the latest it
+ * has seen, as the time window is: a clock set back does not revive an expired key nor move a
+ * schedule), its days= and hours= by NOW's local calendar, which the caller reads for
+ * cmd_verifier_now(). Only a command with a valid signature enters the replay window, so
+ * forgeries cannot fill it; a key that holds its share of the window (CMD_REPLAY_PER_KEY), or a
+ * full window of live nonces, refuses new commands as rate_limited rather than forget one that
+ * could then be replayed.
  */
 enum cmd_reason cmd_check(struct cmd_verifier *v, const char *topic_door, const uint8_t *payload,
                           size_t len, bool retained, struct cmd_now now, struct cmd *out);

@@ -195,11 +195,21 @@ cmd_verifier_remember(struct cmd_verifier *v, const uint8_t *nonce, size_t len, 
 	return replay_insert(v->replay, nonce, len, ts, oldest, slot, NULL);
 }
 
+int64_t
+cmd_verifier_now(const struct cmd_verifier *v, int64_t now)
+{
+	return now < v->latest ? v->latest : now;
+}
+
 struct cmd_now
 cmd_verifier_time(const struct cmd_verifier *v, struct cmd_now now)
 {
-	if (now.unix_time < v->latest)
+	if (now.unix_time < v->latest) {
 		now.unix_time = v->latest;
+		/* A calendar of the clock set back is not the judged time's: no schedule holds. */
+		now.wday = 7;
+		now.minute = 24 * 60;
+	}
 	return now;
 }
 

@@ -53,9 +53,19 @@ void cmd_verifier_start(struct cmd_verifier *v, int64_t now, int64_t latest);
 bool cmd_verifier_remember(struct cmd_verifier *v, const uint8_t *nonce, size_t len, int64_t ts);
 
 /*
- * NOW as a key's not_before= and not_after= are judged by it: its Unix time raised to the latest
- * the verifier has seen, as the time window judges by it, so that a clock set back does not
- * revive an expired key. The local calendar stays NOW's. It changes nothing in the verifier.
+ * The time the verifier judges by at the clock's NOW: NOW raised to the latest it has seen, so
+ * that a clock set back does not reopen the time window nor revive an expired key. The caller
+ * reads its local calendar (days=, hours=) for this time, not for its clock's (the core knows
+ * no time zone), and passes both as struct cmd_now. It changes nothing in the verifier.
+ */
+int64_t cmd_verifier_now(const struct cmd_verifier *v, int64_t now);
+
+/*
+ * NOW as a key is judged by it: its Unix time raised to cmd_verifier_now(). When that raises
+ * it, NOW's calendar was read for another time than the one judged by, so it is dropped (out
+ * of range, which no days= or hours= contains): a scheduled key is then refused rather than
+ * judged by a clock set back. The door half passes the calendar of cmd_verifier_now() itself,
+ * which is kept. It changes nothing in the verifier.
  */
 struct cmd_now cmd_verifier_time(const struct cmd_verifier *v, struct cmd_now now);
 

@@ -315,16 +315,20 @@ unix_now(void)
 }
 
 /*
- * The time a command is judged at, with the local calendar that authorized_keys' days= and
- * hours= mean: the device's time zone (TZ, else /etc/localtime). tzset() each time, since a
- * command is rare and a zone changed on a running device should count from the next one.
- * When the local time cannot be told, the calendar is out of range, which no schedule
+ * The time a command (an admin message, an enrollment) is judged at, with the local calendar
+ * that authorized_keys' days= and hours= mean: the device's time zone (TZ, else
+ * /etc/localtime). The time is the verifier's (cmd_verifier_now(): the clock, but never behind
+ * the latest time seen), and the calendar is that time's, so that a clock set back moves
+ * neither the time window, nor not_before=/not_after=, nor a key's schedule. tzset() each time,
+ * since a command is rare and a zone changed on a running device should count from the next
+ * one. When the local time cannot be told, the calendar is out of range, which no schedule
  * contains: scheduled keys are refused (key_off_hours) and the others do not care.
  */
 static struct cmd_now
-command_now(void)
+command_now(const struct garaged *g)
 {
-	struct cmd_now now = {.unix_time = unix_now(), .wday = 7, .minute = 24 * 60};
+	struct cmd_now now = {
+	    .unix_time = cmd_verifier_now(&g->verifier, unix_now()), .wday = 7, .minute = 24 * 60};
 	time_t t = (time_t)now.unix_time;
 	struct tm tm;
 
@@ -459,7 +463,7 @@ handle_command(struct garaged *g, const char *door, const void *payload, size_t 
 	unsigned presses = 0;
 	bool accepted;
 
-	r = cmd_check(&g->verifier, door, payload, len, retained, command_now(), &c);
+	r = cmd_check(&g->verifier, door, payload, len, retained, command_now(g), &c);
 	accepted = r == CMD_OK;
 	if (accepted)
 		r = driver_act(&g->doors[c.door_index].gd, goal_of(c.action), timer_now_ms(),
@@ -559,7 +563,7 @@ handle_admin(struct garaged *g, const void *payload, size_t len, bool retained)
 	enum cmd_reason r;
 	bool verified;
 
-	r = cmd_admin_check(&g->verifier, payload, len, retained, command_now(), &a);
+	r = cmd_admin_check(&g->verifier, payload, len, retained, command_now(g), &a);
 	verified = r == CMD_OK;
 	if (verified) {
 		(void)save_state(g);
@@ -588,7 +592,7 @@ static void
 handle_enroll(struct garaged *g, const void *payload, size_t len, bool retained)
 {
 	char ev[EVENT_MAX], msg[2048] = "";
-	struct cmd_now now = command_now();
+	struct cmd_now now = command_now(g);
 	struct cmd_enroll e;
 	struct cmd_admin op;
 	enum cmd_reason r;

@@ -1689,6 +1689,76 @@ test_cmd_RevokedKeyRefused(void **state)
 	assert_reason(check_spec(f, &s, NOW), CMD_UNKNOWN_KEY);
 }
 
+/* "HH:MM" of UTC at t, into buf. */
+static void
+hm_of(char buf[6], int64_t t)
+{
+	struct cmd_now n = at(t);
+
+	snprintf(buf, 6, "%02u:%02u", (unsigned)(n.minute / 60) % 24, (unsigned)n.minute % 60);
+}
+
+/*
+ * With the clock set back, days= and hours= follow the time the verifier judges by (the latest
+ * seen), as not_before= and not_after= do: the caller reads the calendar of
+ * cmd_verifier_now(), and a calendar read for the clock set back is not trusted.
+ */
+static void
+test_cmd_ScheduleFollowsTheVerifiersTime(void **state)
+{
+	struct fixture *f = *state;
+	struct spec s = default_spec();
+	char a64[64], text[256], from[6], to[6], err[128];
+	const int64_t back = NOW - 7200; /* the clock, two hours behind the latest time seen */
+
+	assert_int_equal(cmd_verifier_now(&f->v, NOW), NOW);
+	cmd_verifier_start(&f->v, START, NOW);
+	assert_int_equal(cmd_verifier_now(&f->v, back), NOW);
+	assert_int_equal(cmd_verifier_now(&f->v, NOW + 5), NOW + 5);
+	assert_int_equal(f->v.latest, NOW); /* asking changes nothing */
+
+	/* The walker's hours ended an hour before the latest time seen, and held at the clock's. */
+	sodium_bin2base64(a64, sizeof(a64), alice.pk, sizeof(alice.pk),
+	                  sodium_base64_VARIANT_ORIGINAL);
+	hm_of(from, NOW - 3 * 3600);
+	hm_of(to, NOW - 3600);
+	snprintf(text, sizeof(text), "ed25519 %s alice hours=%s-%s\n", a64, from, to);
+	assert_int_equal(cmd_keys_parse(&f->ring, text, strlen(text), err, sizeof(err)), 0);
+	s.ts = NOW;
+
+	/* The calendar of the verifier's time: off hours, as with the clock right. */
+	s.nonce = "sched-nonce1";
+	{
+		char buf[CMD_MAX_PAYLOAD + 1];
+		size_t n = build(buf, sizeof(buf), &s);
+
+		assert_reason(cmd_check(&f->v, "main", (const uint8_t *)buf, n, false,
+		                        at(cmd_verifier_now(&f->v, back)), NULL),
+		              CMD_KEY_OFF_HOURS);
+		/* A calendar read for the clock set back (inside the hours) is not trusted. */
+		assert_reason(
+		    cmd_check(&f->v, "main", (const uint8_t *)buf, n, false, at(back), NULL),
+		    CMD_KEY_OFF_HOURS);
+		assert_int_equal(cmd_verifier_time(&f->v, at(back)).unix_time, NOW);
+		assert_int_equal(cmd_verifier_time(&f->v, at(back)).wday, 7);
+		assert_int_equal(cmd_verifier_time(&f->v, at(NOW)).minute, at(NOW).minute);
+	}
+
+	/* Hours around the latest time seen: obeyed with the clock still behind. */
+	hm_of(from, NOW - 3600);
+	hm_of(to, NOW + 3600);
+	snprintf(text, sizeof(text), "ed25519 %s alice hours=%s-%s\n", a64, from, to);
+	assert_int_equal(cmd_keys_parse(&f->ring, text, strlen(text), err, sizeof(err)), 0);
+	{
+		char buf[CMD_MAX_PAYLOAD + 1];
+		size_t n = build(buf, sizeof(buf), &s);
+
+		assert_reason(cmd_check(&f->v, "main", (const uint8_t *)buf, n, false,
+		                        at(cmd_verifier_now(&f->v, back)), NULL),
+		              CMD_OK);
+	}
+}
+
 /* ---- the window's capacity ---------------------------------------------------------------- */
 
 /* A full ring of keys k0 ... k31 that may do anything, each with its own key pair. */
@@ -2352,6 +2422,7 @@ main(void)
 	    T(test_cmd_ZeroSkew),
 	    T(test_cmd_ExtremeClock),
 	    T(test_cmd_ClockSteppedBackDoesNotReopenWindow),
+	    T(test_cmd_ScheduleFollowsTheVerifiersTime),
 	    T(test_cmd_RestartRefusesWhatWasAccepted),
 	    T(test_cmd_RestartWithClockSetBack),
 	    T(test_cmd_SameCommandTwiceIsReplay),
