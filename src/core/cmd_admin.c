@@ -253,6 +253,7 @@ cmd_admin_check(struct cmd_verifier *v, const uint8_t *payload, size_t len, bool
 		return CMD_UNKNOWN_KEY;
 	else if (!key->admin)
 		return CMD_NOT_ADMIN;
+	out->now = cmd_verifier_now(v, now.unix_time);
 	reason = cmd_key_valid_at(key, cmd_verifier_time(v, now));
 	if (reason != CMD_OK)
 		return reason;
@@ -276,13 +277,23 @@ cmd_admin_check(struct cmd_verifier *v, const uint8_t *payload, size_t len, bool
 
 /* ---- the change --------------------------------------------------------------------------- */
 
+/* True iff k is inside its not_before= and not_after= at T (both seconds included). */
+static bool
+usable_at(const struct cmd_key *k, int64_t t)
+{
+	return (!k->has_not_before || t >= k->not_before) &&
+	       (!k->has_not_after || t <= k->not_after);
+}
+
+/* Admin keys of the ring's first nkeys, but SKIP, that may sign at T. */
 static size_t
-count_admins(const struct cmd_keyring *ring, size_t nkeys)
+count_usable_admins(const struct cmd_keyring *ring, size_t nkeys, const struct cmd_key *skip,
+                    int64_t t)
 {
 	size_t n = 0;
 
 	for (size_t i = 0; i < nkeys; i++)
-		n += ring->keys[i].admin;
+		n += &ring->keys[i] != skip && ring->keys[i].admin && usable_at(&ring->keys[i], t);
 	return n;
 }
 
@@ -330,8 +341,11 @@ cmd_keyring_apply(const struct cmd_keyring *ring, const struct cmd_admin *op,
 		                     cmd__bounded_len(op->target, sizeof(op->target)));
 		if (k == NULL)
 			return CMD_UNKNOWN_TARGET;
-		/* Without an admin key, only a shell on the device could manage keys again. */
-		else if (k->admin && count_admins(ring, nkeys) == 1)
+		/*
+		 * Without an admin key that can sign now, only a shell on the device could manage
+		 * keys again: an expired admin key, or one not valid yet, does not count.
+		 */
+		else if (k->admin && count_usable_admins(ring, nkeys, k, op->now) == 0)
 			return CMD_LAST_ADMIN;
 		at = (size_t)(k - ring->keys);
 		if (out_ring != ring)

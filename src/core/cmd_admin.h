@@ -51,6 +51,12 @@ struct cmd_admin {
 	char target[CMD_KID_MAX + 1]; /* add: the new key's kid; remove: the kid to remove */
 	struct cmd_key key;           /* add: the key its line describes (line 0) */
 	int64_t ts;
+	/*
+	 * The time the message was judged at, as the verifier judges (cmd_verifier_now()):
+	 * cmd_keyring_apply() judges the change at it, so the writer of authorized_keys passes
+	 * it on with the op.
+	 */
+	int64_t now;
 	char kid[CMD_KID_MAX + 1];          /* the signer's */
 	char nonce[CMD_NONCE_TEXT_MAX + 1]; /* as received (base64url), for the audit event */
 	char error[CMD_ADMIN_ERROR_MAX];    /* add: why its line was refused, when it was */
@@ -64,9 +70,10 @@ struct cmd_admin {
  * (not exactly the seven fields, or an arg that does not fit the op: an add's line is parsed
  * and its message kept in out->error), unknown_key, not_admin (the signer's line lacks admin),
  * the signer's key_not_yet_valid, key_expired and key_off_hours, stale, future, replay (one
- * window with commands), bad_signature, and rate_limited when the replay window is full. Only a
- * message with a valid signature enters the replay window. Whether the change fits the keyring
- * is cmd_keyring_apply()'s to say.
+ * window with commands), bad_signature, and rate_limited when the signer's share of the replay
+ * window, or the window, is full. Only a message with a valid signature enters the replay
+ * window, in its signer's share. out->now is the time it was judged at. Whether the change fits
+ * the keyring is cmd_keyring_apply()'s to say.
  */
 enum cmd_reason cmd_admin_check(struct cmd_verifier *v, const uint8_t *payload, size_t len,
                                 bool retained, struct cmd_now now, struct cmd_admin *out);
@@ -80,14 +87,19 @@ enum cmd_reason cmd_admin_check(struct cmd_verifier *v, const uint8_t *payload, 
 enum cmd_reason cmd_keyring_can_add(const struct cmd_keyring *ring, const struct cmd_key *k);
 
 /*
- * The keyring RING with the change OP (as cmd_admin_check() accepted it) made, into *out_ring:
- * CMD_OK, or the reason the change cannot be made, and then *out_ring is untouched.
+ * The keyring RING with the change OP (as cmd_admin_check() accepted it) made at the time
+ * op->now, into *out_ring: CMD_OK, or the reason the change cannot be made, and then *out_ring
+ * is untouched.
  * add: key_exists when the kid is in the ring, too_many_keys when the ring holds CMD_MAX_KEYS;
- * else the key comes last, with line 0. remove: unknown_target when the kid is not in the ring,
- * last_admin when it is the ring's only admin key; else the others keep their order and the
- * freed slot is zeroed. renew: the ring as it is. malformed for an op that is none of these or
- * an add whose key no line could hold. out_ring may be ring itself. Line numbers stay those of
- * the old text: the caller that writes the new file reads it back for new ones.
+ * else the key comes last, with line 0.
+ * remove: unknown_target when the kid is not in the ring; last_admin when it is an admin key
+ * and no other admin key in the ring is valid at op->now (its not_before= and not_after=: an
+ * expired admin can never sign again, and one not valid yet cannot manage the keys now, which
+ * is what the rule keeps possible; days= and hours= are not looked at, since they come round
+ * within a week); else the others keep their order and the freed slot is zeroed. renew: the
+ * ring as it is. malformed for an op that is none of these or an add whose key no line could
+ * hold. out_ring may be ring itself. Line numbers stay those of the old text: the caller that
+ * writes the new file reads it back for new ones.
  */
 enum cmd_reason cmd_keyring_apply(const struct cmd_keyring *ring, const struct cmd_admin *op,
                                   struct cmd_keyring *out_ring);

@@ -537,6 +537,7 @@ cmd_enroll_check(struct cmd_verifier *v, const uint8_t *payload, size_t len, boo
 		return CMD_UNKNOWN_KEY;
 	else if (!inviter->admin)
 		return CMD_NOT_ADMIN;
+	out->now = cmd_verifier_now(v, now.unix_time);
 	reason = cmd_key_valid_at(inviter, cmd_verifier_time(v, now));
 	if (reason != CMD_OK)
 		return reason;
@@ -587,6 +588,7 @@ cmd_enroll_admin_op(const struct cmd_enroll *e, struct cmd_admin *op)
 	op->key.line = 0;
 	memcpy(op->target, e->inv.key.kid, sizeof(op->target));
 	op->ts = e->ts;
+	op->now = e->now;
 	memcpy(op->nonce, e->nonce, sizeof(op->nonce));
 	/* The inviter is who asked for the key, as the signer of an admin's add is. */
 	memcpy(op->kid, e->inv.by, sizeof(op->kid));

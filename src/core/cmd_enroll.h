@@ -94,6 +94,7 @@ struct cmd_enroll {
 	 */
 	struct cmd_invite inv;
 	int64_t ts;
+	int64_t now; /* the time it was judged at (cmd_verifier_now()), for cmd_keyring_apply() */
 	char nonce[CMD_NONCE_TEXT_MAX + 1]; /* as received (base64url) */
 };
 
@@ -110,9 +111,10 @@ struct cmd_enroll {
  * over_permissive (the new key would allow more than the inviter's: cmd_key_within()), stale,
  * future, replay (one window with commands and admin messages), bad_proof (the signature by the
  * invitation's one-time key), bad_signature (the signature by the new key), rate_limited when
- * the replay window is full, then key_exists and too_many_keys (cmd_keyring_can_add()). Only a
- * request with both signatures valid enters the replay window. Times are judged as a key's are:
- * by the latest time the verifier has seen.
+ * the inviter's share of the replay window, or the window, is full, then key_exists and
+ * too_many_keys (cmd_keyring_can_add()). Only a request with both signatures valid enters the
+ * replay window, in its inviter's share. Times are judged as a key's are: by the latest time
+ * the verifier has seen; out->now is that time.
  *
  * Its stack holds CMD_INVITE_MAX bytes for the invitation and the signed texts, and the
  * invitation's CMD_INVITE_JSON_TOKENS jsmn tokens while it is read.

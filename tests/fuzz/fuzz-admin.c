@@ -79,13 +79,18 @@ LLVMFuzzerInitialize(int *argc, char ***argv)
 	return 0;
 }
 
+/* Admin keys of r but SKIP that may sign at T (their not_before= and not_after=). */
 static size_t
-count_admins(const struct cmd_keyring *r)
+count_usable_admins(const struct cmd_keyring *r, const struct cmd_key *skip, int64_t t)
 {
 	size_t n = 0;
 
-	for (size_t i = 0; i < r->nkeys; i++)
-		n += r->keys[i].admin;
+	for (size_t i = 0; i < r->nkeys; i++) {
+		const struct cmd_key *k = &r->keys[i];
+
+		n += k != skip && k->admin && (!k->has_not_before || t >= k->not_before) &&
+		     (!k->has_not_after || t <= k->not_after);
+	}
 	return n;
 }
 
@@ -124,7 +129,7 @@ check_apply(const struct cmd_keyring *r, const struct cmd_admin *a)
 	case CMD_ADMIN_REMOVE:
 		if (target == NULL)
 			want = CMD_UNKNOWN_TARGET;
-		else if (target->admin && count_admins(r) == 1)
+		else if (target->admin && count_usable_admins(r, target, a->now) == 0)
 			want = CMD_LAST_ADMIN;
 		break;
 	default:
@@ -142,7 +147,7 @@ check_apply(const struct cmd_keyring *r, const struct cmd_admin *a)
 			FUZZ_CHECK(((const uint8_t *)&out_ring)[i] == 0xa5);
 		return;
 	}
-	FUZZ_CHECK(count_admins(&out_ring) >= 1);
+	FUZZ_CHECK(count_usable_admins(&out_ring, NULL, a->now) >= 1);
 	switch (a->op) {
 	case CMD_ADMIN_ADD:
 		FUZZ_CHECK(out_ring.nkeys == r->nkeys + 1);
@@ -172,6 +177,7 @@ check_accepted(const struct cmd_admin *a, struct cmd_now now)
 	FUZZ_CHECK(a->ts >= START && a->ts >= NOW - SKEW && a->ts <= NOW + SKEW);
 	FUZZ_CHECK(a->nonce[0] != '\0');
 	FUZZ_CHECK(a->error[0] == '\0');
+	FUZZ_CHECK(a->now == NOW);
 	switch (a->op) {
 	case CMD_ADMIN_ADD:
 		/* What the door half will write: it parses back to the key that was accepted. */

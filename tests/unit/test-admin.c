@@ -858,6 +858,8 @@ op_of(enum cmd_admin_op which, const char *target)
 	memset(&op, 0, sizeof(op));
 	op.op = which;
 	op.has_op = true;
+	/* At NOW, as cmd_admin_check() leaves it. */
+	op.now = NOW;
 	if (which == CMD_ADMIN_ADD) {
 		snprintf(line, sizeof(line), "ed25519 %s %s doors=main", b64_of(&dave), target);
 		assert_int_equal(cmd_key_parse(&op.key, line, strlen(line), err, sizeof(err)), 0);
@@ -1039,6 +1041,54 @@ test_admin_ApplyLastAdmin(void **state)
 }
 
 /*
+ * An expired admin key can never sign again, and one not valid yet cannot manage the keys
+ * now: neither lets the last admin key that can sign now be removed.
+ */
+static void
+test_admin_ApplyLastUsableAdmin(void **state)
+{
+	struct fixture *f = *state;
+	struct cmd_keyring *out = test_malloc(sizeof(*out));
+	char text[1024], err[256];
+	struct cmd_admin op;
+
+	/* k0 admin; k1 admin expired in 2020; k2 admin from 2030; k3 plain. */
+	snprintf(text, sizeof(text),
+	         "ed25519 %s k0 admin\n"
+	         "ed25519 %s k1 not_after=2020-01-01T00:00:00Z admin\n"
+	         "ed25519 %s k2 not_before=2030-01-01T00:00:00Z admin\n"
+	         "ed25519 %s k3\n",
+	         b64_of(&owner), b64_of(&carol), b64_of(&dave), b64_of(&bob));
+	assert_int_equal(cmd_keys_parse(&f->ring, text, strlen(text), err, sizeof(err)), 0);
+	op = op_of(CMD_ADMIN_REMOVE, "k0");
+	expect_refused(&f->ring, &op, CMD_LAST_ADMIN);
+	/* The unusable admins themselves may go, and plain keys. */
+	op = op_of(CMD_ADMIN_REMOVE, "k1");
+	assert_reason(cmd_keyring_apply(&f->ring, &op, out), CMD_OK);
+	op = op_of(CMD_ADMIN_REMOVE, "k2");
+	assert_reason(cmd_keyring_apply(out, &op, out), CMD_OK);
+	op = op_of(CMD_ADMIN_REMOVE, "k3");
+	assert_reason(cmd_keyring_apply(out, &op, out), CMD_OK);
+	op = op_of(CMD_ADMIN_REMOVE, "k0");
+	expect_refused(out, &op, CMD_LAST_ADMIN);
+
+	/* Judged at the change's time: in 2019 k1 could still sign, in 2030 k2 can. */
+	op = op_of(CMD_ADMIN_REMOVE, "k0");
+	op.now = 1546300800; /* 2019-01-01 */
+	assert_reason(cmd_keyring_apply(&f->ring, &op, out), CMD_OK);
+	op.now = 1893456000; /* 2030-01-01, its first second */
+	assert_reason(cmd_keyring_apply(&f->ring, &op, out), CMD_OK);
+	op.now = 1893456000 - 1;
+	expect_refused(&f->ring, &op, CMD_LAST_ADMIN);
+	/* The last second of k1's not_after is still its. */
+	op.now = 1577836800; /* 2020-01-01T00:00:00Z */
+	assert_reason(cmd_keyring_apply(&f->ring, &op, out), CMD_OK);
+	op.now = 1577836800 + 1;
+	expect_refused(&f->ring, &op, CMD_LAST_ADMIN);
+	test_free(out);
+}
+
+/*
  * One admin key's flood of valid admin messages fills its share of the replay window, which
  * commands share: the owner's own messages still pass, and can remove the flooding key.
  */
@@ -1067,6 +1117,7 @@ test_admin_FloodFillsOnlyTheSignersShare(void **state)
 	s.arg = "carol";
 	assert_reason(check_spec(f, &s, NOW, &out), CMD_OK);
 	assert_string_equal(out.target, "carol");
+	assert_int_equal(out.now, NOW);
 }
 
 static void
@@ -1311,6 +1362,7 @@ main(void)
 	    T(test_admin_CanAdd),
 	    T(test_admin_ApplyRemove),
 	    T(test_admin_ApplyLastAdmin),
+	    T(test_admin_ApplyLastUsableAdmin),
 	    T(test_admin_FloodFillsOnlyTheSignersShare),
 	    T(test_admin_ApplyRenewAndBadOps),
 	    T(test_admin_CheckThenApply),
