@@ -307,7 +307,11 @@ cmd_keyring_can_add(const struct cmd_keyring *ring, const struct cmd_key *k)
 	nkeys = ring->nkeys < CMD_MAX_KEYS ? ring->nkeys : CMD_MAX_KEYS;
 	if (cmd_keyring_find(ring, k->kid, cmd__bounded_len(k->kid, sizeof(k->kid))) != NULL)
 		return CMD_KEY_EXISTS;
-	else if (nkeys == CMD_MAX_KEYS)
+	for (size_t i = 0; i < nkeys; i++) {
+		if (memcmp(ring->keys[i].pub, k->pub, sizeof(k->pub)) == 0)
+			return CMD_KEY_EXISTS;
+	}
+	if (nkeys == CMD_MAX_KEYS)
 		return CMD_TOO_MANY_KEYS;
 	return CMD_OK;
 }
@@ -316,7 +320,7 @@ enum cmd_reason
 cmd_keyring_apply(const struct cmd_keyring *ring, const struct cmd_admin *op,
                   struct cmd_keyring *out_ring)
 {
-	const struct cmd_key *k;
+	const struct cmd_key *k, *signer;
 	enum cmd_reason reason;
 	size_t nkeys, at;
 
@@ -327,6 +331,16 @@ cmd_keyring_apply(const struct cmd_keyring *ring, const struct cmd_admin *op,
 	/* Every reason is found before *out_ring is touched, which may be *ring. */
 	switch (op->op) {
 	case CMD_ADMIN_ADD:
+		/*
+		 * Admin limits mean something only if an admin cannot hand out more than it holds:
+		 * the same rule as for an invitation, judged against the signer's line in RING.
+		 */
+		signer =
+		    cmd_keyring_find(ring, op->kid, cmd__bounded_len(op->kid, sizeof(op->kid)));
+		if (signer == NULL)
+			return CMD_UNKNOWN_KEY;
+		else if (cmd_key_well_formed(&op->key) && !cmd_key_within(&op->key, signer))
+			return CMD_OVER_PERMISSIVE;
 		reason = cmd_keyring_can_add(ring, &op->key);
 		if (reason != CMD_OK)
 			return reason;

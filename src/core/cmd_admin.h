@@ -5,11 +5,11 @@
  *
  * It owns the admin message's fields, its signed text, the order of its checks (a command's
  * where they apply, and not_admin) and the rules a change must keep (unknown_target,
- * key_exists, last_admin, too_many_keys). It shares what a command has too: the strict JSON
- * reader (cmd_json.h), the key lines (cmd_keys.h), and the verifier with its time and replay
- * windows (cmd.h, cmd_replay.h), since a nonce is a nonce whichever message used it. It never
- * does I/O, never reads a clock, never allocates: the door half writes the new authorized_keys
- * and swaps its keyring.
+ * over_permissive, key_exists, last_admin, too_many_keys). It shares what a command has too: the
+ * strict JSON reader (cmd_json.h), the key lines (cmd_keys.h), and the verifier with its time and
+ * replay windows (cmd.h, cmd_replay.h), since a nonce is a nonce whichever message used it. It
+ * never does I/O, never reads a clock, never allocates: the door half writes the new
+ * authorized_keys and swaps its keyring.
  */
 #ifndef GARAGED_CORE_CMD_ADMIN_H
 #define GARAGED_CORE_CMD_ADMIN_H
@@ -80,9 +80,10 @@ enum cmd_reason cmd_admin_check(struct cmd_verifier *v, const uint8_t *payload, 
 
 /*
  * Whether key k could be added to RING as it is: CMD_OK, CMD_KEY_EXISTS when its kid is in the
- * ring, CMD_TOO_MANY_KEYS when the ring holds CMD_MAX_KEYS, CMD_MALFORMED for a NULL ring or a
- * key no line could hold. cmd_keyring_apply()'s add, and the enrollment's last check
- * (cmd_enroll.h), ask it.
+ * ring or its public key is (under another kid: a removed key must not come back, nor a kept
+ * one live on, under a second name), CMD_TOO_MANY_KEYS when the ring holds CMD_MAX_KEYS,
+ * CMD_MALFORMED for a NULL ring or a key no line could hold. cmd_keyring_apply()'s add, and the
+ * enrollment's last check (cmd_enroll.h), ask it.
  */
 enum cmd_reason cmd_keyring_can_add(const struct cmd_keyring *ring, const struct cmd_key *k);
 
@@ -90,8 +91,11 @@ enum cmd_reason cmd_keyring_can_add(const struct cmd_keyring *ring, const struct
  * The keyring RING with the change OP (as cmd_admin_check() accepted it) made at the time
  * op->now, into *out_ring: CMD_OK, or the reason the change cannot be made, and then *out_ring
  * is untouched.
- * add: key_exists when the kid is in the ring, too_many_keys when the ring holds CMD_MAX_KEYS;
- * else the key comes last, with line 0.
+ * add: unknown_key when the signer (op->kid) is not in the ring; over_permissive when the key
+ * would allow more than the signer's own line (cmd_key_within(), the invitations' rule: an
+ * admin key without limits may add anything, one with doors=, actions=, not_after=, days= or
+ * hours= only keys inside them); key_exists when the kid or the public key is in the ring;
+ * too_many_keys when the ring holds CMD_MAX_KEYS; else the key comes last, with line 0.
  * remove: unknown_target when the kid is not in the ring; last_admin when it is an admin key
  * and no other admin key in the ring is valid at op->now (its not_before= and not_after=: an
  * expired admin can never sign again, and one not valid yet cannot manage the keys now, which

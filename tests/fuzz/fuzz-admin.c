@@ -94,6 +94,17 @@ count_usable_admins(const struct cmd_keyring *r, const struct cmd_key *skip, int
 	return n;
 }
 
+/* True iff a key of r has pub. */
+static bool
+has_pub(const struct cmd_keyring *r, const uint8_t *pub)
+{
+	for (size_t i = 0; i < r->nkeys; i++) {
+		if (memcmp(r->keys[i].pub, pub, CMD_PUBKEY_LEN) == 0)
+			return true;
+	}
+	return false;
+}
+
 /* Equal in everything a line says. */
 static bool
 same_key(const struct cmd_key *a, const struct cmd_key *b)
@@ -117,11 +128,16 @@ static void
 check_apply(const struct cmd_keyring *r, const struct cmd_admin *a)
 {
 	const struct cmd_key *target = cmd_keyring_find(r, a->target, strlen(a->target));
+	const struct cmd_key *signer = cmd_keyring_find(r, a->kid, strlen(a->kid));
 	enum cmd_reason got, want = CMD_OK;
 
 	switch (a->op) {
 	case CMD_ADMIN_ADD:
-		if (target != NULL)
+		if (signer == NULL)
+			want = CMD_UNKNOWN_KEY;
+		else if (!cmd_key_within(&a->key, signer))
+			want = CMD_OVER_PERMISSIVE;
+		else if (target != NULL || has_pub(r, a->key.pub))
 			want = CMD_KEY_EXISTS;
 		else if (r->nkeys == CMD_MAX_KEYS)
 			want = CMD_TOO_MANY_KEYS;

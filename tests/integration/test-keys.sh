@@ -10,7 +10,7 @@
 source "$(dirname "$0")/../../scripts/testbed.sh"
 make_pki
 start_broker
-for k in alice bob guest night day; do
+for k in alice bob guest night day ladmin; do
 	keypair "$k"
 	chmod 600 "$T/$k.ed.key"
 	declare "PUB_$k=$PUB_B64"
@@ -139,6 +139,33 @@ for n in 1100 5000; do
 done
 unchanged "an oversized admin message"
 pass "a non-admin's add (not_admin), the last admin's removal (last_admin), a kid twice, an unknown target, a malformed line, an oversized message: refused, the file unchanged"
+
+# --- an admin with limits adds only within them; a key already in the ring under another kid -----
+mark
+pub garage/garage/admin "$(admin add "ed25519 $PUB_ladmin ladmin actions=open,close doors=main admin")"
+keys_event '"target":"ladmin".*"result":"accepted"'
+cp "$KEYS" "$T/keys.before"
+mark
+pub garage/garage/admin "$(admin add "ed25519 $PUB_bob eve admin" ladmin)"
+keys_event '"kid":"ladmin","target":"eve".*"reason":"over_permissive"'
+unchanged "a limited admin's add of an unlimited admin"
+mark
+pub garage/garage/admin "$(admin add "ed25519 $PUB_day day2")"
+keys_event '"target":"day2".*"reason":"key_exists"'
+unchanged "day's key under a second kid"
+mark
+pub garage/garage/admin "$(admin add "ed25519 $PUB_bob eve actions=open doors=main" ladmin)"
+keys_event '"kid":"ladmin","target":"eve".*"result":"accepted"'
+# eve holds bob's old key pair (bob was removed above).
+n=$(count '"kid":"eve".*"result":"accepted"')
+pub garage/garage/main/cmd "$(sign bob garage main open "$(now)" "$(nonce)" eve)"
+await_count '"kid":"eve".*"result":"accepted"' $((n + 1)) 5 || fail "eve's open: $(grep '"kid":"eve"' "$T/watch.log" | tail -1)"
+for k in eve ladmin; do
+	mark
+	pub garage/garage/admin "$(admin remove "$k")"
+	keys_event '"target":"'"$k"'".*"result":"accepted"'
+done
+pass "an admin with limits adds keys within them only (over_permissive); a key in the ring under another kid is key_exists"
 
 # --- replay and retained --------------------------------------------------------------------------
 # Stamped 15 s ahead (within clock_skew): after the restart below it is still newer than

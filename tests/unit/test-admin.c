@@ -858,7 +858,8 @@ op_of(enum cmd_admin_op which, const char *target)
 	memset(&op, 0, sizeof(op));
 	op.op = which;
 	op.has_op = true;
-	/* At NOW, as cmd_admin_check() leaves it. */
+	/* Signed by k0, at NOW, as cmd_admin_check() leaves it. */
+	snprintf(op.kid, sizeof(op.kid), "k0");
 	op.now = NOW;
 	if (which == CMD_ADMIN_ADD) {
 		snprintf(line, sizeof(line), "ed25519 %s %s doors=main", b64_of(&dave), target);
@@ -928,6 +929,7 @@ test_admin_ApplyAddToAFullRing(void **state)
 	assert_reason(cmd_keyring_apply(&f->ring, &op, out), CMD_OK);
 	assert_int_equal(out->nkeys, CMD_MAX_KEYS);
 	op = op_of(CMD_ADMIN_ADD, "erin");
+	memcpy(op.key.pub, mallory.pk, sizeof(op.key.pub)); /* a key of its own */
 	expect_refused(out, &op, CMD_TOO_MANY_KEYS);
 	/* An existing kid is named as such, full or not. */
 	op = op_of(CMD_ADMIN_ADD, "dave");
@@ -936,6 +938,7 @@ test_admin_ApplyAddToAFullRing(void **state)
 	op = op_of(CMD_ADMIN_REMOVE, "k5");
 	assert_reason(cmd_keyring_apply(out, &op, out), CMD_OK);
 	op = op_of(CMD_ADMIN_ADD, "erin");
+	memcpy(op.key.pub, mallory.pk, sizeof(op.key.pub));
 	assert_reason(cmd_keyring_apply(out, &op, out), CMD_OK);
 	assert_int_equal(out->nkeys, CMD_MAX_KEYS);
 	assert_string_equal(out->keys[CMD_MAX_KEYS - 1].kid, "erin");
@@ -1032,6 +1035,7 @@ test_admin_ApplyLastAdmin(void **state)
 	expect_refused(out, &op, CMD_LAST_ADMIN);
 	/* Adding an admin first makes room to remove the old one. */
 	op = op_of(CMD_ADMIN_ADD, "dave");
+	snprintf(op.kid, sizeof(op.kid), "k1");
 	op.key.admin = true;
 	assert_reason(cmd_keyring_apply(out, &op, out), CMD_OK);
 	op = op_of(CMD_ADMIN_REMOVE, "k1");
@@ -1085,6 +1089,100 @@ test_admin_ApplyLastUsableAdmin(void **state)
 	assert_reason(cmd_keyring_apply(&f->ring, &op, out), CMD_OK);
 	op.now = 1577836800 + 1;
 	expect_refused(&f->ring, &op, CMD_LAST_ADMIN);
+	test_free(out);
+}
+
+/* The ring of setup(), with carol's admin line as OPTIONS, ready for an add signed by carol. */
+static struct cmd_admin
+add_by_carol(struct fixture *f, const char *carol_options, const char *dave_options)
+{
+	struct cmd_admin op = op_of(CMD_ADMIN_ADD, "dave");
+	char line[512], err[256];
+
+	set_carol(f, carol_options);
+	snprintf(line, sizeof(line), "ed25519 %s dave %s", b64_of(&dave), dave_options);
+	assert_int_equal(cmd_key_parse(&op.key, line, strlen(line), err, sizeof(err)), 0);
+	snprintf(op.kid, sizeof(op.kid), "carol");
+	return op;
+}
+
+/*
+ * An admin key with limits adds only keys within them (cmd_key_within(), as an invitation):
+ * otherwise its limits would mean nothing, since it could add an admin without them and use
+ * that. An admin without limits adds anything.
+ */
+static void
+test_admin_ApplyAddWithinTheSignersLimits(void **state)
+{
+	static const char *const limited =
+	    "doors=main actions=open,close not_after=2026-12-31T23:59:59Z days=mon,tue "
+	    "hours=08:00-18:00";
+	static const struct {
+		const char *dave;
+		enum cmd_reason want;
+	} rows[] = {
+	    {"doors=main actions=open not_after=2026-12-31T23:59:59Z days=tue hours=09:00-10:00",
+	     CMD_OK},
+	    {"doors=main actions=open,close not_after=2026-12-01T00:00:00Z days=mon,tue "
+	     "hours=08:00-18:00 admin",
+	     CMD_OK},
+	    {"", CMD_OVER_PERMISSIVE},
+	    {"admin", CMD_OVER_PERMISSIVE},
+	    {"doors=main actions=open days=tue hours=09:00-10:00", CMD_OVER_PERMISSIVE},
+	    {"doors=main actions=open,stop not_after=2026-12-31T23:59:59Z days=tue "
+	     "hours=09:00-10:00",
+	     CMD_OVER_PERMISSIVE},
+	    {"actions=open not_after=2026-12-31T23:59:59Z days=tue hours=09:00-10:00",
+	     CMD_OVER_PERMISSIVE},
+	    {"doors=main actions=open not_after=2027-01-01T00:00:00Z days=tue hours=09:00-10:00",
+	     CMD_OVER_PERMISSIVE},
+	    {"doors=main actions=open not_after=2026-12-31T23:59:59Z days=tue,wed "
+	     "hours=09:00-10:00",
+	     CMD_OVER_PERMISSIVE},
+	    {"doors=main actions=open not_after=2026-12-31T23:59:59Z days=tue hours=07:00-10:00",
+	     CMD_OVER_PERMISSIVE},
+	};
+	struct fixture *f = *state;
+	struct cmd_keyring *out = test_malloc(sizeof(*out));
+	struct cmd_admin op;
+
+	for (size_t i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
+		op = add_by_carol(f, limited, rows[i].dave);
+		if (rows[i].want == CMD_OK)
+			assert_reason(cmd_keyring_apply(&f->ring, &op, out), CMD_OK);
+		else
+			expect_refused(&f->ring, &op, rows[i].want);
+	}
+	/* Without limits, anything; the limits of the signer's line as the ring has it count. */
+	op = add_by_carol(f, "", "admin");
+	assert_reason(cmd_keyring_apply(&f->ring, &op, out), CMD_OK);
+	op = add_by_carol(f, "doors=main", "admin");
+	expect_refused(&f->ring, &op, CMD_OVER_PERMISSIVE);
+	/* A signer the ring does not have adds nothing. */
+	op = add_by_carol(f, "", "");
+	snprintf(op.kid, sizeof(op.kid), "mallory");
+	expect_refused(&f->ring, &op, CMD_UNKNOWN_KEY);
+	test_free(out);
+}
+
+/* A public key already in the ring is not added again under another kid. */
+static void
+test_admin_ApplyAddSameKeyOtherKid(void **state)
+{
+	struct fixture *f = *state;
+	struct cmd_keyring *out = test_malloc(sizeof(*out));
+	struct cmd_admin op;
+	char line[256], err[128];
+
+	make_ring(&f->ring, 2, "a.");
+	op = op_of(CMD_ADMIN_ADD, "bob2");
+	snprintf(line, sizeof(line), "ed25519 %s bob2", b64_of(&bob)); /* k0's and k1's key */
+	assert_int_equal(cmd_key_parse(&op.key, line, strlen(line), err, sizeof(err)), 0);
+	expect_refused(&f->ring, &op, CMD_KEY_EXISTS);
+	assert_reason(cmd_keyring_can_add(&f->ring, &op.key), CMD_KEY_EXISTS);
+	/* Its own key, under that kid: added. */
+	memcpy(op.key.pub, dave.pk, sizeof(op.key.pub));
+	assert_reason(cmd_keyring_apply(&f->ring, &op, out), CMD_OK);
 	test_free(out);
 }
 
@@ -1363,6 +1461,8 @@ main(void)
 	    T(test_admin_ApplyRemove),
 	    T(test_admin_ApplyLastAdmin),
 	    T(test_admin_ApplyLastUsableAdmin),
+	    T(test_admin_ApplyAddWithinTheSignersLimits),
+	    T(test_admin_ApplyAddSameKeyOtherKid),
 	    T(test_admin_FloodFillsOnlyTheSignersShare),
 	    T(test_admin_ApplyRenewAndBadOps),
 	    T(test_admin_CheckThenApply),
