@@ -529,7 +529,7 @@ change_keys(struct garaged *g, const char *signer, const struct cmd_admin *op, c
 		r = CMD_UNKNOWN_KEY;
 	} else {
 		r = keyfile_change(g->cfg.authorized_keys, k,
-		                   cmd_verifier_time(&g->verifier, command_now()), op, hooks, &ring,
+		                   cmd_verifier_time(&g->verifier, command_now(g)), op, hooks, &ring,
 		                   msg, msglen);
 	}
 	if (r != CMD_OK) {
