@@ -64,7 +64,12 @@ echo "deb: $DISTRO: apt-get build-dep, dpkg-buildpackage in $CH (log: $LOG)" >&2
 in_root sh -c 'cd /build/src && apt-get build-dep -y -q ./' >>"$LOG" 2>&1 ||
 	in_root sh -c 'apt-get update -q && cd /build/src && apt-get build-dep -y -q ./' >>"$LOG" 2>&1 ||
 	{ tail -20 "$LOG" >&2; exit 1; }
-in_root sh -c 'cd /build/src && dpkg-buildpackage -us -uc -b' >>"$LOG" 2>&1 ||
+# The web app's build fetches mqtt.js from the npm registry (CMakeLists.txt, web/): npm in the
+# chroot trusts what this host trusts, so that a registry reached through a proxy with its own
+# CA (this host's /etc/ssl/certs) works there too.
+cp /etc/ssl/certs/ca-certificates.crt "$ROOT/build/host-ca.crt"
+in_root env NODE_EXTRA_CA_CERTS=/build/host-ca.crt npm_config_cafile=/build/host-ca.crt \
+	sh -c 'cd /build/src && dpkg-buildpackage -us -uc -b' >>"$LOG" 2>&1 ||
 	{ tail -30 "$LOG" >&2; exit 1; }
 cp "$ROOT"/build/garaged_*.deb "$OUT/"
 rm -rf "$ROOT/build"
