@@ -569,6 +569,7 @@ enum key {
 	K_RECONNECT_MIN_MS,
 	K_RECONNECT_MAX_S,
 	K_TOPIC_PREFIX,
+	K_RENEW_BEFORE_DAYS,
 	K_AUTHORIZED_KEYS,
 	K_CLOCK_SKEW,
 	K_DISCOVERY,
@@ -643,6 +644,9 @@ static const struct config_key keys[K_NKEYS] = {
                            CFG(reconnect_max_s), "the reconnect backoff's cap, in seconds"},
     [K_TOPIC_PREFIX] = {"mqtt", "topic_prefix", parse_topic_prefix, 0, 0, "garage", NULL, 0,
                         CFG(topic_prefix), "the first level(s) of every topic"},
+    [K_RENEW_BEFORE_DAYS] =
+        {"mqtt", "renew_before_days", parse_number, 0, 365, "30", NULL, 0, CFG(renew_before_days),
+         "days before certfile expires that garaged asks for a new one; 0: never"},
 
     [K_AUTHORIZED_KEYS] = {"security", "authorized_keys", parse_path, 0, 0, NULL,
                            "authorized_keys = /etc/garaged/authorized_keys",

@@ -103,6 +103,7 @@ struct config {
 	uint32_t reconnect_min_ms; /* the first retry's delay */
 	uint32_t reconnect_max_s;  /* the backoff's cap, >= reconnect_min_ms */
 	char topic_prefix[CONFIG_PREFIX_MAX + 1];
+	uint32_t renew_before_days; /* 0: never renew by itself */
 
 	/* [security] */
 	char authorized_keys[CONFIG_PATH_MAX];

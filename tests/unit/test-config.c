@@ -616,7 +616,7 @@ test_config_UnknownKey(void **state)
 	assert_string_equal(err, "t.conf:4: unknown key 'prot' in [mqtt]; the keys of [mqtt] are "
 	                         "host, port, cafile, certfile, keyfile, pin, tls_version, "
 	                         "username, password_file, keepalive, reconnect_min_ms, "
-	                         "reconnect_max_s and topic_prefix");
+	                         "reconnect_max_s, topic_prefix and renew_before_days");
 	expect_error(append(buf, sizeof(buf), base, "relay = 5\n"),
 	             "t.conf:13: unknown key 'relay' in [door.main]", "relay_line");
 	expect_error(splice(buf, sizeof(buf), base, 10, 0, "skew = 5\n"),
