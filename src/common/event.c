@@ -157,6 +157,36 @@ event_enroll(char *buf, size_t len, int64_t ts, const struct cmd_enroll *e, enum
 	return finish(&o);
 }
 
+/* Whether an optional field has a value. */
+static bool
+given(const char *s)
+{
+	return s != NULL && s[0] != '\0';
+}
+
+size_t
+event_renewal(char *buf, size_t len, int64_t ts, const char *step, const char *trigger,
+              const char *serial, const char *not_after, const char *reason, const char *message)
+{
+	struct out o = {buf, len, 0, false};
+
+	put_str(&o, "{");
+	put_int(&o, "ts", ts);
+	put_field(&o, "type", "renewal");
+	put_field(&o, "step", step);
+	if (given(trigger))
+		put_field(&o, "trigger", trigger);
+	if (given(serial))
+		put_field(&o, "serial", serial);
+	if (given(not_after))
+		put_field(&o, "not_after", not_after);
+	if (given(reason))
+		put_field(&o, "reason", reason);
+	if (given(message))
+		put_field(&o, "message", message);
+	return finish(&o);
+}
+
 size_t
 event_state(char *buf, size_t len, int64_t ts, const char *door, enum door_state from,
             enum door_state to)

@@ -44,6 +44,16 @@ size_t event_keys(char *buf, size_t len, int64_t ts, const struct cmd_admin *a,
 size_t event_enroll(char *buf, size_t len, int64_t ts, const struct cmd_enroll *e,
                     enum cmd_reason reason);
 
+/*
+ * A step of a certificate renewal (type "renewal", docs/certificates.md): STEP is "requested",
+ * "accepted", "refused", "installed", "reverted" or "failed"; TRIGGER ("expiry", "admin"), SERIAL
+ * and NOT_AFTER (of the certificate it is about), REASON (a word of renew.h's or the door
+ * half's) and MESSAGE are each left out when NULL or "".
+ */
+size_t event_renewal(char *buf, size_t len, int64_t ts, const char *step, const char *trigger,
+                     const char *serial, const char *not_after, const char *reason,
+                     const char *message);
+
 /* A door's state transition. */
 size_t event_state(char *buf, size_t len, int64_t ts, const char *door, enum door_state from,
                    enum door_state to);
