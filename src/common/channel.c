@@ -16,6 +16,14 @@ nul_inside(const char *s, size_t size)
 	return memchr(s, '\0', size) != NULL;
 }
 
+/* PEM text of LEN bytes in P (a buffer of CHANNEL_PEM_MAX): 1 to CHANNEL_PEM_MAX - 1 bytes, no
+ * NUL among them. What the text says is for the receiver to judge. */
+static bool
+pem_valid(const char *p, uint32_t len)
+{
+	return len > 0 && len < CHANNEL_PEM_MAX && memchr(p, '\0', len) == NULL;
+}
+
 /* A COMMAND's topic kind, and its door segment as that topic can have one. */
 static bool
 topic_allowed(const struct channel_command *c, const struct channel_limits *lim)
@@ -59,6 +67,27 @@ from_net(const union channel_msg *m, size_t len, const struct channel_limits *li
 			return CHANNEL_NONE;
 		}
 		return CHANNEL_COMMAND;
+	case CHANNEL_NEW_KEY:
+		if (len != sizeof(m->new_key) || m->new_key.trigger > CHANNEL_TRIGGER_ADMIN ||
+		    !pem_valid(m->new_key.pem, m->new_key.len)) {
+			*why = "a malformed NEW_KEY message";
+			return CHANNEL_NONE;
+		}
+		return CHANNEL_NEW_KEY;
+	case CHANNEL_NEW_CERT:
+		if (len != sizeof(m->new_cert) || !pem_valid(m->new_cert.pem, m->new_cert.len) ||
+		    !nul_inside(m->new_cert.serial, sizeof(m->new_cert.serial)) ||
+		    !nul_inside(m->new_cert.not_after, sizeof(m->new_cert.not_after))) {
+			*why = "a malformed NEW_CERT message";
+			return CHANNEL_NONE;
+		}
+		return CHANNEL_NEW_CERT;
+	case CHANNEL_CONNECT_FAILED:
+		if (len != sizeof(m->failed) || !nul_inside(m->failed.why, sizeof(m->failed.why))) {
+			*why = "a malformed CONNECT_FAILED message";
+			return CHANNEL_NONE;
+		}
+		return CHANNEL_CONNECT_FAILED;
 	default:
 		*why = "a message of an unknown type";
 		return CHANNEL_NONE;
@@ -95,6 +124,12 @@ from_door(const union channel_msg *m, size_t len, const struct channel_limits *l
 			return CHANNEL_NONE;
 		}
 		return CHANNEL_KEYS;
+	case CHANNEL_RENEWAL:
+		if (len != sizeof(m->renewal) || m->renewal.op >= CHANNEL_RENEWAL_OP_COUNT) {
+			*why = "a malformed RENEWAL message";
+			return CHANNEL_NONE;
+		}
+		return CHANNEL_RENEWAL;
 	default:
 		*why = "a message of an unknown type";
 		return CHANNEL_NONE;

@@ -32,11 +32,15 @@ enum channel_type {
 	CHANNEL_COMMAND,       /* a message on P/D/<door>/cmd, P/D/<door>/ha_cmd, P/D/admin or
 	                          P/D/enroll (struct channel_command's topic says which) */
 	CHANNEL_RUNNING,       /* once, when its privileges are gone and its filter is on */
+	CHANNEL_NEW_KEY,       /* a renewal's new private key, for the door half to keep */
+	CHANNEL_NEW_CERT,      /* a certificate for it that passed every check: install it */
+	CHANNEL_CONNECT_FAILED, /* on trial with a renewed pair: an attempt the broker refused */
 	/* door half -> network half */
 	CHANNEL_STATE = 16, /* a door's retained state */
 	CHANNEL_EVENT,      /* one audit event for P/D/events, or a count of those not sent */
 	CHANNEL_GOODBYE,    /* publish retained "offline", disconnect cleanly, exit */
 	CHANNEL_KEYS,       /* the public key list for P/D/keys (retained), the latest replacing */
+	CHANNEL_RENEWAL,    /* a step of a certificate renewal (struct channel_renewal's op) */
 };
 
 struct channel_hdr {
@@ -104,6 +108,64 @@ struct channel_keys {
 	char json[CHANNEL_KEYS_MAX];
 };
 
+/*
+ * A certificate renewal (docs/certificates.md) crosses the channel so that the network half,
+ * which holds OpenSSL, makes and checks, and the door half, which holds state_dir, keeps: the new
+ * private key goes to the door half (it never leaves the device), and so does the certificate
+ * that the network half found good for it. PEM text, at most CHANNEL_PEM_MAX - 1 bytes (an RSA
+ * key of 8192 bits fits), without a NUL.
+ */
+#define CHANNEL_PEM_MAX 8192U
+
+/*
+ * Where in [device] state_dir the door half keeps a renewal's new key while its certificate is
+ * awaited, and where every new network half looks for it (before it drops its privileges).
+ */
+#define CHANNEL_PENDING_KEY_FILE "client.key.pending"
+
+enum channel_trigger {
+	CHANNEL_TRIGGER_EXPIRY = 0, /* the certificate is within [mqtt] renew_before_days */
+	CHANNEL_TRIGGER_ADMIN = 1,  /* an admin key's signed renew */
+};
+
+struct channel_new_key {
+	struct channel_hdr hdr;
+	uint32_t trigger; /* enum channel_trigger */
+	uint32_t len;     /* of pem: 1 to CHANNEL_PEM_MAX - 1 */
+	char pem[CHANNEL_PEM_MAX];
+};
+
+struct channel_new_cert {
+	struct channel_hdr hdr;
+	uint32_t len;       /* of pem: 1 to CHANNEL_PEM_MAX - 1 */
+	char serial[44];    /* upper-case hex, NUL-terminated, for the log and events */
+	char not_after[24]; /* "2026-12-24T08:00:00Z", NUL-terminated */
+	char pem[CHANNEL_PEM_MAX];
+};
+
+/* Why an attempt with a renewed pair on trial failed: the attempt's one warning line. */
+#define CHANNEL_WHY_MAX 512U
+
+struct channel_connect_failed {
+	struct channel_hdr hdr;
+	char why[CHANNEL_WHY_MAX]; /* NUL-terminated */
+};
+
+/* What CHANNEL_RENEWAL says. */
+enum channel_renewal_op {
+	CHANNEL_RENEWAL_START = 0,     /* an admin asked: make a new key and request */
+	CHANNEL_RENEWAL_STORED,        /* the new key is in state_dir: publish the request */
+	CHANNEL_RENEWAL_LOST,          /* it could not be stored: forget it */
+	CHANNEL_RENEWAL_INSTALLED,     /* the certificate is in state_dir: clear P/D/csr, exit 0 */
+	CHANNEL_RENEWAL_NOT_INSTALLED, /* it could not be installed: the request stands */
+	CHANNEL_RENEWAL_OP_COUNT,
+};
+
+struct channel_renewal {
+	struct channel_hdr hdr;
+	uint32_t op; /* enum channel_renewal_op */
+};
+
 /* A header alone: CHANNEL_CONNECTED, CHANNEL_RUNNING and CHANNEL_GOODBYE. */
 struct channel_bare {
 	struct channel_hdr hdr;
@@ -115,6 +177,8 @@ struct channel_bare {
 _Static_assert(sizeof(struct channel_command) <= CHANNEL_MSG_MAX, "CHANNEL_MSG_MAX");
 _Static_assert(sizeof(struct channel_state) <= CHANNEL_MSG_MAX, "CHANNEL_MSG_MAX");
 _Static_assert(sizeof(struct channel_event) <= CHANNEL_MSG_MAX, "CHANNEL_MSG_MAX");
+_Static_assert(sizeof(struct channel_new_key) <= CHANNEL_MSG_MAX, "CHANNEL_MSG_MAX");
+_Static_assert(sizeof(struct channel_new_cert) <= CHANNEL_MSG_MAX, "CHANNEL_MSG_MAX");
 
 /* Any packet as received: aligned for every layout, one byte longer than the largest. */
 union channel_msg {
@@ -124,6 +188,10 @@ union channel_msg {
 	struct channel_state state;
 	struct channel_event event;
 	struct channel_keys keys;
+	struct channel_new_key new_key;
+	struct channel_new_cert new_cert;
+	struct channel_connect_failed failed;
+	struct channel_renewal renewal;
 	unsigned char raw[CHANNEL_MSG_MAX + 1];
 };
 

@@ -6,9 +6,11 @@
  * network half on what the door half sends. What they do with an accepted packet is what this
  * checks: the packet is exactly its type's size (so every field the receiver reads arrived),
  * its type is one its sender may send, its strings end with a NUL inside their arrays (door,
- * state: printed and published with strlen()), its counts are inside their arrays (cmd.len,
- * event.len, keys.len: that many bytes are copied), its door index inside the doors
- * (state.door), and a command from P/D/admin or P/D/enroll names no door.
+ * state, a renewal's serial, date and reason: printed and published with strlen()), its counts
+ * are inside their arrays (cmd.len, event.len, keys.len, a renewal's pem len: that many bytes
+ * are copied; a key's or certificate's PEM has no NUL among them, since it goes to a file as
+ * it is), its door index inside the doors (state.door), its renewal trigger and step known,
+ * and a command from P/D/admin or P/D/enroll names no door.
  * Beyond those invariants, the verdict must be that of a model written from channel.h's
  * comments, so that a check that refuses too much is found as well as one that refuses too
  * little; a refusal gives a phrase of one line; and judging neither writes the packet nor
@@ -54,6 +56,15 @@ has_nul(size_t off, size_t size)
 	return memchr((const unsigned char *)&msg + off, '\0', size) != NULL;
 }
 
+/* PEM text of N bytes at OFF (an array of CHANNEL_PEM_MAX): 1 to CHANNEL_PEM_MAX - 1 of them,
+ * none a NUL. */
+static bool
+pem_ok(size_t off, uint32_t n)
+{
+	return n >= 1 && n < CHANNEL_PEM_MAX &&
+	       memchr((const unsigned char *)&msg + off, '\0', n) == NULL;
+}
+
 /*
  * The verdict, from channel.h's words rather than channel.c's code: fields read at their
  * offsets from the bytes received.
@@ -94,6 +105,30 @@ model(size_t len, enum channel_from from, const struct channel_limits *lim)
 				return CHANNEL_COMMAND;
 			return CHANNEL_NONE;
 		}
+		case CHANNEL_NEW_KEY:
+			if (len != sizeof(struct channel_new_key) ||
+			    u32_at(offsetof(struct channel_new_key, trigger)) >
+			        CHANNEL_TRIGGER_ADMIN ||
+			    !pem_ok(offsetof(struct channel_new_key, pem),
+			            u32_at(offsetof(struct channel_new_key, len))))
+				return CHANNEL_NONE;
+			return CHANNEL_NEW_KEY;
+		case CHANNEL_NEW_CERT:
+			if (len != sizeof(struct channel_new_cert) ||
+			    !pem_ok(offsetof(struct channel_new_cert, pem),
+			            u32_at(offsetof(struct channel_new_cert, len))) ||
+			    !has_nul(offsetof(struct channel_new_cert, serial),
+			             sizeof(msg.new_cert.serial)) ||
+			    !has_nul(offsetof(struct channel_new_cert, not_after),
+			             sizeof(msg.new_cert.not_after)))
+				return CHANNEL_NONE;
+			return CHANNEL_NEW_CERT;
+		case CHANNEL_CONNECT_FAILED:
+			if (len != sizeof(struct channel_connect_failed) ||
+			    !has_nul(offsetof(struct channel_connect_failed, why),
+			             sizeof(msg.failed.why)))
+				return CHANNEL_NONE;
+			return CHANNEL_CONNECT_FAILED;
 		default:
 			return CHANNEL_NONE;
 		}
@@ -117,6 +152,11 @@ model(size_t len, enum channel_from from, const struct channel_limits *lim)
 		    u32_at(offsetof(struct channel_keys, len)) >= CHANNEL_KEYS_MAX)
 			return CHANNEL_NONE;
 		return CHANNEL_KEYS;
+	case CHANNEL_RENEWAL:
+		if (len != sizeof(struct channel_renewal) ||
+		    u32_at(offsetof(struct channel_renewal, op)) >= CHANNEL_RENEWAL_OP_COUNT)
+			return CHANNEL_NONE;
+		return CHANNEL_RENEWAL;
 	default:
 		return CHANNEL_NONE;
 	}
@@ -167,6 +207,34 @@ check_accepted(enum channel_type t, size_t len, enum channel_from from,
 		FUZZ_CHECK(from == CHANNEL_FROM_DOOR);
 		FUZZ_CHECK(len == sizeof(struct channel_keys));
 		FUZZ_CHECK(msg.keys.len < sizeof(msg.keys.json));
+		break;
+	case CHANNEL_NEW_KEY:
+		FUZZ_CHECK(from == CHANNEL_FROM_NET);
+		FUZZ_CHECK(len == sizeof(struct channel_new_key));
+		FUZZ_CHECK(msg.new_key.len >= 1 && msg.new_key.len < sizeof(msg.new_key.pem));
+		FUZZ_CHECK(strnlen(msg.new_key.pem, msg.new_key.len) == msg.new_key.len);
+		FUZZ_CHECK(msg.new_key.trigger <= CHANNEL_TRIGGER_ADMIN);
+		break;
+	case CHANNEL_NEW_CERT:
+		FUZZ_CHECK(from == CHANNEL_FROM_NET);
+		FUZZ_CHECK(len == sizeof(struct channel_new_cert));
+		FUZZ_CHECK(msg.new_cert.len >= 1 && msg.new_cert.len < sizeof(msg.new_cert.pem));
+		FUZZ_CHECK(strnlen(msg.new_cert.pem, msg.new_cert.len) == msg.new_cert.len);
+		FUZZ_CHECK(strnlen(msg.new_cert.serial, sizeof(msg.new_cert.serial)) <
+		           sizeof(msg.new_cert.serial));
+		FUZZ_CHECK(strnlen(msg.new_cert.not_after, sizeof(msg.new_cert.not_after)) <
+		           sizeof(msg.new_cert.not_after));
+		break;
+	case CHANNEL_CONNECT_FAILED:
+		FUZZ_CHECK(from == CHANNEL_FROM_NET);
+		FUZZ_CHECK(len == sizeof(struct channel_connect_failed));
+		FUZZ_CHECK(strnlen(msg.failed.why, sizeof(msg.failed.why)) <
+		           sizeof(msg.failed.why));
+		break;
+	case CHANNEL_RENEWAL:
+		FUZZ_CHECK(from == CHANNEL_FROM_DOOR);
+		FUZZ_CHECK(len == sizeof(struct channel_renewal));
+		FUZZ_CHECK(msg.renewal.op < CHANNEL_RENEWAL_OP_COUNT);
 		break;
 	default:
 		FUZZ_CHECK(!"channel_check() returned a type that is none of channel.h's");

@@ -25,12 +25,15 @@
 /* The receiver's configuration in most tests: two doors, Home Assistant's plain words off. */
 static const struct channel_limits two_doors = {.ndoors = 2, .ha_unsigned = false};
 
-static const enum channel_type net_types[] = {CHANNEL_CONNECTED, CHANNEL_COMMAND, CHANNEL_RUNNING};
+static const enum channel_type net_types[] = {CHANNEL_CONNECTED, CHANNEL_COMMAND,
+                                              CHANNEL_RUNNING,   CHANNEL_NEW_KEY,
+                                              CHANNEL_NEW_CERT,  CHANNEL_CONNECT_FAILED};
 static const enum channel_type door_types[] = {CHANNEL_STATE, CHANNEL_EVENT, CHANNEL_GOODBYE,
-                                               CHANNEL_KEYS};
-static const enum channel_type all_types[] = {CHANNEL_CONNECTED, CHANNEL_COMMAND, CHANNEL_RUNNING,
-                                              CHANNEL_STATE,     CHANNEL_EVENT,   CHANNEL_GOODBYE,
-                                              CHANNEL_KEYS};
+                                               CHANNEL_KEYS, CHANNEL_RENEWAL};
+static const enum channel_type all_types[] = {
+    CHANNEL_CONNECTED, CHANNEL_COMMAND,        CHANNEL_RUNNING, CHANNEL_NEW_KEY,
+    CHANNEL_NEW_CERT,  CHANNEL_CONNECT_FAILED, CHANNEL_STATE,   CHANNEL_EVENT,
+    CHANNEL_GOODBYE,   CHANNEL_KEYS,           CHANNEL_RENEWAL};
 
 #define COUNT(a) (sizeof(a) / sizeof((a)[0]))
 
@@ -48,6 +51,14 @@ type_size(enum channel_type t)
 		return sizeof(struct channel_event);
 	case CHANNEL_KEYS:
 		return sizeof(struct channel_keys);
+	case CHANNEL_NEW_KEY:
+		return sizeof(struct channel_new_key);
+	case CHANNEL_NEW_CERT:
+		return sizeof(struct channel_new_cert);
+	case CHANNEL_CONNECT_FAILED:
+		return sizeof(struct channel_connect_failed);
+	case CHANNEL_RENEWAL:
+		return sizeof(struct channel_renewal);
 	default:
 		return sizeof(struct channel_bare);
 	}
@@ -87,6 +98,23 @@ make(union channel_msg *m, enum channel_type t)
 	case CHANNEL_KEYS:
 		m->keys.len = 11;
 		memcpy(m->keys.json, "{\"keys\":[]}", 11);
+		break;
+	case CHANNEL_NEW_KEY:
+		m->new_key.trigger = CHANNEL_TRIGGER_ADMIN;
+		m->new_key.len = 4;
+		memcpy(m->new_key.pem, "-key", 4);
+		break;
+	case CHANNEL_NEW_CERT:
+		m->new_cert.len = 5;
+		memcpy(m->new_cert.pem, "-cert", 5);
+		strcpy(m->new_cert.serial, "1A2B");
+		strcpy(m->new_cert.not_after, "2026-12-24T08:00:00Z");
+		break;
+	case CHANNEL_CONNECT_FAILED:
+		strcpy(m->failed.why, "TLS with localhost:8883 failed");
+		break;
+	case CHANNEL_RENEWAL:
+		m->renewal.op = CHANNEL_RENEWAL_INSTALLED;
 		break;
 	default:
 		break;
@@ -154,8 +182,9 @@ test_channel_check_EveryTypeFromTheWrongSenderRefused(void **state)
 static void
 test_channel_check_UnknownTypesRefused(void **state)
 {
-	static const uint32_t unknown[] = {CHANNEL_NONE,     CHANNEL_RUNNING + 1, CHANNEL_STATE - 1,
-	                                   CHANNEL_KEYS + 1, 0x80000000U,         UINT32_MAX};
+	static const uint32_t unknown[] = {CHANNEL_NONE,      CHANNEL_CONNECT_FAILED + 1,
+	                                   CHANNEL_STATE - 1, CHANNEL_RENEWAL + 1,
+	                                   0x80000000U,       UINT32_MAX};
 
 	(void)state;
 	for (size_t i = 0; i < COUNT(unknown); i++) {
@@ -462,6 +491,95 @@ test_channel_check_KeysLen(void **state)
 	assert_refused(&msg, len, CHANNEL_FROM_NET, &two_doors, "unknown type");
 }
 
+/* ---- the renewal's messages --------------------------------------------------------------- */
+
+/* PEM text with a length: 1 to CHANNEL_PEM_MAX - 1 bytes, none of them a NUL (the door half
+ * writes them to a file as they are). */
+static void
+test_channel_check_NewKeyPem(void **state)
+{
+	size_t len;
+
+	(void)state;
+	len = make(&msg, CHANNEL_NEW_KEY);
+	memset(msg.new_key.pem, 'k', sizeof(msg.new_key.pem));
+	msg.new_key.len = CHANNEL_PEM_MAX - 1;
+	assert_accepted(&msg, len, CHANNEL_FROM_NET, &two_doors, CHANNEL_NEW_KEY);
+	msg.new_key.len = CHANNEL_PEM_MAX;
+	assert_refused(&msg, len, CHANNEL_FROM_NET, &two_doors, "a malformed NEW_KEY message");
+	msg.new_key.len = 0;
+	assert_refused(&msg, len, CHANNEL_FROM_NET, &two_doors, "a malformed NEW_KEY message");
+	msg.new_key.len = 10;
+	msg.new_key.pem[9] = '\0';
+	assert_refused(&msg, len, CHANNEL_FROM_NET, &two_doors, "a malformed NEW_KEY message");
+	/* A NUL after the length is none of its bytes. */
+	msg.new_key.len = 9;
+	assert_accepted(&msg, len, CHANNEL_FROM_NET, &two_doors, CHANNEL_NEW_KEY);
+	msg.new_key.trigger = CHANNEL_TRIGGER_EXPIRY;
+	assert_accepted(&msg, len, CHANNEL_FROM_NET, &two_doors, CHANNEL_NEW_KEY);
+	msg.new_key.trigger = CHANNEL_TRIGGER_ADMIN + 1;
+	assert_refused(&msg, len, CHANNEL_FROM_NET, &two_doors, "a malformed NEW_KEY message");
+	/* Only the network half makes keys. */
+	make(&msg, CHANNEL_NEW_KEY);
+	assert_refused(&msg, len, CHANNEL_FROM_DOOR, &two_doors, "unknown type");
+}
+
+static void
+test_channel_check_NewCertFields(void **state)
+{
+	size_t len;
+
+	(void)state;
+	len = make(&msg, CHANNEL_NEW_CERT);
+	msg.new_cert.len = CHANNEL_PEM_MAX;
+	assert_refused(&msg, len, CHANNEL_FROM_NET, &two_doors, "a malformed NEW_CERT message");
+	msg.new_cert.len = 0;
+	assert_refused(&msg, len, CHANNEL_FROM_NET, &two_doors, "a malformed NEW_CERT message");
+	len = make(&msg, CHANNEL_NEW_CERT);
+	memset(msg.new_cert.serial, 'F', sizeof(msg.new_cert.serial));
+	assert_refused(&msg, len, CHANNEL_FROM_NET, &two_doors, "a malformed NEW_CERT message");
+	len = make(&msg, CHANNEL_NEW_CERT);
+	memset(msg.new_cert.not_after, '2', sizeof(msg.new_cert.not_after));
+	assert_refused(&msg, len, CHANNEL_FROM_NET, &two_doors, "a malformed NEW_CERT message");
+	len = make(&msg, CHANNEL_NEW_CERT);
+	msg.new_cert.pem[2] = '\0';
+	assert_refused(&msg, len, CHANNEL_FROM_NET, &two_doors, "a malformed NEW_CERT message");
+}
+
+static void
+test_channel_check_ConnectFailedNeedsNul(void **state)
+{
+	size_t len;
+
+	(void)state;
+	len = make(&msg, CHANNEL_CONNECT_FAILED);
+	memset(msg.failed.why, 'w', sizeof(msg.failed.why) - 1);
+	assert_accepted(&msg, len, CHANNEL_FROM_NET, &two_doors, CHANNEL_CONNECT_FAILED);
+	memset(msg.failed.why, 'w', sizeof(msg.failed.why));
+	assert_refused(&msg, len, CHANNEL_FROM_NET, &two_doors,
+	               "a malformed CONNECT_FAILED message");
+}
+
+static void
+test_channel_check_RenewalOp(void **state)
+{
+	size_t len;
+
+	(void)state;
+	len = make(&msg, CHANNEL_RENEWAL);
+	for (uint32_t op = 0; op < CHANNEL_RENEWAL_OP_COUNT; op++) {
+		msg.renewal.op = op;
+		assert_accepted(&msg, len, CHANNEL_FROM_DOOR, &two_doors, CHANNEL_RENEWAL);
+	}
+	msg.renewal.op = CHANNEL_RENEWAL_OP_COUNT;
+	assert_refused(&msg, len, CHANNEL_FROM_DOOR, &two_doors, "a malformed RENEWAL message");
+	msg.renewal.op = UINT32_MAX;
+	assert_refused(&msg, len, CHANNEL_FROM_DOOR, &two_doors, "a malformed RENEWAL message");
+	/* Only the door half says what became of a renewal. */
+	msg.renewal.op = CHANNEL_RENEWAL_START;
+	assert_refused(&msg, len, CHANNEL_FROM_NET, &two_doors, "unknown type");
+}
+
 /* ---- what every verdict promises ---------------------------------------------------------- */
 
 /* An accepted packet is exactly its type's size and from its type's sender, whatever the
@@ -667,6 +785,10 @@ main(void)
 	    cmocka_unit_test(test_channel_check_StateStringNeedsNul),
 	    cmocka_unit_test(test_channel_check_EventLen),
 	    cmocka_unit_test(test_channel_check_KeysLen),
+	    cmocka_unit_test(test_channel_check_NewKeyPem),
+	    cmocka_unit_test(test_channel_check_NewCertFields),
+	    cmocka_unit_test(test_channel_check_ConnectFailedNeedsNul),
+	    cmocka_unit_test(test_channel_check_RenewalOp),
 	    cmocka_unit_test(test_channel_check_AcceptedMeansExactSizeAndSender),
 	    cmocka_unit_test_setup_teardown(test_channel_recv_RoundTripEveryType, pair_setup,
 	                                    pair_teardown),
