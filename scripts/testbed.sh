@@ -106,9 +106,10 @@ CONF
 	ss -ltn | grep -q "127.0.0.1:$port " || fail "nginx did not listen on $port: $(tail -3 "$NG/error.log" "$NG/out.log")"
 }
 
-# issue CA-STEM CN server|client OUT-STEM [SAN] [DAYS]
+# issue CA-STEM CN server|client OUT-STEM [SAN] [DAYS]: DAYS defaults to pki issue's 365, well
+# outside garaged's renew_before_days (30): only a test that means to renews.
 issue() {
-	local ca=$1 cn=$2 kind=$3 out=$4 san=${5:-} days=${6:-30} eku=clientAuth
+	local ca=$1 cn=$2 kind=$3 out=$4 san=${5:-} days=${6:-365} eku=clientAuth
 	[ "$kind" = server ] && eku=serverAuth
 	openssl req -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -subj "/CN=$cn" \
 		-keyout "$T/pki/$out.key" -out "$T/pki/$out.csr" 2>/dev/null || fail "csr $out"
@@ -125,7 +126,7 @@ make_pki() {
 	mkdir -p "$T/pki"
 	local ca
 	for ca in ca rogue-ca; do
-		openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 30 \
+		openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 3650 \
 			-subj "/CN=garaged test CA" -keyout "$T/pki/$ca.key" -out "$T/pki/$ca.crt" \
 			2>/dev/null || fail "$ca"
 	done
@@ -137,9 +138,10 @@ make_pki() {
 }
 
 # start_broker [SERVER-STEM] [PORT]: sets PORT and BROKER_PID. The ACL is the product's model
-# (garagectl broker-config's): the device writes its own state topics, its key list and its own
-# discovery subtree, and reads its commands, admin messages, enrollment requests and Home
-# Assistant's status; the controller the reverse.
+# (garagectl broker-config's): the device writes its own state topics, its key list, its
+# certificate request and its own discovery subtree, and reads its commands, admin messages,
+# enrollment requests, renewed certificate and Home Assistant's status; the controller the
+# reverse.
 # One line more than the product's: bench/run.sh times mosquitto_sub on a retained message
 # under homeassistant/bench/ with the device's certificate.
 start_broker() {
@@ -151,10 +153,12 @@ topic read garage/garage/+/cmd
 topic read garage/garage/+/ha_cmd
 topic read garage/garage/admin
 topic read garage/garage/enroll
+topic read garage/garage/cert
 topic write garage/garage/availability
 topic write garage/garage/+/state
 topic write garage/garage/events
 topic write garage/garage/keys
+topic write garage/garage/csr
 topic write homeassistant/cover/garage/#
 topic read homeassistant/status
 topic readwrite homeassistant/bench/#
@@ -162,6 +166,7 @@ user ctl.local
 topic write garage/garage/+/cmd
 topic write garage/+/admin
 topic write garage/+/enroll
+topic write garage/+/cert
 topic read garage/#
 topic read homeassistant/#
 user ha.local

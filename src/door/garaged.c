@@ -12,6 +12,12 @@
  * verified admin message or enrollment request changes authorized_keys (handle_admin(),
  * handle_enroll(), keyfile.c).
  *
+ * It keeps the certificate renewal's files (certstore.c, docs/certificates.md) and decides
+ * which pair each network half uses: the network half makes the new key and checks the new
+ * certificate, and the door half makes sure that no pair it installs can strand the device. A
+ * renewed pair is on trial until its first connection; the broker refusing it TRIAL_ATTEMPTS
+ * times, or a network half that cannot load it, gives it up for the pair before it.
+ *
  * One thread, one poll(2) over: the channel to the network half, a timerfd armed for the
  * earliest deadline of anything (relay release, sensor debounce, travel timeout, the network
  * half's restart), a signalfd, and one descriptor per door backend. Nothing wakes it but those.
@@ -37,6 +43,7 @@
 
 #include "authkeys.h"
 #include "caps.h"
+#include "certstore.h"
 #include "cmd.h"
 #include "cmd_replay.h"
 #include "config.h"
@@ -65,6 +72,10 @@
  * not help either, shows the service as failed instead of as a healthy one that is offline.
  */
 #define RESTART_GIVE_UP 5U
+/* How many refusals by the broker (or quick deaths) a renewed pair on trial gets. */
+#define TRIAL_ATTEMPTS 5U
+/* How long a network half told to go for a renewal gets before it is killed. */
+#define RENEW_EXIT_WAIT_MS 3000U
 
 struct door_entry {
 	struct driver gd;
@@ -99,6 +110,23 @@ struct garaged {
 	bool drop;
 	uid_t uid;
 	gid_t gid;
+	/* The certificate renewal (certstore.h): the configuration the next network half gets,
+	 * with the pair it uses as certfile and keyfile, and which pair that is; the broker's
+	 * refusals of a pair on trial so far and the last one's line; whether the network half was
+	 * told to go for a renewal (then it starts again at once, which is no failure) and when
+	 * it is killed if it has not gone by then; a pair given up that could not be moved aside,
+	 * which is then not used again by this process. */
+	struct config netcfg;
+	enum certstore_pair pair;
+	unsigned trial_refusals;
+	char trial_why[CHANNEL_WHY_MAX];
+	bool renew_restart;
+	uint64_t renew_kill_at;
+	bool avoid_trial, avoid_renewed;
+	/* A renewal event made while no network half could publish it (a pair given up: the
+	 * one that failed is going), sent at the next one's CONNECTED; already logged. */
+	char renew_later[EVENT_MAX];
+	size_t renew_later_len;
 };
 
 static void
@@ -271,17 +299,12 @@ publish_keys(struct garaged *g)
 	chan_flush(g);
 }
 
-/* One audit event: on P/D/events when connected, and always as one log line. */
+/* An event for the network half, when there is one (publish_event() logs it first). */
 static void
-publish_event(struct garaged *g, const char *json, size_t len)
+queue_event(struct garaged *g, const char *json, size_t len)
 {
 	struct channel_event *m;
 
-	if (len == 0 || len >= EVENT_MAX) {
-		log_warnx("an event did not fit in %u bytes", EVENT_MAX);
-		return;
-	}
-	log_info("event %s", json);
 	if (g->chan < 0)
 		return;
 	if (chan_out.count == CHAN_EVENTS) {
@@ -299,6 +322,18 @@ publish_event(struct garaged *g, const char *json, size_t len)
 	m->len = (uint32_t)len;
 	memcpy(m->json, json, len);
 	chan_flush(g);
+}
+
+/* One audit event: on P/D/events when connected, and always as one log line. */
+static void
+publish_event(struct garaged *g, const char *json, size_t len)
+{
+	if (len == 0 || len >= EVENT_MAX) {
+		log_warnx("an event did not fit in %u bytes", EVENT_MAX);
+		return;
+	}
+	log_info("event %s", json);
+	queue_event(g, json, len);
 }
 
 static int64_t
@@ -547,6 +582,36 @@ change_keys(struct garaged *g, const char *signer, const struct cmd_admin *op, c
 }
 
 /*
+ * An admin's renew: no key changes. The signer must still be that admin key in the file, as
+ * change_keys() asks; then the network half makes the new key and its request (the renewal
+ * events follow, docs/certificates.md).
+ */
+static enum cmd_reason
+ask_renewal(struct garaged *g, const char *signer, char *msg, size_t msglen)
+{
+	const struct channel_renewal m = {.hdr = {CHANNEL_RENEWAL, sizeof(m)},
+	                                  .op = CHANNEL_RENEWAL_START};
+	const struct cmd_key *k = cmd_keyring_find(&g->keys, signer, strlen(signer));
+	enum cmd_reason r;
+
+	if (k == NULL) {
+		snprintf(msg, msglen, "%s is not among the loaded keys", signer);
+		r = CMD_UNKNOWN_KEY;
+	} else {
+		r = keyfile_signer_check(g->cfg.authorized_keys, k,
+		                         cmd_verifier_time(&g->verifier, command_now(g)), msg,
+		                         msglen);
+	}
+	if (r != CMD_OK) {
+		log_warnx("renew by %s refused (%s): %s", signer, cmd_reason_name(r), msg);
+		return r;
+	}
+	log_info("renew by %s: the network half makes a new key and request", signer);
+	send_child(g, &m, sizeof(m));
+	return CMD_OK;
+}
+
+/*
  * An admin message from P/D/admin. The core verifies it as it verifies a command (retained
  * flag, shape, the signer's key and admin role, its validity, time, replay, signature); then
  * change_keys() makes the change. Every outcome is one "keys" event. A verified message's
@@ -567,7 +632,8 @@ handle_admin(struct garaged *g, const void *payload, size_t len, bool retained)
 	verified = r == CMD_OK;
 	if (verified) {
 		(void)save_state(g);
-		r = change_keys(g, a.kid, &a, msg, sizeof(msg));
+		r = a.op == CMD_ADMIN_RENEW ? ask_renewal(g, a.kid, msg, sizeof(msg))
+		                            : change_keys(g, a.kid, &a, msg, sizeof(msg));
 	}
 	/* What the owner can act on goes with the refusal: why a line or a key is refused. */
 	if (r == CMD_MALFORMED && a.error[0] != '\0')
@@ -690,6 +756,202 @@ running(struct garaged *g)
 	publish_keys(g);
 }
 
+/* One renewal event (event_renewal()). */
+static void
+renewal_event(struct garaged *g, const char *step, const char *trigger, const char *serial,
+              const char *not_after, const char *reason, const char *message)
+{
+	char ev[EVENT_MAX];
+
+	publish_event(g, ev,
+	              event_renewal(ev, sizeof(ev), unix_now(), step, trigger, serial, not_after,
+	                            reason, message));
+}
+
+/* A renewal step for the network half. */
+static void
+renewal_tell(struct garaged *g, enum channel_renewal_op op)
+{
+	const struct channel_renewal m = {.hdr = {CHANNEL_RENEWAL, sizeof(m)}, .op = (uint32_t)op};
+
+	send_child(g, &m, sizeof(m));
+}
+
+/*
+ * The network half made a renewal's new key: it is kept in state_dir (it never leaves the
+ * device), and only then may the request for it go out.
+ */
+static void
+renewal_keep_key(struct garaged *g, const struct channel_new_key *k)
+{
+	const char *trigger = k->trigger == CHANNEL_TRIGGER_ADMIN ? "admin" : "expiry";
+	char err[CONFIG_ERROR_MAX], msg[CONFIG_PATH_MAX + 256];
+
+	if (certstore_keep_key(g->cfg.state_dir, k->pem, k->len, err, sizeof(err)) != 0) {
+		log_warnx("renewal: cannot keep the new key: %s", err);
+		renewal_event(g, "failed", trigger, NULL, NULL, "write_failed", err);
+		renewal_tell(g, CHANNEL_RENEWAL_LOST);
+		return;
+	}
+	snprintf(msg, sizeof(msg),
+	         "a new key is in %s/%s and its request goes to %s/%s/csr; the current "
+	         "certificate stays in use until a new one is installed",
+	         g->cfg.state_dir, CERTSTORE_PENDING, g->cfg.topic_prefix, g->cfg.device_id);
+	log_info("renewal (%s): %s", trigger, msg);
+	renewal_event(g, "requested", trigger, NULL, NULL, NULL, msg);
+	renewal_tell(g, CHANNEL_RENEWAL_STORED);
+}
+
+/* S made safe for a line of a file and the log: letters, digits, ':', '-' and nothing else. */
+static void
+plain_word(char *out, size_t size, const char *s)
+{
+	size_t i;
+
+	for (i = 0; s[i] != '\0' && i + 1 < size; i++)
+		out[i] = ((s[i] >= '0' && s[i] <= '9') || (s[i] >= 'A' && s[i] <= 'Z') ||
+		          (s[i] >= 'a' && s[i] <= 'z') || s[i] == ':' || s[i] == '-')
+		             ? s[i]
+		             : '?';
+	out[i] = '\0';
+}
+
+/*
+ * The network half found a certificate good for the pending key: it goes with the key into
+ * state_dir as the pair on trial, and the network half is told to go; the next one connects
+ * with the new pair.
+ */
+static void
+renewal_install(struct garaged *g, const struct channel_new_cert *c)
+{
+	char serial[sizeof(c->serial)], until[sizeof(c->not_after)];
+	char comment[160], err[CONFIG_ERROR_MAX];
+	const char *reason = "write_failed";
+	int r = -1;
+
+	plain_word(serial, sizeof(serial), c->serial);
+	plain_word(until, sizeof(until), c->not_after);
+	if (g->pair == CERTSTORE_ON_TRIAL) {
+		reason = "busy";
+		snprintf(err, sizeof(err), "a renewed certificate is on trial already");
+	} else {
+		snprintf(comment, sizeof(comment),
+		         "garaged's renewed client certificate (serial %s, valid until %s) and its "
+		         "key",
+		         serial, until);
+		r = certstore_install(g->cfg.state_dir, c->pem, c->len, comment, err, sizeof(err));
+		if (r == 1) {
+			reason = "nothing_pending";
+			snprintf(err, sizeof(err), "no key is pending in %s", g->cfg.state_dir);
+		}
+	}
+	if (r != 0) {
+		log_warnx("renewal: certificate serial %s not installed: %s", serial, err);
+		renewal_event(g, "failed", NULL, serial, until, reason, err);
+		renewal_tell(g, CHANNEL_RENEWAL_NOT_INSTALLED);
+		return;
+	}
+	log_info("renewal: certificate serial %s (valid until %s) and its key are %s/%s; the "
+	         "network half starts again with them",
+	         serial, until, g->cfg.state_dir, CERTSTORE_TRIAL);
+	renewal_tell(g, CHANNEL_RENEWAL_INSTALLED);
+	g->renew_restart = true;
+	g->renew_kill_at = timer_now_ms() + RENEW_EXIT_WAIT_MS;
+}
+
+/*
+ * Gives up the pair in use (REASON: connect_failed, load_failed; WHY: what happened) for the
+ * one before it: the renewed pair before it, or certfile and keyfile. The next network half
+ * uses that; the caller sees that one starts.
+ */
+static void
+renewal_give_up(struct garaged *g, const char *reason, const char *why)
+{
+	char err[CONFIG_ERROR_MAX], msg[CHANNEL_WHY_MAX + CONFIG_PATH_MAX + 256];
+	enum certstore_pair was = g->pair;
+
+	if (was == CERTSTORE_CONFIGURED)
+		return;
+	if (certstore_give_up(g->cfg.state_dir, was, err, sizeof(err)) != 0) {
+		/* Not moved aside: this process will not use it again anyway. */
+		log_warnx("renewal: %s", err);
+		if (was == CERTSTORE_ON_TRIAL)
+			g->avoid_trial = true;
+		else
+			g->avoid_renewed = true;
+	}
+	snprintf(msg, sizeof(msg),
+	         "gave up the %s pair %s: %s; garaged goes back to the pair before it, and keeps "
+	         "the one given up as %s/%s",
+	         was == CERTSTORE_ON_TRIAL ? "renewed" : "renewed (in use)", g->netcfg.certfile,
+	         why, g->cfg.state_dir, CERTSTORE_REFUSED);
+	log_warnx("renewal: %s", msg);
+	/* The network half that could publish it is the one that failed: the next one does,
+	 * once it is connected with the pair before. */
+	g->renew_later_len = event_renewal(g->renew_later, sizeof(g->renew_later), unix_now(),
+	                                   "reverted", NULL, NULL, NULL, reason, msg);
+	if (g->renew_later_len > 0)
+		log_info("event %s", g->renew_later);
+	g->pair = CERTSTORE_CONFIGURED;
+	g->trial_refusals = 0;
+	g->quick_deaths = 0;
+}
+
+/*
+ * The network half must go now (a renewal): its channel closed, which it takes as the door
+ * half's goodbye, and SIGKILL, which a door half that is not root cannot send to one that
+ * became another user; SIGCHLD brings the next one (reap_child(), renew_restart).
+ */
+static void
+let_go(struct garaged *g)
+{
+	if (g->chan >= 0) {
+		close(g->chan);
+		g->chan = -1;
+	}
+	if (g->child > 0)
+		(void)kill(g->child, SIGKILL);
+}
+
+/* The broker refused the pair on trial (WHY: the attempt's line): after TRIAL_ATTEMPTS, it goes. */
+static void
+renewal_refused(struct garaged *g, const char *why)
+{
+	if (g->pair != CERTSTORE_ON_TRIAL || g->renew_restart)
+		return;
+	g->trial_refusals++;
+	snprintf(g->trial_why, sizeof(g->trial_why), "%s", why);
+	log_warnx("renewal: the broker refused the renewed pair (%u of %u): %s", g->trial_refusals,
+	          TRIAL_ATTEMPTS, why);
+	if (g->trial_refusals < TRIAL_ATTEMPTS)
+		return;
+	renewal_give_up(g, "connect_failed", g->trial_why);
+	/* Its network half goes now; the next one starts at once with the pair before. */
+	g->renew_restart = true;
+	g->renew_kill_at = UINT64_MAX;
+	let_go(g);
+}
+
+/* The pair on trial connected: it is the renewed pair now, and the one before it is kept. */
+static void
+renewal_promote(struct garaged *g)
+{
+	char err[CONFIG_ERROR_MAX];
+
+	if (certstore_promote(g->cfg.state_dir, err, sizeof(err)) != 0) {
+		log_warnx("renewal: the renewed pair connected but is not kept yet (%s); the next "
+		          "start tries it again",
+		          err);
+		renewal_event(g, "failed", NULL, NULL, NULL, "write_failed", err);
+		return;
+	}
+	g->pair = CERTSTORE_RENEWED;
+	g->trial_refusals = 0;
+	log_info("renewal: the renewed pair connected and is %s/%s now; the pair before it is "
+	         "kept",
+	         g->cfg.state_dir, CERTSTORE_PAIR);
+}
+
 /* One packet from the network half: channel_check() judges it, as if it came from a stranger. */
 static void
 handle_channel(struct garaged *g)
@@ -717,9 +979,24 @@ handle_channel(struct garaged *g)
 	}
 	switch (channel_check(&m, (size_t)r, CHANNEL_FROM_NET, &lim, &why)) {
 	case CHANNEL_CONNECTED:
+		if (g->pair == CERTSTORE_ON_TRIAL && !g->renew_restart)
+			renewal_promote(g);
 		/* After every (re)connect: the retained truth again, never a transition. */
 		for (i = 0; i < g->ndoors; i++)
 			publish_state(g, &g->doors[i]);
+		if (g->renew_later_len > 0) {
+			queue_event(g, g->renew_later, g->renew_later_len);
+			g->renew_later_len = 0;
+		}
+		break;
+	case CHANNEL_NEW_KEY:
+		renewal_keep_key(g, &m.new_key);
+		break;
+	case CHANNEL_NEW_CERT:
+		renewal_install(g, &m.new_cert);
+		break;
+	case CHANNEL_CONNECT_FAILED:
+		renewal_refused(g, m.failed.why);
 		break;
 	case CHANNEL_RUNNING:
 		if (g->child_running) {
@@ -877,6 +1154,8 @@ next_deadline(const struct garaged *g)
 	uint64_t d = g->restart_at, t;
 	size_t i;
 
+	if (g->renew_restart && g->child > 0 && g->renew_kill_at < d)
+		d = g->renew_kill_at;
 	for (i = 0; i < g->ndoors; i++) {
 		t = driver_deadline(&g->doors[i].gd);
 		if (t < d)
@@ -926,16 +1205,56 @@ choose_user(struct garaged *g)
 }
 
 /*
+ * The pair the next network half uses (certstore_choose()): into g->netcfg, a copy of the
+ * configuration whose certfile and keyfile name it, and g->pair. A pair this process gave up
+ * but could not move aside is not taken again. PATH gets a line saying which, for the log.
+ */
+static void
+choose_pair(struct garaged *g, char *what, size_t whatlen)
+{
+	char path[CERTSTORE_PATH_MAX], warn[CERTSTORE_PATH_MAX + 128];
+	enum certstore_pair p = certstore_choose(g->cfg.state_dir, path, warn, sizeof(warn));
+
+	if (warn[0] != '\0')
+		log_warnx("%s", warn);
+	if ((p == CERTSTORE_ON_TRIAL && g->avoid_trial) ||
+	    (p == CERTSTORE_RENEWED && g->avoid_renewed))
+		p = CERTSTORE_CONFIGURED;
+	if (p != CERTSTORE_CONFIGURED && strlen(path) >= sizeof(g->netcfg.certfile)) {
+		log_warnx("%s: the path is longer than a certificate path may be (%zu); using "
+		          "certfile and keyfile",
+		          path, sizeof(g->netcfg.certfile) - 1);
+		p = CERTSTORE_CONFIGURED;
+	}
+	g->netcfg = g->cfg;
+	g->pair = p;
+	if (p == CERTSTORE_CONFIGURED) {
+		snprintf(what, whatlen, "certfile %s", g->cfg.certfile);
+		return;
+	}
+	/* Its length was checked above: one file is both. */
+	memcpy(g->netcfg.certfile, path, strlen(path) + 1);
+	memcpy(g->netcfg.keyfile, path, strlen(path) + 1);
+	snprintf(what, whatlen, "the renewed pair %s%s", path,
+	         p == CERTSTORE_ON_TRIAL ? ", on trial" : "");
+	/* The key a trial pair holds is no longer pending (a crash between the two steps). */
+	if (p == CERTSTORE_ON_TRIAL)
+		certstore_drop_pending(g->cfg.state_dir);
+}
+
+/*
  * Forks the network half. The child keeps only stdio and its end of the channel: no GPIO
  * line, no signalfd or timerfd of ours, nothing else that was opened before.
  */
 static void
 spawn_child(struct garaged *g, uint64_t now)
 {
+	char what[CERTSTORE_PATH_MAX + 64];
 	int sv[2];
 	pid_t parent = getpid(), pid;
 
 	g->restart_at = UINT64_MAX;
+	choose_pair(g, what, sizeof(what));
 	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) != 0) {
 		log_warn("socketpair for the network half");
 		g->restart_at = now + g->backoff_ms;
@@ -961,7 +1280,7 @@ spawn_child(struct garaged *g, uint64_t now)
 		if (dup2(sv[1], 3) < 0)
 			_exit(1);
 		close_range(4, ~0U, 0);
-		nethalf_main(&g->cfg, 3, g->drop, g->uid, g->gid);
+		nethalf_main(&g->netcfg, 3, g->drop, g->uid, g->gid, g->pair == CERTSTORE_ON_TRIAL);
 	}
 	close(sv[1]);
 	g->chan = sv[0];
@@ -969,7 +1288,7 @@ spawn_child(struct garaged *g, uint64_t now)
 	g->child_started = now;
 	g->child_running = false;
 	g->child_hostile = false;
-	log_info("network half started: pid %ld", (long)pid);
+	log_info("network half started: pid %ld, with %s", (long)pid, what);
 }
 
 /* Every relay released and every press sequence ended: no command comes while it is gone. */
@@ -1037,6 +1356,23 @@ reap_child(struct garaged *g, uint64_t now)
 		release_doors(g);
 		if (g->stop)
 			continue;
+		if (g->renew_restart) {
+			/* Told to go for a renewal: the next one starts at once, with the pair
+			 * certstore_choose() gives now. */
+			g->renew_restart = false;
+			g->renew_kill_at = UINT64_MAX;
+			g->restart_at = now;
+			continue;
+		}
+		if (WIFEXITED(status) && WEXITSTATUS(status) == CHANNEL_EXIT_FATAL &&
+		    g->pair != CERTSTORE_CONFIGURED) {
+			/* A renewed pair it cannot load: the one before it, rather than stopping.
+			 */
+			renewal_give_up(g, "load_failed",
+			                "the network half cannot load it (the log says why)");
+			g->restart_at = now;
+			continue;
+		}
 		if (WIFEXITED(status) && WEXITSTATUS(status) == CHANNEL_EXIT_FATAL) {
 			/* A certificate or key that cannot be loaded: fatal, as before the split.
 			 */
@@ -1059,6 +1395,19 @@ reap_child(struct garaged *g, uint64_t now)
 		}
 		stable = now - g->child_started >= RESTART_STABLE_MS;
 		describe_exit(how, sizeof(how), status);
+		if (g->pair == CERTSTORE_ON_TRIAL && !stable) {
+			/* A pair on trial whose network halves keep dying goes before garaged
+			 * would give up on them. */
+			char why[128];
+
+			snprintf(why, sizeof(why), "the network half %s", how);
+			renewal_refused(g, why);
+			if (g->renew_restart) {
+				g->renew_restart = false;
+				g->restart_at = now;
+				continue;
+			}
+		}
 		gave_up_on_child(g, how, stable);
 		if (stable)
 			g->backoff_ms = RESTART_MIN_MS;
@@ -1140,6 +1489,13 @@ run(struct garaged *g)
 				driver_sensors(&g->doors[i].gd, now);
 		for (i = 0; i < g->ndoors; i++)
 			driver_tick(&g->doors[i].gd, now);
+		if (g->renew_restart && g->child > 0 && now >= g->renew_kill_at) {
+			log_warnx(
+			    "the network half did not go within %u ms of the renewal: killing it",
+			    RENEW_EXIT_WAIT_MS);
+			g->renew_kill_at = UINT64_MAX;
+			let_go(g);
+		}
 		if (!g->stop && g->child == 0 && now >= g->restart_at)
 			spawn_child(g, now);
 	}
@@ -1200,6 +1556,7 @@ setup_fds(struct garaged *g)
 	g->chan = -1;
 	g->restart_at = UINT64_MAX;
 	g->backoff_ms = RESTART_MIN_MS;
+	g->renew_kill_at = UINT64_MAX;
 	return 0;
 }
 
@@ -1211,7 +1568,8 @@ setup_fds(struct garaged *g)
 static int
 check_config(struct garaged *g, const char *conffile)
 {
-	char err[CONFIG_ERROR_MAX];
+	char err[CONFIG_ERROR_MAX], path[CERTSTORE_PATH_MAX], warn[CERTSTORE_PATH_MAX + 128];
+	enum certstore_pair pair;
 	bool missing;
 
 	if (sig_sodium_init() != 0) {
@@ -1228,6 +1586,19 @@ check_config(struct garaged *g, const char *conffile)
 		printf("%s: state_dir %s does not exist yet; garaged makes it at start (systemd's "
 		       "StateDirectory= does under the unit)\n",
 		       conffile, g->cfg.state_dir);
+	/* Which client certificate a start would use (docs/certificates.md). */
+	pair = certstore_choose(g->cfg.state_dir, path, warn, sizeof(warn));
+	if (warn[0] != '\0')
+		printf("%s: %s\n", conffile, warn);
+	if (pair == CERTSTORE_CONFIGURED)
+		printf("%s: client certificate: certfile %s and keyfile %s\n", conffile,
+		       g->cfg.certfile, g->cfg.keyfile);
+	else
+		printf("%s: client certificate: the renewed pair %s%s; it takes precedence over "
+		       "certfile and keyfile\n",
+		       conffile, path,
+		       pair == CERTSTORE_ON_TRIAL ? " (on trial: its first connection decides)"
+		                                  : "");
 	printf("%s: configuration OK\n", conffile);
 	return 0;
 }

@@ -175,6 +175,21 @@ signer_in_file(const char *path, const struct authkeys_file *f, const struct cmd
 	return r;
 }
 
+enum cmd_reason
+keyfile_signer_check(const char *path, const struct cmd_key *signer, struct cmd_now now,
+                     char *msg, size_t msglen)
+{
+	static struct authkeys_file f;
+	char err[1024];
+
+	msg[0] = '\0';
+	if (authkeys_read(path, &f, err, sizeof(err)) != 0) {
+		snprintf(msg, msglen, "%s", err);
+		return CMD_KEYS_WRITE_FAILED;
+	}
+	return signer_in_file(path, &f, signer, now, msg, msglen);
+}
+
 /*
  * One attempt at keyfile_change(): CMD_KEYS_BUSY when the file changed between its reading and
  * the rename (atomicfile.h's expect), and then nothing was changed.

@@ -72,4 +72,13 @@ enum cmd_reason keyfile_change(const char *path, const struct cmd_key *signer, s
                                const struct cmd_admin *op, const struct keyfile_hooks *hooks,
                                struct cmd_keyring *out_ring, char *msg, size_t msglen);
 
+/*
+ * For an admin message that changes no key (renew): SIGNER (the key that verified it, as
+ * loaded) must still be that admin key, valid at NOW, in PATH as it is now, read with every
+ * check of a load, as for keyfile_change(). Returns CMD_OK, or keys_write_failed,
+ * unknown_key, not_admin or the key's validity reason with MSG saying why.
+ */
+enum cmd_reason keyfile_signer_check(const char *path, const struct cmd_key *signer,
+                                     struct cmd_now now, char *msg, size_t msglen);
+
 #endif

@@ -88,13 +88,33 @@ on_log(struct mosquitto *mosq, void *obj, int level, const char *str)
 }
 
 /*
+ * Whether a failed attempt says something about this side's certificate: the broker refused
+ * it, or hung up right after the handshake; not a broker that could not be reached, nor one
+ * whose own certificate this side refused (mqtt_callbacks.failed).
+ */
+static bool
+about_our_certificate(const struct mqtt *m, const char *why)
+{
+	if (why == NULL)
+		return tls_handshake_done(m->tls);
+	switch (tls_refused_check(m->tls)) {
+	case TLS_CHECK_CLIENT:
+	case TLS_CHECK_OTHER:
+		return true;
+	default:
+		return false;
+	}
+}
+
+/*
  * The one warning line of a failed attempt: for TLS, the check that failed and what was
- * wrong (tls_explain_failure); otherwise FALLBACK.
+ * wrong (tls_explain_failure); otherwise FALLBACK. The daemon hears it too (failed()).
  */
 static void
 attempt_failed(struct mqtt *m, const char *fallback)
 {
 	const char *why, *ssl;
+	char line[2048];
 
 	if (m->attempt_reported)
 		return;
@@ -102,19 +122,22 @@ attempt_failed(struct mqtt *m, const char *fallback)
 	/* A broker that refuses our certificate sends an alert saying why, then hangs up. */
 	tls_read_alert(m->tls, mosquitto_ssl_get(m->mosq));
 	why = tls_explain_failure(m->tls);
-	if (why == NULL && tls_handshake_done(m->tls)) {
-		log_warnx("cannot connect to %s:%u: %s, right after the TLS handshake; does the "
-		          "broker accept the client certificate %s?",
-		          m->cfg->host, m->cfg->port, fallback, m->cfg->certfile);
-		return;
-	}
-	if (why == NULL) {
-		log_warnx("cannot connect to %s:%u: %s", m->cfg->host, m->cfg->port, fallback);
-		return;
-	}
 	ssl = tls_ssl_error(m->tls);
-	log_warnx("TLS with %s:%u failed%s%s%s: %s", m->cfg->host, m->cfg->port,
-	          ssl != NULL ? " (" : "", ssl != NULL ? ssl : "", ssl != NULL ? ")" : "", why);
+	if (why == NULL && tls_handshake_done(m->tls))
+		snprintf(line, sizeof(line),
+		         "cannot connect to %s:%u: %s, right after the TLS handshake; does the "
+		         "broker accept the client certificate %s?",
+		         m->cfg->host, m->cfg->port, fallback, m->cfg->certfile);
+	else if (why == NULL)
+		snprintf(line, sizeof(line), "cannot connect to %s:%u: %s", m->cfg->host,
+		         m->cfg->port, fallback);
+	else
+		snprintf(line, sizeof(line), "TLS with %s:%u failed%s%s%s: %s", m->cfg->host,
+		         m->cfg->port, ssl != NULL ? " (" : "", ssl != NULL ? ssl : "",
+		         ssl != NULL ? ")" : "", why);
+	log_warnx("%s", line);
+	if (m->cb.failed != NULL)
+		m->cb.failed(m->arg, line, about_our_certificate(m, why));
 }
 
 static void
@@ -127,9 +150,14 @@ on_connect(struct mosquitto *mosq, void *obj, int rc)
 	if (rc != 0) {
 		/* The broker answered but said no: a certificate it does not accept as a user, an
 		 * ACL, a bad password. libmosquitto closes the socket; we retry with backoff. */
-		log_warnx("broker %s:%u refused the connection: %s", m->cfg->host, m->cfg->port,
-		          mosquitto_connack_string(rc));
+		char line[CONFIG_HOST_MAX + 128];
+
+		snprintf(line, sizeof(line), "broker %s:%u refused the connection: %s",
+		         m->cfg->host, m->cfg->port, mosquitto_connack_string(rc));
+		log_warnx("%s", line);
 		m->attempt_reported = true;
+		if (m->cb.failed != NULL)
+			m->cb.failed(m->arg, line, true);
 		return;
 	}
 	m->state = MQTT_CONNECTED;
@@ -513,6 +541,12 @@ mqtt_cert_days_left(const struct mqtt *m)
 
 	/* Whole days: a certificate with 23 hours left has 0 days, one expired an hour ago -1. */
 	return (int)(s >= 0 ? s / 86400 : -((-s + 86399) / 86400));
+}
+
+void *
+mqtt_ssl_ctx(const struct mqtt *m)
+{
+	return tls_ssl_ctx(m->tls);
 }
 
 unsigned

@@ -25,6 +25,10 @@ struct mqtt_callbacks {
 	/* A message on a subscribed topic; payload is not NUL-terminated. */
 	void (*message)(void *arg, const char *topic, const void *payload, size_t len,
 	                bool retained);
+	/* An attempt failed, with its one warning line (already logged). OURS: the broker
+	 * refused this side's certificate or the session, rather than being out of reach or
+	 * failing this side's checks of its own certificate. May be NULL. */
+	void (*failed)(void *arg, const char *why, bool ours);
 };
 
 /*
@@ -55,6 +59,12 @@ uint64_t mqtt_next_deadline(const struct mqtt *m);
 void mqtt_tick(struct mqtt *m, uint64_t now_ms);
 
 bool mqtt_connected(const struct mqtt *m);
+
+/*
+ * The TLS context (an SSL_CTX *): the client certificate and key in use, and the CA store, for
+ * the renewal (renew.h) to read. Owned by the struct mqtt.
+ */
+void *mqtt_ssl_ctx(const struct mqtt *m);
 
 /* Fewer days than this left on the client certificate is worth a warning (and an event). */
 #define MQTT_CERT_WARN_DAYS 30

@@ -12,6 +12,14 @@
  * by the messages the broker has not acknowledged (MQTT_INFLIGHT_MAX), and the broker is not read
  * while something waits to be written: a broker that stops reading cannot grow this process.
  *
+ * It makes and checks the certificate renewal's cryptography (renew.h, docs/certificates.md):
+ * when the certificate is within [mqtt] renew_before_days of its end (at every connect, and once
+ * a day), or when the door half passes on an admin's renew, it makes a new key of the same kind,
+ * hands it to the door half to keep in state_dir (the key never leaves the device), and publishes
+ * the request on P/D/csr, retained, once the door half has it. A certificate on P/D/cert is
+ * judged by renew_cert_check(); a good one goes to the door half, which installs it and starts
+ * the next network half with it; anything else is refused in an event and changes nothing.
+ *
  * It loads its certificate and key (mqtt_new), then gives up all it can: the user becomes
  * [device] user when started as root, no_new_privs is set, and a seccomp filter allows only
  * the system calls of libmosquitto, OpenSSL, the mDNS lookup, getaddrinfo and logging. It
@@ -33,6 +41,7 @@
 #include <sys/ioctl.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/timerfd.h>
 #include <sys/un.h>
 #include <time.h>
@@ -44,6 +53,12 @@
 #endif
 #endif
 
+#include <openssl/crypto.h>
+#include <openssl/evp.h>
+#include <openssl/pem.h>
+#include <openssl/ssl.h>
+#include <openssl/x509.h>
+
 #include "caps.h"
 #include "ha.h"
 #include "log.h"
@@ -52,6 +67,7 @@
 #include "channel.h"
 #include "nethalf.h"
 #include "topic.h"
+#include "renew.h"
 
 #define TOPIC_MAX       (CONFIG_PREFIX_MAX + CONFIG_NAME_MAX * 2 + 32)
 #define GOODBYE_TIMEOUT 2000U
@@ -61,6 +77,11 @@
 #define OUT_EVENTS_INFLIGHT 16U
 /* At most one "events_dropped" event this often while events are being dropped. */
 #define DROPPED_EVERY_MS 10000U
+/* How often the certificate's end is looked at again while connected. */
+#define RENEW_CHECK_MS (24U * 3600U * 1000U)
+
+_Static_assert(RENEW_SERIAL_MAX <= sizeof(((struct channel_new_cert *)0)->serial), "serial");
+_Static_assert(RENEW_DATE_MAX <= sizeof(((struct channel_new_cert *)0)->not_after), "date");
 
 struct out_event {
 	uint32_t len;
@@ -81,6 +102,8 @@ struct nethalf {
 	char admin_topic[TOPIC_MAX];
 	char enroll_topic[TOPIC_MAX];
 	char keys_topic[TOPIC_MAX];
+	char csr_topic[TOPIC_MAX];
+	char cert_topic[TOPIC_MAX];
 	char state_topics[CONFIG_MAX_DOORS][TOPIC_MAX];
 	bool goodbye;
 	/* The outgoing queue (flush_out): retained topics due, with their latest value ... */
@@ -99,6 +122,25 @@ struct nethalf {
 	size_t ev_head, ev_count;
 	uint64_t ev_dropped;
 	uint64_t dropped_told_at;
+	/* The renewal. This half's certificate's CN, which a new one must carry; whether its pair
+	 * is a renewal on trial (until the first connect with it); the key the request on P/D/csr
+	 * is for, once the door half has stored it, and that request; a new key (and its request)
+	 * sent to the door half and not confirmed yet; what P/D/csr is due to get (the request,
+	 * or an empty retained message that clears it); whether a certificate went to the door
+	 * half, whose answer is awaited; when the certificate's end is looked at again; whether the
+	 * door half installed one (then P/D/csr is cleared and this half exits). */
+	char cn[NAMES_CN_MAX + 1];
+	bool trial;
+	EVP_PKEY *pending;
+	char *request;
+	size_t request_len;
+	EVP_PKEY *making;
+	char *making_request;
+	size_t making_request_len;
+	bool request_due, clear_due;
+	bool installing;
+	uint64_t renew_check_at;
+	bool restart;
 };
 
 static struct log_limit dropped_limit = LOG_LIMIT_INIT("events dropped");
@@ -232,6 +274,14 @@ flush_out(struct nethalf *n)
 	if (n->keys_due && mqtt_publish(n->mqtt, n->keys_topic, n->keys, n->keys_len, true) == 1)
 		return;
 	n->keys_due = false;
+	/* The renewal's request, retained (an empty message clears one: first, when both). */
+	if (n->clear_due && mqtt_publish(n->mqtt, n->csr_topic, "", 0, true) == 1)
+		return;
+	n->clear_due = false;
+	if (n->request_due && n->request != NULL &&
+	    mqtt_publish(n->mqtt, n->csr_topic, n->request, n->request_len, true) == 1)
+		return;
+	n->request_due = false;
 	for (i = 0; i < n->cfg->ndoors; i++) {
 		if (n->discovery_due[i] && discovery_one(n, i) == 1)
 			return;
@@ -264,21 +314,299 @@ out_deadline(const struct nethalf *n)
 static void
 publish_cert_warning(struct nethalf *n)
 {
-	char ev[EVENT_MAX], msg[CONFIG_PATH_MAX + 256];
+	char ev[EVENT_MAX], msg[2 * CONFIG_PATH_MAX + 256];
 	int days = mqtt_cert_days_left(n->mqtt);
 	size_t len;
 
 	if (days >= MQTT_CERT_WARN_DAYS)
 		return;
-	snprintf(msg, sizeof(msg),
-	         "the device certificate %s expires in %d day(s); issue a new one (garagectl pki "
-	         "issue --client ... --force) and restart garaged",
-	         n->cfg->certfile, days);
+	if (n->cfg->renew_before_days > 0 && (uint32_t)days < n->cfg->renew_before_days)
+		snprintf(msg, sizeof(msg),
+		         "the device certificate %s expires in %d day(s); garaged asks for a new "
+		         "one on %s (renew_before_days = %u): garagectl pki sign-requests signs it",
+		         n->cfg->certfile, days, n->csr_topic, n->cfg->renew_before_days);
+	else
+		snprintf(
+		    msg, sizeof(msg),
+		    "the device certificate %s expires in %d day(s); ask for a renewal (garagectl "
+		    "renew, then garagectl pki sign-requests), or issue a new one (garagectl pki "
+		    "issue --client ... --force) and restart garaged",
+		    n->cfg->certfile, days);
 	len = event_note(ev, sizeof(ev), (int64_t)time(NULL), "certificate", NULL, msg);
 	if (len == 0)
 		return;
 	log_info("event %s", ev);
 	queue_event(n, ev, len);
+}
+
+/* One renewal event (event_renewal()), in the log and on P/D/events. */
+static void
+renewal_event(struct nethalf *n, const char *step, const char *trigger,
+              const struct renew_cert_info *info, const char *reason, const char *message)
+{
+	char ev[EVENT_MAX];
+	size_t len;
+
+	len = event_renewal(ev, sizeof(ev), (int64_t)time(NULL), step, trigger,
+	                    info != NULL ? info->serial : NULL,
+	                    info != NULL ? info->not_after : NULL, reason, message);
+	if (len == 0)
+		return;
+	log_info("event %s", ev);
+	queue_event(n, ev, len);
+}
+
+static SSL_CTX *
+ssl_ctx(const struct nethalf *n)
+{
+	return mqtt_ssl_ctx(n->mqtt);
+}
+
+static void
+forget_making(struct nethalf *n)
+{
+	EVP_PKEY_free(n->making);
+	free(n->making_request);
+	n->making = NULL;
+	n->making_request = NULL;
+	n->making_request_len = 0;
+}
+
+/*
+ * A renewal asked for (TRIGGER): a new key of the current one's kind and its request, the key
+ * to the door half. The request goes out once the door half says it has the key
+ * (CHANNEL_RENEWAL_STORED): a certificate for a key the device lost would be worth nothing.
+ */
+static void
+renewal_start(struct nethalf *n, enum channel_trigger trigger)
+{
+	static struct channel_new_key m; /* 8 KiB: off the stack */
+	const char *word = trigger == CHANNEL_TRIGGER_ADMIN ? "admin" : "expiry";
+	char err[256], *pem = NULL;
+	size_t pemlen = 0;
+	EVP_PKEY *key;
+
+	if (n->making != NULL || n->installing) {
+		log_info("renewal (%s): one is already under way", word);
+		return;
+	}
+	key = renew_new_key(SSL_CTX_get0_privatekey(ssl_ctx(n)), err, sizeof(err));
+	if (key != NULL &&
+	    renew_request_make(key, SSL_CTX_get0_certificate(ssl_ctx(n)),
+	                       SSL_CTX_get0_privatekey(ssl_ctx(n)), &n->making_request,
+	                       &n->making_request_len, err, sizeof(err)) != 0) {
+		EVP_PKEY_free(key);
+		key = NULL;
+	}
+	if (key != NULL && (renew_key_pem(key, &pem, &pemlen) != 0 || pemlen >= CHANNEL_PEM_MAX)) {
+		snprintf(err, sizeof(err),
+		         "cannot pass on the new key: its PEM is not %u bytes or "
+		         "less",
+		         CHANNEL_PEM_MAX - 1);
+		renew_secret_free(pem, pemlen);
+		forget_making(n);
+		EVP_PKEY_free(key);
+		key = NULL;
+	}
+	if (key == NULL) {
+		log_warnx("renewal (%s): %s", word, err);
+		renewal_event(n, "failed", word, NULL, "keygen_failed", err);
+		return;
+	}
+	n->making = key;
+	memset(&m, 0, sizeof(m));
+	m.hdr.type = CHANNEL_NEW_KEY;
+	m.hdr.len = sizeof(m);
+	m.trigger = (uint32_t)trigger;
+	m.len = (uint32_t)pemlen;
+	memcpy(m.pem, pem, pemlen);
+	renew_secret_free(pem, pemlen);
+	log_info("renewal (%s): made a new key; the door half keeps it", word);
+	send_msg(n, &m, sizeof(m));
+	OPENSSL_cleanse(&m, sizeof(m));
+}
+
+/* At every connect and once a day: is the certificate within renew_before_days of its end? */
+static void
+renewal_due(struct nethalf *n)
+{
+	int days = mqtt_cert_days_left(n->mqtt);
+
+	n->renew_check_at = timer_now_ms() + RENEW_CHECK_MS;
+	if (n->cfg->renew_before_days == 0 || n->trial || n->pending != NULL || n->making != NULL ||
+	    n->installing || days >= (int)n->cfg->renew_before_days)
+		return;
+	log_info("the certificate expires in %d day(s), within renew_before_days = %u: asking for "
+	         "a new one",
+	         days, n->cfg->renew_before_days);
+	renewal_start(n, CHANNEL_TRIGGER_EXPIRY);
+}
+
+/*
+ * The door half's answer to a new key (STORED or LOST) or to a certificate (INSTALLED or
+ * NOT_INSTALLED), or an admin's renew (START).
+ */
+static void
+renewal_step(struct nethalf *n, enum channel_renewal_op op)
+{
+	switch (op) {
+	case CHANNEL_RENEWAL_START:
+		renewal_start(n, CHANNEL_TRIGGER_ADMIN);
+		break;
+	case CHANNEL_RENEWAL_STORED:
+		if (n->making == NULL)
+			break;
+		EVP_PKEY_free(n->pending);
+		free(n->request);
+		n->pending = n->making;
+		n->request = n->making_request;
+		n->request_len = n->making_request_len;
+		n->making = NULL;
+		n->making_request = NULL;
+		n->request_due = true;
+		log_info("renewal: the new key is stored; its request goes to %s", n->csr_topic);
+		break;
+	case CHANNEL_RENEWAL_LOST:
+		forget_making(n);
+		break;
+	case CHANNEL_RENEWAL_INSTALLED:
+		/* The next network half connects with the new pair; this one clears the request
+		 * on its way out. */
+		n->restart = true;
+		n->goodbye = true;
+		break;
+	case CHANNEL_RENEWAL_NOT_INSTALLED:
+	default:
+		n->installing = false;
+		break;
+	}
+}
+
+/*
+ * A message on P/D/cert: judged whole here, where OpenSSL is; a good certificate goes to the
+ * door half as PEM made again from what was parsed, never the bytes as they came.
+ */
+static void
+renewal_certificate(struct nethalf *n, const void *payload, size_t len)
+{
+	static struct channel_new_cert m; /* 8 KiB: off the stack */
+	struct renew_cert_info info;
+	char msg[RENEW_MSG_MAX], *pem = NULL;
+	enum renew_reason r;
+	size_t pemlen = 0;
+	X509 *x = NULL;
+
+	r = renew_cert_check(payload, len, SSL_CTX_get_cert_store(ssl_ctx(n)),
+	                     n->installing ? NULL : n->pending, n->cn, (int64_t)time(NULL), &x,
+	                     &info, msg, sizeof(msg));
+	if (r == RENEW_OK && (renew_cert_pem(x, &pem, &pemlen) != 0 || pemlen >= CHANNEL_PEM_MAX)) {
+		r = RENEW_TOO_LARGE;
+		snprintf(msg, sizeof(msg), "the certificate's PEM is larger than %u bytes",
+		         CHANNEL_PEM_MAX - 1);
+	}
+	X509_free(x);
+	if (r != RENEW_OK) {
+		log_warnx("renewal: refused a certificate on %s (%s): %s", n->cert_topic,
+		          renew_reason_name(r), msg);
+		renewal_event(n, "refused", NULL, &info, renew_reason_name(r), msg);
+		free(pem);
+		return;
+	}
+	memset(&m, 0, sizeof(m));
+	m.hdr.type = CHANNEL_NEW_CERT;
+	m.hdr.len = sizeof(m);
+	m.len = (uint32_t)pemlen;
+	memcpy(m.serial, info.serial, sizeof(info.serial));
+	memcpy(m.not_after, info.not_after, sizeof(info.not_after));
+	memcpy(m.pem, pem, pemlen);
+	free(pem);
+	n->installing = true;
+	log_info(
+	    "renewal: certificate serial %s, valid until %s, passed every check: installing it",
+	    info.serial, info.not_after);
+	renewal_event(n, "accepted", NULL, &info, NULL,
+	              "installing it: garaged connects with the new pair next");
+	send_msg(n, &m, sizeof(m));
+}
+
+/* The pending key is never encrypted (the door half wrote it): never ask a terminal for a
+ * passphrase, whatever the file says. */
+static int
+no_passphrase(char *buf, int size, int rwflag, void *arg)
+{
+	(void)buf;
+	(void)size;
+	(void)rwflag;
+	(void)arg;
+	return -1;
+}
+
+/*
+ * Before the privileges go: the key of a renewal asked for before this half started (the door
+ * half keeps it in state_dir, readable by its own user only), and its request, to publish
+ * again at every connect until it is answered.
+ */
+static void
+renewal_load(struct nethalf *n)
+{
+	char path[CONFIG_PATH_MAX + sizeof(CHANNEL_PENDING_KEY_FILE) + 1], err[256];
+	static char buf[CHANNEL_PEM_MAX];
+	struct stat st;
+	ssize_t len = -1;
+	BIO *bio;
+	int fd;
+
+	if (renew_cn(X509_get_subject_name(SSL_CTX_get0_certificate(ssl_ctx(n))), n->cn,
+	             sizeof(n->cn)) != 0)
+		log_warnx("the certificate %s has no single usable CN: a renewed one could not be "
+		          "checked, so none will be accepted",
+		          n->cfg->certfile);
+	if (n->trial)
+		return;
+	snprintf(path, sizeof(path), "%s/%s", n->cfg->state_dir, CHANNEL_PENDING_KEY_FILE);
+	fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+	if (fd < 0)
+		return;
+	if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && st.st_size > 0 &&
+	    st.st_size < (off_t)sizeof(buf))
+		len = read(fd, buf, sizeof(buf));
+	close(fd);
+	bio = len > 0 ? BIO_new_mem_buf(buf, (int)len) : NULL;
+	if (bio != NULL)
+		n->pending = PEM_read_bio_PrivateKey(bio, NULL, no_passphrase, NULL);
+	BIO_free(bio);
+	OPENSSL_cleanse(buf, sizeof(buf));
+	if (n->pending != NULL &&
+	    renew_request_make(n->pending, SSL_CTX_get0_certificate(ssl_ctx(n)),
+	                       SSL_CTX_get0_privatekey(ssl_ctx(n)), &n->request, &n->request_len,
+	                       err, sizeof(err)) != 0) {
+		EVP_PKEY_free(n->pending);
+		n->pending = NULL;
+	}
+	if (n->pending == NULL) {
+		log_warnx("%s is not a key a request can be made for: ignored (the next renewal "
+		          "replaces it)",
+		          path);
+		return;
+	}
+	log_info("renewal: a request is pending (%s); it goes to %s again at connect", path,
+	         n->csr_topic);
+}
+
+/* An attempt failed: on trial with a renewed pair, the door half counts the broker's no's. */
+static void
+on_failed(void *arg, const char *why, bool ours)
+{
+	struct nethalf *n = arg;
+	static struct channel_connect_failed m;
+
+	if (!n->trial || !ours)
+		return;
+	memset(&m, 0, sizeof(m));
+	m.hdr.type = CHANNEL_CONNECT_FAILED;
+	m.hdr.len = sizeof(m);
+	snprintf(m.why, sizeof(m.why), "%s", why);
+	send_msg(n, &m, sizeof(m));
 }
 
 static void
@@ -294,11 +622,27 @@ on_connected(void *arg)
 	send_msg(n, &m, sizeof(m));
 	publish_discovery(n);
 	publish_cert_warning(n);
+	if (n->trial) {
+		/* The renewed pair works: the door half keeps it (CONNECTED, above); the request
+		 * it answered is cleared, should the last half not have done it. */
+		struct renew_cert_info info;
+		char msg[CONFIG_PATH_MAX + 96];
+
+		n->trial = false;
+		n->clear_due = true;
+		renew_cert_info(SSL_CTX_get0_certificate(ssl_ctx(n)), &info);
+		snprintf(msg, sizeof(msg), "connected with the renewed certificate %s",
+		         n->cfg->certfile);
+		renewal_event(n, "installed", NULL, &info, NULL, msg);
+	}
+	n->request_due = n->pending != NULL;
+	renewal_due(n);
 	flush_out(n);
 	/* The commands first: tests and the log count that subscription as "listening". */
 	mqtt_subscribe(n->mqtt, n->cmd_filter);
 	mqtt_subscribe(n->mqtt, n->admin_topic);
 	mqtt_subscribe(n->mqtt, n->enroll_topic);
+	mqtt_subscribe(n->mqtt, n->cert_topic);
 	if (n->cfg->ha_commands == CONFIG_HA_COMMANDS_UNSIGNED)
 		mqtt_subscribe(n->mqtt, n->ha_cmd_filter);
 	if (n->cfg->ha_discovery)
@@ -335,6 +679,8 @@ on_message(void *arg, const char *topic, const void *payload, size_t len, bool r
 		forward_command(n, CHANNEL_TOPIC_ADMIN, "", payload, len, retained);
 	else if (strcmp(topic, n->enroll_topic) == 0)
 		forward_command(n, CHANNEL_TOPIC_ENROLL, "", payload, len, retained);
+	else if (strcmp(topic, n->cert_topic) == 0)
+		renewal_certificate(n, payload, len);
 	else if (n->cfg->ha_commands == CONFIG_HA_COMMANDS_UNSIGNED &&
 	         topic_door(topic, n->cfg->topic_prefix, n->cfg->device_id, "ha_cmd", door,
 	                    sizeof(door)))
@@ -392,6 +738,9 @@ again:
 		n->keys_len = m.keys.len;
 		n->keys_have = true;
 		n->keys_due = true;
+		break;
+	case CHANNEL_RENEWAL:
+		renewal_step(n, (enum channel_renewal_op)m.renewal.op);
 		break;
 	default:
 		log_fatalx("the door half sent %s (%zd bytes, type %u)", why, r, m.hdr.type);
@@ -683,10 +1032,11 @@ arm_timer(struct nethalf *n, uint64_t deadline)
 }
 
 _Noreturn void
-nethalf_main(const struct config *cfg, int channel, bool drop, uid_t uid, gid_t gid)
+nethalf_main(const struct config *cfg, int channel, bool drop, uid_t uid, gid_t gid, bool trial)
 {
 	static struct nethalf n;
-	const struct mqtt_callbacks cb = {.connected = on_connected, .message = on_message};
+	const struct mqtt_callbacks cb = {
+	    .connected = on_connected, .message = on_message, .failed = on_failed};
 	const struct channel_bare running = {.hdr = {CHANNEL_RUNNING, sizeof(running)}};
 	bool filtered;
 	char err[CONFIG_ERROR_MAX];
@@ -704,6 +1054,8 @@ nethalf_main(const struct config *cfg, int channel, bool drop, uid_t uid, gid_t 
 	n.cfg = cfg;
 	n.chan = channel;
 	n.armed = UINT64_MAX;
+	n.trial = trial;
+	n.renew_check_at = UINT64_MAX;
 	snprintf(n.availability_topic, sizeof(n.availability_topic), "%s/%s/availability",
 	         cfg->topic_prefix, cfg->device_id);
 	snprintf(n.events_topic, sizeof(n.events_topic), "%s/%s/events", cfg->topic_prefix,
@@ -719,6 +1071,9 @@ nethalf_main(const struct config *cfg, int channel, bool drop, uid_t uid, gid_t 
 	         cfg->device_id);
 	snprintf(n.keys_topic, sizeof(n.keys_topic), "%s/%s/keys", cfg->topic_prefix,
 	         cfg->device_id);
+	snprintf(n.csr_topic, sizeof(n.csr_topic), "%s/%s/csr", cfg->topic_prefix, cfg->device_id);
+	snprintf(n.cert_topic, sizeof(n.cert_topic), "%s/%s/cert", cfg->topic_prefix,
+	         cfg->device_id);
 	for (i = 0; i < cfg->ndoors; i++)
 		snprintf(n.state_topics[i], sizeof(n.state_topics[i]), "%s/%s/%s/state",
 		         cfg->topic_prefix, cfg->device_id, cfg->doors[i].name);
@@ -732,6 +1087,10 @@ nethalf_main(const struct config *cfg, int channel, bool drop, uid_t uid, gid_t 
 		log_warnx("%s", err);
 		_exit(CHANNEL_EXIT_FATAL);
 	}
+	if (trial)
+		log_info("the renewed pair %s is on trial: its first connection decides",
+		         cfg->certfile);
+	renewal_load(&n);
 	/* ... and then every privilege goes, before the first byte from the network. */
 	drop_privileges(cfg, drop, uid, gid);
 	filtered = sandbox();
@@ -752,6 +1111,8 @@ nethalf_main(const struct config *cfg, int channel, bool drop, uid_t uid, gid_t 
 		deadline = mqtt_next_deadline(n.mqtt);
 		if (out_deadline(&n) < deadline)
 			deadline = out_deadline(&n);
+		if (mqtt_connected(n.mqtt) && n.renew_check_at < deadline)
+			deadline = n.renew_check_at;
 		if (log_limit_deadline() < deadline)
 			deadline = log_limit_deadline();
 		arm_timer(&n, deadline);
@@ -777,6 +1138,8 @@ nethalf_main(const struct config *cfg, int channel, bool drop, uid_t uid, gid_t 
 		if (mfd >= 0 && pfd[2].revents)
 			mqtt_io(n.mqtt, pfd[2].revents, timer_now_ms());
 		mqtt_tick(n.mqtt, timer_now_ms());
+		if (mqtt_connected(n.mqtt) && timer_now_ms() >= n.renew_check_at)
+			renewal_due(&n);
 		/* Acknowledgements read above make room; a due count may be said. */
 		flush_out(&n);
 		log_limit_tick();
@@ -788,7 +1151,14 @@ nethalf_main(const struct config *cfg, int channel, bool drop, uid_t uid, gid_t 
 	}
 	/* The last states first: they go out before "offline", in order. */
 	flush_out(&n);
-	mqtt_goodbye(n.mqtt, n.availability_topic, "offline", GOODBYE_TIMEOUT);
+	if (n.restart)
+		/* Not "offline": the next network half connects at once, with the new pair. */
+		mqtt_goodbye(n.mqtt, n.csr_topic, "", GOODBYE_TIMEOUT);
+	else
+		mqtt_goodbye(n.mqtt, n.availability_topic, "offline", GOODBYE_TIMEOUT);
+	forget_making(&n);
+	EVP_PKEY_free(n.pending);
+	free(n.request);
 	mqtt_free(n.mqtt);
 	/* _exit: nothing of the door half's (inherited at fork) may run its exit handlers here. */
 	_exit(0);

@@ -59,10 +59,10 @@ mkdir -p "$SHOTS"
 
 # --- the PKI, and broker-config --web ------------------------------------------------------------
 mkdir -p "$T/pki"
-"$GARAGECTL" pki init --dir "$T/pki" --days 30 >/dev/null || fail "garagectl pki init"
-"$GARAGECTL" pki issue --dir "$T/pki" --server localhost --ip 127.0.0.1 --days 30 >/dev/null || fail "pki issue --server"
+"$GARAGECTL" pki init --dir "$T/pki" >/dev/null || fail "garagectl pki init"
+"$GARAGECTL" pki issue --dir "$T/pki" --server localhost --ip 127.0.0.1 >/dev/null || fail "pki issue --server"
 for c in garage.local ctl.local; do
-	"$GARAGECTL" pki issue --dir "$T/pki" --client "$c" --days 30 >/dev/null || fail "pki issue --client $c"
+	"$GARAGECTL" pki issue --dir "$T/pki" --client "$c" >/dev/null || fail "pki issue --client $c"
 done
 PORT=$(free_port)
 WSPORT=$(free_port)
