@@ -413,18 +413,21 @@ write_acl_text(FILE *f, const struct broker *b)
 		switch (e->role) {
 		case ROLE_DEVICE:
 			fprintf(f,
-			        "# device %s: reads its commands, admin messages and enrollment "
-			        "requests,\n# writes its own state and key list only\n",
+			        "# device %s: reads its commands, admin messages, enrollment "
+			        "requests and renewed\n# certificate, writes its own state, key "
+			        "list and certificate request only\n",
 			        e->id);
 			fprintf(f, "user %s\n", e->cn);
 			fprintf(f, "topic read %s/%s/+/cmd\n", p, e->id);
 			fprintf(f, "topic read %s/%s/+/ha_cmd\n", p, e->id);
 			fprintf(f, "topic read %s/%s/admin\n", p, e->id);
 			fprintf(f, "topic read %s/%s/enroll\n", p, e->id);
+			fprintf(f, "topic read %s/%s/cert\n", p, e->id);
 			fprintf(f, "topic write %s/%s/availability\n", p, e->id);
 			fprintf(f, "topic write %s/%s/+/state\n", p, e->id);
 			fprintf(f, "topic write %s/%s/events\n", p, e->id);
 			fprintf(f, "topic write %s/%s/keys\n", p, e->id);
+			fprintf(f, "topic write %s/%s/csr\n", p, e->id);
 			fprintf(f,
 			        "# Home Assistant discovery under its own node id only "
 			        "(HA/cover/DEVICE/DOOR/config):\n# no device can replace another "
@@ -433,12 +436,15 @@ write_acl_text(FILE *f, const struct broker *b)
 			fprintf(f, "topic read %s/status\n", ha);
 			break;
 		case ROLE_CONTROLLER:
-			fprintf(f, "# controller: sends signed commands, admin messages and "
-			           "enrollment requests to\n# every device, reads their state\n");
+			fprintf(f,
+			        "# controller: sends signed commands, admin messages, "
+			        "enrollment requests and renewed\n# certificates (pki "
+			        "sign-requests) to every device, reads their state and requests\n");
 			fprintf(f, "user %s\n", e->cn);
 			fprintf(f, "topic write %s/+/+/cmd\n", p);
 			fprintf(f, "topic write %s/+/admin\n", p);
 			fprintf(f, "topic write %s/+/enroll\n", p);
+			fprintf(f, "topic write %s/+/cert\n", p);
 			fprintf(f, "topic read %s/#\n", p);
 			fprintf(f, "topic read %s/#\n", ha);
 			break;

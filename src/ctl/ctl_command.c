@@ -35,6 +35,7 @@
 
 #include "ctl_config.h"
 #include "mqtt_session.h"
+#include "renew.h"
 #include "tls.h"
 
 /* How long the broker may take to accept the session (TCP, TLS, CONNACK, SUBACK). */
@@ -132,6 +133,16 @@ struct session {
 
 	/* status --watch prints every change as it comes. */
 	bool watching;
+
+	/* pki sign-requests: every device's request (P/+/csr, retained) and, for a certificate
+	 * sent to cert_device, its renewal event naming cert_serial. */
+	bool renewals;
+	char t_csr[TOPIC_MAX];
+	char t_all_events[TOPIC_MAX];
+	struct ctl_csr *csrs;
+	size_t ncsrs;
+	const char *cert_device;
+	const char *cert_serial;
 };
 
 static uint64_t
@@ -309,7 +320,7 @@ on_connect(struct mosquitto *mosq, void *obj, int rc, int flags, const mosquitto
 	struct session *s = obj;
 	char *topics[4] = {s->t_avail, s->t_states, s->t_events, s->t_keys};
 	const struct config_pin *pin;
-	int ret;
+	int ret, count = s->want_keys ? 4 : 3;
 
 	(void)flags;
 	(void)props;
@@ -332,8 +343,12 @@ on_connect(struct mosquitto *mosq, void *obj, int rc, int flags, const mosquitto
 	s->connected_at = now_ms();
 	s->subscribed = false;
 	/* Subscribed before anything is published, so that the answer cannot be missed. */
-	ret = mosquitto_subscribe_multiple(mosq, &s->sub_mid, s->want_keys ? 4 : 3, topics, 1, 0,
-	                                   NULL);
+	if (s->renewals) {
+		topics[0] = s->t_csr;
+		topics[1] = s->t_all_events;
+		count = 2;
+	}
+	ret = mosquitto_subscribe_multiple(mosq, &s->sub_mid, count, topics, 1, 0, NULL);
 	if (ret != MOSQ_ERR_SUCCESS) {
 		snprintf(s->error, sizeof(s->error), "cannot subscribe to %s/%s/#: %s",
 		         s->cfg->topic_prefix, s->device, mosquitto_strerror(ret));
@@ -564,6 +579,104 @@ state_topic_door(const struct session *s, const char *topic, char *door, size_t 
 	return names_door_valid(door);
 }
 
+/* P/D/LEAF: the device id D, when the topic is one. */
+static bool
+topic_device(const struct session *s, const char *topic, const char *leaf, char *device,
+             size_t size)
+{
+	size_t plen = strlen(s->cfg->topic_prefix), n;
+	const char *id, *end;
+
+	if (strncmp(topic, s->cfg->topic_prefix, plen) != 0 || topic[plen] != '/')
+		return false;
+	id = topic + plen + 1;
+	end = strchr(id, '/');
+	if (end == NULL || strcmp(end + 1, leaf) != 0)
+		return false;
+	n = (size_t)(end - id);
+	if (n == 0 || n >= size)
+		return false;
+	memcpy(device, id, n);
+	device[n] = '\0';
+	return names_device_id_valid(device);
+}
+
+/* A device's request on P/D/csr: the latest of each device is kept (an empty one: none). */
+static void
+renewal_request(struct session *s, const char *device, const void *payload, size_t len)
+{
+	struct ctl_csr *c = NULL, *grown;
+	size_t i;
+
+	s->last_msg = now_ms();
+	for (i = 0; i < s->ncsrs && c == NULL; i++)
+		if (strcmp(s->csrs[i].device, device) == 0)
+			c = &s->csrs[i];
+	if (c != NULL) {
+		free(c->payload);
+		c->payload = NULL;
+		c->len = 0;
+	}
+	if (len == 0)
+		return;
+	if (c == NULL) {
+		if (s->ncsrs == CTL_CSR_MAX)
+			return;
+		grown = realloc(s->csrs, (s->ncsrs + 1) * sizeof(*s->csrs));
+		if (grown == NULL)
+			return;
+		s->csrs = grown;
+		c = &s->csrs[s->ncsrs++];
+		memset(c, 0, sizeof(*c));
+		memcpy(c->device, device, strlen(device) + 1);
+	}
+	/* One byte over the limit is enough for the parser to say too_large. */
+	if (len > RENEW_REQUEST_MAX + 1)
+		len = RENEW_REQUEST_MAX + 1;
+	c->payload = malloc(len + 1);
+	if (c->payload == NULL)
+		return;
+	memcpy(c->payload, payload, len);
+	c->payload[len] = '\0';
+	c->len = len;
+}
+
+/* The device's renewal event about the certificate sent: accepted, or refused or failed. */
+static void
+renewal_answer(struct session *s, const void *payload, size_t len)
+{
+	const cJSON *type, *step, *serial, *reason, *message;
+	cJSON *ev;
+
+	if (len > EVENT_MAX || s->answer != ANSWER_NONE)
+		return;
+	ev = cJSON_ParseWithLength(payload, len);
+	type = cJSON_GetObjectItemCaseSensitive(ev, "type");
+	step = cJSON_GetObjectItemCaseSensitive(ev, "step");
+	serial = cJSON_GetObjectItemCaseSensitive(ev, "serial");
+	reason = cJSON_GetObjectItemCaseSensitive(ev, "reason");
+	message = cJSON_GetObjectItemCaseSensitive(ev, "message");
+	if (cJSON_IsString(type) && strcmp(type->valuestring, "renewal") == 0 &&
+	    cJSON_IsString(step) &&
+	    (serial == NULL ||
+	     (cJSON_IsString(serial) && strcmp(serial->valuestring, s->cert_serial) == 0))) {
+		if (strcmp(step->valuestring, "accepted") == 0 && serial != NULL) {
+			s->answer = ANSWER_ACCEPTED;
+		} else if (strcmp(step->valuestring, "refused") == 0 ||
+		           strcmp(step->valuestring, "failed") == 0) {
+			s->answer = ANSWER_REJECTED;
+			copy_shown(s->reason, sizeof(s->reason),
+			           cJSON_IsString(reason) ? reason->valuestring : "no reason given",
+			           strlen(cJSON_IsString(reason) ? reason->valuestring
+			                                         : "no reason given"));
+			if (cJSON_IsString(message))
+				copy_shown(s->detail, sizeof(s->detail), message->valuestring,
+				           strlen(message->valuestring));
+		}
+	}
+	cJSON_Delete(ev);
+}
+
 static void
 on_message(struct mosquitto *mosq, void *obj, const struct mosquitto_message *msg)
 {
@@ -574,6 +687,15 @@ on_message(struct mosquitto *mosq, void *obj, const struct mosquitto_message *ms
 	(void)mosq;
 	if (msg->payloadlen < 0 || msg->topic == NULL)
 		return;
+	if (s->renewals) {
+		if (topic_device(s, msg->topic, "csr", name, sizeof(name)))
+			renewal_request(s, name, msg->payload, (size_t)msg->payloadlen);
+		else if (s->cert_device != NULL &&
+		         topic_device(s, msg->topic, "events", name, sizeof(name)) &&
+		         strcmp(name, s->cert_device) == 0)
+			renewal_answer(s, msg->payload, (size_t)msg->payloadlen);
+		return;
+	}
 	if (s->want_keys && strcmp(msg->topic, s->t_keys) == 0) {
 		/* A list too large is none the device made: it is not read. */
 		s->keys_seen = true;
@@ -654,8 +776,22 @@ tls_failed(struct session *s, int rc)
  * Connects and subscribes to the device's topics (with KEYS, its key list too). Returns 0 once
  * the SUBACK is in, or -1 with the reason printed.
  */
+static int session_start(struct session *s, const struct config *cfg, const char *device, bool keys,
+                         bool renewals);
+
 static int
 session_open(struct session *s, const struct config *cfg, const char *device, bool keys)
+{
+	return session_start(s, cfg, device, keys, false);
+}
+
+/*
+ * The session of session_open(), or with RENEWALS, pki sign-requests' one: every device's
+ * P/+/csr and P/+/events instead of one device's topics.
+ */
+static int
+session_start(struct session *s, const struct config *cfg, const char *device, bool keys,
+              bool renewals)
 {
 	unsigned char rnd[6];
 	struct mqtt_session_opts opts;
@@ -670,7 +806,10 @@ session_open(struct session *s, const struct config *cfg, const char *device, bo
 	snprintf(s->t_states, sizeof(s->t_states), "%s/%s/+/state", cfg->topic_prefix, device);
 	snprintf(s->t_events, sizeof(s->t_events), "%s/%s/events", cfg->topic_prefix, device);
 	snprintf(s->t_keys, sizeof(s->t_keys), "%s/%s/keys", cfg->topic_prefix, device);
+	snprintf(s->t_csr, sizeof(s->t_csr), "%s/+/csr", cfg->topic_prefix);
+	snprintf(s->t_all_events, sizeof(s->t_all_events), "%s/+/events", cfg->topic_prefix);
 	s->want_keys = keys;
+	s->renewals = renewals;
 
 	/* A random client id, so that two garagectl runs never take each other's session on a
 	 * broker that keeps it. broker-config's broker replaces it with the certificate's CN
@@ -1335,4 +1474,125 @@ ctl_status(const struct config *mqtt, const char *device, bool watch)
 	}
 	session_close(&s);
 	return CTL_EXIT_OK;
+}
+
+/* --- pki sign-requests (ctl_renew.c) ------------------------------------------------------- */
+
+struct ctl_renewals {
+	struct session s;
+};
+
+struct ctl_renewals *
+ctl_renewals_open(const struct config *mqtt, struct ctl_csr **list, size_t *n)
+{
+	struct ctl_renewals *r = calloc(1, sizeof(*r));
+	struct session *s;
+	uint64_t start, end;
+
+	*list = NULL;
+	*n = 0;
+	if (r == NULL) {
+		errline("out of memory");
+		return NULL;
+	}
+	s = &r->s;
+	install_signals();
+	if (session_start(s, mqtt, "+", false, true) != 0) {
+		free(r);
+		return NULL;
+	}
+	/* The retained requests follow the SUBACK in a burst: read until it has passed. */
+	start = now_ms();
+	while (!interrupted) {
+		end = s->last_msg + STATUS_QUIET_MS;
+		if (end > start + STATUS_MAX_MS)
+			end = start + STATUS_MAX_MS;
+		if (now_ms() >= end)
+			break;
+		if (session_pump(s, end, STATUS_MAX_MS) != 0) {
+			errline("%s", s->error);
+			ctl_renewals_close(r, s->csrs, s->ncsrs);
+			return NULL;
+		}
+	}
+	if (interrupted) {
+		errline("interrupted");
+		ctl_renewals_close(r, s->csrs, s->ncsrs);
+		return NULL;
+	}
+	/* The list is the caller's now; the session keeps hearing events. */
+	*list = s->csrs;
+	*n = s->ncsrs;
+	s->csrs = NULL;
+	s->ncsrs = 0;
+	return r;
+}
+
+enum ctl_renewal_answer
+ctl_renewals_send(struct ctl_renewals *r, const char *device, const char *pem, size_t len,
+                  const char *serial, char *reason, size_t reasonlen, char *detail,
+                  size_t detaillen)
+{
+	/* Only for on_publish(), which names what the broker's ACL refused: the answer is a
+	 * renewal event, read by renewal_answer(), not an exchange's. */
+	static struct ctl_exchange x = {.leaf = "cert", .what = "the certificate"};
+	struct session *s = &r->s;
+	char topic[TOPIC_MAX];
+	uint64_t deadline;
+	int rc;
+
+	reason[0] = '\0';
+	detail[0] = '\0';
+	if (s->failed) {
+		snprintf(detail, detaillen, "%s", s->error);
+		return CTL_RENEWAL_NO_ANSWER;
+	}
+	x.device = device;
+	snprintf(topic, sizeof(topic), "%s/%s/cert", s->cfg->topic_prefix, device);
+	snprintf(s->acl_topic, sizeof(s->acl_topic), "%s/+/cert", s->cfg->topic_prefix);
+	s->x = &x;
+	s->answer = ANSWER_NONE;
+	s->reason[0] = '\0';
+	s->detail[0] = '\0';
+	s->cert_device = device;
+	s->cert_serial = serial;
+	/* QoS 1, not retained: the device is online, since it just asked; if it is not, the
+	 * request stays on P/D/csr and the next run signs it again. */
+	rc = mosquitto_publish(s->mosq, &s->pub_mid, topic, (int)len, pem, 1, false);
+	if (rc != MOSQ_ERR_SUCCESS) {
+		snprintf(detail, detaillen, "cannot publish on %s: %s", topic,
+		         mosquitto_strerror(rc));
+		return CTL_RENEWAL_NO_ANSWER;
+	}
+	deadline = now_ms() + ANSWER_TIMEOUT_MS;
+	while (s->answer == ANSWER_NONE && !interrupted && now_ms() < deadline)
+		if (session_pump(s, deadline, UINT32_MAX) != 0)
+			break;
+	s->cert_device = NULL;
+	if (s->answer == ANSWER_ACCEPTED)
+		return CTL_RENEWAL_ACCEPTED;
+	if (s->answer == ANSWER_REJECTED) {
+		snprintf(reason, reasonlen, "%s", s->reason);
+		snprintf(detail, detaillen, "%s", s->detail);
+		return CTL_RENEWAL_REFUSED;
+	}
+	if (s->error[0] != '\0')
+		snprintf(detail, detaillen, "%s", s->error);
+	else if (interrupted)
+		snprintf(detail, detaillen, "interrupted");
+	return CTL_RENEWAL_NO_ANSWER;
+}
+
+void
+ctl_renewals_close(struct ctl_renewals *r, struct ctl_csr *list, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		free(list[i].payload);
+	free(list);
+	if (r == NULL)
+		return;
+	session_close(&r->s);
+	free(r);
 }

@@ -6,8 +6,10 @@
  * message with the device: publishing it and waiting for the event that answers it (a
  * command, then with open --wait its door's state; an admin message for keys add and keys
  * remove; an enrollment request for enroll); and reading the retained state of a device (status,
- * status --watch) and its key list (keys list). It prints what the owner should see and
- * returns garagectl's exit status. It never signs anything and never reads a configuration.
+ * status --watch) and its key list (keys list); and the certificate renewals' part: the
+ * pending requests of every device, a certificate sent and the device's answer (pki
+ * sign-requests). It prints what the owner should see and returns garagectl's exit status. It never
+ * signs anything and never reads a configuration.
  */
 #ifndef GARAGECTL_COMMAND_H
 #define GARAGECTL_COMMAND_H
@@ -74,5 +76,44 @@ int ctl_status(const struct config *mqtt, const char *device, bool watch);
  * validity, days and hours, admin. Returns CTL_EXIT_FAILED when the broker holds none.
  */
 int ctl_keys_list(const struct config *mqtt, const char *device);
+
+/* A request heard on P/D/csr (retained): the device D and the payload, as it came (cut one byte
+ * over RENEW_REQUEST_MAX, enough for the parser to refuse it). */
+struct ctl_csr {
+	char device[CONFIG_NAME_MAX + 1];
+	char *payload; /* NUL-terminated */
+	size_t len;
+};
+
+/* At most this many devices' requests are read in one run. */
+#define CTL_CSR_MAX 64
+
+struct ctl_renewals;
+
+/*
+ * pki sign-requests' session: connects with ctl.conf's [mqtt], subscribes to every device's
+ * P/+/csr and P/+/events, and reads the retained requests. Returns the session, with the
+ * requests in *list (*n of them; the caller gives them back to ctl_renewals_close()), or NULL
+ * with the reason printed.
+ */
+struct ctl_renewals *ctl_renewals_open(const struct config *mqtt, struct ctl_csr **list, size_t *n);
+
+enum ctl_renewal_answer {
+	CTL_RENEWAL_ACCEPTED,  /* the device's renewal event: accepted, installing it */
+	CTL_RENEWAL_REFUSED,   /* refused or failed: reason and detail say why */
+	CTL_RENEWAL_NO_ANSWER, /* nothing within 10 s, or the broker refused the publish (detail) */
+};
+
+/*
+ * Publishes the certificate PEM on P/DEVICE/cert (QoS 1, not retained) and waits up to 10 s for
+ * DEVICE's renewal event about SERIAL.
+ */
+enum ctl_renewal_answer ctl_renewals_send(struct ctl_renewals *r, const char *device,
+                                          const char *pem, size_t len, const char *serial,
+                                          char *reason, size_t reasonlen, char *detail,
+                                          size_t detaillen);
+
+/* Ends the session (R may be NULL) and frees the requests LIST[0..N). */
+void ctl_renewals_close(struct ctl_renewals *r, struct ctl_csr *list, size_t n);
 
 #endif

@@ -31,13 +31,14 @@
 #include <openssl/x509v3.h>
 
 #include "ctl_command.h"
+#include "renew.h"
 
 #define CA_DAYS_DEFAULT   3650
-#define LEAF_DAYS_DEFAULT 365
+#define LEAF_DAYS_DEFAULT CTL_PKI_DAYS_DEFAULT
 /* A CRL past its next update makes Mosquitto refuse every client, the device included: by
  * default it lives as long as the CA (it is clamped to the CA's end), not a month. */
 #define CRL_DAYS_DEFAULT 3650
-#define DAYS_MAX         36500
+#define DAYS_MAX         CTL_PKI_DAYS_MAX
 #define RSA_BITS_MIN     2048
 #define RSA_BITS_MAX     8192
 /* 128 random bits: RFC 5280 allows 20 octets, CA/B practice asks for at least 64 bits. */
@@ -1165,12 +1166,17 @@ pki_revoke(int argc, char *argv[])
 	X509 *x = NULL;
 	time_t t;
 	struct tm tm;
+	bool previous = false;
 
 	for (i = 0; i < argc; i++) {
 		if ((r = ctl_option(argc, argv, &i, "--dir", &dir)) < 0)
 			return CTL_EXIT_USAGE;
 		if (r > 0)
 			continue;
+		if (strcmp(argv[i], "--previous") == 0) {
+			previous = true;
+			continue;
+		}
 		if ((r = ctl_option(argc, argv, &i, "--crl-days", &v)) < 0)
 			return CTL_EXIT_USAGE;
 		if (r > 0 && !parse_int(v, 1, DAYS_MAX, &days))
@@ -1190,14 +1196,22 @@ pki_revoke(int argc, char *argv[])
 		    "pki revoke takes the NAME pki issue was given (DIR/NAME.crt), "
 		    "not '%s'",
 		    name);
-	if (path_join(crt, sizeof(crt), dir, name, ".crt", err, sizeof(err)) != 0 ||
+	/* --previous: the certificate a renewal replaced (pki sign-requests keeps it). */
+	if (path_join(crt, sizeof(crt), dir, name, previous ? ".crt.previous" : ".crt", err,
+	              sizeof(err)) != 0 ||
 	    path_join(list, sizeof(list), dir, "revoked", "", err, sizeof(err)) != 0 ||
 	    path_join(crlpath, sizeof(crlpath), dir, "crl", ".pem", err, sizeof(err)) != 0)
 		return ctl_usage_error("%s", err);
 	if (ca_load(dir, &ca, err, sizeof(err)) != 0)
 		return ctl_failed("%s", err);
 	if (access(crt, F_OK) != 0 && errno == ENOENT) {
-		ctl_failed("there is no %s to revoke; give the NAME pki issue was given", crt);
+		if (previous)
+			ctl_failed("there is no %s to revoke: %s has not renewed its certificate "
+			           "(garagectl pki sign-requests keeps the one before)",
+			           crt, name);
+		else
+			ctl_failed("there is no %s to revoke; give the NAME pki issue was given",
+			           crt);
 		goto out;
 	}
 	if ((x = load_cert(crt, err, sizeof(err))) == NULL) {
@@ -1253,9 +1267,11 @@ pki_revoke(int argc, char *argv[])
 		goto out;
 	}
 	if (already)
-		printf("%s (serial %s) was already revoked; re-signed the CRL\n", name, hex);
+		printf("%s%s (serial %s) was already revoked; re-signed the CRL\n", name,
+		       previous ? "'s previous certificate" : "", hex);
 	else
-		printf("revoked %s (serial %s); recorded in %s\n", name, hex, list);
+		printf("revoked %s%s (serial %s); recorded in %s\n", name,
+		       previous ? "'s previous certificate" : "", hex, list);
 	printf("wrote %s (CRL number %lld, %zu revoked, next update %s)\n", crlpath,
 	       (long long)(number + 1), n, time_text(next, when, sizeof(when)));
 	if (!crlfile_configured(dir))
@@ -1287,6 +1303,203 @@ out:
 	return ret;
 }
 
+/* --- renewals (garagectl pki sign-requests, ctl_renew.c) ------------------------------ */
+
+struct ctl_pki_ca {
+	char dir[PATH_MAX];
+	struct ca ca;
+};
+
+struct ctl_pki_ca *
+ctl_pki_ca_open(const char *dir, char *err, size_t errlen)
+{
+	struct ctl_pki_ca *c = calloc(1, sizeof(*c));
+
+	if (c == NULL) {
+		snprintf(err, errlen, "out of memory");
+		return NULL;
+	}
+	if (strlen(dir) >= sizeof(c->dir) || ca_load(dir, &c->ca, err, errlen) != 0) {
+		if (strlen(dir) >= sizeof(c->dir))
+			snprintf(err, errlen, "the path %s is too long", dir);
+		free(c);
+		return NULL;
+	}
+	snprintf(c->dir, sizeof(c->dir), "%s", dir);
+	return c;
+}
+
+void
+ctl_pki_ca_close(struct ctl_pki_ca *c)
+{
+	if (c == NULL)
+		return;
+	ca_free(&c->ca);
+	free(c);
+}
+
+/* Whether X was issued, and signed, by CA. */
+static bool
+issued_by(const struct ca *ca, X509 *x)
+{
+	bool ok = X509_check_issued(ca->cert, x) == X509_V_OK &&
+	          X509_verify(x, X509_get0_pubkey(ca->cert)) == 1;
+
+	ERR_clear_error();
+	return ok;
+}
+
+/* X's serial in the revoked list L[0..N). */
+static bool
+is_revoked(X509 *x, const struct revoked *l, size_t n)
+{
+	BIGNUM *bn = ASN1_INTEGER_to_BN(X509_get0_serialNumber(x), NULL);
+	char *hex = bn != NULL ? BN_bn2hex(bn) : NULL;
+	bool found = false;
+	size_t k;
+
+	for (k = 0; hex != NULL && k < n && !found; k++)
+		found = strcmp(l[k].serial, hex) == 0;
+	OPENSSL_free(hex);
+	BN_free(bn);
+	return found;
+}
+
+int
+ctl_pki_renewal_check(struct ctl_pki_ca *c, const struct renew_request *req, char *why,
+                      size_t whylen)
+{
+	char crt[PATH_MAX], list[PATH_MAX], err[ERR_MAX];
+	struct revoked *l = NULL;
+	size_t n = 0;
+	X509 *record = NULL;
+	int ret = -1;
+
+	if (path_join(crt, sizeof(crt), c->dir, req->cn, ".crt", why, whylen) != 0 ||
+	    path_join(list, sizeof(list), c->dir, "revoked", "", why, whylen) != 0)
+		return -1;
+	if (!ctl_pki_name_valid(req->cn)) {
+		snprintf(why, whylen, "%s is no name pki issue gives", req->cn);
+		return -1;
+	}
+	/* The identity: this CA issued it, by its own record of it. */
+	if (access(crt, F_OK) != 0) {
+		snprintf(why, whylen,
+		         "this CA has no record of %s (%s is missing): issue it with garagectl pki "
+		         "issue --client %s",
+		         req->cn, crt, req->cn);
+		return -1;
+	}
+	if ((record = load_cert(crt, err, sizeof(err))) == NULL) {
+		snprintf(why, whylen, "%s", err);
+		return -1;
+	}
+	if (!issued_by(&c->ca, record)) {
+		snprintf(why, whylen, "%s was not issued by the CA in %s", crt, c->dir);
+		goto out;
+	}
+	/* The proof: a certificate of this CA for that identity, still valid, not revoked. */
+	if (!issued_by(&c->ca, req->current)) {
+		snprintf(
+		    why, whylen,
+		    "the certificate that signed the request (serial %s) was not issued by the "
+		    "CA in %s",
+		    req->info.serial, c->dir);
+		goto out;
+	}
+	if (X509_cmp_current_time(X509_get0_notAfter(req->current)) <= 0) {
+		snprintf(why, whylen,
+		         "the certificate that signed the request (serial %s) has expired; issue "
+		         "%s a new one (garagectl pki issue --client %s --force)",
+		         req->info.serial, req->cn, req->cn);
+		goto out;
+	}
+	if (revoked_read(list, &l, &n, err, sizeof(err)) != 0) {
+		snprintf(why, whylen, "%s", err);
+		goto out;
+	}
+	if (is_revoked(req->current, l, n)) {
+		snprintf(why, whylen,
+		         "the certificate that signed the request (serial %s) is revoked in %s",
+		         req->info.serial, list);
+		goto out;
+	}
+	if (is_revoked(record, l, n)) {
+		snprintf(
+		    why, whylen,
+		    "%s, this CA's latest certificate of %s, is revoked in %s: the identity is "
+		    "withdrawn",
+		    crt, req->cn, list);
+		goto out;
+	}
+	ret = 0;
+out:
+	free(l);
+	X509_free(record);
+	return ret;
+}
+
+/* Whether DIR's key file KEY is the private key of X (a file that is not there is not). */
+static bool
+key_of(const char *key, X509 *x)
+{
+	char err[ERR_MAX];
+	struct ctl_blob b;
+	EVP_PKEY *k;
+	bool yes;
+
+	if (ctl_read_file(key, true, &b, err, sizeof(err)) != 0)
+		return false;
+	k = parse_key(&b, key, err, sizeof(err));
+	ctl_blob_free(&b);
+	yes = k != NULL && X509_check_private_key(x, k) == 1;
+	EVP_PKEY_free(k);
+	ERR_clear_error();
+	return yes;
+}
+
+X509 *
+ctl_pki_renewal_sign(struct ctl_pki_ca *c, const struct renew_request *req, int days, char *err,
+                     size_t errlen)
+{
+	char crt[PATH_MAX], key[PATH_MAX], prev_crt[PATH_MAX], prev_key[PATH_MAX], why[256];
+	EVP_PKEY *pub = X509_REQ_get0_pubkey(req->req);
+	bool clamped = false;
+	X509 *x = NULL;
+
+	if (path_join(crt, sizeof(crt), c->dir, req->cn, ".crt", err, errlen) != 0 ||
+	    path_join(key, sizeof(key), c->dir, req->cn, ".key", err, errlen) != 0 ||
+	    path_join(prev_crt, sizeof(prev_crt), c->dir, req->cn, ".crt.previous", err, errlen) !=
+	        0 ||
+	    path_join(prev_key, sizeof(prev_key), c->dir, req->cn, ".key.previous", err, errlen) !=
+	        0)
+		return NULL;
+	if (pub == NULL ||
+	    (x = make_leaf(&c->ca, pub, req->cn, false, "", days, &clamped)) == NULL) {
+		snprintf(err, errlen, "cannot make the certificate%s",
+		         ctl_ssl_reason(why, sizeof(why)));
+		return NULL;
+	}
+	/*
+	 * The record: DIR/CN.crt is CN's newest certificate, and DIR/CN.crt.previous the one the
+	 * device proved itself with, which it keeps using until the new one is installed (pki
+	 * revoke --previous revokes it then). The key pki issue once made for that one goes with
+	 * it: from now on the device makes its own, and DIR never has them.
+	 */
+	if (write_cert_pem(prev_crt, req->current, err, errlen) != 0)
+		goto fail;
+	if (key_of(key, req->current) && rename(key, prev_key) != 0) {
+		snprintf(err, errlen, "cannot keep %s as %s: %s", key, prev_key, strerror(errno));
+		goto fail;
+	}
+	if (write_cert_pem(crt, x, err, errlen) != 0)
+		goto fail;
+	return x;
+fail:
+	X509_free(x);
+	return NULL;
+}
+
 int
 ctl_pki_main(int argc, char *argv[])
 {
@@ -1300,11 +1513,12 @@ ctl_pki_main(int argc, char *argv[])
 	size_t k;
 
 	if (argc < 1)
-		return ctl_usage_error(
-		    "pki needs a subcommand: init, issue, fingerprint, der or revoke");
+		return ctl_usage_error("pki needs a subcommand: init, issue, fingerprint, der, "
+		                       "revoke or sign-requests");
 	for (k = 0; k < sizeof(subs) / sizeof(subs[0]); k++)
 		if (strcmp(argv[0], subs[k].name) == 0)
 			return subs[k].run(argc - 1, argv + 1);
 	return ctl_usage_error(
-	    "unknown pki subcommand '%s' (init, issue, fingerprint, der or revoke)", argv[0]);
+	    "unknown pki subcommand '%s' (init, issue, fingerprint, der, revoke or sign-requests)",
+	    argv[0]);
 }

@@ -17,6 +17,8 @@
 #include <stddef.h>
 #include <sys/types.h>
 
+#include <openssl/types.h>
+
 #include "names.h"
 
 /* A certificate's CN is at most 64 characters (RFC 5280 ub-common-name). */
@@ -24,8 +26,9 @@
 
 /*
  * Runs `garagectl pki ...`: argv[0] is the word after "pki" (init, issue, fingerprint, der,
- * revoke). Prints what was done on stdout and each error as one line on stderr. Returns
- * garagectl's exit status (CTL_EXIT_*).
+ * revoke; sign-requests, which reads ctl.conf, is garagectl.c's to start: ctl_renew.h). Prints what
+ * was done on stdout and each error as one line on stderr. Returns garagectl's exit status
+ * (CTL_EXIT_*).
  */
 int ctl_pki_main(int argc, char *argv[]);
 
@@ -35,5 +38,37 @@ int ctl_pki_main(int argc, char *argv[]);
  * starting with a letter or digit, or an IP address literal; never "ca", the CA's own stem.
  */
 bool ctl_pki_name_valid(const char *name);
+
+/*
+ * The CA of a PKI directory, opened to sign renewals (garagectl pki sign-requests, ctl_renew.c):
+ * NULL with what to do in err when it cannot sign (ca_load's refusals).
+ */
+struct ctl_pki_ca;
+struct renew_request;
+
+struct ctl_pki_ca *ctl_pki_ca_open(const char *dir, char *err, size_t errlen);
+void ctl_pki_ca_close(struct ctl_pki_ca *ca);
+
+/*
+ * Whether the CA may sign REQ (renew_request_parse() read it): DIR/CN.crt, the CA's record of
+ * the identity, is there and was issued by it; the certificate that signed the request was
+ * issued by it, has not expired and is not in DIR/revoked, and neither is DIR/CN.crt. Returns 0,
+ * or -1 with why.
+ */
+int ctl_pki_renewal_check(struct ctl_pki_ca *ca, const struct renew_request *req, char *why,
+                          size_t whylen);
+
+/*
+ * Signs REQ's key for its CN as pki issue signs a client certificate (DAYS from now, never past
+ * the CA), and records it: DIR/CN.crt is the new certificate, DIR/CN.crt.previous the one that
+ * signed the request, and DIR/CN.key, when it is that one's key, becomes DIR/CN.key.previous.
+ * Returns the certificate (X509_free), or NULL with err.
+ */
+X509 *ctl_pki_renewal_sign(struct ctl_pki_ca *ca, const struct renew_request *req, int days,
+                           char *err, size_t errlen);
+
+/* pki issue's default validity, which sign-requests shares. */
+#define CTL_PKI_DAYS_DEFAULT 365
+#define CTL_PKI_DAYS_MAX     36500
 
 #endif

@@ -4,7 +4,8 @@
  * it, and the exit status (0 success, 1 refused or failed, 2 usage or configuration error).
  * The work is done by ctl_config (ctl.conf), ctl_keys (keys and signing), ctl_command (the
  * MQTT session) and ctl_invite (invitations and enrollment); pki and broker-config, which read no
- * ctl.conf, are handed their words whole (ctl_pki, ctl_broker). This file never talks to the
+ * ctl.conf, are handed their words whole (ctl_pki, ctl_broker), except pki sign-requests, which
+ * reads ctl.conf's [mqtt] (ctl_renew). This file never talks to the
  * network or touches key material itself.
  */
 #include <errno.h>
@@ -25,6 +26,7 @@
 #include "ctl_invite.h"
 #include "ctl_keys.h"
 #include "ctl_pki.h"
+#include "ctl_renew.h"
 #include "names.h"
 
 #define WAIT_DEFAULT_S 60
@@ -50,6 +52,9 @@ static const char usage_text[] =
     "          new key (the signer's --kid goes before keys)\n"
     "  keys remove KID\n"
     "          remove a key from the device's authorized_keys, signed with an admin key\n"
+    "  renew\n"
+    "          ask the device to renew its TLS certificate now, signed with an admin key:\n"
+    "          it makes a new key and publishes a request for pki sign-requests\n"
     "  keygen --id KID [-o FILE] [--force]\n"
     "          make an Ed25519 signing key: the private key goes to FILE (default KID.key,\n"
     "          mode 0600, never overwritten without --force); the line for the device's\n"
@@ -82,8 +87,13 @@ static const char usage_text[] =
     "  pki der FILE -o OUT [--force]\n"
     "          a PEM certificate or private key as DER (a key OUT is 0600, never overwritten\n"
     "          without --force)\n"
-    "  pki revoke --dir DIR NAME [--crl-days 3650]\n"
-    "          revoke DIR/NAME.crt: recorded in DIR/revoked, and DIR/crl.pem signed again\n"
+    "  pki revoke --dir DIR NAME [--previous] [--crl-days 3650]\n"
+    "          revoke DIR/NAME.crt (with --previous, the one a renewal replaced): recorded\n"
+    "          in DIR/revoked, and DIR/crl.pem signed again\n"
+    "  pki sign-requests --dir DIR [--yes] [--days 365]\n"
+    "          sign the certificate requests devices publish on P/+/csr to renew\n"
+    "          themselves (ctl.conf's [mqtt]; asks before each unless --yes), record each,\n"
+    "          and send it to the device on P/D/cert\n"
     "  broker-config --dir DIR --server NAME --device ID:CN... --controller CN...\n"
     "          [--homeassistant CN...] [--port 8883] [--prefix garage]\n"
     "          [--ha-prefix homeassistant] [--max-packet-size 16384] [--mosquitto-dir MDIR]\n"
@@ -145,7 +155,10 @@ parse_seconds(const char *s, unsigned *out)
 	return true;
 }
 
-/* ctl.conf, with the flags laid over it. Returns 0, or the exit status (message printed). */
+/*
+ * ctl.conf, with the flags laid over it; the device it names (or --device) is required when
+ * NEED_DEVICE. Returns 0, or the exit status (message printed).
+ */
 static int
 load_config(const struct options *o, struct ctl_config *cfg, bool need_device)
 {
@@ -430,7 +443,10 @@ send_admin(struct options *o, enum cmd_admin_op op, const char *arg, const char 
 		fprintf(stderr, "garagectl: %s\n", err);
 		return CTL_EXIT_FAILED;
 	}
-	snprintf(refused, sizeof(refused), "to %s key %s", cmd_admin_op_name(op), target);
+	if (op == CMD_ADMIN_RENEW)
+		snprintf(refused, sizeof(refused), "to renew its certificate");
+	else
+		snprintf(refused, sizeof(refused), "to %s key %s", cmd_admin_op_name(op), target);
 	x = (struct ctl_exchange){
 	    .device = cfg.device,
 	    .leaf = "admin",
@@ -440,10 +456,13 @@ send_admin(struct options *o, enum cmd_admin_op op, const char *arg, const char 
 	    .answer_type = "keys",
 	};
 	r = ctl_exchange(&cfg.mqtt, &x);
-	if (r == CTL_EXIT_OK) {
+	if (r == CTL_EXIT_OK && op == CMD_ADMIN_RENEW)
+		printf("device %s: renewing its certificate: it publishes a request on %s/%s/csr "
+		       "for garagectl pki sign-requests\n",
+		       cfg.device, cfg.mqtt.topic_prefix, cfg.device);
+	else if (r == CTL_EXIT_OK)
 		printf("key %s: %s\n", target, op == CMD_ADMIN_ADD ? "added" : "removed");
-		fflush(stdout);
-	}
+	fflush(stdout);
 	return r;
 }
 
@@ -529,6 +548,68 @@ run_keys(int argc, char *argv[], int i, struct options *o)
 		return ctl_usage_error(
 		    "a key id is 1 to 64 characters of A-Z, a-z, 0-9 and '._@-', not '%s'", kid);
 	return send_admin(o, CMD_ADMIN_REMOVE, kid, kid);
+}
+
+/* renew: the admin message that asks the device for a new certificate (docs/certificates.md). */
+static int
+run_renew(int argc, char *argv[], int i, struct options *o)
+{
+	int r;
+
+	for (; i < argc; i++) {
+		if ((r = global_option(argc, argv, &i, o)) < 0)
+			return CTL_EXIT_USAGE;
+		if (r == 0)
+			return ctl_usage_error("unknown option or argument '%s'", argv[i]);
+	}
+	return send_admin(o, CMD_ADMIN_RENEW, "", "");
+}
+
+/*
+ * pki sign-requests: the one pki command that talks to the broker, so it reads ctl.conf's
+ * [mqtt] (no [signing]: it signs with the CA, for every device).
+ */
+static int
+run_sign_requests(int argc, char *argv[], int i, struct options *o)
+{
+	struct ctl_config cfg;
+	const char *dir = NULL, *v;
+	int days = CTL_PKI_DAYS_DEFAULT, r;
+	bool yes = false;
+	char *end;
+	long n;
+
+	for (; i < argc; i++) {
+		if ((r = global_option(argc, argv, &i, o)) < 0 ||
+		    (r == 0 && (r = ctl_option(argc, argv, &i, "--dir", &dir)) < 0))
+			return CTL_EXIT_USAGE;
+		if (r > 0)
+			continue;
+		if ((r = ctl_option(argc, argv, &i, "--days", &v)) < 0)
+			return CTL_EXIT_USAGE;
+		if (r > 0) {
+			n = (*v >= '0' && *v <= '9') ? strtol(v, &end, 10) : 0;
+			if (n < 1 || n > CTL_PKI_DAYS_MAX || *end != '\0')
+				return ctl_usage_error("--days takes 1 to %d, not '%s'",
+				                       CTL_PKI_DAYS_MAX, v);
+			days = (int)n;
+			continue;
+		}
+		if (strcmp(argv[i], "--yes") == 0)
+			yes = true;
+		else
+			return ctl_usage_error("pki sign-requests: unknown option or argument '%s'",
+			                       argv[i]);
+	}
+	if (dir == NULL || *dir == '\0')
+		return ctl_usage_error(
+		    "pki sign-requests needs --dir DIR, the directory of the CA");
+	if (!yes && isatty(STDIN_FILENO) != 1)
+		return ctl_usage_error("pki sign-requests asks before it signs: run it on a "
+		                       "terminal, or give --yes (as its systemd timer does)");
+	if ((r = load_config(o, &cfg, false)) != 0)
+		return r;
+	return ctl_renew_sign_requests(&cfg.mqtt, dir, yes, days);
 }
 
 static int
@@ -624,6 +705,10 @@ main(int argc, char *argv[])
 		return run_invite(argc, argv, i, &o);
 	if (strcmp(cmd, "enroll") == 0)
 		return run_enroll(argc, argv, i, &o);
+	if (strcmp(cmd, "renew") == 0)
+		return run_renew(argc, argv, i, &o);
+	if (strcmp(cmd, "pki") == 0 && i < argc && strcmp(argv[i], "sign-requests") == 0)
+		return run_sign_requests(argc, argv, i + 1, &o);
 	if (strcmp(cmd, "pki") == 0)
 		return ctl_pki_main(argc - i, argv + i);
 	if (strcmp(cmd, "broker-config") == 0)

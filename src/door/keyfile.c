@@ -176,8 +176,8 @@ signer_in_file(const char *path, const struct authkeys_file *f, const struct cmd
 }
 
 enum cmd_reason
-keyfile_signer_check(const char *path, const struct cmd_key *signer, struct cmd_now now,
-                     char *msg, size_t msglen)
+keyfile_signer_check(const char *path, const struct cmd_key *signer, struct cmd_now now, char *msg,
+                     size_t msglen)
 {
 	static struct authkeys_file f;
 	char err[1024];

@@ -275,8 +275,8 @@ if getent passwd mosquitto >/dev/null; then
 fi
 [ "$(mode "$D/localhost.key")" = 600 ] || fail "broker-config changed the key's mode"
 grep -A8 '^user garage.local$' "$D/acl" | grep -qx 'topic read garage/garage/+/cmd' || fail "acl: $(cat "$D/acl")"
-grep -A12 '^user garage.local$' "$D/acl" | grep -qx 'topic write homeassistant/cover/garage/#' || fail "acl lacks garage's own discovery subtree"
-grep -A12 '^user side.local$' "$D/acl" | grep -qx 'topic write homeassistant/cover/side/#' || fail "acl lacks side's own discovery subtree"
+grep -A14 '^user garage.local$' "$D/acl" | grep -qx 'topic write homeassistant/cover/garage/#' || fail "acl lacks garage's own discovery subtree"
+grep -A14 '^user side.local$' "$D/acl" | grep -qx 'topic write homeassistant/cover/side/#' || fail "acl lacks side's own discovery subtree"
 grep -q 'cover/+' "$D/acl" && fail "acl still lets devices write every discovery topic: $(grep 'cover/+' "$D/acl")"
 bc --max-packet-size 32768
 grep -qx 'max_packet_size 32768' "$conf" || fail "--max-packet-size 32768 is not max_packet_size 32768"
