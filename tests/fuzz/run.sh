@@ -4,7 +4,7 @@
 #   tests/fuzz/run.sh BUILD SECONDS JOBS [TARGET...]
 #
 # TARGET is a name of tests/fuzz/fuzz-TARGET.c (cmd, admin, enroll, keys, base64, config, replay,
-# pki, mdns, channel, topic, authkeys); all of them by default.
+# pki, cert, csr, mdns, channel, topic, authkeys); all of them by default.
 #
 # Each target runs for SECONDS on BUILD/corpus/TARGET, a working copy that the tree's seed
 # corpus (tests/fuzz/corpus/TARGET) is copied into first: what the fuzzer adds stays in the
