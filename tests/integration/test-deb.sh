@@ -25,12 +25,13 @@ for f in ./usr/sbin/garaged ./usr/bin/garagectl ./lib/systemd/system/garaged.ser
 	./usr/share/man/man1/garagectl.1.gz ./usr/share/doc/garaged/garaged.conf.example \
 	./usr/share/doc/garaged/copyright ./etc/garaged/ ./usr/share/garaged/web/index.html \
 	./usr/share/garaged/web/app.js ./usr/share/garaged/web/sw.js \
-	./usr/share/garaged/web/vendor/mqtt.min.js; do
+	./usr/share/garaged/web/vendor/mqtt.min.js ./usr/lib/systemd/user/garagectl-sign-requests.service \
+	./usr/lib/systemd/user/garagectl-sign-requests.timer; do
 	grep -q " $f\$" "$T/contents" || fail "the package has no $f: $(awk '{print $6}' "$T/contents")"
 done
 grep -E ' \./usr/sbin/garaged$' "$T/contents" | grep -q '^-rwxr-xr-x root/root' ||
 	fail "garaged is not 0755 root:root in the package"
-pass "contents: binaries, the unit, three man pages, the example, /etc/garaged, the web app"
+pass "contents: binaries, the unit, the sign-requests user units, three man pages, the example, /etc/garaged, the web app"
 
 dpkg-deb -I "$DEB" >"$T/info" || fail "dpkg-deb -I failed"
 depends=$(sed -n 's/^ Depends: //p' "$T/info")
@@ -54,6 +55,11 @@ grep -q "deb-systemd-helper enable 'garaged.service'" "$T/control/postinst" ||
 	fail "postinst does not enable the unit (dh_installsystemd)"
 grep -q "deb-systemd-invoke stop 'garaged.service'" "$T/control/prerm" ||
 	fail "prerm does not stop the unit"
+# The owner enables the daily signing on the machine with the CA; the package enables it for
+# nobody (dh_installsystemduser --no-enable: only a timer some user had enabled before, which
+# deb-systemd-helper remembers as debian-installed, is enabled again on an upgrade).
+grep -q "deb-systemd-helper --user debian-installed 'garagectl-sign-requests.timer'" "$T/control/postinst" ||
+	fail "postinst enables garagectl-sign-requests for every user: $(grep -n 'garagectl-sign-requests' "$T/control/postinst")"
 pass "maintainer scripts: the user garaged (and gpio), /etc/garaged 0750, the unit enabled"
 
 dpkg -x "$DEB" "$T/x" || fail "dpkg -x failed"

@@ -51,6 +51,8 @@ want 644 /usr/share/man/man5/garaged.conf.5
 want 644 /usr/share/man/man1/garagectl.1
 want 644 /usr/lib/systemd/system/garaged.service
 want 644 /usr/share/doc/garaged/garaged.conf.example
+want 644 /usr/lib/systemd/user/garagectl-sign-requests.service
+want 644 /usr/lib/systemd/user/garagectl-sign-requests.timer
 want 750 /etc/garaged
 # The web app, when this build made it (CMake builds it where npm is: scripts/bootstrap).
 if [ -f "$BUILD_DIR/web/index.html" ]; then
@@ -66,7 +68,24 @@ out=$("$T/root/usr/sbin/garaged" --version) || fail "the installed garaged --ver
 "$T/root/usr/bin/garagectl" --version >/dev/null || fail "the installed garagectl --version failed"
 grep -qx 'ExecStart=/usr/sbin/garaged -c /etc/garaged/garaged.conf -f' \
 	"$T/root/usr/lib/systemd/system/garaged.service" || fail "the installed unit's ExecStart is wrong"
-pass "make install PREFIX=/usr DESTDIR=...: binaries, man pages, unit, example, /etc/garaged 0750, the web app ($out)"
+# The owner's daily signing of renewals (docs/certificates.md): a user unit and its timer.
+grep -qx 'ExecStart=/usr/bin/garagectl pki sign-requests --dir ${GARAGECTL_PKI} --yes' \
+	"$T/root/usr/lib/systemd/user/garagectl-sign-requests.service" || fail "the sign-requests unit's ExecStart is wrong"
+grep -qx 'OnCalendar=daily' "$T/root/usr/lib/systemd/user/garagectl-sign-requests.timer" &&
+	grep -qx 'WantedBy=timers.target' "$T/root/usr/lib/systemd/user/garagectl-sign-requests.timer" ||
+	fail "the sign-requests timer is not a daily one"
+if command -v systemd-analyze >/dev/null; then
+	cp "$T/root/usr/lib/systemd/user/garagectl-sign-requests."* "$T/"
+	sed -i "s#^ExecStart=/usr/bin/garagectl#ExecStart=$T/root/usr/bin/garagectl#" "$T/garagectl-sign-requests.service"
+	# A user manager's runtime directory of its own, and the installed man page for
+	# Documentation=, which verify looks up.
+	mkdir -m 700 "$T/xdg"
+	MANPATH=$T/root/usr/share/man XDG_RUNTIME_DIR=$T/xdg systemd-analyze verify --user \
+		"$T/garagectl-sign-requests.timer" "$T/garagectl-sign-requests.service" \
+		>"$T/verify.out" 2>&1 || fail "systemd-analyze verify: $(tail -3 "$T/verify.out")"
+	grep -qi "unknown\|ignoring" "$T/verify.out" && fail "systemd does not understand the sign-requests units: $(head -3 "$T/verify.out")"
+fi
+pass "make install PREFIX=/usr DESTDIR=...: binaries, man pages, units, example, /etc/garaged 0750, the web app ($out)"
 
 # Another prefix: the unit names the daemon where it was installed.
 make -s -C "$ROOT" install BUILD="$BUILD_DIR" PREFIX=/usr/local DESTDIR="$T/local" >"$T/install.out" 2>&1 ||
@@ -75,6 +94,9 @@ grep -qx 'ExecStart=/usr/local/sbin/garaged -c /etc/garaged/garaged.conf -f' \
 	"$T/local/usr/local/lib/systemd/system/garaged.service" ||
 	fail "with PREFIX=/usr/local the unit does not start /usr/local/sbin/garaged"
 [ -x "$T/local/usr/local/sbin/garaged" ] || fail "PREFIX=/usr/local: no /usr/local/sbin/garaged"
+grep -q '^ExecStart=/usr/local/bin/garagectl pki sign-requests' \
+	"$T/local/usr/local/lib/systemd/user/garagectl-sign-requests.service" ||
+	fail "with PREFIX=/usr/local the sign-requests unit does not run /usr/local/bin/garagectl"
 pass "make install PREFIX=/usr/local: the unit starts /usr/local/sbin/garaged"
 
 # The tree's promise (docs/architecture.md): garagectl is the core and common libraries only; it
@@ -130,7 +152,8 @@ render "$MAN/man1/garagectl.1" >"$T/garagectl.1.txt"
 # Every long option and every command in garagectl's own usage appears in the page.
 help=$("$GARAGECTL" --help 2>&1)
 for o in $(echo "$help" | grep -oE -- '--[a-z][a-z0-9-]*' | sort -u) -c -o open close stop toggle \
-	status keygen 'pki init' 'pki issue' 'pki fingerprint' 'pki der' 'pki revoke' broker-config \
+	status keygen renew 'pki init' 'pki issue' 'pki fingerprint' 'pki der' 'pki revoke' \
+	'pki sign-requests' garagectl-sign-requests.timer broker-config \
 	GARAGECTL_CONF ctl.conf '\[signing\]' 'EXIT STATUS' EXAMPLES; do
 	grep -q -e "$o" "$T/garagectl.1.txt" || fail "garagectl(1) does not mention '$o'"
 done
@@ -179,10 +202,20 @@ for t in conf:
     for sec, key in re.findall(r'\{\s*"([a-z]+(?:\.NAME)?)"\s*,\s*"([a-z_]+)"\s*,\s*\w+\s*,', t):
         need('key %s of [%s] in the table under a [%s] heading' % (key, sec, sec),
              '| `%s` |' % key in part('[' + sec + ']'), 'keys')
-# Reason words: cmd_names.c's names of enum cmd_reason, each a row of the reasons' table.
+# Reason words: cmd_names.c's names of enum cmd_reason, and renew.c's of enum renew_reason,
+# each a row of a reasons' table.
 for f, t in src.items():
     for r in re.findall(r'\[CMD_(?!OK\])[A-Z_]+\]\s*=\s*"([a-z_]+)"', t):
         need('reason %s as a table row' % r, '| `%s` |' % r in doc, 'reasons')
+    for r in re.findall(r'\[RENEW_(?!OK\])[A-Z_]+\]\s*=\s*"([a-z_]+)"', t):
+        need('renewal reason %s as a table row' % r, '| `%s` |' % r in doc, 'renewal reasons')
+# The renewal event's steps and the reasons its callers give (renewal_event(...) in the
+# door and the network half), each as a word under "Certificate renewal" or Events.
+renewal = part('Certificate renewal') + part('Events')
+for f, t in src.items():
+    for args in re.findall(r'renewal_event\((.*?)\);', t, re.S):
+        for w in re.findall(r'"([a-z_]+)"', args):
+            need('renewal word %s under Certificate renewal' % w, '`%s`' % w in renewal, 'renewal words')
 # Event types (event.c's own, and every event_note() caller's) and fields, under "Events".
 events = part('Events')
 for f, t in src.items():
@@ -207,7 +240,8 @@ for l in ctl_help.splitlines():
 for o in set(re.findall(r'(?<![\w-])(--?[a-z][a-z0-9-]*)', ctl_help + '\n' + garaged_usage)):
     need('option %s' % o, '`' + o in doc, 'options')
 if counts.get('keys', 0) < 30 or counts.get('reasons', 0) < 11 or counts.get('commands', 0) < 10 \
-        or counts.get('event fields', 0) < 8:
+        or counts.get('event fields', 0) < 8 or counts.get('renewal reasons', 0) < 10 \
+        or counts.get('renewal words', 0) < 6:
     missing.append('too few found in the sources (%s): has their layout changed?' % counts)
 print('\n'.join(missing) if missing else 'OK ' + ', '.join('%d %s' % (n, k) for k, n in sorted(counts.items())))
 PY
