@@ -564,8 +564,8 @@ change_keys(struct garaged *g, const char *signer, const struct cmd_admin *op, c
 		r = CMD_UNKNOWN_KEY;
 	} else {
 		r = keyfile_change(g->cfg.authorized_keys, k,
-		                   cmd_verifier_time(&g->verifier, command_now(g)), op, hooks, &ring,
-		                   msg, msglen);
+		                   cmd_verifier_time(&g->verifier, command_now(g)), op, hooks,
+		                   &ring, msg, msglen);
 	}
 	if (r != CMD_OK) {
 		log_warnx("%s %s by %s refused (%s): %s", cmd_admin_op_name(op->op), op->target,
