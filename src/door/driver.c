@@ -79,7 +79,7 @@ press(struct driver *gd, uint64_t now)
 
 int
 driver_open(struct driver *gd, const struct config_door *conf, const struct driver_hooks *hooks,
-           void *arg, uint64_t now, char *err, size_t errlen)
+            void *arg, uint64_t now, char *err, size_t errlen)
 {
 	struct backend_levels lv;
 	struct door_params p;

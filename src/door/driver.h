@@ -52,7 +52,7 @@ struct driver {
  * that is open at start is armed for auto_close_s like one that has just opened.
  */
 int driver_open(struct driver *gd, const struct config_door *conf, const struct driver_hooks *hooks,
-               void *arg, uint64_t now, char *err, size_t errlen);
+                void *arg, uint64_t now, char *err, size_t errlen);
 /* Releases the relay and closes the backend. */
 void driver_close(struct driver *gd);
 /*
