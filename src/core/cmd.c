@@ -121,10 +121,7 @@ read_fields(const struct cmd__field *f, struct cmd *out, uint8_t nonce[CMD_NONCE
 	if (!cmd__read_ts(&f[F_TS], &out->ts))
 		ok = false;
 
-	x = cmd__field_get(&f[F_KID], true);
-	if (x != NULL && cmd_kid_valid(x->s, x->n))
-		cmd_name_copy(out->kid, x->s, x->n);
-	else
+	if (!cmd__read_kid(&f[F_KID], out->kid))
 		ok = false;
 
 	/* The nonce also goes to the audit event: whose answer it is, for the sender to match. */

@@ -195,10 +195,7 @@ read_fields(const struct cmd__field *f, struct cmd_admin *out, const char **arg,
 	if (!cmd__read_ts(&f[F_TS], &out->ts))
 		ok = false;
 
-	x = cmd__field_get(&f[F_KID], true);
-	if (x != NULL && cmd_kid_valid(x->s, x->n))
-		cmd_name_copy(out->kid, x->s, x->n);
-	else
+	if (!cmd__read_kid(&f[F_KID], out->kid))
 		ok = false;
 
 	if (cmd__read_nonce(&f[F_NONCE], nonce, nonce_len, nonce_text))

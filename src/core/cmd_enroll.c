@@ -304,13 +304,9 @@ read_days(const struct cmd__field *f, struct cmd_key *k)
 static bool
 read_key(const struct cmd__field *f, struct cmd_key *k)
 {
-	const struct cmd__field *x;
 	bool ok = true;
 
-	x = cmd__field_get(&f[I_KID], true);
-	if (x != NULL && cmd_kid_valid(x->s, x->n))
-		cmd_name_copy(k->kid, x->s, x->n);
-	else
+	if (!cmd__read_kid(&f[I_KID], k->kid))
 		ok = false;
 	if (!read_actions(&f[I_ACTIONS], k))
 		ok = false;
@@ -374,10 +370,7 @@ cmd_invite_parse(struct cmd_invite *inv, const char *js, size_t len)
 		ok = false;
 	if (!read_b64url(&f[I_IK], inv->ik, sizeof(inv->ik)))
 		ok = false;
-	x = cmd__field_get(&f[I_BY], true);
-	if (x != NULL && cmd_kid_valid(x->s, x->n))
-		cmd_name_copy(inv->by, x->s, x->n);
-	else
+	if (!cmd__read_kid(&f[I_BY], inv->by))
 		ok = false;
 	if (!cmd__read_sig(&f[I_SIG], inv->sig))
 		ok = false;

@@ -15,6 +15,7 @@
 
 #include "base64.h"
 #include "cmd_json.h"
+#include "cmd_names.h"
 
 /*
  * jsmn is header-only and included here and nowhere else; static keeps its symbols out of the
@@ -312,6 +313,17 @@ cmd__read_nonce(const struct cmd__field *f, uint8_t nonce[CMD_NONCE_MAX], size_t
 	*len = (size_t)r;
 	memcpy(text, f->s, f->n);
 	text[f->n] = '\0';
+	return true;
+}
+
+bool
+cmd__read_kid(const struct cmd__field *f, char kid[CMD_KID_MAX + 1])
+{
+	const struct cmd__field *x = cmd__field_get(f, true);
+
+	if (x == NULL || !cmd_kid_valid(x->s, x->n))
+		return false;
+	cmd_name_copy(kid, x->s, x->n);
 	return true;
 }
 

@@ -81,6 +81,9 @@ bool cmd__read_ts(const struct cmd__field *f, int64_t *ts);
 bool cmd__read_nonce(const struct cmd__field *f, uint8_t nonce[CMD_NONCE_MAX], size_t *len,
                      char text[CMD_NONCE_TEXT_MAX + 1]);
 
+/* kid (or any key id field): a string of cmd_kid_valid()'s charset, copied NUL-terminated. */
+bool cmd__read_kid(const struct cmd__field *f, char kid[CMD_KID_MAX + 1]);
+
 /* sig: the CMD_SIG_LEN bytes of an Ed25519 signature as canonical base64url without padding. */
 bool cmd__read_sig(const struct cmd__field *f, uint8_t sig[CMD_SIG_LEN]);
 
