@@ -72,6 +72,27 @@ caps_door_keep_setuid(char *err, size_t errlen)
 }
 
 int
+caps_pass_setuid(char *err, size_t errlen)
+{
+	static const cap_flag_t passed[] = {CAP_PERMITTED, CAP_INHERITABLE};
+	int i;
+
+	/* An ambient capability must be permitted and inheritable: those sets first. */
+	if (set_only(passed, 2, "network half: passing CAP_SETUID and CAP_SETGID on", err,
+	             errlen) != 0)
+		return -1;
+	for (i = 0; i < NSETUID_CAPS; i++)
+		if (!CAP_AMBIENT_SUPPORTED() || cap_set_ambient(setuid_caps[i], CAP_SET) != 0) {
+			snprintf(err, errlen,
+			         "network half: raising ambient CAP_SETUID and CAP_SETGID: %s",
+			         CAP_AMBIENT_SUPPORTED() ? strerror(errno)
+			                                 : "no ambient capabilities (Linux < 4.3)");
+			return -1;
+		}
+	return 0;
+}
+
+int
 caps_raise_setuid(char *err, size_t errlen)
 {
 	static const cap_flag_t both[] = {CAP_PERMITTED, CAP_EFFECTIVE};

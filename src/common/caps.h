@@ -8,6 +8,8 @@
  *
  * - the door half keeps the two in its permitted set only (none effective, none ambient or
  *   inheritable), so that it can start a new network half when one dies;
+ * - the child it forks for the network half makes them ambient just before it executes
+ *   garaged-net, since execve() keeps nothing else of a non-root process's capabilities;
  * - the network half raises them in its effective set just for the change of user and then
  *   clears every set, and checks that nothing is left.
  *
@@ -27,6 +29,13 @@ bool caps_can_setuid(void);
  * the ambient and inheritable sets. 0, or -1 with ERR saying why.
  */
 int caps_door_keep_setuid(char *err, size_t errlen);
+
+/*
+ * The door half's child, just before it executes the network half: CAP_SETUID and CAP_SETGID
+ * permitted, inheritable and ambient, so that the new program starts with them. 0, or -1 with
+ * ERR saying why.
+ */
+int caps_pass_setuid(char *err, size_t errlen);
 
 /* The network half, before it changes user: CAP_SETUID and CAP_SETGID effective. */
 int caps_raise_setuid(char *err, size_t errlen);

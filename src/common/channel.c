@@ -130,6 +130,16 @@ from_door(const union channel_msg *m, size_t len, const struct channel_limits *l
 			return CHANNEL_NONE;
 		}
 		return CHANNEL_RENEWAL;
+	case CHANNEL_START:
+		/* The version is the caller's to compare: here, only that it is a string. */
+		if (len != sizeof(m->start) || m->start.config_size != sizeof(struct config) ||
+		    !nul_inside(m->start.version, sizeof(m->start.version)) ||
+		    (m->start.flags & ~CHANNEL_START_FLAGS) != 0 ||
+		    m->start.cfg.ndoors > CONFIG_MAX_DOORS) {
+			*why = "a malformed START message (a network half of another build?)";
+			return CHANNEL_NONE;
+		}
+		return CHANNEL_START;
 	default:
 		*why = "a message of an unknown type";
 		return CHANNEL_NONE;

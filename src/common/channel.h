@@ -2,13 +2,14 @@
  * channel: the channel between garaged's two processes (SPEC "Security model" 8).
  *
  * The door half (the process started: GPIO lines, authorized_keys, the verifier, the replay
- * window, the door state machines; no network socket) forks the network half (TLS, MQTT,
- * mDNS; an unprivileged user, no_new_privs, a seccomp filter) and talks to it over one
- * SOCK_SEQPACKET socketpair. Every message is one packet of a fixed size: a header and, per
- * type, a fixed layout. The door half checks the exact size and the type of every packet
- * and treats every byte of it as hostile: a command's payload goes to the verifier as raw
- * bytes, as if it had come from the broker itself. A packet of a wrong size or an unknown
- * type is a network half that is not ours any more: it is killed and started again.
+ * window, the door state machines; no network socket) forks and executes the network half
+ * (garaged-net: TLS, MQTT, mDNS; an unprivileged user, no_new_privs, a seccomp filter) and
+ * talks to it over one SOCK_SEQPACKET socketpair, the network half's descriptor 3. Every message is
+ * one packet of a fixed size: a header and, per type, a fixed layout. The door half checks the
+ * exact size and the type of every packet and treats every byte of it as hostile: a command's
+ * payload goes to the verifier as raw bytes, as if it had come from the broker itself. A packet of
+ * a wrong size or an unknown type is a network half that is not ours any more: it is killed and
+ * started again.
  *
  * It owns the message layouts, their framing (one packet, received whole or seen as too long)
  * and channel_check(), the one judge of a received packet that both halves call: the door half
@@ -23,6 +24,7 @@
 #include <sys/types.h>
 
 #include "cmd.h"
+#include "config.h"
 #include "event.h"
 
 enum channel_type {
@@ -41,6 +43,7 @@ enum channel_type {
 	CHANNEL_GOODBYE,    /* publish retained "offline", disconnect cleanly, exit */
 	CHANNEL_KEYS,       /* the public key list for P/D/keys (retained), the latest replacing */
 	CHANNEL_RENEWAL,    /* a step of a certificate renewal (struct channel_renewal's op) */
+	CHANNEL_START,      /* the first packet, and only then: the configuration to run with */
 };
 
 struct channel_hdr {
@@ -166,6 +169,28 @@ struct channel_renewal {
 	uint32_t op; /* enum channel_renewal_op */
 };
 
+/*
+ * CHANNEL_START: what a network half just executed needs to know (a fresh program has none of
+ * the door half's memory): the configuration the door half read, with the certificate pair it
+ * chose for this start, and how to run. VERSION and CONFIG_SIZE refuse a network half of
+ * another build; the door half executes the file it opened at its own start, so a package
+ * upgraded under a running garaged does not mix the two.
+ */
+struct channel_start {
+	struct channel_hdr hdr;
+	char version[32];     /* GARAGED_VERSION, NUL-terminated */
+	uint32_t config_size; /* sizeof(struct config) */
+	uint32_t flags;       /* CHANNEL_START_* */
+	uint32_t uid, gid;    /* the user to become, with CHANNEL_START_DROP */
+	int32_t parent;       /* the door half's pid, for the parent-death signal's check */
+	struct config cfg;
+};
+#define CHANNEL_START_DROP       0x1U /* become uid/gid (else: already unprivileged) */
+#define CHANNEL_START_TRIAL      0x2U /* cfg's pair is a renewal's first try */
+#define CHANNEL_START_FOREGROUND 0x4U /* log to stderr (garaged -f) */
+#define CHANNEL_START_VERBOSE    0x8U /* log debug lines (garaged -v) */
+#define CHANNEL_START_FLAGS      0xfU
+
 /* A header alone: CHANNEL_CONNECTED, CHANNEL_RUNNING and CHANNEL_GOODBYE. */
 struct channel_bare {
 	struct channel_hdr hdr;
@@ -179,6 +204,7 @@ _Static_assert(sizeof(struct channel_state) <= CHANNEL_MSG_MAX, "CHANNEL_MSG_MAX
 _Static_assert(sizeof(struct channel_event) <= CHANNEL_MSG_MAX, "CHANNEL_MSG_MAX");
 _Static_assert(sizeof(struct channel_new_key) <= CHANNEL_MSG_MAX, "CHANNEL_MSG_MAX");
 _Static_assert(sizeof(struct channel_new_cert) <= CHANNEL_MSG_MAX, "CHANNEL_MSG_MAX");
+_Static_assert(sizeof(struct channel_start) <= CHANNEL_MSG_MAX, "CHANNEL_MSG_MAX");
 
 /* Any packet as received: aligned for every layout, one byte longer than the largest. */
 union channel_msg {
@@ -192,6 +218,7 @@ union channel_msg {
 	struct channel_new_cert new_cert;
 	struct channel_connect_failed failed;
 	struct channel_renewal renewal;
+	struct channel_start start;
 	unsigned char raw[CHANNEL_MSG_MAX + 1];
 };
 

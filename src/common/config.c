@@ -18,8 +18,6 @@
  */
 #include "config.h"
 
-#include <openssl/crypto.h>
-
 #include <arpa/inet.h>
 #include <assert.h>
 #include <ctype.h>
@@ -1466,46 +1464,4 @@ config_load_mqtt(struct config *cfg, const char *path, const struct config_secti
 {
 	assert(own != NULL);
 	return load(cfg, path, own, err, errlen);
-}
-
-/*
- * The broker password: the first line of password_file (whose mode config.c checks), so that
- * it is never in garaged.conf or on a command line where others could read it.
- */
-int
-config_read_password(const struct config *cfg, char *buf, size_t size, char *err, size_t errlen)
-{
-	FILE *f;
-	size_t n;
-
-	if (cfg->username[0] == '\0') {
-		snprintf(err, errlen,
-		         "%s: password_file is set but username is empty; add username = ... to "
-		         "[mqtt]",
-		         cfg->file);
-		return -1;
-	}
-	f = fopen(cfg->password_file, "re");
-	if (f == NULL) {
-		snprintf(err, errlen, "password_file %s: %s", cfg->password_file, strerror(errno));
-		return -1;
-	}
-	if (fgets(buf, (int)size, f) == NULL)
-		buf[0] = '\0';
-	fclose(f);
-	n = strcspn(buf, "\r\n");
-	if (buf[n] == '\0' && n + 1 == size) {
-		OPENSSL_cleanse(buf, size);
-		snprintf(err, errlen, "the first line of password_file %s is longer than %zu bytes",
-		         cfg->password_file, size - 2);
-		return -1;
-	}
-	buf[n] = '\0';
-	if (n == 0) {
-		snprintf(err, errlen,
-		         "password_file %s is empty; put the broker password on its first line",
-		         cfg->password_file);
-		return -1;
-	}
-	return 0;
 }

@@ -216,13 +216,4 @@ struct config_section {
 int config_load_mqtt(struct config *cfg, const char *path, const struct config_section *own,
                      char *err, size_t errlen);
 
-/*
- * The broker password: the first line of cfg->password_file (whose mode config.c checks), so
- * that it is never in a configuration file or on a command line. Refuses a password_file
- * without a username, an empty first line and one longer than size - 2. Returns 0, or -1 with
- * the reason in err. garagectl reads its ctl.conf's [mqtt] the same way.
- */
-int config_read_password(const struct config *cfg, char *buf, size_t size, char *err,
-                         size_t errlen);
-
 #endif

@@ -12,16 +12,59 @@
 #include "mdns.h"
 #include "tls.h"
 
+/*
+ * The broker password: the first line of password_file (whose mode config.c checks), so that
+ * it is never in garaged.conf or on a command line where others could read it.
+ */
+int
+mqtt_session_read_password(const struct config *cfg, char *buf, size_t size, char *err,
+                           size_t errlen)
+{
+	FILE *f;
+	size_t n;
+
+	if (cfg->username[0] == '\0') {
+		snprintf(err, errlen,
+		         "%s: password_file is set but username is empty; add username = ... to "
+		         "[mqtt]",
+		         cfg->file);
+		return -1;
+	}
+	f = fopen(cfg->password_file, "re");
+	if (f == NULL) {
+		snprintf(err, errlen, "password_file %s: %s", cfg->password_file, strerror(errno));
+		return -1;
+	}
+	if (fgets(buf, (int)size, f) == NULL)
+		buf[0] = '\0';
+	fclose(f);
+	n = strcspn(buf, "\r\n");
+	if (buf[n] == '\0' && n + 1 == size) {
+		OPENSSL_cleanse(buf, size);
+		snprintf(err, errlen, "the first line of password_file %s is longer than %zu bytes",
+		         cfg->password_file, size - 2);
+		return -1;
+	}
+	buf[n] = '\0';
+	if (n == 0) {
+		snprintf(err, errlen,
+		         "password_file %s is empty; put the broker password on its first line",
+		         cfg->password_file);
+		return -1;
+	}
+	return 0;
+}
+
 /* The user name and, from password_file, the password; both optional (SPEC "Security"). */
 static int
 set_credentials(struct mosquitto *mosq, const struct config *cfg, char *err, size_t errlen)
 {
-	/* +2: the newline, and the byte that shows a longer line (config_read_password). */
+	/* +2: the newline, and the byte that shows a longer line (mqtt_session_read_password). */
 	char password[MQTT_SESSION_PASSWORD_MAX + 2];
 	int rc = MOSQ_ERR_SUCCESS;
 
 	if (cfg->password_file[0] != '\0') {
-		if (config_read_password(cfg, password, sizeof(password), err, errlen) != 0)
+		if (mqtt_session_read_password(cfg, password, sizeof(password), err, errlen) != 0)
 			return -1;
 		/* libmosquitto keeps its own copy for every reconnection. */
 		rc = mosquitto_username_pw_set(mosq, cfg->username, password);

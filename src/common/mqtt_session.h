@@ -49,4 +49,13 @@ struct mosquitto *mqtt_session_new(const struct config *cfg, const struct mqtt_s
 int mqtt_session_address(const struct config *cfg, char *addr, size_t addrlen, char *err,
                          size_t errlen);
 
+/*
+ * The broker password: the first line of cfg->password_file (whose mode config.c checks), so
+ * that it is never in a configuration file or on a command line. Refuses a password_file
+ * without a username, an empty first line and one longer than size - 2. Returns 0, or -1 with
+ * the reason in err. garagectl reads its ctl.conf's [mqtt] the same way.
+ */
+int mqtt_session_read_password(const struct config *cfg, char *buf, size_t size, char *err,
+                               size_t errlen);
+
 #endif

@@ -2,9 +2,10 @@
  * garaged: the daemon's door half and main(). It owns the process (arguments, signals, the
  * poll loop) and the privileged part of the job: the configuration (config.c), the doors
  * (doors.c: hardware, state machine, relay timing), the command verifier (src/core/cmd.c,
- * with keys from authkeys.c) and the audit trail (events.c). It has no network socket: it
- * forks the network half (nethalf.c, privsep.h), which holds the broker connection, runs as
- * an unprivileged user in a seccomp sandbox, and is restarted with backoff when it dies.
+ * with keys from authkeys.c) and the audit trail (events.c). It has no network socket and
+ * links no TLS library: it forks and executes the network half (garaged-net: nethalf.c,
+ * channel.h), which holds the broker connection, runs as an unprivileged user in a seccomp
+ * sandbox, and is restarted with backoff when it dies.
  *
  * A message from the network half is hostile bytes: a packet of the wrong size or type kills
  * it, and a command's payload is raw bytes with a retained flag until the core's verifier
@@ -24,7 +25,9 @@
  */
 #define _GNU_SOURCE
 #include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
+#include <limits.h>
 #include <poll.h>
 #include <pwd.h>
 #include <signal.h>
@@ -34,6 +37,7 @@
 #include <sys/prctl.h>
 #include <sys/signalfd.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/timerfd.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -56,7 +60,6 @@
 #include "timer.h"
 #include "channel.h"
 #include "keyfile.h"
-#include "nethalf.h"
 #include "sig_sodium.h"
 #include "state.h"
 
@@ -106,6 +109,10 @@ struct garaged {
 	bool child_hostile; /* killed by hostile(): not a failure to start or to run */
 	bool ready;
 	unsigned quick_deaths;
+	/* The network half's program (garaged-net), opened at start (O_PATH), and how this
+	 * process logs, which START passes on. */
+	int net_exe;
+	bool foreground, verbose;
 	/* The user the network half becomes; drop is false when garaged cannot change user. */
 	bool drop;
 	uid_t uid;
@@ -1243,8 +1250,112 @@ choose_pair(struct garaged *g, char *what, size_t whatlen)
 }
 
 /*
- * Forks the network half. The child keeps only stdio and its end of the channel: no GPIO
- * line, no signalfd or timerfd of ours, nothing else that was opened before.
+ * Where the network half's program is: NET_HALF_PATH from this executable's folder, which holds
+ * both where `make install` and the package put them (/usr/sbin/garaged and
+ * /usr/libexec/garaged/garaged-net) and in the build tree (bin/ and libexec/garaged/).
+ */
+#define NET_HALF_PATH "../libexec/garaged/garaged-net"
+
+/*
+ * Opens the network half's program once, at start: every network half of this run is executed
+ * from this descriptor, so that a package upgraded while garaged runs cannot pair this door half
+ * with another build's network half (the new one starts with the restart the upgrade does).
+ * Returns the descriptor, or -1 with ERR saying what is missing.
+ */
+static int
+open_net_half(char *path, size_t pathlen, char *err, size_t errlen)
+{
+	char self[PATH_MAX];
+	ssize_t n = readlink("/proc/self/exe", self, sizeof(self) - 1);
+	struct stat st;
+	char *slash;
+	int fd;
+
+	if (n < 0 || (slash = memrchr(self, '/', (size_t)n)) == NULL) {
+		snprintf(err, errlen,
+		         "/proc/self/exe: %s: garaged finds its network half next to it",
+		         n < 0 ? strerror(errno) : "not a path");
+		return -1;
+	}
+	*slash = '\0';
+	if ((size_t)snprintf(path, pathlen, "%s/%s", self, NET_HALF_PATH) >= pathlen) {
+		snprintf(err, errlen,
+		         "the path to the network half, %s beside garaged, is too long",
+		         NET_HALF_PATH);
+		return -1;
+	}
+	fd = open(path, O_PATH | O_CLOEXEC);
+	if (fd >= 0 && (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode) || (st.st_mode & 0111) == 0)) {
+		close(fd);
+		fd = -1;
+		errno = EACCES;
+	}
+	if (fd < 0)
+		snprintf(err, errlen,
+		         "%s: %s: garaged's network half is installed with it (reinstall garaged)",
+		         path, strerror(errno));
+	return fd;
+}
+
+/*
+ * The child of spawn_child(): the channel as descriptor 3 and nothing else but stdio, the
+ * privileges the network half needs to change user, then the network half's program. Never
+ * returns.
+ */
+static _Noreturn void
+exec_net_half(const struct garaged *g, int chan, pid_t parent)
+{
+	static char *const argv[] = {"garaged-net", NULL};
+	extern char **environ;
+	char err[CONFIG_ERROR_MAX];
+
+	int exe = g->net_exe;
+
+	/* The door half's death ends this one too, even if the parent is already gone. */
+	if (prctl(PR_SET_PDEATHSIG, SIGKILL) != 0 || getppid() != parent)
+		_exit(1);
+	/* The program's descriptor out of the way of descriptor 3, then the channel there
+	 * without close-on-exec, and everything else closed when the program starts. */
+	if (exe <= 3 && (exe = fcntl(exe, F_DUPFD_CLOEXEC, 4)) < 0)
+		_exit(1);
+	if ((chan == 3 ? fcntl(3, F_SETFD, 0) : dup2(chan, 3)) < 0)
+		_exit(1);
+	close_range(4, ~0U, CLOSE_RANGE_CLOEXEC);
+	/* Not root: execve() keeps only ambient capabilities of a non-root process. */
+	if (g->drop && geteuid() != 0 && caps_pass_setuid(err, sizeof(err)) != 0) {
+		log_warnx("%s", err);
+		_exit(CHANNEL_EXIT_FATAL);
+	}
+	fexecve(exe, argv, environ);
+	log_warn("executing the network half");
+	_exit(CHANNEL_EXIT_FATAL);
+}
+
+/* What a network half just executed is told first (channel.h). */
+static bool
+send_start(const struct garaged *g, int chan)
+{
+	static struct channel_start m;
+
+	memset(&m, 0, sizeof(m));
+	m.hdr = (struct channel_hdr){CHANNEL_START, sizeof(m)};
+	snprintf(m.version, sizeof(m.version), "%s", GARAGED_VERSION);
+	m.config_size = sizeof(m.cfg);
+	m.flags = (g->drop ? CHANNEL_START_DROP : 0) |
+	          (g->pair == CERTSTORE_ON_TRIAL ? CHANNEL_START_TRIAL : 0) |
+	          (g->foreground ? CHANNEL_START_FOREGROUND : 0) |
+	          (g->verbose ? CHANNEL_START_VERBOSE : 0);
+	m.uid = (uint32_t)g->uid;
+	m.gid = (uint32_t)g->gid;
+	m.parent = (int32_t)getpid();
+	m.cfg = g->netcfg;
+	return channel_send(chan, &m, sizeof(m));
+}
+
+/*
+ * Forks and executes the network half (garaged-net), and sends it its START. The child keeps
+ * only stdio and its end of the channel: no GPIO line, no signalfd or timerfd of ours, nothing
+ * else that was opened before, and none of this process's memory.
  */
 static void
 spawn_child(struct garaged *g, uint64_t now)
@@ -1273,21 +1384,18 @@ spawn_child(struct garaged *g, uint64_t now)
 		g->restart_at = now + g->backoff_ms;
 		return;
 	}
-	if (pid == 0) {
-		/* The door half's death ends this one too, even if the parent is already gone. */
-		if (prctl(PR_SET_PDEATHSIG, SIGKILL) != 0 || getppid() != parent)
-			_exit(1);
-		if (dup2(sv[1], 3) < 0)
-			_exit(1);
-		close_range(4, ~0U, 0);
-		nethalf_main(&g->netcfg, 3, g->drop, g->uid, g->gid, g->pair == CERTSTORE_ON_TRIAL);
-	}
+	if (pid == 0)
+		exec_net_half(g, sv[1], parent);
 	close(sv[1]);
 	g->chan = sv[0];
 	g->child = pid;
 	g->child_started = now;
 	g->child_running = false;
 	g->child_hostile = false;
+	/* Queued in the channel until the new program reads it; a child that cannot take it
+	 * exits, and its death is handled as any other. */
+	if (!send_start(g, g->chan))
+		log_warn("sending START to the network half");
 	log_info("network half started: pid %ld, with %s", (long)pid, what);
 }
 
@@ -1562,8 +1670,8 @@ setup_fds(struct garaged *g)
 
 /*
  * --check-config: every check a start makes before it goes online, without starting: the
- * configuration (config_load, done), authorized_keys as it will be loaded, the state and the
- * used invitations.
+ * configuration (config_load, done), the network half's program, authorized_keys as it will be
+ * loaded, the state and the used invitations.
  */
 static int
 check_config(struct garaged *g, const char *conffile)
@@ -1571,7 +1679,14 @@ check_config(struct garaged *g, const char *conffile)
 	char err[CONFIG_ERROR_MAX], path[CERTSTORE_PATH_MAX], warn[CERTSTORE_PATH_MAX + 128];
 	enum certstore_pair pair;
 	bool missing;
+	int fd;
 
+	fd = open_net_half(path, sizeof(path), err, sizeof(err));
+	if (fd < 0) {
+		fprintf(stderr, "garaged: %s\n", err);
+		return 1;
+	}
+	close(fd);
 	if (sig_sodium_init() != 0) {
 		fprintf(stderr, "garaged: libsodium failed to initialise\n");
 		return 1;
@@ -1613,7 +1728,7 @@ main(int argc, char *argv[])
 	    {NULL, 0, NULL, 0},
 	};
 	static struct garaged g;
-	char err[CONFIG_ERROR_MAX];
+	char err[CONFIG_ERROR_MAX], path[PATH_MAX];
 	const char *conffile = NULL;
 	bool foreground = false, verbose = false, check = false;
 	int ch;
@@ -1657,6 +1772,11 @@ main(int argc, char *argv[])
 	}
 	if (setup_fds(&g) != 0)
 		log_fatal("signal and timer descriptors");
+	g.foreground = foreground;
+	g.verbose = verbose;
+	g.net_exe = open_net_half(path, sizeof(path), err, sizeof(err));
+	if (g.net_exe < 0)
+		log_fatalx("%s", err);
 	log_info("garaged %s starting: device %s, %zu door(s)", GARAGED_VERSION, g.cfg.device_id,
 	         g.cfg.ndoors);
 

@@ -742,6 +742,8 @@ again:
 	case CHANNEL_RENEWAL:
 		renewal_step(n, (enum channel_renewal_op)m.renewal.op);
 		break;
+	case CHANNEL_START:
+		log_fatalx("the door half sent START again");
 	default:
 		log_fatalx("the door half sent %s (%zd bytes, type %u)", why, r, m.hdr.type);
 	}
@@ -1160,6 +1162,6 @@ nethalf_main(const struct config *cfg, int channel, bool drop, uid_t uid, gid_t 
 	EVP_PKEY_free(n.pending);
 	free(n.request);
 	mqtt_free(n.mqtt);
-	/* _exit: nothing of the door half's (inherited at fork) may run its exit handlers here. */
+	/* _exit, as on every other way out of this process: what it had is given back above. */
 	_exit(0);
 }

@@ -157,6 +157,15 @@ model(size_t len, enum channel_from from, const struct channel_limits *lim)
 		    u32_at(offsetof(struct channel_renewal, op)) >= CHANNEL_RENEWAL_OP_COUNT)
 			return CHANNEL_NONE;
 		return CHANNEL_RENEWAL;
+	case CHANNEL_START:
+		if (len != sizeof(struct channel_start) ||
+		    u32_at(offsetof(struct channel_start, config_size)) != sizeof(struct config) ||
+		    memchr((const unsigned char *)&msg + offsetof(struct channel_start, version),
+		           '\0', sizeof(msg.start.version)) == NULL ||
+		    u32_at(offsetof(struct channel_start, flags)) > CHANNEL_START_FLAGS ||
+		    msg.start.cfg.ndoors > CONFIG_MAX_DOORS)
+			return CHANNEL_NONE;
+		return CHANNEL_START;
 	default:
 		return CHANNEL_NONE;
 	}
@@ -235,6 +244,13 @@ check_accepted(enum channel_type t, size_t len, enum channel_from from,
 		FUZZ_CHECK(from == CHANNEL_FROM_DOOR);
 		FUZZ_CHECK(len == sizeof(struct channel_renewal));
 		FUZZ_CHECK(msg.renewal.op < CHANNEL_RENEWAL_OP_COUNT);
+		break;
+	case CHANNEL_START:
+		FUZZ_CHECK(from == CHANNEL_FROM_DOOR);
+		FUZZ_CHECK(len == sizeof(struct channel_start));
+		FUZZ_CHECK(strnlen(msg.start.version, sizeof(msg.start.version)) <
+		           sizeof(msg.start.version));
+		FUZZ_CHECK(msg.start.cfg.ndoors <= CONFIG_MAX_DOORS);
 		break;
 	default:
 		FUZZ_CHECK(!"channel_check() returned a type that is none of channel.h's");

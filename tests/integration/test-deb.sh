@@ -20,7 +20,7 @@ DEB=${debs[0]}
 pass "make deb built $(basename "$DEB")"
 
 dpkg-deb -c "$DEB" >"$T/contents" || fail "dpkg-deb -c failed"
-for f in ./usr/sbin/garaged ./usr/bin/garagectl ./lib/systemd/system/garaged.service \
+for f in ./usr/sbin/garaged ./usr/libexec/garaged/garaged-net ./usr/bin/garagectl ./lib/systemd/system/garaged.service \
 	./usr/share/man/man8/garaged.8.gz ./usr/share/man/man5/garaged.conf.5.gz \
 	./usr/share/man/man1/garagectl.1.gz ./usr/share/doc/garaged/garaged.conf.example \
 	./usr/share/doc/garaged/copyright ./etc/garaged/ ./usr/share/garaged/web/index.html \

@@ -99,13 +99,30 @@ grep -q '^ExecStart=/usr/local/bin/garagectl pki sign-requests' \
 	fail "with PREFIX=/usr/local the sign-requests unit does not run /usr/local/bin/garagectl"
 pass "make install PREFIX=/usr/local: the unit starts /usr/local/sbin/garaged"
 
-# The tree's promise (docs/architecture.md): garagectl is the core and common libraries only; it
-# never loads the door half's libgpiod or libsodium.
-libs=$(ldd "$T/root/usr/bin/garagectl") || fail "ldd garagectl failed"
-echo "$libs" | grep -Eq 'libgpiod|libsodium' &&
-	fail "garagectl links the door half's libraries: $(echo "$libs" | grep -E 'libgpiod|libsodium' | tr -s ' \t\n' ' ')"
-echo "$libs" | grep -q libmosquitto || fail "ldd garagectl shows no libmosquitto: is this ldd's output? $libs"
+# The tree's promise (docs/architecture.md): each program links only what it calls. garagectl
+# and the network half never load the door half's libgpiod or libsodium; the door half never
+# loads OpenSSL or libmosquitto (it never speaks TLS).
+# links_none PROGRAM LIB-REGEX WANTED: ldd of PROGRAM shows nothing matching LIB-REGEX and does
+# show WANTED (so that an empty or failed ldd cannot pass).
+links_none() {
+	local libs
+	libs=$(ldd "$1") || fail "ldd $1 failed"
+	echo "$libs" | grep -Eq "$2" &&
+		fail "$1 links $(echo "$libs" | grep -E "$2" | awk '{print $1}' | tr '\n' ' ')"
+	echo "$libs" | grep -q "$3" || fail "ldd $1 shows no $3: is this ldd's output? $libs"
+	return 0
+}
+links_none "$T/root/usr/bin/garagectl" 'libgpiod|libsodium' libmosquitto
 pass "garagectl loads no libgpiod and no libsodium (ldd)"
+[ -x "$T/root/usr/libexec/garaged/garaged-net" ] ||
+	fail "make install: no /usr/libexec/garaged/garaged-net (the network half)"
+links_none "$T/root/usr/libexec/garaged/garaged-net" 'libgpiod|libsodium' libmosquitto
+links_none "$T/root/usr/sbin/garaged" 'libssl|libcrypto|libmosquitto' libgpiod
+pass "the network half (/usr/libexec/garaged/garaged-net) loads no libgpiod and no libsodium, the door half no OpenSSL and no libmosquitto (ldd)"
+# Run by hand, the network half says what it is and does nothing.
+"$T/root/usr/libexec/garaged/garaged-net" >"$T/net.out" 2>&1 && fail "garaged-net run by hand exited 0"
+grep -q "garaged's network half" "$T/net.out" || fail "garaged-net run by hand said: $(cat "$T/net.out")"
+pass "garaged-net run by hand explains itself and exits"
 
 # 3. The man pages, as installed: no warnings from man or groff, and the content people look for.
 MAN=$T/root/usr/share/man

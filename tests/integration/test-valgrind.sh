@@ -19,10 +19,9 @@ if ldd "$RELEASE/garaged" | grep -q 'libasan'; then
 fi
 GARAGED_BIN=$RELEASE
 source "$(dirname "$0")/../../scripts/testbed.sh"
-# Both halves run under valgrind: the network half is forked, not executed, so it is the same
-# valgrind, and %p gives it a log of its own (valgrind opens a new one in a child after fork);
-# --trace-children would also follow an exec, should a half ever be started that way. Each
-# half's log is read below: the network half's errors and leaks are in its own. No gdbserver: its
+# Both halves run under valgrind: --trace-children follows the door half's fexecve() of the
+# network half (garaged-net), and %p gives it a log of its own. Each half's log is read below:
+# the network half's errors and leaks are in its own. No gdbserver: its
 # FIFOs in /tmp would outlive a network half that, as nobody, cannot remove them.
 GARAGED_WRAPPER="valgrind --vgdb=no --trace-children=yes --error-exitcode=99 --leak-check=full --errors-for-leak-kinds=definite --log-file=$T/valgrind.%p"
 
@@ -68,12 +67,12 @@ pass "under valgrind: a valid command obeyed, hostile ones refused, SIGHUP reloa
 
 # Valgrind runs garaged's exit slowly too, leak check included: a generous bound.
 stop_garaged TERM 60
-# check_log LOG WHAT: LOG is a whole memcheck run of garaged (its summary included: a half
+# check_log LOG WHAT PROGRAM: LOG is a whole memcheck run of PROGRAM (its summary included: a half
 # killed before its end reports nothing) with no error and no byte definitely lost.
 check_log() {
-	local log=$1 what=$2
+	local log=$1 what=$2 program=$3
 	[ -f "$log" ] || fail "valgrind wrote no log for the $what"
-	grep -q 'Memcheck, a memory error detector' "$log" && grep -q "Command: $GARAGED " "$log" ||
+	grep -q 'Memcheck, a memory error detector' "$log" && grep -q "Command: $program" "$log" ||
 		fail "the $what did not run under valgrind memcheck: $(head -3 "$log")"
 	grep -q 'ERROR SUMMARY: ' "$log" ||
 		{ sed 's/^/  valgrind: /' "$log" | tail -20; fail "the $what's valgrind log has no summary: it did not run to its end"; }
@@ -85,10 +84,10 @@ check_log() {
 }
 # The door half's log (valgrind keeps garaged's pid) and every network half's (its children:
 # the one seen running, and any restarted one).
-check_log "$T/valgrind.$GARAGED_PID" "door half"
-check_log "$T/valgrind.$NET" "network half (pid $NET)"
+check_log "$T/valgrind.$GARAGED_PID" "door half" "$GARAGED "
+check_log "$T/valgrind.$NET" "network half (pid $NET)" ".*/garaged-net"
 while read -r log; do
-	check_log "$log" "network half (${log##*/})"
+	check_log "$log" "network half (${log##*/})" ".*/garaged-net"
 done < <(grep -l "^==[0-9]*== Parent PID: $GARAGED_PID\$" "$T"/valgrind.*)
 [ "$GARAGED_RC" = 0 ] || { sed 's/^/  valgrind: /' "$T/valgrind.$GARAGED_PID" | tail -40; fail "exit code $GARAGED_RC under valgrind, want 0 (99: valgrind found errors)"; }
 pass "valgrind, both halves: 0 errors, no byte definitely lost, exit 0 after SIGTERM (in use at exit: door half $(grep -Eo 'in use at exit: .*' "$T/valgrind.$GARAGED_PID" | cut -d' ' -f5-), network half $(grep -Eo 'in use at exit: .*' "$T/valgrind.$NET" | cut -d' ' -f5-))"

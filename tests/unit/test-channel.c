@@ -33,7 +33,7 @@ static const enum channel_type door_types[] = {CHANNEL_STATE, CHANNEL_EVENT, CHA
 static const enum channel_type all_types[] = {
     CHANNEL_CONNECTED, CHANNEL_COMMAND,        CHANNEL_RUNNING, CHANNEL_NEW_KEY,
     CHANNEL_NEW_CERT,  CHANNEL_CONNECT_FAILED, CHANNEL_STATE,   CHANNEL_EVENT,
-    CHANNEL_GOODBYE,   CHANNEL_KEYS,           CHANNEL_RENEWAL};
+    CHANNEL_GOODBYE,   CHANNEL_KEYS,           CHANNEL_RENEWAL, CHANNEL_START};
 
 #define COUNT(a) (sizeof(a) / sizeof((a)[0]))
 
@@ -59,6 +59,8 @@ type_size(enum channel_type t)
 		return sizeof(struct channel_connect_failed);
 	case CHANNEL_RENEWAL:
 		return sizeof(struct channel_renewal);
+	case CHANNEL_START:
+		return sizeof(struct channel_start);
 	default:
 		return sizeof(struct channel_bare);
 	}
@@ -115,6 +117,12 @@ make(union channel_msg *m, enum channel_type t)
 		break;
 	case CHANNEL_RENEWAL:
 		m->renewal.op = CHANNEL_RENEWAL_INSTALLED;
+		break;
+	case CHANNEL_START:
+		strcpy(m->start.version, "0.1.0");
+		m->start.config_size = sizeof(struct config);
+		m->start.flags = CHANNEL_START_DROP | CHANNEL_START_TRIAL;
+		m->start.cfg.ndoors = 2;
 		break;
 	default:
 		break;
@@ -183,7 +191,7 @@ static void
 test_channel_check_UnknownTypesRefused(void **state)
 {
 	static const uint32_t unknown[] = {CHANNEL_NONE,      CHANNEL_CONNECT_FAILED + 1,
-	                                   CHANNEL_STATE - 1, CHANNEL_RENEWAL + 1,
+	                                   CHANNEL_STATE - 1, CHANNEL_START + 1,
 	                                   0x80000000U,       UINT32_MAX};
 
 	(void)state;
@@ -580,6 +588,29 @@ test_channel_check_RenewalOp(void **state)
 	assert_refused(&msg, len, CHANNEL_FROM_NET, &two_doors, "unknown type");
 }
 
+/* CHANNEL_START: only from the door half, of this build's layout, its strings terminated. */
+static void
+test_channel_check_StartFields(void **state)
+{
+	size_t len;
+
+	(void)state;
+	len = make(&msg, CHANNEL_START);
+	assert_accepted(&msg, len, CHANNEL_FROM_DOOR, &two_doors, CHANNEL_START);
+	assert_refused(&msg, len, CHANNEL_FROM_NET, &two_doors, "unknown type");
+	msg.start.config_size = sizeof(struct config) - 1;
+	assert_refused(&msg, len, CHANNEL_FROM_DOOR, &two_doors, "a malformed START message");
+	make(&msg, CHANNEL_START);
+	memset(msg.start.version, 'x', sizeof(msg.start.version));
+	assert_refused(&msg, len, CHANNEL_FROM_DOOR, &two_doors, "a malformed START message");
+	make(&msg, CHANNEL_START);
+	msg.start.flags = CHANNEL_START_FLAGS + 1;
+	assert_refused(&msg, len, CHANNEL_FROM_DOOR, &two_doors, "a malformed START message");
+	make(&msg, CHANNEL_START);
+	msg.start.cfg.ndoors = CONFIG_MAX_DOORS + 1;
+	assert_refused(&msg, len, CHANNEL_FROM_DOOR, &two_doors, "a malformed START message");
+}
+
 /* ---- what every verdict promises ---------------------------------------------------------- */
 
 /* An accepted packet is exactly its type's size and from its type's sender, whatever the
@@ -789,6 +820,7 @@ main(void)
 	    cmocka_unit_test(test_channel_check_NewCertFields),
 	    cmocka_unit_test(test_channel_check_ConnectFailedNeedsNul),
 	    cmocka_unit_test(test_channel_check_RenewalOp),
+	    cmocka_unit_test(test_channel_check_StartFields),
 	    cmocka_unit_test(test_channel_check_AcceptedMeansExactSizeAndSender),
 	    cmocka_unit_test_setup_teardown(test_channel_recv_RoundTripEveryType, pair_setup,
 	                                    pair_teardown),
