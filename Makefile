@@ -88,6 +88,11 @@ bench: bootstrap all
 	mkdir -p $(BUILD)/bench
 	$(CC) -O2 -Wall -Wextra -o $(BUILD)/bench/verify bench/verify.c \
 		$$(pkg-config --cflags --libs libsodium)
+	$(CC) -O2 -Wall -Wextra -o $(BUILD)/bench/hop bench/hop.c
+	# The stages build (src/common/stage.h), never the release one.
+	cmake -S . -B $(BUILD)/stages -DCMAKE_BUILD_TYPE=RelWithDebInfo -DGARAGED_STAGES=ON \
+		-DGARAGED_TESTS=OFF -DGARAGED_WEB=OFF
+	cmake --build $(BUILD)/stages -j$(JOBS) --target garaged garaged-net
 	bench/run.sh $(BUILD)
 
 footprint:

@@ -10,7 +10,12 @@ cd "$(dirname "$0")/.."
 BUILD=$(cd "${1:-build}" && pwd)
 export GARAGED_BIN=$BUILD/bin
 VERIFY=$BUILD/bench/verify
-[ -x "$VERIFY" ] || { echo "bench: no $VERIFY (run make bench)"; exit 1; }
+HOP=$BUILD/bench/hop
+# The stages build (src/common/stage.h): the same sources, each half stamping every command.
+STAGES_BIN=$BUILD/stages/bin
+for f in "$VERIFY" "$HOP" "$STAGES_BIN/garaged"; do
+	[ -x "$f" ] || { echo "bench: no $f (run make bench)"; exit 1; }
+done
 
 # strace counts the idle daemon's system calls; install it like scripts/bootstrap would.
 if ! command -v strace >/dev/null; then
@@ -26,6 +31,7 @@ export TESTBED_DIR=${TESTBED_DIR:-$BUILD/bench/testbed}
 . scripts/testbed.sh
 
 N_LAT=${BENCH_COMMANDS:-500}    # commands for the latency figures (SPEC: at least 500)
+N_STAGES=${BENCH_STAGES:-200}   # commands through the stages build
 N_FLOOD_VALID=50                # valid commands during the flood
 FLOODERS=5                      # mosquitto_pub -l processes, each at 1/FLOODERS of the rate
 FLOOD_RATES=${BENCH_FLOOD_RATES:-5000 10000 20000} # forged commands a second, all flooders
@@ -84,7 +90,7 @@ sig = lambda: os.urandom(32) + (int.from_bytes(os.urandom(64), "little") % L).to
 for k in range(files):
     with open(f"{t}/forged.{k}", "w") as f:
         for _ in range(per):
-            f.write('{"v":1,"door":"main","action":"toggle","ts":%s,"nonce":"%s","kid":"bench","sig":"%s"}\n'
+            f.write('{"v":1,"door":"main","action":"toggle","ts":%s,"nonce":"%s","kid":"bench0","sig":"%s"}\n'
                     % (now, b64(os.urandom(12)), b64(sig())))
 PY
 }
@@ -93,8 +99,23 @@ say "machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f
 say "testbed in $T"
 make_pki
 start_broker
-keypair bench
-echo "ed25519 $PUB_B64 bench actions=open,close,stop,toggle doors=main" >"$T/authorized_keys"
+# Every valid command of the run stays fresh, and so its nonce live, for the whole run
+# (clock_skew 3600 below), and a key holds at most 31 live nonces (CMD_REPLAY_PER_KEY, the
+# flood-revoke fix): the valid commands take turns over enough keys, 30 commands each.
+VALID_TOTAL=$((N_LAT + N_STAGES + N_FLOOD_VALID * $(echo "$FLOOD_RATES" | wc -w)))
+NKEYS=$(((VALID_TOTAL + 29) / 30))
+: >"$T/authorized_keys"
+for k in $(seq 0 $((NKEYS - 1))); do
+	keypair "bench$k"
+	echo "ed25519 $PUB_B64 bench$k actions=open,close,stop,toggle doors=main" >>"$T/authorized_keys"
+done
+SIGNED=0
+# sign_next NONCE [TS]: a signed toggle of the main door from the next key in turn.
+sign_next() {
+	local k=bench$((SIGNED % NKEYS))
+	SIGNED=$((SIGNED + 1))
+	sign "$k" garage main toggle "${2:-$now}" "$1" "$k"
+}
 # Every command presses (toggle, no minimum interval); pre-signed commands stay fresh for the
 # whole run (clock_skew at its maximum); keepalive 60 s for the idle figure.
 RELAY_PULSE_MS=50 SIM_TRAVEL_MS=1000 KEEPALIVE=60 write_conf "min_pulse_interval_ms = 0"
@@ -105,6 +126,9 @@ sed -i 's/^\[security\]$/[security]\nclock_skew = 3600/' "$T/garaged.conf"
 # --- verify_us: the reference for the latency overhead, on this machine, now.
 "$VERIFY" >"$T/verify.out" || fail "bench/verify"
 grep '^verify_us ' "$T/verify.out" | tee -a "$RESULTS"
+# --- channel_hop: the floor under the channel's hop, two processes asleep in poll (bench/hop.c).
+"$HOP" >"$T/hop.out" || fail "bench/hop"
+grep '^channel_hop_' "$T/hop.out" | tee -a "$RESULTS"
 
 # --- connect_ms: process start to the first state message, as a subscriber that was already
 # there sees it. The start time is taken in the forked shell right before exec.
@@ -155,6 +179,7 @@ NET_PID=$(net_half)
 if [ -n "$NET_PID" ]; then
 	door_hwm=$(vmhwm "$GARAGED_PID"); net_hwm=$(vmhwm "$NET_PID")
 	result rss_kb $((door_hwm + net_hwm)) kB
+	result pss_kb $(($(pss "$GARAGED_PID") + $(pss "$NET_PID"))) kB
 	say "rss: door half ${door_hwm} kB + network half ${net_hwm} kB (VmHWM, shared library pages counted in each); PSS door $(pss "$GARAGED_PID") kB + network $(pss "$NET_PID") kB"
 else
 	NET_PID=$GARAGED_PID
@@ -168,6 +193,7 @@ PIDS+=("$SUB_PID")
 await_lines "$T/rss-sub" 1 10 || fail "mosquitto_sub did not subscribe"
 sleep 1
 result rss_mosquitto_sub_kb "$(vmhwm "$SUB_PID")" kB
+result pss_mosquitto_sub_kb "$(pss "$SUB_PID")" kB
 stop_pid "$SUB_PID"
 
 # --- idle_syscalls_per_min: strace counts the idle daemon for IDLE_S seconds, a keepalive
@@ -183,7 +209,7 @@ now=$(date +%s)
 : >"$T/lat.cmds"; : >"$T/lat.nonces"
 for i in $(seq "$N_LAT"); do
 	n=$(nonce); echo "$n" >>"$T/lat.nonces"
-	sign bench garage main toggle "$now" "$n" bench >>"$T/lat.cmds"; echo >>"$T/lat.cmds"
+	sign_next "$n" >>"$T/lat.cmds"; echo >>"$T/lat.cmds"
 done
 [ "$(lines "$T/lat.cmds")" -eq "$N_LAT" ] || fail "signing the bench commands"
 left=$(awk -v a="$idle_t0" -v b="$EPOCHREALTIME" -v s="$IDLE_S" 'BEGIN { d = s - (b - a); print (d > 0 ? d : 0) }')
@@ -239,7 +265,7 @@ flood_phase() {
 	: >"$T/flood.cmds"; : >"$T/flood.nonces"
 	for _ in $(seq "$N_FLOOD_VALID"); do
 		n=$(nonce); echo "$n" >>"$T/flood.nonces"
-		sign bench garage main toggle "$now" "$n" bench >>"$T/flood.cmds"; echo >>"$T/flood.cmds"
+		sign_next "$n" >>"$T/flood.cmds"; echo >>"$T/flood.cmds"
 	done
 	say "flood: $rate forged commands a second for ${FLOOD_S}s, $N_FLOOD_VALID valid ones among them"
 	make_forgeries "$rate"
@@ -291,6 +317,36 @@ for rate in $FLOOD_RATES; do
 	flood_phase "$rate" "$([ "$rate" = 5000 ] || echo "_$rate")"
 done
 kill -0 "$GARAGED_PID" 2>/dev/null || fail "garaged died during the bench"
+stop_pid "$GARAGED_PID"
+
+# --- stages: the same latency run through the stages build; each half writes its stamps when
+# it stops, and stats.py pairs them with the plain subscriber's arrivals (docs/performance.md).
+say "stages: $N_STAGES signed commands through the stages build ($STAGES_BIN)"
+# Signed now: a restarted garaged refuses commands from before the newest it accepted
+# (state_dir/verifier, docs/security.md "Restarts").
+sleep 1
+stages_ts=$(date +%s)
+: >"$T/stages.cmds"; : >"$T/stages.nonces"
+for _ in $(seq "$N_STAGES"); do
+	n=$(nonce); echo "$n" >>"$T/stages.nonces"
+	sign_next "$n" "$stages_ts" >>"$T/stages.cmds"; echo >>"$T/stages.cmds"
+done
+"$STAGES_BIN/garaged" -c "$T/garaged.conf" -f >"$T/garaged-stages.log" 2>&1 &
+GARAGED_PID=$!
+PIDS+=("$GARAGED_PID")
+before=$(lines "$T/connect.log")
+await_lines "$T/connect.log" $((before + 1)) 10 || fail "the stages build did not connect"
+sleep 1
+from=$(lines "$T/arrivals")
+skip=$(relay_edges)
+# shellcheck disable=SC2046
+python3 bench/pace.py 8 "$T/stages.cmds" | mosquitto_pub $(mq ctl.local) -t "$CMD_TOPIC" -q 1 -l \
+	|| fail "publishing the stages commands"
+await_edges $((skip + N_STAGES)) 10 || say "stages: only $(($(relay_edges) - skip)) of $N_STAGES commands pressed the relay"
+sleep 0.2
+stop_pid "$GARAGED_PID"
+python3 bench/stats.py stages "$T/garaged-stages.log" "$T/arrivals" "$T/stages.nonces" "$from" \
+	| tee -a "$RESULTS" >&2
 
 echo
 python3 bench/report.py "$RESULTS"

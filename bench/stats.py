@@ -12,6 +12,11 @@
   stats.py pair ARRIVALS_A ARRIVALS_B NONCES
       p50 and p99, in us, of B's arrival - A's arrival for the same command: what a client that
       does nothing but receive adds, the floor under garaged's overhead.
+  stats.py stages LOG ARRIVALS NONCES FROM
+      The stages build's stamps (LOG's "stages net ..." and "stages door ..." lines, one a
+      command, in order; src/common/stage.h) paired in order with each other and with the
+      plain subscriber's arrivals of NONCES (ARRIVALS from line FROM on). Prints one
+      "stage_NAME_p50_us VALUE us" line per stage and the total, then each stage's share.
   stats.py median VALUE...
       The median of the values.
   stats.py lograte PATTERN < LOG
@@ -131,6 +136,51 @@ def lograte(args):
     print(round((len(times) - 1) / (times[-1] - times[0])))
 
 
+STAGES = ["net_readable", "tls_decrypted", "on_message", "channel_sent",
+          "door_readable", "door_received", "verified", "relay_written"]
+
+
+def stages(args):
+    log, arr_path, nonce_path, start = args
+    with open(nonce_path, encoding="utf-8") as f:
+        nonces = {l.strip() for l in f if l.strip()}
+    arr = [t for t, _, ok in arrivals(arr_path, nonces, int(start)) if ok]
+    net, door = [], []
+    with open(log, encoding="utf-8", errors="replace") as f:
+        for line in f:
+            p = line.split()
+            if len(p) == 2 + len(STAGES) // 2 * 2 and p[0] == "stages":
+                vals = [int(v) for v in p[2:]]
+                (net if p[1] == "net" else door).append(vals)
+    n = min(len(net), len(door), len(arr))
+    if n == 0:
+        print(f"stages_commands 0 of_{len(nonces)}")
+        return
+    # Each step: from the stamp before it (the subscriber's arrival first) to its own.
+    names = ["broker_to_readable"] + [f"{a}_to_{b}" for a, b in zip(STAGES, STAGES[1:])]
+    steps = {k: [] for k in names}
+    total, whole = [], []
+    for i in range(n):
+        t = [net[i][k] for k in range(4)] + [door[i][k] for k in range(4, 8)]
+        if 0 in t:
+            continue
+        seq = [arr[i]] + t
+        for k, name in enumerate(names):
+            steps[name].append((seq[k + 1] - seq[k]) / 1000)
+        total.append((t[-1] - t[0]) / 1000)
+        whole.append((t[-1] - arr[i]) / 1000)
+    med = {k: statistics.median(v) for k, v in steps.items() if v}
+    print(f"stages_commands {len(total)} of_{len(nonces)}")
+    for k in names:
+        if k in med:
+            print(f"stage_{k}_p50_us {med[k]:.1f} us")
+    print(f"stages_total_p50_us {statistics.median(total):.1f} us")
+    print(f"stages_arrival_to_relay_p50_us {statistics.median(whole):.1f} us")
+    s = sum(v for k, v in med.items() if k != "broker_to_readable") or 1
+    print("stages_share " + " ".join(f"{k}={100 * med[k] / s:.0f}%" for k in names[1:] if k in med),
+          file=sys.stderr)
+
+
 def median(args):
     vals = [float(v) for v in args]
     print(f"{statistics.median(vals):.1f}" if vals else "nan")
@@ -138,4 +188,4 @@ def median(args):
 
 if __name__ == "__main__":
     {"latency": latency, "rate": rate, "pair": pair, "median": median,
-     "lograte": lograte}[sys.argv[1]](sys.argv[2:])
+     "lograte": lograte, "stages": stages}[sys.argv[1]](sys.argv[2:])

@@ -1,10 +1,9 @@
 /*
- * timer: see timer.h. Re-arming only when the deadline moved saves a system call per loop.
+ * timer: see timer.h.
  */
+#define _GNU_SOURCE /* ppoll */
 #include "timer.h"
 
-#include <string.h>
-#include <sys/timerfd.h>
 #include <time.h>
 
 uint64_t
@@ -17,23 +16,18 @@ timer_now_ms(void)
 }
 
 int
-timer_arm(int tfd, uint64_t *armed, uint64_t deadline)
+timer_poll(struct pollfd *pfd, nfds_t n, uint64_t deadline)
 {
-	struct itimerspec its;
+	struct timespec ts;
+	uint64_t now, left;
 
-	if (deadline == *armed)
-		return 0;
-	memset(&its, 0, sizeof(its));
-	if (deadline != UINT64_MAX) {
-		/* Zero would disarm: an overdue deadline fires at the earliest representable time.
-		 */
-		its.it_value.tv_sec = (time_t)(deadline / 1000U);
-		its.it_value.tv_nsec = (long)(deadline % 1000U) * 1000000L;
-		if (its.it_value.tv_sec == 0 && its.it_value.tv_nsec == 0)
-			its.it_value.tv_nsec = 1;
-	}
-	if (timerfd_settime(tfd, TFD_TIMER_ABSTIME, &its, NULL) != 0)
-		return -1;
-	*armed = deadline;
-	return 0;
+	if (deadline == UINT64_MAX)
+		return ppoll(pfd, n, NULL, NULL);
+	/* The clock is read in whole milliseconds, truncated: the wait ends at the deadline or
+	 * within a millisecond after it, never before. */
+	now = timer_now_ms();
+	left = deadline > now ? deadline - now : 0;
+	ts.tv_sec = (time_t)(left / 1000U);
+	ts.tv_nsec = (long)(left % 1000U) * 1000000L;
+	return ppoll(pfd, n, &ts, NULL);
 }

@@ -706,8 +706,9 @@ tls_new(const struct config *cfg, char *err, size_t errlen)
 	SSL_CTX_set_options(t->ctx, SSL_OP_NO_COMPRESSION | SSL_OP_NO_RENEGOTIATION);
 	/* A device idles most of its life: give the buffers back between records. */
 	SSL_CTX_set_mode(t->ctx, SSL_MODE_RELEASE_BUFFERS);
-	/* No read-ahead: libmosquitto's own loop (garagectl) only looks at SSL_pending() and
-	 * would leave read-ahead bytes unseen until more data arrived. */
+	/* No read-ahead here: libmosquitto's own loop (garagectl) only looks at SSL_pending() and
+	 * would leave read-ahead bytes unseen until more data arrived. The network half, whose
+	 * loop drains with SSL_has_pending(), turns it on for itself (src/net/mqtt.c). */
 	SSL_CTX_set_app_data(t->ctx, t);
 	if (load_ca(t, err, errlen) != 0 || load_cert(t, err, errlen) != 0 ||
 	    load_key(t, err, errlen) != 0 || set_host(t, err, errlen) != 0)

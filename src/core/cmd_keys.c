@@ -914,6 +914,17 @@ cmd_key_parse(struct cmd_key *k, const char *line, size_t n, char *err, size_t e
 	return 0;
 }
 
+bool
+cmd_keyring_scheduled(const struct cmd_keyring *ring)
+{
+	size_t nkeys = ring->nkeys < CMD_MAX_KEYS ? ring->nkeys : CMD_MAX_KEYS;
+
+	for (size_t i = 0; i < nkeys; i++)
+		if (ring->keys[i].days != 0 || ring->keys[i].has_hours)
+			return true;
+	return false;
+}
+
 const struct cmd_key *
 cmd_keyring_find(const struct cmd_keyring *ring, const char *kid, size_t n)
 {

@@ -145,6 +145,9 @@ void cmd__key_put_limits(struct text *t, const struct cmd_key *k);
 /* The key with id kid[0..n) in ring, or NULL (also for a NULL ring). */
 const struct cmd_key *cmd_keyring_find(const struct cmd_keyring *ring, const char *kid, size_t n);
 
+/* Whether any key of RING has days= or hours=: only then does a command need the calendar. */
+bool cmd_keyring_scheduled(const struct cmd_keyring *ring);
+
 /* True iff key k allows action on door[0..n): its actions= and its doors= (if any) name them. */
 bool cmd_key_allows(const struct cmd_key *k, enum cmd_action action, const char *door, size_t n);
 

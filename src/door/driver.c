@@ -14,6 +14,7 @@
 #include <string.h>
 
 #include "log.h"
+#include "stage.h"
 
 static void
 arm_auto_close(struct driver *gd, uint64_t now)
@@ -69,6 +70,7 @@ press(struct driver *gd, uint64_t now)
 		gd->presses_left = 0;
 		return;
 	}
+	stage_mark(STAGE_RELAY_WRITTEN);
 	gd->relay_on = true;
 	gd->relay_off_at = now + gd->conf->relay_pulse_ms;
 	gd->last_press_at = now;

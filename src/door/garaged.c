@@ -19,9 +19,9 @@
  * renewed pair is on trial until its first connection; the broker refusing it TRIAL_ATTEMPTS
  * times, or a network half that cannot load it, gives it up for the pair before it.
  *
- * One thread, one poll(2) over: the channel to the network half, a timerfd armed for the
- * earliest deadline of anything (relay release, sensor debounce, travel timeout, the network
- * half's restart), a signalfd, and one descriptor per door backend. Nothing wakes it but those.
+ * One thread, one ppoll(2) over the channel to the network half, a signalfd and one descriptor
+ * per door backend, with a timeout at the earliest deadline of anything (relay release, sensor
+ * debounce, travel timeout, the network half's restart). Nothing wakes it but those.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -38,12 +38,9 @@
 #include <sys/signalfd.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
-#include <sys/timerfd.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
-
-#include <systemd/sd-daemon.h>
 
 #include "authkeys.h"
 #include "caps.h"
@@ -57,10 +54,12 @@
 #include "event.h"
 #include "invites.h"
 #include "log.h"
+#include "notify.h"
 #include "timer.h"
 #include "channel.h"
 #include "keyfile.h"
 #include "sig_sodium.h"
+#include "stage.h"
 #include "state.h"
 
 /* How long the network half gets to say goodbye at SIGTERM before it is killed. */
@@ -93,8 +92,6 @@ struct garaged {
 	struct state state;     /* what save_state() writes to [device] state_dir, and reads back */
 	struct invites invites; /* the invitations that enrolled a key, kept in state_dir too */
 	int sfd;
-	int tfd;
-	uint64_t armed; /* the deadline the timerfd is set to, UINT64_MAX when disarmed */
 	bool stop;
 	/* The network half: its pid (0 when none), the door half's end of the channel (-1 when
 	 * none), when it started, and when the next one starts (UINT64_MAX: none due). */
@@ -363,7 +360,9 @@ unix_now(void)
  * the latest time seen), and the calendar is that time's, so that a clock set back moves
  * neither the time window, nor not_before=/not_after=, nor a key's schedule. tzset() each time,
  * since a command is rare and a zone changed on a running device should count from the next
- * one. When the local time cannot be told, the calendar is out of range, which no schedule
+ * one; but only when a key has a schedule: tzset() looks at /etc/localtime (a system call on
+ * the way to the relay, make bench's stages), and without a schedule no key asks. When the
+ * local time cannot be told, or is not asked, the calendar is out of range, which no schedule
  * contains: scheduled keys are refused (key_off_hours) and the others do not care.
  */
 static struct cmd_now
@@ -374,6 +373,8 @@ command_now(const struct garaged *g)
 	time_t t = (time_t)now.unix_time;
 	struct tm tm;
 
+	if (!cmd_keyring_scheduled(&g->keys))
+		return now;
 	tzset();
 	if (localtime_r(&t, &tm) != NULL) {
 		now.wday = (uint8_t)tm.tm_wday;
@@ -506,10 +507,15 @@ handle_command(struct garaged *g, const char *door, const void *payload, size_t 
 	bool accepted;
 
 	r = cmd_check(&g->verifier, door, payload, len, retained, command_now(g), &c);
+	stage_mark(STAGE_VERIFIED);
 	accepted = r == CMD_OK;
-	if (accepted)
+	if (accepted) {
 		r = driver_act(&g->doors[c.door_index].gd, goal_of(c.action), timer_now_ms(),
 		               &presses);
+		stage_end();
+	} else {
+		stage_forget();
+	}
 	publish_event(g, ev, event_command(ev, sizeof(ev), unix_now(), &c, NULL, r, presses));
 	/*
 	 * The nonce reaches the disk right after the press, before the next message is read:
@@ -756,8 +762,8 @@ running(struct garaged *g)
 	if (!g->ready)
 		log_info("ready: the network half (pid %ld) runs as uid %u", (long)g->child,
 		         (unsigned)(g->drop ? g->uid : getuid()));
-	sd_notifyf(0, "%sSTATUS=running; network half pid %ld", g->ready ? "" : "READY=1\n",
-	           (long)g->child);
+	notify("%sSTATUS=running; network half pid %ld", g->ready ? "" : "READY=1\n",
+	       (long)g->child);
 	g->ready = true;
 	/* A new network half knows no key list: it publishes this one at every connect. */
 	publish_keys(g);
@@ -973,6 +979,7 @@ handle_channel(struct garaged *g)
 	size_t i;
 
 	r = channel_recv(g->chan, &m);
+	stage_mark(STAGE_DOOR_RECEIVED);
 	if (r < 0) {
 		if (errno != EAGAIN && errno != EINTR)
 			hostile(g, "a channel error", (long)errno);
@@ -1171,13 +1178,6 @@ next_deadline(const struct garaged *g)
 	return d;
 }
 
-static void
-arm_timer(struct garaged *g, uint64_t deadline)
-{
-	if (timer_arm(g->tfd, &g->armed, deadline) != 0)
-		log_fatal("timerfd_settime");
-}
-
 /*
  * The user the network half becomes. Only root, or a process given CAP_SETUID and
  * CAP_SETGID, can change user; garaged started otherwise keeps its user for both halves, and
@@ -1354,7 +1354,7 @@ send_start(const struct garaged *g, int chan)
 
 /*
  * Forks and executes the network half (garaged-net), and sends it its START. The child keeps
- * only stdio and its end of the channel: no GPIO line, no signalfd or timerfd of ours, nothing
+ * only stdio and its end of the channel: no GPIO line, no signalfd of ours, nothing
  * else that was opened before, and none of this process's memory.
  */
 static void
@@ -1522,8 +1522,8 @@ reap_child(struct garaged *g, uint64_t now)
 		log_warnx(
 		    "the network half (pid %ld) %s; relays released, restarting it in %llu ms",
 		    (long)pid, how, (unsigned long long)g->backoff_ms);
-		sd_notifyf(0, "STATUS=the network half %s; restarting it in %llu ms", how,
-		           (unsigned long long)g->backoff_ms);
+		notify("STATUS=the network half %s; restarting it in %llu ms", how,
+		       (unsigned long long)g->backoff_ms);
 		g->restart_at = now + g->backoff_ms;
 		g->backoff_ms =
 		    g->backoff_ms * 2 > RESTART_MAX_MS ? RESTART_MAX_MS : g->backoff_ms * 2;
@@ -1540,7 +1540,7 @@ handle_signals(struct garaged *g, uint64_t now)
 		case SIGTERM:
 		case SIGINT:
 			log_info("signal %d: going offline", (int)si.ssi_signo);
-			sd_notify(0, "STOPPING=1\nSTATUS=going offline");
+			notify("STOPPING=1\nSTATUS=going offline");
 			g->stop = true;
 			break;
 		case SIGHUP:
@@ -1559,41 +1559,36 @@ handle_signals(struct garaged *g, uint64_t now)
 static void
 run(struct garaged *g)
 {
-	struct pollfd pfd[3 + CONFIG_MAX_DOORS];
-	uint64_t buf, now;
+	struct pollfd pfd[2 + CONFIG_MAX_DOORS];
+	uint64_t now;
 	size_t i, n;
 
 	spawn_child(g, timer_now_ms());
 	while (!g->stop) {
-		arm_timer(g, next_deadline(g));
 		n = 0;
 		pfd[n++] = (struct pollfd){.fd = g->sfd, .events = POLLIN};
-		pfd[n++] = (struct pollfd){.fd = g->tfd, .events = POLLIN};
 		/* -1: ignored. POLLOUT while a state or an event waits for room (chan_flush). */
 		pfd[n++] = (struct pollfd){
 		    .fd = g->chan, .events = (short)(POLLIN | (chan_pending(g) ? POLLOUT : 0))};
 		for (i = 0; i < g->ndoors; i++)
 			pfd[n++] = (struct pollfd){.fd = backend_fd(g->doors[i].gd.backend),
 			                           .events = POLLIN};
-		if (poll(pfd, (nfds_t)n, -1) < 0) {
+		if (timer_poll(pfd, (nfds_t)n, next_deadline(g)) < 0) {
 			if (errno == EINTR)
 				continue;
-			log_fatal("poll");
+			log_fatal("ppoll");
 		}
 		now = timer_now_ms();
-		if (pfd[1].revents & POLLIN) {
-			if (read(g->tfd, &buf, sizeof(buf)) < 0 && errno != EAGAIN)
-				log_warn("timerfd");
-			g->armed = UINT64_MAX;
-		}
-		if (g->chan >= 0 && (pfd[2].revents & ~POLLOUT))
+		if (g->chan >= 0 && (pfd[1].revents & ~POLLOUT)) {
+			stage_mark(STAGE_DOOR_READABLE);
 			handle_channel(g);
-		if (g->chan >= 0 && (pfd[2].revents & POLLOUT))
+		}
+		if (g->chan >= 0 && (pfd[1].revents & POLLOUT))
 			chan_flush(g);
 		if (pfd[0].revents & POLLIN)
 			handle_signals(g, now);
 		for (i = 0; i < g->ndoors; i++)
-			if (pfd[3 + i].revents & POLLIN)
+			if (pfd[2 + i].revents & POLLIN)
 				driver_sensors(&g->doors[i].gd, now);
 		for (i = 0; i < g->ndoors; i++)
 			driver_tick(&g->doors[i].gd, now);
@@ -1657,10 +1652,6 @@ setup_fds(struct garaged *g)
 	g->sfd = signalfd(-1, &set, SFD_NONBLOCK | SFD_CLOEXEC);
 	if (g->sfd < 0)
 		return -1;
-	g->tfd = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
-	if (g->tfd < 0)
-		return -1;
-	g->armed = UINT64_MAX;
 	g->chan = -1;
 	g->restart_at = UINT64_MAX;
 	g->backoff_ms = RESTART_MIN_MS;
@@ -1795,6 +1786,7 @@ main(int argc, char *argv[])
 	close_doors(&g);
 	(void)save_state(&g);
 	stop_child(&g);
+	stage_dump("door");
 	log_info("stopped");
 	return 0;
 }

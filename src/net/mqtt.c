@@ -26,6 +26,7 @@
 #include <time.h>
 
 #include "log.h"
+#include "stage.h"
 #include "timer.h"
 #include "mdns.h"
 #include "mqtt_session.h"
@@ -242,6 +243,20 @@ log_cert_expiry(const struct mqtt *m)
 		log_info("client certificate %s expires on %s (in %d days)", file, when, days);
 }
 
+#ifdef GARAGED_STAGES
+/* A record read and decrypted (TLS 1.3 reports its inner content type then; TLS 1.2 only its
+ * header, before decryption). */
+static void
+on_tls_record(int write_p, int version, int content_type, const void *buf, size_t len, SSL *ssl,
+              void *arg)
+{
+	(void)version, (void)buf, (void)len, (void)ssl, (void)arg;
+	if (!write_p &&
+	    (content_type == SSL3_RT_INNER_CONTENT_TYPE || content_type == SSL3_RT_HEADER))
+		stage_mark(STAGE_TLS_DECRYPTED);
+}
+#endif
+
 struct mqtt *
 mqtt_new(const struct config *cfg, const char *will_topic, const struct mqtt_callbacks *cb,
          void *arg, char *err, size_t errlen)
@@ -276,6 +291,13 @@ mqtt_new(const struct config *cfg, const char *will_topic, const struct mqtt_cal
 		free(m);
 		return NULL;
 	}
+	/* Read-ahead: a record comes in one read(2) rather than a header's and a body's, and what
+	 * it reads beyond a record waits in OpenSSL, which mqtt_io() drains (SSL_has_pending()
+	 * sees it; garagectl's libmosquitto loop would not, so tls.c leaves it off there). */
+	SSL_CTX_set_read_ahead((SSL_CTX *)tls_ssl_ctx(m->tls), 1);
+#ifdef GARAGED_STAGES
+	SSL_CTX_set_msg_callback((SSL_CTX *)tls_ssl_ctx(m->tls), on_tls_record);
+#endif
 	mosquitto_log_callback_set(m->mosq, on_log);
 	mosquitto_connect_callback_set(m->mosq, on_connect);
 	mosquitto_disconnect_callback_set(m->mosq, on_disconnect);

@@ -42,7 +42,6 @@
 #include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
-#include <sys/timerfd.h>
 #include <sys/un.h>
 #include <time.h>
 #include <unistd.h>
@@ -62,6 +61,7 @@
 #include "caps.h"
 #include "ha.h"
 #include "log.h"
+#include "stage.h"
 #include "timer.h"
 #include "mqtt.h"
 #include "channel.h"
@@ -92,8 +92,6 @@ struct nethalf {
 	const struct config *cfg;
 	struct mqtt *mqtt;
 	int chan;
-	int tfd;
-	uint64_t armed;
 	char availability_topic[TOPIC_MAX];
 	char events_topic[TOPIC_MAX];
 	char cmd_filter[TOPIC_MAX];
@@ -673,9 +671,12 @@ on_message(void *arg, const char *topic, const void *payload, size_t len, bool r
 	struct nethalf *n = arg;
 	char door[CMD_NAME_MAX + 2];
 
-	if (topic_door(topic, n->cfg->topic_prefix, n->cfg->device_id, "cmd", door, sizeof(door)))
+	stage_mark(STAGE_ON_MESSAGE);
+	if (topic_door(topic, n->cfg->topic_prefix, n->cfg->device_id, "cmd", door, sizeof(door))) {
 		forward_command(n, CHANNEL_TOPIC_CMD, door, payload, len, retained);
-	else if (strcmp(topic, n->admin_topic) == 0)
+		stage_mark(STAGE_CHANNEL_SENT);
+		stage_end();
+	} else if (strcmp(topic, n->admin_topic) == 0)
 		forward_command(n, CHANNEL_TOPIC_ADMIN, "", payload, len, retained);
 	else if (strcmp(topic, n->enroll_topic) == 0)
 		forward_command(n, CHANNEL_TOPIC_ENROLL, "", payload, len, retained);
@@ -832,7 +833,7 @@ static const char *const allowed_syscalls[] = {
     "uname",
     "sched_getaffinity",
     "sched_yield",
-    /* descriptors: the channel, the broker socket, the timerfd, /etc files */
+    /* descriptors: the channel, the broker socket, /etc files */
     "read",
     "write",
     "readv",
@@ -853,8 +854,6 @@ static const char *const allowed_syscalls[] = {
     "ppoll",
     "select",
     "pselect6",
-    "timerfd_settime",
-    "timerfd_gettime",
     "faccessat",
     "faccessat2",
     "access",
@@ -1026,13 +1025,6 @@ drop_privileges(const struct config *cfg, bool drop, uid_t uid, gid_t gid)
 		log_fatalx("could become root again after dropping to %s", cfg->user);
 }
 
-static void
-arm_timer(struct nethalf *n, uint64_t deadline)
-{
-	if (timer_arm(n->tfd, &n->armed, deadline) != 0)
-		log_fatal("timerfd_settime");
-}
-
 _Noreturn void
 nethalf_main(const struct config *cfg, int channel, bool drop, uid_t uid, gid_t gid, bool trial)
 {
@@ -1042,8 +1034,8 @@ nethalf_main(const struct config *cfg, int channel, bool drop, uid_t uid, gid_t 
 	const struct channel_bare running = {.hdr = {CHANNEL_RUNNING, sizeof(running)}};
 	bool filtered;
 	char err[CONFIG_ERROR_MAX];
-	struct pollfd pfd[3];
-	uint64_t buf, deadline;
+	struct pollfd pfd[2];
+	uint64_t deadline;
 	size_t i;
 	int mfd;
 #ifdef GARAGED_TEST_HOOKS
@@ -1055,7 +1047,6 @@ nethalf_main(const struct config *cfg, int channel, bool drop, uid_t uid, gid_t 
 	log_set_process("net");
 	n.cfg = cfg;
 	n.chan = channel;
-	n.armed = UINT64_MAX;
 	n.trial = trial;
 	n.renew_check_at = UINT64_MAX;
 	snprintf(n.availability_topic, sizeof(n.availability_topic), "%s/%s/availability",
@@ -1079,9 +1070,6 @@ nethalf_main(const struct config *cfg, int channel, bool drop, uid_t uid, gid_t 
 	for (i = 0; i < cfg->ndoors; i++)
 		snprintf(n.state_topics[i], sizeof(n.state_topics[i]), "%s/%s/%s/state",
 		         cfg->topic_prefix, cfg->device_id, cfg->doors[i].name);
-	n.tfd = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
-	if (n.tfd < 0)
-		log_fatal("timerfd_create");
 
 	/* The secrets are loaded while they can still be read ... */
 	n.mqtt = mqtt_new(cfg, n.availability_topic, &cb, &n, err, sizeof(err));
@@ -1117,28 +1105,24 @@ nethalf_main(const struct config *cfg, int channel, bool drop, uid_t uid, gid_t 
 			deadline = n.renew_check_at;
 		if (log_limit_deadline() < deadline)
 			deadline = log_limit_deadline();
-		arm_timer(&n, deadline);
 		pfd[0] = (struct pollfd){.fd = n.chan, .events = POLLIN};
-		pfd[1] = (struct pollfd){.fd = n.tfd, .events = POLLIN};
 		mfd = mqtt_fd(n.mqtt);
-		pfd[2] = (struct pollfd){
+		pfd[1] = (struct pollfd){
 		    .fd = mfd,
 		    .events = (short)((mfd >= 0 && mqtt_want_read(n.mqtt) ? POLLIN : 0) |
 		                      (mfd >= 0 && mqtt_want_write(n.mqtt) ? POLLOUT : 0))};
-		if (poll(pfd, 3, -1) < 0) {
+		if (timer_poll(pfd, 2, deadline) < 0) {
 			if (errno == EINTR)
 				continue;
-			log_fatal("poll");
+			log_fatal("ppoll");
 		}
 		if (pfd[0].revents)
 			handle_channel(&n);
-		if (pfd[1].revents & POLLIN) {
-			if (read(n.tfd, &buf, sizeof(buf)) < 0 && errno != EAGAIN)
-				log_warn("timerfd");
-			n.armed = UINT64_MAX;
+		if (mfd >= 0 && pfd[1].revents) {
+			if (pfd[1].revents & POLLIN)
+				stage_mark(STAGE_NET_READABLE);
+			mqtt_io(n.mqtt, pfd[1].revents, timer_now_ms());
 		}
-		if (mfd >= 0 && pfd[2].revents)
-			mqtt_io(n.mqtt, pfd[2].revents, timer_now_ms());
 		mqtt_tick(n.mqtt, timer_now_ms());
 		if (mqtt_connected(n.mqtt) && timer_now_ms() >= n.renew_check_at)
 			renewal_due(&n);
@@ -1162,6 +1146,7 @@ nethalf_main(const struct config *cfg, int channel, bool drop, uid_t uid, gid_t 
 	EVP_PKEY_free(n.pending);
 	free(n.request);
 	mqtt_free(n.mqtt);
+	stage_dump("net");
 	/* _exit, as on every other way out of this process: what it had is given back above. */
 	_exit(0);
 }

@@ -1269,6 +1269,30 @@ teardown(void **state)
 	return 0;
 }
 
+/* Only days= or hours= make a keyring ask for the calendar (garaged's command_now()). */
+static void
+test_keys_ScheduledOnlyWithDaysOrHours(void **state)
+{
+	static struct cmd_keyring ring;
+	char text[512];
+
+	(void)state;
+	snprintf(text, sizeof(text),
+	         "ed25519 %s a not_after=2030-01-01T00:00:00Z\ned25519 %s b actions=open admin\n",
+	         pub_b64(1), pub_b64(2));
+	parse_ok(&ring, text);
+	assert_false(cmd_keyring_scheduled(&ring));
+	snprintf(text, sizeof(text), "ed25519 %s a\ned25519 %s b days=mon\n", pub_b64(1),
+	         pub_b64(2));
+	parse_ok(&ring, text);
+	assert_true(cmd_keyring_scheduled(&ring));
+	snprintf(text, sizeof(text), "ed25519 %s a hours=08:00-18:00\n", pub_b64(1));
+	parse_ok(&ring, text);
+	assert_true(cmd_keyring_scheduled(&ring));
+	ring.nkeys = 0;
+	assert_false(cmd_keyring_scheduled(&ring));
+}
+
 int
 main(void)
 {
@@ -1303,6 +1327,7 @@ main(void)
 	    cmocka_unit_test(test_keys_DayAndHoursParse),
 	    cmocka_unit_test(test_keys_Within),
 	    cmocka_unit_test(test_keys_OptionsAndLimitsText),
+	    cmocka_unit_test(test_keys_ScheduledOnlyWithDaysOrHours),
 	    cmocka_unit_test_setup_teardown(test_keys_FindAndAllow, setup, teardown),
 	};
 

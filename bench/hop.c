@@ -1,0 +1,95 @@
+/*
+ * hop: the floor under garaged's channel, measured the way the stages are (make bench): one
+ * way across a SOCK_SEQPACKET socketpair between two processes that sleep in poll(2) between
+ * packets, as the two halves do. The sender stamps CLOCK_REALTIME just before send(), the
+ * receiver just after its recv(); it sends its stamp back, and the median and the 99th
+ * percentile of the differences are printed.
+ */
+#define _GNU_SOURCE
+#include <poll.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#define WARMUP  100
+#define SAMPLES 2000
+
+static int64_t
+now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
+static int
+cmp_i64(const void *a, const void *b)
+{
+	int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
+
+	return (x > y) - (x < y);
+}
+
+/* The receiver: wakes from poll for each packet, answers with the time it had it. */
+static _Noreturn void
+receiver(int fd)
+{
+	struct pollfd pfd = {.fd = fd, .events = POLLIN};
+	char buf[2100];
+	int64_t t;
+
+	for (int i = 0; i < WARMUP + SAMPLES; i++) {
+		if (poll(&pfd, 1, 10000) != 1 || recv(fd, buf, sizeof(buf), 0) <= 0)
+			_exit(1);
+		t = now_ns();
+		if (send(fd, &t, sizeof(t), 0) != (ssize_t)sizeof(t))
+			_exit(1);
+	}
+	_exit(0);
+}
+
+int
+main(void)
+{
+	static int64_t d[SAMPLES];
+	/* A command packet's size (struct channel_command): about 2 KiB. */
+	static char packet[2084];
+	struct pollfd pfd;
+	struct timespec pause = {0, 2000000}; /* 2 ms: the receiver is asleep in poll again */
+	int sv[2], status;
+	int64_t t0, t1;
+	pid_t pid;
+
+	if (socketpair(AF_UNIX, SOCK_SEQPACKET, 0, sv) != 0)
+		return perror("socketpair"), 1;
+	pid = fork();
+	if (pid < 0)
+		return perror("fork"), 1;
+	if (pid == 0) {
+		close(sv[0]);
+		receiver(sv[1]);
+	}
+	close(sv[1]);
+	pfd = (struct pollfd){.fd = sv[0], .events = POLLIN};
+	for (int i = 0; i < WARMUP + SAMPLES; i++) {
+		nanosleep(&pause, NULL);
+		t0 = now_ns();
+		if (send(sv[0], packet, sizeof(packet), 0) != (ssize_t)sizeof(packet) ||
+		    poll(&pfd, 1, 10000) != 1 || recv(sv[0], &t1, sizeof(t1), 0) != sizeof(t1)) {
+			fprintf(stderr, "hop: the receiver stopped answering\n");
+			return 1;
+		}
+		if (i >= WARMUP)
+			d[i - WARMUP] = t1 - t0;
+	}
+	waitpid(pid, &status, 0);
+	qsort(d, SAMPLES, sizeof(d[0]), cmp_i64);
+	printf("channel_hop_p50_us %.1f us\n", (double)d[SAMPLES / 2] / 1000.0);
+	printf("channel_hop_p99_us %.1f us\n", (double)d[SAMPLES * 99 / 100] / 1000.0);
+	return 0;
+}
