@@ -322,8 +322,12 @@ stop_pid "$GARAGED_PID"
 # --- stages: the same latency run through the stages build; each half writes its stamps when
 # it stops, and stats.py pairs them with the plain subscriber's arrivals (docs/performance.md).
 say "stages: $N_STAGES signed commands through the stages build ($STAGES_BIN)"
-# Signed now: a restarted garaged refuses commands from before the newest it accepted
-# (state_dir/verifier, docs/security.md "Restarts").
+"$STAGES_BIN/garaged" -c "$T/garaged.conf" -f >"$T/garaged-stages.log" 2>&1 &
+GARAGED_PID=$!
+PIDS+=("$GARAGED_PID")
+before=$(lines "$T/connect.log")
+await_lines "$T/connect.log" $((before + 1)) 10 || fail "the stages build did not connect"
+# Signed after its start: garaged refuses a command stamped before it started (stale).
 sleep 1
 stages_ts=$(date +%s)
 : >"$T/stages.cmds"; : >"$T/stages.nonces"
@@ -331,12 +335,6 @@ for _ in $(seq "$N_STAGES"); do
 	n=$(nonce); echo "$n" >>"$T/stages.nonces"
 	sign_next "$n" "$stages_ts" >>"$T/stages.cmds"; echo >>"$T/stages.cmds"
 done
-"$STAGES_BIN/garaged" -c "$T/garaged.conf" -f >"$T/garaged-stages.log" 2>&1 &
-GARAGED_PID=$!
-PIDS+=("$GARAGED_PID")
-before=$(lines "$T/connect.log")
-await_lines "$T/connect.log" $((before + 1)) 10 || fail "the stages build did not connect"
-sleep 1
 from=$(lines "$T/arrivals")
 skip=$(relay_edges)
 # shellcheck disable=SC2046
