@@ -154,6 +154,7 @@ topic read garage/garage/+/ha_cmd
 topic read garage/garage/admin
 topic read garage/garage/enroll
 topic read garage/garage/cert
+topic read garage/garage/refresh
 topic write garage/garage/availability
 topic write garage/garage/+/state
 topic write garage/garage/events
@@ -167,6 +168,7 @@ topic write garage/garage/+/cmd
 topic write garage/+/admin
 topic write garage/+/enroll
 topic write garage/+/cert
+topic write garage/+/refresh
 topic read garage/#
 topic read homeassistant/#
 user ha.local

@@ -423,6 +423,8 @@ write_acl_text(FILE *f, const struct broker *b)
 			fprintf(f, "topic read %s/%s/admin\n", p, e->id);
 			fprintf(f, "topic read %s/%s/enroll\n", p, e->id);
 			fprintf(f, "topic read %s/%s/cert\n", p, e->id);
+			/* A controller's request to publish the retained topics again. */
+			fprintf(f, "topic read %s/%s/refresh\n", p, e->id);
 			fprintf(f, "topic write %s/%s/availability\n", p, e->id);
 			fprintf(f, "topic write %s/%s/+/state\n", p, e->id);
 			fprintf(f, "topic write %s/%s/events\n", p, e->id);
@@ -445,6 +447,7 @@ write_acl_text(FILE *f, const struct broker *b)
 			fprintf(f, "topic write %s/+/admin\n", p);
 			fprintf(f, "topic write %s/+/enroll\n", p);
 			fprintf(f, "topic write %s/+/cert\n", p);
+			fprintf(f, "topic write %s/+/refresh\n", p);
 			fprintf(f, "topic read %s/#\n", p);
 			fprintf(f, "topic read %s/#\n", ha);
 			break;

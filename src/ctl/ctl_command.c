@@ -45,6 +45,8 @@
 /* status: retained messages come in a burst right after the SUBACK; this much quiet ends it. */
 #define STATUS_QUIET_MS 500U
 #define STATUS_MAX_MS   3000U
+/* The answer to P/D/refresh: the device answers requests at most once a second (nethalf.c). */
+#define REFRESH_QUIET_MS 1500U
 /* How often a progress line on a terminal is redrawn. */
 #define PROGRESS_MS 100U
 /* status --watch: the pause before connecting again after the connection was lost. */
@@ -65,6 +67,13 @@
 #define SHOW_MAX   64   /* how much of a string from the network is shown */
 #define ERROR_MAX  1024
 #define CTL_CN_MAX 128 /* a certificate's CN as shown; garagectl pki makes at most 64 */
+
+/*
+ * The MQTT version of the next session: 5, for the reasons the broker gives (see session_start),
+ * until a broker shows that it speaks only 3.1.1 (RabbitMQ 3.x): then 3.1.1 for the rest of the
+ * run, --watch's reconnections included.
+ */
+static int session_protocol = MQTT_PROTOCOL_V5;
 
 /* Set by SIGINT/SIGTERM; the loops look at it after every wait. */
 static volatile sig_atomic_t interrupted;
@@ -102,6 +111,9 @@ struct session {
 
 	bool connected;
 	bool subscribed;
+	int protocol;    /* this session's MQTT version (session_protocol when it began) */
+	bool v5_refused; /* the broker refused MQTT 5, or closed the connection before a CONNACK */
+	bool refresh_sent; /* P/D/refresh was asked for (read_retained) */
 	int sub_mid;
 	int pub_mid;      /* the command's PUBLISH, whose PUBACK says whether the ACL let it in */
 	bool pub_refused; /* ... and it did not: the command never reached the device */
@@ -325,6 +337,9 @@ on_connect(struct mosquitto *mosq, void *obj, int rc, int flags, const mosquitto
 	(void)flags;
 	(void)props;
 	if (rc != 0) {
+		s->v5_refused = s->protocol == MQTT_PROTOCOL_V5 &&
+		                (rc == MQTT_RC_UNSUPPORTED_PROTOCOL_VERSION ||
+		                 rc == CONNACK_REFUSED_PROTOCOL_VERSION);
 		/* MQTT 5 reason codes: mosquitto_connack_string() knows only 3.1.1's. */
 		snprintf(s->error, sizeof(s->error),
 		         "the broker %s:%u refused the connection: %s; check that it accepts "
@@ -432,6 +447,11 @@ on_disconnect(struct mosquitto *mosq, void *obj, int rc, const mosquitto_propert
 	s->connected = false;
 	if (!was_connected && !s->failed && tls_refused(s))
 		return;
+	/* A broker that speaks only MQTT 3.1.1 may close the connection on a version 5 CONNECT
+	 * without a word (RabbitMQ 3.x does): TLS went through, no CONNACK came. */
+	if (!was_connected && !s->failed && s->protocol == MQTT_PROTOCOL_V5 &&
+	    tls_handshake_done(s->tls))
+		s->v5_refused = true;
 	if (s->failed || s->error[0] != '\0')
 		return;
 	/* The broker takes the client id from the certificate (use_username_as_clientid): a
@@ -802,6 +822,7 @@ session_start(struct session *s, const struct config *cfg, const char *device, b
 	memset(s, 0, sizeof(*s));
 	s->cfg = cfg;
 	s->device = device;
+	s->protocol = session_protocol;
 	snprintf(s->t_avail, sizeof(s->t_avail), "%s/%s/availability", cfg->topic_prefix, device);
 	snprintf(s->t_states, sizeof(s->t_states), "%s/%s/+/state", cfg->topic_prefix, device);
 	snprintf(s->t_events, sizeof(s->t_events), "%s/%s/events", cfg->topic_prefix, device);
@@ -819,9 +840,10 @@ session_start(struct session *s, const struct config *cfg, const char *device, b
 	snprintf(client_id, sizeof(client_id), "garagectl-%02x%02x%02x%02x%02x%02x", rnd[0], rnd[1],
 	         rnd[2], rnd[3], rnd[4], rnd[5]);
 	/* MQTT 5, for the reasons the broker gives: why it ended the session (another client
-	 * with this certificate) and why it refused a PUBLISH (the ACL). */
+	 * with this certificate) and why it refused a PUBLISH (the ACL); 3.1.1 on a broker that
+	 * speaks no 5 (session_protocol). */
 	opts.client_id = client_id;
-	opts.protocol = MQTT_PROTOCOL_V5;
+	opts.protocol = s->protocol;
 	opts.will_topic = NULL;
 	opts.obj = s;
 	s->mosq = mqtt_session_new(cfg, &opts, &s->tls, err, sizeof(err));
@@ -885,6 +907,13 @@ session_start(struct session *s, const struct config *cfg, const char *device, b
 		if (rc != MOSQ_ERR_SUCCESS)
 			break;
 	}
+	if (!s->subscribed && s->v5_refused && !interrupted) {
+		/* Once more in MQTT 3.1.1, and so on for the rest of the run. A broker that
+		 * refused for another reason refuses again and says so then. */
+		session_close(s);
+		session_protocol = MQTT_PROTOCOL_V311;
+		return session_start(s, cfg, device, keys, renewals);
+	}
 	if (!s->subscribed) {
 		if (interrupted)
 			errline("interrupted");
@@ -920,6 +949,67 @@ session_pump(struct session *s, uint64_t deadline, unsigned max_ms)
 		         s->cfg->host, s->cfg->port,
 		         rc == MOSQ_ERR_ERRNO ? strerror(errno) : mosquitto_strerror(rc));
 	return rc == MOSQ_ERR_SUCCESS && !s->failed ? 0 : -1;
+}
+
+/* What status needs of the retained burst (its availability and a door), or keys list (the
+ * key list). */
+static bool
+have_status(const struct session *s)
+{
+	return s->availability[0] != '\0' && s->ndoors > 0;
+}
+
+static bool
+have_keys(const struct session *s)
+{
+	return s->keys_seen;
+}
+
+/*
+ * Asks the device, once a session, to publish its retained topics again (P/D/refresh, empty, not
+ * retained): for a broker that did not hand them over on the subscription. RabbitMQ keeps a
+ * retained message on the node it came through and hands it only to a subscription to its exact
+ * topic (docs/brokers.md). A broker whose ACL refuses P/D/refresh drops the request (Mosquitto)
+ * or ends the session (RabbitMQ). Returns whether it was sent now.
+ */
+static bool
+ask_refresh(struct session *s)
+{
+	char topic[TOPIC_MAX];
+
+	if (s->refresh_sent)
+		return false;
+	s->refresh_sent = true;
+	snprintf(topic, sizeof(topic), "%s/%s/refresh", s->cfg->topic_prefix, s->device);
+	return mosquitto_publish(s->mosq, NULL, topic, 0, NULL, 1, false) == MOSQ_ERR_SUCCESS;
+}
+
+/*
+ * Reads the retained messages that follow the SUBACK in a burst: until ENOUGH holds when UNTIL
+ * is set, or until STATUS_QUIET_MS passed without a message (STATUS_MAX_MS at most). When the
+ * burst brought less than ENOUGH, asks the device for them (ask_refresh()) and reads its answer
+ * the same way. Returns 0, or -1 when the session ended, with the reason in s->error.
+ */
+static int
+read_retained(struct session *s, bool (*enough)(const struct session *), bool until)
+{
+	uint64_t start, end;
+
+	for (;;) {
+		start = now_ms();
+		s->last_msg = start;
+		while (!interrupted && !(until && enough(s))) {
+			end = s->last_msg + (s->refresh_sent ? REFRESH_QUIET_MS : STATUS_QUIET_MS);
+			if (end > start + STATUS_MAX_MS)
+				end = start + STATUS_MAX_MS;
+			if (now_ms() >= end)
+				break;
+			if (session_pump(s, end, STATUS_MAX_MS) != 0)
+				return -1;
+		}
+		if (interrupted || enough(s) || !ask_refresh(s))
+			return 0;
+	}
 }
 
 static void
@@ -1139,6 +1229,10 @@ follow_door(struct session *s, const struct ctl_request *req)
 		errline("device %s has more doors than garagectl can follow", req->device);
 		return CTL_EXIT_FAILED;
 	}
+	/* No state from the broker (RabbitMQ, see ask_refresh()): a command that moves nothing
+	 * (close on a closed door) would bring none either. */
+	if (d->state[0] == '\0')
+		ask_refresh(s);
 	/* toggle's end depends on the state before the command: the one the broker held when
 	 * we subscribed, or failing that the latest one heard. */
 	before = d->retained[0] != '\0' ? d->retained : d->state;
@@ -1347,25 +1441,16 @@ int
 ctl_keys_list(const struct config *mqtt, const char *device)
 {
 	struct session s;
-	uint64_t start, end;
 	int ret;
 
 	install_signals();
 	if (session_open(&s, mqtt, device, true) != 0)
 		return CTL_EXIT_FAILED;
 	/* The retained list follows the SUBACK: until it came, or the burst has passed. */
-	start = now_ms();
-	while (!interrupted && !s.keys_seen) {
-		end = s.last_msg + STATUS_QUIET_MS;
-		if (end > start + STATUS_MAX_MS)
-			end = start + STATUS_MAX_MS;
-		if (now_ms() >= end)
-			break;
-		if (session_pump(&s, end, STATUS_MAX_MS) != 0) {
-			errline("%s", s.error);
-			session_close(&s);
-			return CTL_EXIT_FAILED;
-		}
+	if (read_retained(&s, have_keys, true) != 0) {
+		errline("%s", s.error);
+		session_close(&s);
+		return CTL_EXIT_FAILED;
 	}
 	if (interrupted)
 		ret = CTL_EXIT_FAILED;
@@ -1392,7 +1477,7 @@ int
 ctl_status(const struct config *mqtt, const char *device, bool watch)
 {
 	struct session s;
-	uint64_t start, end, now, again;
+	uint64_t again;
 	bool strike = false; /* the last session ended with closed_by_broker */
 	size_t i;
 	int rc, saved;
@@ -1401,18 +1486,10 @@ ctl_status(const struct config *mqtt, const char *device, bool watch)
 	if (session_open(&s, mqtt, device, false) != 0)
 		return CTL_EXIT_FAILED;
 	/* The retained messages follow the SUBACK in a burst: read until it has passed. */
-	start = now_ms();
-	while (!interrupted) {
-		end = s.last_msg + STATUS_QUIET_MS;
-		if (end > start + STATUS_MAX_MS)
-			end = start + STATUS_MAX_MS;
-		if ((now = now_ms()) >= end)
-			break;
-		if (session_pump(&s, end, STATUS_MAX_MS) != 0) {
-			errline("%s", s.error);
-			session_close(&s);
-			return CTL_EXIT_FAILED;
-		}
+	if (read_retained(&s, have_status, false) != 0) {
+		errline("%s", s.error);
+		session_close(&s);
+		return CTL_EXIT_FAILED;
 	}
 	if (s.availability[0] == '\0' && s.ndoors == 0 && !watch) {
 		errline("no retained state for device %s on the broker; is garaged configured with "

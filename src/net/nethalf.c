@@ -77,6 +77,9 @@
 #define OUT_EVENTS_INFLIGHT 16U
 /* At most one "events_dropped" event this often while events are being dropped. */
 #define DROPPED_EVERY_MS 10000U
+/* At most one answer to P/D/refresh this often: the request is a few bytes from any controller,
+ * the answer every retained topic of the device again. */
+#define REFRESH_EVERY_MS 1000U
 /* How often the certificate's end is looked at again while connected. */
 #define RENEW_CHECK_MS (24U * 3600U * 1000U)
 
@@ -102,8 +105,12 @@ struct nethalf {
 	char keys_topic[TOPIC_MAX];
 	char csr_topic[TOPIC_MAX];
 	char cert_topic[TOPIC_MAX];
+	char refresh_topic[TOPIC_MAX];
 	char state_topics[CONFIG_MAX_DOORS][TOPIC_MAX];
 	bool goodbye;
+	/* When the last P/D/refresh was answered (0: never), and when the next one is due
+	 * (UINT64_MAX: none asked for). */
+	uint64_t refreshed_at, refresh_at;
 	/* The outgoing queue (flush_out): retained topics due, with their latest value ... */
 	bool availability_due;
 	bool state_due[CONFIG_MAX_DOORS];
@@ -257,6 +264,17 @@ flush_out(struct nethalf *n)
 
 	if (!mqtt_connected(n->mqtt))
 		return;
+	/* A refresh asked for (refresh()): every retained topic again, from what this half holds.
+	 */
+	if (timer_now_ms() >= n->refresh_at) {
+		n->refreshed_at = timer_now_ms();
+		n->refresh_at = UINT64_MAX;
+		n->availability_due = true;
+		for (i = 0; i < n->cfg->ndoors; i++)
+			if (n->state[i][0] != '\0')
+				n->state_due[i] = true;
+		n->keys_due = n->keys_have;
+	}
 	/* First, and whatever the broker's room: it only takes a place in the queue. */
 	queue_dropped_event(n, timer_now_ms());
 	if (n->availability_due &&
@@ -295,17 +313,21 @@ flush_out(struct nethalf *n)
 }
 
 /*
- * When flush_out() has something to do that no message will bring: a dropped count to say.
- * Not while it waits for the broker (disconnected, or the queue too full to take the count):
- * an acknowledgement or a new session brings flush_out() then.
+ * When flush_out() has something to do that no message will bring: a refresh held back, a
+ * dropped count to say. Not while it waits for the broker (disconnected, or for the count the
+ * queue too full to take it): an acknowledgement or a new session brings flush_out() then.
  */
 static uint64_t
 out_deadline(const struct nethalf *n)
 {
-	if (n->ev_dropped == 0 || n->dropped_told_at == 0 || !mqtt_connected(n->mqtt) ||
-	    n->ev_count > OUT_EVENTS / 2)
+	uint64_t d = n->refresh_at;
+
+	if (!mqtt_connected(n->mqtt))
 		return UINT64_MAX;
-	return n->dropped_told_at + DROPPED_EVERY_MS;
+	if (n->ev_dropped != 0 && n->dropped_told_at != 0 && n->ev_count <= OUT_EVENTS / 2 &&
+	    n->dropped_told_at + DROPPED_EVERY_MS < d)
+		d = n->dropped_told_at + DROPPED_EVERY_MS;
+	return d;
 }
 
 /* A device certificate close to its end: said on the audit trail at every connect. */
@@ -641,6 +663,7 @@ on_connected(void *arg)
 	mqtt_subscribe(n->mqtt, n->admin_topic);
 	mqtt_subscribe(n->mqtt, n->enroll_topic);
 	mqtt_subscribe(n->mqtt, n->cert_topic);
+	mqtt_subscribe(n->mqtt, n->refresh_topic);
 	if (n->cfg->ha_commands == CONFIG_HA_COMMANDS_UNSIGNED)
 		mqtt_subscribe(n->mqtt, n->ha_cmd_filter);
 	if (n->cfg->ha_discovery)
@@ -665,6 +688,31 @@ forward_command(struct nethalf *n, enum channel_topic kind, const char *door, co
 	send_msg(n, &m, sizeof(m));
 }
 
+/*
+ * A controller asks for the device's retained topics (P/D/refresh): availability, each door's
+ * state and the key list are published again, retained, from what this half holds (flush_out).
+ * For brokers that do not hand a subscriber every retained message: RabbitMQ keeps one on the
+ * node it came through and delivers it only to a subscription to its exact topic
+ * (docs/brokers.md). Nothing here is new information, so the request needs no signature. It is
+ * not retained (one that were would be answered at every connect), and answered at most once
+ * per REFRESH_EVERY_MS: requests closer than that are answered together, when the time comes.
+ */
+static void
+refresh(struct nethalf *n, bool retained)
+{
+	uint64_t now = timer_now_ms();
+
+	if (retained) {
+		log_debug("ignored a retained refresh request");
+		return;
+	}
+	if (n->refresh_at == UINT64_MAX)
+		n->refresh_at = n->refreshed_at != 0 && now - n->refreshed_at < REFRESH_EVERY_MS
+		                    ? n->refreshed_at + REFRESH_EVERY_MS
+		                    : now;
+	flush_out(n);
+}
+
 static void
 on_message(void *arg, const char *topic, const void *payload, size_t len, bool retained)
 {
@@ -682,6 +730,8 @@ on_message(void *arg, const char *topic, const void *payload, size_t len, bool r
 		forward_command(n, CHANNEL_TOPIC_ENROLL, "", payload, len, retained);
 	else if (strcmp(topic, n->cert_topic) == 0)
 		renewal_certificate(n, payload, len);
+	else if (strcmp(topic, n->refresh_topic) == 0)
+		refresh(n, retained);
 	else if (n->cfg->ha_commands == CONFIG_HA_COMMANDS_UNSIGNED &&
 	         topic_door(topic, n->cfg->topic_prefix, n->cfg->device_id, "ha_cmd", door,
 	                    sizeof(door)))
@@ -1049,6 +1099,7 @@ nethalf_main(const struct config *cfg, int channel, bool drop, uid_t uid, gid_t 
 	n.chan = channel;
 	n.trial = trial;
 	n.renew_check_at = UINT64_MAX;
+	n.refresh_at = UINT64_MAX;
 	snprintf(n.availability_topic, sizeof(n.availability_topic), "%s/%s/availability",
 	         cfg->topic_prefix, cfg->device_id);
 	snprintf(n.events_topic, sizeof(n.events_topic), "%s/%s/events", cfg->topic_prefix,
@@ -1066,6 +1117,8 @@ nethalf_main(const struct config *cfg, int channel, bool drop, uid_t uid, gid_t 
 	         cfg->device_id);
 	snprintf(n.csr_topic, sizeof(n.csr_topic), "%s/%s/csr", cfg->topic_prefix, cfg->device_id);
 	snprintf(n.cert_topic, sizeof(n.cert_topic), "%s/%s/cert", cfg->topic_prefix,
+	         cfg->device_id);
+	snprintf(n.refresh_topic, sizeof(n.refresh_topic), "%s/%s/refresh", cfg->topic_prefix,
 	         cfg->device_id);
 	for (i = 0; i < cfg->ndoors; i++)
 		snprintf(n.state_topics[i], sizeof(n.state_topics[i]), "%s/%s/%s/state",
