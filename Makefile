@@ -30,6 +30,23 @@ check: bootstrap $(CHECK)/CMakeCache.txt all
 	cd $(CHECK) && ctest --output-on-failure -j$(JOBS)
 	$(MAKE) fuzz-smoke
 
+# Broker tests (tests/brokers/test-*.sh, docs/brokers.md): garaged and garagectl against other
+# brokers and clusters, which take minutes to start, so they are not in `make check`. Each
+# installs what it needs (as scripts/bootstrap does) and says SKIP, exiting 77, only where that
+# cannot be had; the test build's binaries ($(CHECK)/bin) are the ones tested.
+.PHONY: check-brokers
+check-brokers: bootstrap $(CHECK)/CMakeCache.txt
+	cmake --build $(CHECK) -j$(JOBS) --target garaged garagectl
+	@pass=0; fail=0; skipped=0; \
+	for t in tests/brokers/test-*.sh; do \
+		echo "== $$t"; start=$$(date +%s); \
+		GARAGED_BIN=$(abspath $(CHECK))/bin timeout 900 bash $$t; rc=$$?; \
+		echo "== $$t: exit $$rc in $$(( $$(date +%s) - start )) s"; \
+		case $$rc in 0) pass=$$((pass + 1)) ;; 77) skipped=$$((skipped + 1)) ;; *) fail=$$((fail + 1)) ;; esac; \
+	done; \
+	echo "check-brokers: $$pass passed, $$fail failed, $$skipped skipped"; \
+	[ $$fail -eq 0 ]
+
 # libFuzzer targets (docs/fuzzing.md): built with clang in their own build directory, each run
 # for FUZZ_SECONDS on a copy of its seed corpus; any crash fails. Only the fuzzers are built
 # there, so the rest of the tree does not need to compile with clang.
