@@ -100,17 +100,26 @@ check-system:
 # mTLS, one `name value unit` line each, then a table beside references and targets. They only
 # measure (a missed target does not fail them) and are no part of `make check`.
 # `make footprint`: the portable core cross-compiled for the ESP8266, `size -t` of its objects.
-.PHONY: bench footprint
-bench: bootstrap all
+# `make bench-fleet [N=200]`: N garaged on one Mosquitto, each its own certificate (bench/fleet.sh:
+# cold start, reconnect storm, latency to random doors, memory per device; the storm drawn in
+# $(BUILD)/bench-fleet/online.png). N is 1 to 254.
+.PHONY: bench bench-fleet footprint $(BUILD)/bench/verify
+N ?= 200
+$(BUILD)/bench/verify:
 	mkdir -p $(BUILD)/bench
 	$(CC) -O2 -Wall -Wextra -o $(BUILD)/bench/verify bench/verify.c \
 		$$(pkg-config --cflags --libs libsodium)
+
+# The stages build (src/common/stage.h) beside the release one, and the channel hop's floor.
+bench: bootstrap all $(BUILD)/bench/verify
 	$(CC) -O2 -Wall -Wextra -o $(BUILD)/bench/hop bench/hop.c
-	# The stages build (src/common/stage.h), never the release one.
 	cmake -S . -B $(BUILD)/stages -DCMAKE_BUILD_TYPE=RelWithDebInfo -DGARAGED_STAGES=ON \
 		-DGARAGED_TESTS=OFF -DGARAGED_WEB=OFF
 	cmake --build $(BUILD)/stages -j$(JOBS) --target garaged garaged-net
 	bench/run.sh $(BUILD)
+
+bench-fleet: bootstrap all $(BUILD)/bench/verify
+	bench/fleet.sh $(BUILD) $(N)
 
 footprint:
 	bench/footprint.sh $(BUILD)/footprint

@@ -17,18 +17,15 @@ for f in "$VERIFY" "$HOP" "$STAGES_BIN/garaged"; do
 	[ -x "$f" ] || { echo "bench: no $f (run make bench)"; exit 1; }
 done
 
-# strace counts the idle daemon's system calls; install it like scripts/bootstrap would.
-if ! command -v strace >/dev/null; then
-	SUDO=; [ "$(id -u)" -ne 0 ] && SUDO=sudo
-	DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends strace \
-		>/dev/null || { echo "bench: cannot install strace"; exit 1; }
-fi
-
 # The testbed's scratch folder under the build directory, out of reach of anything that
 # tidies /tmp while the bench runs; KEEP=1 keeps it afterwards.
 export TESTBED_DIR=${TESTBED_DIR:-$BUILD/bench/testbed}
 # shellcheck source=scripts/testbed.sh
 . scripts/testbed.sh
+# shellcheck source=bench/lib.sh
+. bench/lib.sh
+# strace counts the idle daemon's system calls.
+need_tool strace strace
 
 N_LAT=${BENCH_COMMANDS:-500}    # commands for the latency figures (SPEC: at least 500)
 N_STAGES=${BENCH_STAGES:-200}   # commands through the stages build
@@ -42,33 +39,8 @@ CONNECT_RUNS=5
 CMD_TOPIC=garage/garage/main/cmd
 RESULTS=$T/results
 
-say() { echo "bench: $*" >&2; }
-result() { echo "$1 $2 $3" | tee -a "$RESULTS"; }
-mq() { # mq CLIENT-STEM: the TLS options of a client certificate of the testbed PKI
-	echo -h localhost -p "$PORT" --cafile "$T/pki/ca.crt" --cert "$T/pki/$1.crt" --key "$T/pki/$1.key"
-}
-# cpu_ticks PID: user + system time the process has used, in clock ticks
-cpu_ticks() { awk '{ print $14 + $15 }' "/proc/$1/stat" 2>/dev/null; }
-# pct TICKS0 TICKS1 T0 T1: the share of one core those ticks are over that wall time
-pct() { awk -v a="$1" -v b="$2" -v s="$(awk -v x="$3" -v y="$4" 'BEGIN { print y - x }')" \
-	-v hz="$(getconf CLK_TCK)" 'BEGIN { printf "%.0f%%", (b - a) * 100 / hz / s }'; }
-vmhwm() { awk '/^VmHWM:/ { print $2 }' "/proc/$1/status" 2>/dev/null; }
-pss() { awk '/^Pss:/ { print $2 }' "/proc/$1/smaps_rollup" 2>/dev/null; }
 # garaged is two processes since privilege separation: the door half and its network half.
 net_half() { pgrep -P "$GARAGED_PID" | head -1; }
-stop_pid() { # SIGTERM, then wait (bounded) for the process to go
-	local i
-	kill "$1" 2>/dev/null
-	for i in $(seq 50); do kill -0 "$1" 2>/dev/null || break; sleep 0.1; done
-	wait "$1" 2>/dev/null
-}
-lines() { local n; n=$(wc -l <"$1" 2>/dev/null); echo "${n:-0}"; }
-# await_lines FILE N SECONDS: until FILE has at least N lines (bounded).
-await_lines() {
-	local i
-	for i in $(seq $(($3 * 20))); do [ "$(lines "$1")" -ge "$2" ] && return 0; sleep 0.05; done
-	return 1
-}
 # await_edges N SECONDS: until the simulated relay was energised N times (bounded).
 await_edges() {
 	local i

@@ -202,6 +202,21 @@ run_broker() {
 	fail "mosquitto did not listen on $PORT: $(tail -2 "$T/mosquitto.log")"
 }
 stop_broker() { kill "$BROKER_PID" 2>/dev/null; wait "$BROKER_PID" 2>/dev/null; }
+# broker_from_config CONF [LINE...]: Mosquitto with a configuration `garagectl broker-config`
+# wrote (CONF, its listener on $PORT), run as the testbed runs brokers: as root (a user line of
+# CONF's dropped), on 127.0.0.1 only, each LINE appended (a limit the caller sets); written to
+# $T/mosquitto.conf, so that run_broker starts it again after a kill.
+broker_from_config() {
+	local conf=$1 l
+	shift
+	{
+		echo "user root"
+		sed -e '/^user[[:space:]]/d' \
+			-e 's/^listener[[:space:]]\+\([0-9]\+\)\([[:space:]].*\)\?$/listener \1 127.0.0.1/' "$conf"
+		for l in "$@"; do echo "$l"; done
+	} >"$T/mosquitto.conf" || fail "broker_from_config: $conf"
+	run_broker
+}
 
 # write_conf [extra lines appended to [door.main]]; RELAY_PULSE_MS and SIM_TRAVEL_MS set those keys
 write_conf() {
