@@ -493,6 +493,17 @@ mqtt_io(struct mqtt *m, short revents, uint64_t now_ms)
 		attempt_ended(m, now_ms);
 		return;
 	}
+	/*
+	 * libmosquitto 2.0 goes on with its TLS handshake only in mosquitto_loop_read (while
+	 * want_connect), yet asks for POLLOUT when the handshake's first write found the TCP
+	 * connect still in progress: always so on a real network, and on loopback when the
+	 * broker's listen queue is full (bench/fleet.sh, a fleet's cold start). Writable during an
+	 * attempt is therefore a cue to read too. Without it the ClientHello is never sent, every
+	 * wake-up is POLLOUT again (a busy loop), and each wake-up puts off the keepalive that
+	 * would end the attempt: the broker's own timeout ends it, 90 s later for Mosquitto.
+	 */
+	if (m->state == MQTT_CONNECTING && (revents & POLLOUT))
+		revents |= POLLIN;
 	if (revents & (POLLIN | POLLHUP | POLLERR)) {
 		rc = mosquitto_loop_read(m->mosq, 1);
 		/* TLS may have decrypted more than one packet; poll() cannot see those bytes. */
