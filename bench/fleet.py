@@ -6,8 +6,9 @@ TLS" when the broker's CONNACK accepts it, with the wall clock to the millisecon
 to HOST:PORT again in X s" for each retry the backoff schedules. Every device is one log.
 
   fleet.py online T0 LOG...
-      Devices that connected at or after T0 (Unix seconds): prints "n last_s p50_s", the
-      seconds from T0 until the last and the median device's first connection.
+      Devices that connected at or after T0 (Unix seconds): prints "n last_s p50_s retried",
+      the seconds from T0 until the last and the median device's first connection, and how
+      many devices had an attempt fail before it.
   fleet.py storm T_KILL T_LISTEN T_END CPU HZ OUTDIR LOG...
       The reconnect storm: the broker killed at T_KILL, listening again at T_LISTEN, sampled
       until T_END. CPU: "unix_time ticks" lines of the broker's CPU time (ticks at HZ a second)
@@ -56,11 +57,13 @@ def scan(path, t0):
 
 def online(args):
     t0 = float(args[0])
-    times = sorted(t for t, _ in (scan(p, t0) for p in args[1:]) if t is not None)
+    scans = [scan(p, t0) for p in args[1:]]
+    times = sorted(t for t, _ in scans if t is not None)
+    retried = sum(1 for _, r in scans if r > 0)
     if not times:
-        print("0 nan nan")
+        print("0 nan nan", retried)
         return
-    print(f"{len(times)} {times[-1] - t0:.2f} {statistics.median(times) - t0:.2f}")
+    print(f"{len(times)} {times[-1] - t0:.2f} {statistics.median(times) - t0:.2f} {retried}")
 
 
 def storm(args):
