@@ -10,7 +10,7 @@ to HOST:PORT again in X s" for each retry the backoff schedules. Every device is
       the seconds from T0 until the last and the median device's first connection, and how
       many devices had an attempt fail before it.
   fleet.py storm T_KILL T_LISTEN T_END CPU HZ OUTDIR LOG...
-      The reconnect storm: the broker killed at T_KILL, listening again at T_LISTEN, sampled
+      The reconnect storm: the broker killed at T_KILL, started again at T_LISTEN, sampled
       until T_END. CPU: "unix_time ticks" lines of the broker's CPU time (ticks at HZ a second)
       from T_LISTEN on. Writes OUTDIR/online.dat ("s count": devices online, seconds since
       T_KILL, a step at each connection) and OUTDIR/cpu.dat ("s percent": the broker's share of

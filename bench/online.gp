@@ -11,10 +11,10 @@ set yrange [0:n * 1.05]
 set y2range [0:*]
 set ytics nomirror
 set y2tics
-set key bottom right
+set key right center
 set grid ytics
 set boxwidth 0.45 absolute
 set arrow from restart, graph 0 to restart, graph 1 nohead dashtype 2 lc rgb "#888888"
-set label "broker listening again" at restart, graph 0.03 offset 0.5,0 tc rgb "#555555"
+set label "broker started again" at restart, graph 0.5 rotate by 90 center offset -1,0 tc rgb "#555555"
 plot dir."/cpu.dat" using 1:2 axes x1y2 with boxes fill solid 0.3 lc rgb "#d95f02" title "broker CPU", \
      dir."/online.dat" using 1:2 with steps lw 2 lc rgb "#1b9e77" title "devices online"
