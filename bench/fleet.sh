@@ -159,8 +159,7 @@ result cold_start_all_online_s "$all" s
 result cold_start_devices_retried "$retried" "of_$N"
 result cold_start_broker_cpu_ms_per_device "$(awk -v a="$bt0" -v b="$bt1" -v hz="$HZ" -v n="$N" 'BEGIN { printf "%.1f", (b - a) * 1000 / hz / n }')" ms
 say "cold start: $n devices online, half of them after $p50 s; broker CPU $(pct "$bt0" "$bt1" "$c0" "$c1") of one core meanwhile; listen queue overflows $(($(listen_overflows) - lo0))"
-got=$(retained_online)
-[ "$got" = "$N" ] || say "cold start: the broker holds $got of $N retained 'online'"
+say "cold start: the broker holds $(retained_online) of $N retained 'online' (a controller's view)"
 
 # Every network half joins PIDS: each of the 2N processes is ended by PID on any way out.
 NETS=()
@@ -261,8 +260,7 @@ result storm_broker_cpu_ms_per_device "$cpu_ms" ms
 result storm_broker_cpu_avg_pct "$cpu_avg" %
 result storm_broker_cpu_peak_pct "$cpu_peak" %
 say "storm: $n of $N devices back; $retries retries scheduled from the kill until each was back; listen queue overflows $(($(listen_overflows) - lo0))"
-got=$(retained_online)
-[ "$got" = "$N" ] || say "storm: the broker holds $got of $N retained 'online'"
+say "storm: the broker holds $(retained_online) of $N retained 'online' (a controller's view)"
 say "storm: $(alive "${DOORS[@]}") of $N door halves and $(alive "${NETS[@]}") network halves alive"
 say "broker log: $(grep -c 'New client connected' "$T/mosquitto.log") connections, $(grep -ciE 'error|warning' "$T/mosquitto.log") error or warning lines"
 
