@@ -98,9 +98,13 @@ sed -i 's/^\[security\]$/[security]\nclock_skew = 3600/' "$T/garaged.conf"
 # --- verify_us: the reference for the latency overhead, on this machine, now.
 "$VERIFY" >"$T/verify.out" || fail "bench/verify"
 grep '^verify_us ' "$T/verify.out" | tee -a "$RESULTS"
-# --- channel_hop: the floor under the channel's hop, two processes asleep in poll (bench/hop.c).
+# --- channel_hop: the floor under the channel's hop, two processes asleep in poll (bench/hop.c):
+# 2 ms apart (the receiver has only just gone to sleep), then 100 ms apart as a door's commands
+# are (the CPUs have gone idle too). verify_idle_us: one verification after 100 ms asleep.
 "$HOP" >"$T/hop.out" || fail "bench/hop"
-grep '^channel_hop_' "$T/hop.out" | tee -a "$RESULTS"
+"$HOP" 100 150 channel_hop_idle >>"$T/hop.out" || fail "bench/hop 100"
+"$VERIFY" 100 150 >>"$T/hop.out" || fail "bench/verify 100"
+grep -E '^(channel_hop_|verify_idle_us)' "$T/hop.out" | tee -a "$RESULTS"
 
 # --- connect_ms: process start to the first state message, as a subscriber that was already
 # there sees it. The start time is taken in the forked shell right before exec.

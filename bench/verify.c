@@ -5,6 +5,10 @@
  * Each verification is timed on its own with CLOCK_MONOTONIC and the median is printed, so
  * that a page fault or a preemption in a few samples does not move the figure. The message is
  * a signed command's canonical text, the size garaged verifies.
+ *
+ * verify PAUSE_MS SAMPLES: the same, with a sleep of PAUSE_MS before each verification, as
+ * between a door's commands: caches and CPUs have gone cold, as they have for the door half
+ * (printed as verify_idle_us, the floor under make bench's received-to-verified stage).
  */
 #include <sodium.h>
 #include <stdint.h>
@@ -12,9 +16,10 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
-#define WARMUP  200
-#define SAMPLES 3000
+#define WARMUP      200
+#define SAMPLES_MAX 3000
 
 static int64_t
 now_ns(void)
@@ -34,13 +39,16 @@ cmp_i64(const void *a, const void *b)
 }
 
 int
-main(void)
+main(int argc, char *argv[])
 {
+	long pause_ms = argc > 2 ? strtol(argv[1], NULL, 10) : 0;
+	int samples = argc > 2 ? (int)strtol(argv[2], NULL, 10) : SAMPLES_MAX;
+	int warmup = pause_ms > 0 ? 2 : WARMUP;
 	static const char msg[] = "garaged-cmd-v1\ngarage\nmain\ntoggle\n1795547679\n"
 	                          "q83vEjRWeJAq83vE\nbench";
 	unsigned char pk[crypto_sign_PUBLICKEYBYTES], sk[crypto_sign_SECRETKEYBYTES];
 	unsigned char sig[crypto_sign_BYTES];
-	static int64_t t[SAMPLES];
+	static int64_t t[SAMPLES_MAX];
 	int64_t t0;
 	int i;
 
@@ -49,18 +57,25 @@ main(void)
 		return 1;
 	}
 	crypto_sign_keypair(pk, sk);
+	if (pause_ms < 0 || pause_ms > 1000 || samples < 10 || samples > SAMPLES_MAX) {
+		fprintf(stderr, "usage: verify [PAUSE_MS (0-1000) SAMPLES (10-%d)]\n", SAMPLES_MAX);
+		return 2;
+	}
 	crypto_sign_detached(sig, NULL, (const unsigned char *)msg, sizeof(msg) - 1, sk);
-	for (i = 0; i < WARMUP + SAMPLES; i++) {
+	for (i = 0; i < warmup + samples; i++) {
+		if (pause_ms > 0)
+			usleep((useconds_t)pause_ms * 1000U);
 		t0 = now_ns();
 		if (crypto_sign_verify_detached(sig, (const unsigned char *)msg, sizeof(msg) - 1,
 		                                pk) != 0) {
 			fprintf(stderr, "verify: a good signature did not verify\n");
 			return 1;
 		}
-		if (i >= WARMUP)
-			t[i - WARMUP] = now_ns() - t0;
+		if (i >= warmup)
+			t[i - warmup] = now_ns() - t0;
 	}
-	qsort(t, SAMPLES, sizeof(t[0]), cmp_i64);
-	printf("verify_us %.1f us\n", (double)t[SAMPLES / 2] / 1000.0);
+	qsort(t, (size_t)samples, sizeof(t[0]), cmp_i64);
+	printf("%s %.1f us\n", pause_ms > 0 ? "verify_idle_us" : "verify_us",
+	       (double)t[samples / 2] / 1000.0);
 	return 0;
 }

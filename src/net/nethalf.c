@@ -685,6 +685,8 @@ forward_command(struct nethalf *n, enum channel_topic kind, const char *door, co
 	snprintf(m.door, sizeof(m.door), "%s", door);
 	if (m.len > 0) /* an empty message comes with a NULL payload */
 		memcpy(m.payload, payload, m.len);
+	/* Before the send: the door half may run, and press, before this process runs again. */
+	stage_mark(STAGE_CHANNEL_SENT);
 	send_msg(n, &m, sizeof(m));
 }
 
@@ -722,7 +724,6 @@ on_message(void *arg, const char *topic, const void *payload, size_t len, bool r
 	stage_mark(STAGE_ON_MESSAGE);
 	if (topic_door(topic, n->cfg->topic_prefix, n->cfg->device_id, "cmd", door, sizeof(door))) {
 		forward_command(n, CHANNEL_TOPIC_CMD, door, payload, len, retained);
-		stage_mark(STAGE_CHANNEL_SENT);
 		stage_end();
 	} else if (strcmp(topic, n->admin_topic) == 0)
 		forward_command(n, CHANNEL_TOPIC_ADMIN, "", payload, len, retained);
