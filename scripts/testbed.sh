@@ -191,10 +191,11 @@ acl_file $T/acl
 CONF
 	run_broker
 }
-# run_broker: Mosquitto with $T/mosquitto.conf (start_broker's, or one a test changed since) on
-# $PORT; sets BROKER_PID and returns once the port listens (fails the test after 5 s).
+# run_broker [CONF]: Mosquitto with CONF (default $T/mosquitto.conf: start_broker's, or one a
+# test changed since) on $PORT; sets BROKER_PID and returns once the port listens (fails the
+# test after 5 s).
 run_broker() {
-	mosquitto -c "$T/mosquitto.conf" >>"$T/mosquitto.log" 2>&1 &
+	mosquitto -c "${1:-$T/mosquitto.conf}" >>"$T/mosquitto.log" 2>&1 &
 	BROKER_PID=$!
 	PIDS+=("$BROKER_PID")
 	local i
@@ -217,16 +218,32 @@ broker_from_config() {
 	} >"$T/mosquitto.conf" || fail "broker_from_config: $conf"
 	run_broker
 }
+# start_broker2 [PORT]: a second broker, start_broker's configuration on another port (default a
+# free one) in $T/mosquitto2.conf; sets PORT2 and BROKER2_PID, leaves PORT and BROKER_PID (the
+# first broker's) alone. Clients reach it with PORT=$PORT2 in front of sub, pub, watch, online.
+start_broker2() {
+	local pid=$BROKER_PID
+	PORT2=${1:-$(free_port)}
+	sed "s/^listener $PORT /listener $PORT2 /" "$T/mosquitto.conf" >"$T/mosquitto2.conf"
+	PORT=$PORT2 run_broker "$T/mosquitto2.conf"
+	BROKER2_PID=$BROKER_PID
+	BROKER_PID=$pid
+}
 
-# write_conf [extra lines appended to [door.main]]; RELAY_PULSE_MS and SIM_TRAVEL_MS set those keys
+# write_conf [extra lines appended to [door.main]]; RELAY_PULSE_MS and SIM_TRAVEL_MS set those keys;
+# HOSTS (words) gives a host line each instead of the one host = HOST (default localhost);
+# MQTT_EXTRA is a line more in [mqtt]
 write_conf() {
+	local hosts=${HOST:-localhost} h
+	[ -z "${HOSTS:-}" ] || hosts=
 	cat >"$T/garaged.conf" <<CONF
 [device]
 id = garage
 state_dir = $T/state
 
 [mqtt]
-host = ${HOST:-localhost}
+$(for h in $hosts ${HOSTS:-}; do echo "host = $h"; done)
+${MQTT_EXTRA:-}
 port = $PORT
 cafile = ${CAFILE:-$T/pki/ca.crt}
 certfile = $T/pki/garage.local.crt

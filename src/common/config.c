@@ -409,19 +409,109 @@ valid_host(const char *v)
 	return true;
 }
 
+/* A port after ':' in a host line: 1 to 65535, digits only. */
+static bool
+parse_port_text(const char *t, uint16_t *out)
+{
+	long n;
+
+	if (!parse_long(t, 1, 65535, &n))
+		return false;
+	*out = (uint16_t)n;
+	return true;
+}
+
+int
+config_broker_parse(const char *text, struct config_broker *out, char *msg, size_t msglen)
+{
+	const char *colon = strrchr(text, ':'), *end;
+	char host[CONFIG_HOST_MAX + 1];
+	size_t n;
+
+	memset(out, 0, sizeof(*out));
+	if (*text == '\0') {
+		snprintf(msg, msglen, "is empty; set it to the broker's name or address");
+		return -1;
+	}
+	if (strlen(text) > CONFIG_HOST_MAX + sizeof(":65535") + 1) {
+		snprintf(msg, msglen, "is longer than %d characters; shorten it", CONFIG_HOST_MAX);
+		return -1;
+	}
+	if (text[0] == '[') {
+		/* [IPv6] or [IPv6]:PORT: the brackets are what lets an address that is all colons
+		 * carry a port. */
+		end = strchr(text, ']');
+		n = end != NULL ? (size_t)(end - text - 1) : 0;
+		if (end == NULL || n == 0 || n > CONFIG_HOST_MAX ||
+		    (end[1] != '\0' && (end[1] != ':' || !parse_port_text(end + 2, &out->port)))) {
+			snprintf(msg, msglen, "must be [IPv6 address] or [IPv6 address]:PORT");
+			return -1;
+		}
+		memcpy(host, text + 1, n);
+		host[n] = '\0';
+		if (strchr(host, ':') == NULL || !valid_ip_literal(host)) {
+			snprintf(msg, msglen, "must have an IPv6 address between its brackets");
+			return -1;
+		}
+		out->port_given = end[1] != '\0';
+	} else if (colon != NULL && strchr(text, ':') == colon) {
+		/* One colon: NAME:PORT or IPv4:PORT. */
+		n = (size_t)(colon - text);
+		if (n == 0 || n > CONFIG_HOST_MAX || !parse_port_text(colon + 1, &out->port)) {
+			snprintf(msg, msglen,
+			         "must be NAME or NAME:PORT with PORT from 1 to 65535 (an IPv6 "
+			         "address with a port goes in brackets: [::1]:8883)");
+			return -1;
+		}
+		memcpy(host, text, n);
+		host[n] = '\0';
+		out->port_given = true;
+	} else {
+		/* No colon (a name), or several (a bare IPv6 address, which has no port). */
+		if (strlen(text) > CONFIG_HOST_MAX) {
+			snprintf(msg, msglen, "is longer than %d characters; shorten it",
+			         CONFIG_HOST_MAX);
+			return -1;
+		}
+		memcpy(host, text, strlen(text) + 1);
+	}
+	if (!valid_host(host)) {
+		snprintf(msg, msglen,
+		         "must be a host name or an IP address, optionally with :PORT");
+		return -1;
+	}
+	memcpy(out->host, host, strlen(host) + 1);
+	return 0;
+}
+
+/*
+ * host: one more broker, in order of preference (the key's base is the whole struct config).
+ * Its port, when the line has none, is [mqtt] port, which may come later in the file: it is
+ * filled in once the whole file was read (check_mqtt_keys()).
+ */
 static int
 parse_host(const struct config_key *k, const struct config_value *v)
 {
-	if (*v->text == '\0')
-		return refuse(v, "%s is empty; set it to the broker's name or address", k->name);
-	if (strlen(v->text) > CONFIG_HOST_MAX)
-		return refuse(v, "%s is longer than %d characters; shorten it", k->name,
-		              CONFIG_HOST_MAX);
-	if (v->text[0] == '[')
-		return config_bad_value(k, v, "an IP address without brackets");
-	if (!valid_host(v->text))
-		return config_bad_value(k, v, "a host name or an IP address");
-	return config_parse_string(k, v);
+	struct config *cfg = v->base;
+	struct config_broker b;
+	char shown[SHOWN_MAX + 4], why[160];
+
+	if (has_control(v->text))
+		return refuse(v, "%s contains a control character; remove it", k->name);
+	if (config_broker_parse(v->text, &b, why, sizeof(why)) != 0) {
+		if (*v->text == '\0' || strncmp(why, "is ", 3) == 0)
+			return refuse(v, "%s %s", k->name, why);
+		return refuse(v, "%s %s, not '%s'", k->name, why,
+		              show(shown, sizeof(shown), v->text));
+	}
+	if (cfg->nbrokers == CONFIG_MAX_BROKERS)
+		return refuse(v,
+		              "more than %d hosts; garaged fails over between at most %d brokers: "
+		              "remove this one",
+		              CONFIG_MAX_BROKERS, CONFIG_MAX_BROKERS);
+	b.line = v->line;
+	cfg->brokers[cfg->nbrokers++] = b;
+	return 0;
 }
 
 /* topic_prefix and [homeassistant] prefix: the first levels of every topic garaged uses. */
@@ -566,6 +656,7 @@ enum key {
 	K_KEEPALIVE,
 	K_RECONNECT_MIN_MS,
 	K_RECONNECT_MAX_S,
+	K_FAILBACK_S,
 	K_TOPIC_PREFIX,
 	K_RENEW_BEFORE_DAYS,
 	K_AUTHORIZED_KEYS,
@@ -612,10 +703,12 @@ static const struct config_key keys[K_NKEYS] = {
     [K_STATE_DIR] = {"device", "state_dir", parse_path, 0, 0, "/var/lib/garaged", NULL, 0,
                      CFG(state_dir), "where the replay window survives a restart"},
 
-    [K_HOST] = {"mqtt", "host", parse_host, 0, 0, NULL, "host = mqtt.local", REQUIRED, CFG(host),
-                "the broker's host name or IP address"},
+    [K_HOST] = {"mqtt", "host", parse_host, 0, 0, NULL, "host = mqtt.local",
+                REQUIRED | CONFIG_KEY_REPEATABLE, CFG(brokers),
+                "a broker's host name or IP address, optionally :PORT; repeated: in order of "
+                "preference"},
     [K_PORT] = {"mqtt", "port", parse_number, 1, 65535, "8883", NULL, 0, CFG(port),
-                "the broker's port; 8883 is MQTT over TLS"},
+                "the brokers' port where host gives none; 8883 is MQTT over TLS"},
     [K_CAFILE] = {"mqtt", "cafile", parse_path, 0, 0, NULL, "cafile = /path/to/ca.crt",
                   REQUIRED | CONFIG_KEY_FILE, CFG(cafile),
                   "the CA that signed the broker's certificate"},
@@ -640,6 +733,8 @@ static const struct config_key keys[K_NKEYS] = {
                             CFG(reconnect_min_ms), "the first reconnect's delay, in ms"},
     [K_RECONNECT_MAX_S] = {"mqtt", "reconnect_max_s", parse_number, 1, 3600, "60", NULL, 0,
                            CFG(reconnect_max_s), "the reconnect backoff's cap, in seconds"},
+    [K_FAILBACK_S] = {"mqtt", "failback_s", parse_number, 1, 86400, "60", NULL, 0, CFG(failback_s),
+                      "on a less preferred broker: seconds (+-25%) between probes of a better one"},
     [K_TOPIC_PREFIX] = {"mqtt", "topic_prefix", parse_topic_prefix, 0, 0, "garage", NULL, 0,
                         CFG(topic_prefix), "the first level(s) of every topic"},
     [K_RENEW_BEFORE_DAYS] =
@@ -938,8 +1033,8 @@ on_key(void *user, const char *inih_section, const char *name, const char *value
 		return 1;
 	}
 	k = &s.tab[key];
-	/* pin is the one key that may be repeated: several pins let a broker certificate be
-	 * rotated without a window in which the device refuses it. */
+	/* host and pin may be repeated: several brokers to fail over between, and several pins
+	 * let a broker certificate be rotated without a window in which the device refuses it. */
 	if (s.line[key] != 0 && !(k->flags & CONFIG_KEY_REPEATABLE)) {
 		fail(p, p->lineno, "%s is given twice (first at line %d); keep one of them",
 		     k->name, s.line[key]);
@@ -1153,12 +1248,34 @@ check_door_keys(struct parser *p, size_t i)
 		     d->open_line);
 }
 
-/* The backoff's cap must not be below its floor; either key may come first, or be defaulted. */
+/*
+ * The backoff's cap must not be below its floor; either key may come first, or be defaulted.
+ * Each host without a port gets [mqtt] port (read by now, wherever it was), and the same
+ * broker twice is a mistake at the second line.
+ */
 static void
 check_mqtt_keys(struct parser *p)
 {
-	const struct config *cfg = p->cfg;
+	struct config *cfg = p->cfg;
+	size_t i, j;
 
+	for (i = 0; i < cfg->nbrokers; i++) {
+		struct config_broker *b = &cfg->brokers[i];
+
+		if (!b->port_given)
+			b->port = cfg->port;
+		for (j = 0; j < i; j++)
+			if (strcmp(cfg->brokers[j].host, b->host) == 0 &&
+			    cfg->brokers[j].port == b->port)
+				fail(p, b->line,
+				     "host %s port %u is given twice (first at line %d); keep one "
+				     "of them",
+				     b->host, (unsigned)b->port, cfg->brokers[j].line);
+	}
+	if (cfg->nbrokers > 0) {
+		memcpy(cfg->host, cfg->brokers[0].host, sizeof(cfg->host));
+		cfg->port = cfg->brokers[0].port;
+	}
 	if ((uint64_t)cfg->reconnect_max_s * 1000U >= cfg->reconnect_min_ms)
 		return;
 	fail(p, later(p->key_line[K_RECONNECT_MIN_MS], p->key_line[K_RECONNECT_MAX_S]),

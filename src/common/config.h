@@ -17,14 +17,15 @@
 
 #include "names.h"
 
-#define CONFIG_MAX_DOORS  8
-#define CONFIG_MAX_PINS   8
-#define CONFIG_NAME_MAX   NAMES_ID_MAX /* device id and door names: names.h */
-#define CONFIG_PATH_MAX   256
-#define CONFIG_HOST_MAX   254
-#define CONFIG_PREFIX_MAX NAMES_PREFIX_MAX
-#define CONFIG_ERROR_MAX  512
-#define CONFIG_USER_MAX   32 /* [device] user */
+#define CONFIG_MAX_DOORS   8
+#define CONFIG_MAX_PINS    8
+#define CONFIG_NAME_MAX    NAMES_ID_MAX /* device id and door names: names.h */
+#define CONFIG_PATH_MAX    256
+#define CONFIG_HOST_MAX    254
+#define CONFIG_PREFIX_MAX  NAMES_PREFIX_MAX
+#define CONFIG_ERROR_MAX   512
+#define CONFIG_USER_MAX    32 /* [device] user */
+#define CONFIG_MAX_BROKERS 4  /* [mqtt] host, repeatable: the brokers in order of preference */
 
 enum config_backend {
 	CONFIG_BACKEND_SIM = 0,
@@ -48,6 +49,17 @@ enum config_pin_kind {
 	CONFIG_PIN_CERT_SHA256 = 0,
 	CONFIG_PIN_SPKI_SHA256,
 	CONFIG_PIN_CERT_SHA1,
+};
+
+/*
+ * A broker of [mqtt] host = NAME[:PORT] (or [IPv6]:PORT): its name, checked against its
+ * certificate, and its port, [mqtt] port when the line gave none.
+ */
+struct config_broker {
+	char host[CONFIG_HOST_MAX + 1];
+	uint16_t port;
+	bool port_given; /* the line had :PORT */
+	int line;        /* where it was set, for messages */
 };
 
 struct config_pin {
@@ -89,8 +101,12 @@ struct config {
 	char state_dir[CONFIG_PATH_MAX];
 
 	/* [mqtt] */
+	/* Every "host" line in file order, the most preferred first; at least one once loaded.
+	 * host and port are the first one's, for code that talks to one broker only. */
+	struct config_broker brokers[CONFIG_MAX_BROKERS];
+	size_t nbrokers;
 	char host[CONFIG_HOST_MAX + 1];
-	uint16_t port;
+	uint16_t port; /* [mqtt] port, then, once loaded, the first broker's */
 	char cafile[CONFIG_PATH_MAX];
 	char certfile[CONFIG_PATH_MAX];
 	char keyfile[CONFIG_PATH_MAX];
@@ -102,6 +118,7 @@ struct config {
 	uint16_t keepalive;
 	uint32_t reconnect_min_ms; /* the first retry's delay */
 	uint32_t reconnect_max_s;  /* the backoff's cap, >= reconnect_min_ms */
+	uint32_t failback_s;       /* with several brokers: how often a preferred one is probed */
 	char topic_prefix[CONFIG_PREFIX_MAX + 1];
 	uint32_t renew_before_days; /* 0: never renew by itself */
 
@@ -142,7 +159,7 @@ struct config_value {
 typedef int config_parse_fn(const struct config_key *key, const struct config_value *v);
 
 #define CONFIG_KEY_REQUIRED   0x01U /* missing: an error at its section's header */
-#define CONFIG_KEY_REPEATABLE 0x02U /* may be given more than once (pin) */
+#define CONFIG_KEY_REPEATABLE 0x02U /* may be given more than once (host, pin) */
 #define CONFIG_KEY_GPIOD      0x04U /* [door.NAME]: required with backend = gpiod */
 #define CONFIG_KEY_SIM_ONLY   0x08U /* [door.NAME]: an error with backend = gpiod */
 /* A file garaged reads: checked by config_load() to exist, and to be as guarded as it says. */
@@ -174,6 +191,14 @@ const struct config_key *config_key_find(const char *section, const char *name);
  * which always returns -1.
  */
 int config_parse_string(const struct config_key *key, const struct config_value *v);
+
+/*
+ * One broker as [mqtt] host takes it: NAME, NAME:PORT, an IPv4 address with or without :PORT,
+ * an IPv6 address bare or in brackets, [IPv6]:PORT. Without a port, out->port is 0 and
+ * port_given false (config.c then puts [mqtt] port there). Returns 0, or -1 with what is wrong
+ * in msg ("must be ..."), without FILE:LINE. garagectl's --peer reads its argument with it too.
+ */
+int config_broker_parse(const char *text, struct config_broker *out, char *msg, size_t msglen);
 int config_bad_value(const struct config_key *key, const struct config_value *v, const char *what);
 
 /*

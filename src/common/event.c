@@ -188,6 +188,24 @@ event_renewal(char *buf, size_t len, int64_t ts, const char *step, const char *t
 }
 
 size_t
+event_broker(char *buf, size_t len, int64_t ts, const char *host, unsigned port,
+             unsigned preference, unsigned count, const char *message)
+{
+	struct out o = {buf, len, 0, false};
+
+	put_str(&o, "{");
+	put_int(&o, "ts", ts);
+	put_field(&o, "type", "broker");
+	put_field(&o, "host", host);
+	put_int(&o, "port", port);
+	put_int(&o, "preference", preference);
+	put_int(&o, "of", count);
+	if (given(message))
+		put_field(&o, "message", message);
+	return finish(&o);
+}
+
+size_t
 event_state(char *buf, size_t len, int64_t ts, const char *door, enum door_state from,
             enum door_state to)
 {

@@ -54,6 +54,14 @@ size_t event_renewal(char *buf, size_t len, int64_t ts, const char *step, const 
                      const char *serial, const char *not_after, const char *reason,
                      const char *message);
 
+/*
+ * The broker garaged is now connected to (type "broker"), at every connect: HOST and PORT as
+ * [mqtt] host names it, PREFERENCE its place in that list (1: the most preferred) of COUNT,
+ * MESSAGE what it means (left out when NULL or "").
+ */
+size_t event_broker(char *buf, size_t len, int64_t ts, const char *host, unsigned port,
+                    unsigned preference, unsigned count, const char *message);
+
 /* A door's state transition. */
 size_t event_state(char *buf, size_t len, int64_t ts, const char *door, enum door_state from,
                    enum door_state to);

@@ -129,15 +129,21 @@ fail:
 }
 
 int
-mqtt_session_address(const struct config *cfg, char *addr, size_t addrlen, char *err, size_t errlen)
+mqtt_session_host_address(const char *host, char *addr, size_t addrlen, char *err, size_t errlen)
 {
-	if (!mdns_name_is_local(cfg->host)) {
-		if ((size_t)snprintf(addr, addrlen, "%s", cfg->host) >= addrlen) {
-			snprintf(err, errlen, "host %s is too long", cfg->host);
+	if (!mdns_name_is_local(host)) {
+		if ((size_t)snprintf(addr, addrlen, "%s", host) >= addrlen) {
+			snprintf(err, errlen, "host %s is too long", host);
 			return -1;
 		}
 		return 0;
 	}
 	/* SPEC: *.local names resolve by multicast DNS. */
-	return mdns_resolve(cfg->host, MDNS_TIMEOUT_MS, addr, addrlen, err, errlen);
+	return mdns_resolve(host, MDNS_TIMEOUT_MS, addr, addrlen, err, errlen);
+}
+
+int
+mqtt_session_address(const struct config *cfg, char *addr, size_t addrlen, char *err, size_t errlen)
+{
+	return mqtt_session_host_address(cfg->host, addr, addrlen, err, errlen);
 }

@@ -49,6 +49,10 @@ struct mosquitto *mqtt_session_new(const struct config *cfg, const struct mqtt_s
 int mqtt_session_address(const struct config *cfg, char *addr, size_t addrlen, char *err,
                          size_t errlen);
 
+/* The same for HOST, one of cfg->brokers (a session fails over between them). */
+int mqtt_session_host_address(const char *host, char *addr, size_t addrlen, char *err,
+                              size_t errlen);
+
 /*
  * The broker password: the first line of cfg->password_file (whose mode config.c checks), so
  * that it is never in a configuration file or on a command line. Refuses a password_file

@@ -44,6 +44,9 @@ struct tls {
 	SSL_CTX *ctx;
 	const struct config *cfg;
 	char not_after[TLS_DATE_MAX]; /* of the client certificate */
+	/* The broker the context checks now (tls_set_broker()): one of cfg's hosts. */
+	char host[CONFIG_HOST_MAX + 1];
+	uint16_t port;
 
 	/* What the current connection attempt recorded; see tls_handshake_begin(). */
 	enum tls_check check;
@@ -270,7 +273,7 @@ record_verify_failure(struct tls *t, X509_STORE_CTX *sctx)
 	case X509_V_ERR_HOSTNAME_MISMATCH:
 	case X509_V_ERR_IP_ADDRESS_MISMATCH:
 		refuse(t, TLS_CHECK_HOST, "the broker's certificate is for %s, not %s",
-		       cert_names(leaf != NULL ? leaf : cur, names, sizeof(names)), t->cfg->host);
+		       cert_names(leaf != NULL ? leaf : cur, names, sizeof(names)), t->host);
 		break;
 	case X509_V_ERR_CERT_HAS_EXPIRED:
 		refuse(t, TLS_CHECK_EXPIRY, "%s expired on %s", whose,
@@ -661,25 +664,51 @@ out:
  * writes a SAN.
  */
 static int
-set_host(struct tls *t, char *err, size_t errlen)
+set_param_host(X509_VERIFY_PARAM *param, const char *host)
 {
-	X509_VERIFY_PARAM *param = SSL_CTX_get0_param(t->ctx);
-	const char *host = t->cfg->host;
 	unsigned char ip[16];
-	int ok;
 
 	X509_VERIFY_PARAM_set_hostflags(param, X509_CHECK_FLAG_NO_PARTIAL_WILDCARDS |
 	                                           X509_CHECK_FLAG_NEVER_CHECK_SUBJECT);
+	/* The other kind is cleared: a name after an address (or the reverse) replaces it. */
 	if (inet_pton(AF_INET, host, ip) == 1 || inet_pton(AF_INET6, host, ip) == 1)
-		ok = X509_VERIFY_PARAM_set1_ip_asc(param, host);
-	else
-		ok = X509_VERIFY_PARAM_set1_host(param, host, 0);
-	if (ok != 1) {
+		return X509_VERIFY_PARAM_set1_host(param, NULL, 0) == 1 &&
+		               X509_VERIFY_PARAM_set1_ip_asc(param, host) == 1
+		           ? 0
+		           : -1;
+	return X509_VERIFY_PARAM_set1_ip(param, NULL, 0) == 1 &&
+	               X509_VERIFY_PARAM_set1_host(param, host, 0) == 1
+	           ? 0
+	           : -1;
+}
+
+int
+tls_set_broker(struct tls *t, const char *host, uint16_t port, char *err, size_t errlen)
+{
+	if (strlen(host) >= sizeof(t->host) ||
+	    set_param_host(SSL_CTX_get0_param(t->ctx), host) != 0) {
 		snprintf(err, errlen, "host %s cannot be checked against certificates: %s", host,
 		         ssl_reason());
 		return -1;
 	}
+	memcpy(t->host, host, strlen(host) + 1);
+	t->port = port;
 	return 0;
+}
+
+void *
+tls_probe_ssl(struct tls *t, const char *host)
+{
+	SSL *ssl = SSL_new(t->ctx);
+
+	if (ssl == NULL)
+		return NULL;
+	if (set_param_host(SSL_get0_param(ssl), host) != 0 ||
+	    SSL_set_tlsext_host_name(ssl, host) != 1) {
+		SSL_free(ssl);
+		return NULL;
+	}
+	return ssl;
 }
 
 struct tls *
@@ -711,7 +740,8 @@ tls_new(const struct config *cfg, char *err, size_t errlen)
 	 * loop drains with SSL_has_pending(), turns it on for itself (src/net/mqtt.c). */
 	SSL_CTX_set_app_data(t->ctx, t);
 	if (load_ca(t, err, errlen) != 0 || load_cert(t, err, errlen) != 0 ||
-	    load_key(t, err, errlen) != 0 || set_host(t, err, errlen) != 0)
+	    load_key(t, err, errlen) != 0 ||
+	    tls_set_broker(t, cfg->host, cfg->port, err, errlen) != 0)
 		goto fail;
 	SSL_CTX_set_verify(t->ctx, SSL_VERIFY_PEER, verify_cb);
 	SSL_CTX_set_cert_verify_callback(t->ctx, cert_verify, t);
@@ -817,7 +847,7 @@ tls_explain_failure(struct tls *t)
 	} else if (reason == SSL_R_WRONG_VERSION_NUMBER) {
 		refuse(t, TLS_CHECK_OTHER,
 		       "what answers on port %u does not speak TLS (wrong version number)",
-		       t->cfg->port);
+		       (unsigned)t->port);
 	} else if (e != 0) {
 		r = ERR_reason_error_string(e);
 		refuse(t, TLS_CHECK_OTHER, "%s", r != NULL ? r : "unknown OpenSSL error");

@@ -9,7 +9,8 @@
  *
  * It never opens a socket, never logs and never calls libmosquitto: the caller connects, and
  * asks this module why a connection attempt failed. One struct tls serves one connection at a
- * time.
+ * time, to the broker of tls_set_broker(); a probe of another (tls_probe_ssl()) only while that
+ * connection is established.
  */
 #ifndef GARAGED_TLS_H
 #define GARAGED_TLS_H
@@ -42,6 +43,21 @@ enum tls_check {
  */
 struct tls *tls_new(const struct config *cfg, char *err, size_t errlen);
 void tls_free(struct tls *t);
+
+/*
+ * The broker the next connection is to (one of cfg's hosts; tls_new() starts with cfg->host):
+ * its certificate must name HOST, and messages name HOST:PORT. Every SSL made from the context
+ * after this call checks HOST. Returns 0, or -1 with one line in err.
+ */
+int tls_set_broker(struct tls *t, const char *host, uint16_t port, char *err, size_t errlen);
+
+/*
+ * An SSL * (to SSL_free()) from the context that checks HOST instead of the current broker,
+ * with HOST as SNI: mqtt.c's probe of a preferred broker, made while the session with the
+ * current one is long past its handshake (what its verification records replaces the last
+ * attempt's, which nothing reads while connected). NULL when OpenSSL cannot make one.
+ */
+void *tls_probe_ssl(struct tls *t, const char *host);
 
 /*
  * The SSL_CTX * to pass as MOSQ_OPT_SSL_CTX (with MOSQ_OPT_SSL_CTX_WITH_DEFAULTS 0). The struct

@@ -82,6 +82,12 @@ struct broker {
 	/* --web: the browsers' listener, login and nginx site (ctl_web). */
 	bool web_on;
 	struct ctl_web web;
+	/* --peer HOST[:PORT]: this broker dials the other of a pair with a bridge, as the
+	 * client certificate --bridge NAME (DIR/NAME.crt); --bridge alone: the ACL lets that
+	 * identity in to carry the product's topics (the other broker's bridge). */
+	bool peer_on;
+	struct config_broker peer;
+	const char *bridge;
 };
 
 static const char *const role_names[] = {"device", "controller", "Home Assistant"};
@@ -226,7 +232,8 @@ static int
 parse_args(int argc, char *argv[], struct broker *b)
 {
 	static const char *const role_opts[] = {"--device", "--controller", "--homeassistant"};
-	const char *v = NULL, *port = NULL, *maxp = NULL, *web = NULL, *wport = NULL;
+	const char *v = NULL, *port = NULL, *maxp = NULL, *web = NULL, *wport = NULL, *peer = NULL;
+	char why[160];
 	char *end;
 	long n;
 	size_t k;
@@ -244,7 +251,9 @@ parse_args(int argc, char *argv[], struct broker *b)
 		    (r == 0 && (r = ctl_option(argc, argv, &i, "--web", &web)) < 0) ||
 		    (r == 0 && (r = ctl_option(argc, argv, &i, "--web-mqtt-port", &wport)) < 0) ||
 		    (r == 0 && (r = ctl_option(argc, argv, &i, "--web-root", &b->web.root)) < 0) ||
-		    (r == 0 && (r = ctl_option(argc, argv, &i, "--web-user", &b->web.user)) < 0))
+		    (r == 0 && (r = ctl_option(argc, argv, &i, "--web-user", &b->web.user)) < 0) ||
+		    (r == 0 && (r = ctl_option(argc, argv, &i, "--peer", &peer)) < 0) ||
+		    (r == 0 && (r = ctl_option(argc, argv, &i, "--bridge", &b->bridge)) < 0))
 			return CTL_EXIT_USAGE;
 		for (k = 0; r == 0 && k < sizeof(role_opts) / sizeof(role_opts[0]); k++) {
 			if ((r = ctl_option(argc, argv, &i, role_opts[k], &v)) < 0)
@@ -270,6 +279,25 @@ parse_args(int argc, char *argv[], struct broker *b)
 		return CTL_EXIT_USAGE;
 	if (parse_web(b, web, wport) != 0)
 		return CTL_EXIT_USAGE;
+	if (peer != NULL) {
+		/* The same syntax as [mqtt] host: NAME[:PORT], [IPv6]:PORT. */
+		if (config_broker_parse(peer, &b->peer, why, sizeof(why)) != 0)
+			return ctl_usage_error("--peer %s, not '%s'",
+			                       strncmp(why, "is ", 3) == 0 ? why + 3 : why, peer);
+		if (strchr(b->peer.host, ':') != NULL)
+			return ctl_usage_error(
+			    "--peer takes a host name or an IPv4 address: "
+			    "Mosquitto's bridge address cannot hold an IPv6 one");
+		if (!b->peer.port_given)
+			b->peer.port = (uint16_t)atoi(garaged_default("mqtt", "port"));
+		b->peer_on = true;
+		if (b->bridge == NULL)
+			b->bridge = "bridge";
+	}
+	if (b->bridge != NULL && !ctl_pki_name_valid(b->bridge))
+		return ctl_usage_error(
+		    "--bridge takes the NAME given to pki issue --client for the bridge, not '%s'",
+		    b->bridge);
 	if (maxp != NULL) {
 		errno = 0;
 		n = strtol(maxp, &end, 10);
@@ -378,6 +406,10 @@ print_command(FILE *f, const struct broker *b)
 		        b->web.port, b->web.mqtt_port, b->web.user, b->web.root);
 	if (b->mdir != NULL)
 		fprintf(f, " \\\n#     --mosquitto-dir %s", b->mabs);
+	if (b->peer_on)
+		fprintf(f, " \\\n#     --peer %s:%u", b->peer.host, (unsigned)b->peer.port);
+	if (b->bridge != NULL)
+		fprintf(f, " --bridge %s", b->bridge);
 	fputc('\n', f);
 }
 
@@ -461,6 +493,53 @@ write_acl_text(FILE *f, const struct broker *b)
 			break;
 		}
 	}
+	if (b->bridge == NULL)
+		return;
+	fprintf(f, "\n# bridge: the other broker of the pair (broker-config --peer), which carries "
+	           "every device's\n# topics both ways, and Home Assistant's discovery and status; "
+	           "nothing else of Home Assistant's\n");
+	fprintf(f, "user %s\n", b->bridge);
+	fprintf(f, "topic readwrite %s/#\n", p);
+	fprintf(f, "topic readwrite %s/cover/#\n", ha);
+	fprintf(f, "topic readwrite %s/status\n", ha);
+}
+
+/*
+ * --peer: one bridge between the two brokers, dialled from this one, both directions. One, not
+ * one on each side: two bridges would hand each message back and forth for ever. Mosquitto's
+ * try_private marks the connection as a bridge, so that the other broker neither sends a
+ * message back where it came from nor drops the retain flag. Run it on the broker garaged
+ * prefers less: when that one restarts, its bridge subscribes on the preferred one and gets
+ * the retained states from it; when the preferred one restarts, garaged comes back to it and
+ * publishes them again (docs/brokers.md, "Two brokers").
+ */
+static void
+write_bridge_text(FILE *f, const struct broker *b)
+{
+	const char *d = b->files;
+
+	fprintf(f,
+	        "\n# The bridge to the other broker of the pair, on mutual TLS as %s (a client "
+	        "certificate of\n# this PKI): the product's topics both ways. The other broker's "
+	        "ACL must let %s in\n# (broker-config --bridge %s there), and its certificate "
+	        "must name %s.\n",
+	        b->bridge, b->bridge, b->bridge, b->peer.host);
+	fprintf(f, "connection garaged-peer\n");
+	fprintf(f, "address %s:%u\n", b->peer.host, (unsigned)b->peer.port);
+	fprintf(f, "bridge_cafile %s/ca.crt\n", d);
+	fprintf(f, "bridge_certfile %s/%s.crt\n", d, b->bridge);
+	fprintf(f, "bridge_keyfile %s/%s.key\n", d, b->bridge);
+	fprintf(f, "bridge_tls_version tlsv1.2\n");
+	fprintf(f, "bridge_insecure false\n");
+	fprintf(f, "bridge_protocol_version mqttv311\n");
+	fprintf(f, "try_private true\n");
+	fprintf(f, "cleansession true\n");
+	fprintf(f, "notifications false\n");
+	fprintf(f, "start_type automatic\n");
+	fprintf(f, "restart_timeout 1 15\n");
+	fprintf(f, "topic %s/# both 1\n", b->prefix);
+	fprintf(f, "topic %s/cover/# both 1\n", b->ha_prefix);
+	fprintf(f, "topic %s/status both 1\n", b->ha_prefix);
 }
 
 static void
@@ -533,11 +612,13 @@ write_conf_text(FILE *f, const struct broker *b)
 		        d);
 	if (!b->web_on) {
 		fprintf(f, "\nacl_file %s/acl\n", d);
-		return;
+	} else {
+		fprintf(f, "allow_anonymous false\n");
+		fprintf(f, "acl_file %s/acl\n", d);
+		ctl_web_listener_text(f, &b->web, d);
 	}
-	fprintf(f, "allow_anonymous false\n");
-	fprintf(f, "acl_file %s/acl\n", d);
-	ctl_web_listener_text(f, &b->web, d);
+	if (b->peer_on)
+		write_bridge_text(f, b);
 }
 
 static void
@@ -772,6 +853,22 @@ dropin_copy(const struct broker *b, const char *ca, const char *crt, const char 
 	return 0;
 }
 
+/* --peer with --mosquitto-dir: the bridge's certificate and key, as dropin_copy() copies the
+ * broker's. */
+static int
+dropin_copy_pair(const struct broker *b, const char *crt, const char *key)
+{
+	char name[PATH_MAX];
+	struct group *gr = getgrnam(MOSQUITTO_USER);
+	bool group = geteuid() == 0 && gr != NULL;
+
+	snprintf(name, sizeof(name), "%s.crt", b->bridge);
+	if (copy_in(b, crt, name, false, 0644, (gid_t)-1) != 0)
+		return -1;
+	snprintf(name, sizeof(name), "%s.key", b->bridge);
+	return copy_in(b, key, name, true, group ? 0640 : 0600, group ? gr->gr_gid : (gid_t)-1);
+}
+
 /*
  * --web: the browsers' login (its hash readable by Mosquitto's user as the broker's key copy
  * is, when this runs as root), their ACL and the nginx site, all beside the files Mosquitto
@@ -871,7 +968,8 @@ ctl_broker_main(int argc, char *argv[])
 {
 	struct broker *b;
 	char ca[PATH_MAX], crt[PATH_MAX], key[PATH_MAX], crl[PATH_MAX], acl[PATH_MAX],
-	    conf[PATH_MAX], confd[PATH_MAX], note[PATH_MAX + 128], keynote[128] = "";
+	    conf[PATH_MAX], confd[PATH_MAX], note[PATH_MAX + 128], keynote[128] = "",
+	                                                           bcrt[PATH_MAX], bkey[PATH_MAX];
 	int ret = CTL_EXIT_FAILED;
 
 	/* Large (256 identities): on the heap. */
@@ -925,6 +1023,22 @@ ctl_broker_main(int argc, char *argv[])
 		           exists(crt) ? key : crt, b->dir, b->server);
 		goto out;
 	}
+	if (b->peer_on) {
+		if ((size_t)snprintf(bcrt, sizeof(bcrt), "%s/%s.crt", b->abs, b->bridge) >=
+		        sizeof(bcrt) ||
+		    (size_t)snprintf(bkey, sizeof(bkey), "%s/%s.key", b->abs, b->bridge) >=
+		        sizeof(bkey)) {
+			ctl_failed("the path %s/%s.crt is too long; use a shorter --dir", b->abs,
+			           b->bridge);
+			goto out;
+		}
+		if (!exists(bcrt) || !exists(bkey)) {
+			ctl_failed("no bridge certificate %s; run garagectl pki issue --dir %s "
+			           "--client %s first",
+			           exists(bcrt) ? bkey : bcrt, b->dir, b->bridge);
+			goto out;
+		}
+	}
 	b->crl = exists(crl);
 	if (b->crl)
 		check_crl(crl, b->dir);
@@ -932,6 +1046,9 @@ ctl_broker_main(int argc, char *argv[])
 		/* Nothing is written in the PKI directory: this runs as root. */
 		if (dropin_check(b, confd, conf) != 0 ||
 		    dropin_copy(b, ca, crt, key, crl, keynote, sizeof(keynote)) != 0)
+			goto out;
+		/* The bridge's pair, beside the broker's, and its key guarded as that one is. */
+		if (b->peer_on && (dropin_copy_pair(b, bcrt, bkey) != 0))
 			goto out;
 		if ((size_t)snprintf(acl, sizeof(acl), "%s/acl", b->files) >= sizeof(acl)) {
 			ctl_failed("the path %s/acl is too long", b->files);
@@ -945,6 +1062,12 @@ ctl_broker_main(int argc, char *argv[])
 	    write_text(conf, b, write_conf_text) != 0)
 		goto out;
 	print_done(b, acl, conf, note, keynote);
+	if (b->peer_on)
+		printf("with a bridge to %s:%u as %s, both ways, for %s/# and Home Assistant's "
+		       "%s/cover/# and %s/status; the other broker's configuration needs --bridge "
+		       "%s (and no --peer: one bridge per pair)\n",
+		       b->peer.host, (unsigned)b->peer.port, b->bridge, b->prefix, b->ha_prefix,
+		       b->ha_prefix, b->bridge);
 	if (b->web_on)
 		print_web_done(b);
 	ret = CTL_EXIT_OK;

@@ -805,13 +805,42 @@ session_open(struct session *s, const struct config *cfg, const char *device, bo
 	return session_start(s, cfg, device, keys, false);
 }
 
+static int session_start_one(struct session *s, const struct config *cfg, const char *device,
+                             bool keys, bool renewals);
+
 /*
  * The session of session_open(), or with RENEWALS, pki sign-requests' one: every device's
- * P/+/csr and P/+/events instead of one device's topics.
+ * P/+/csr and P/+/events instead of one device's topics. With several brokers ([mqtt] host
+ * repeated), as garaged does: the first that answers, in order, each under the same TLS policy
+ * and checked against its own name; each one that fails says why on its own line first.
  */
 static int
 session_start(struct session *s, const struct config *cfg, const char *device, bool keys,
               bool renewals)
+{
+	/* One [mqtt] per broker, its host and port in place of the first's: the session keeps
+	 * a pointer to its configuration, and garagectl runs one session at a time. */
+	static struct config one[CONFIG_MAX_BROKERS];
+	size_t i;
+
+	if (cfg->nbrokers <= 1)
+		return session_start_one(s, cfg, device, keys, renewals);
+	for (i = 0; i < cfg->nbrokers && !interrupted; i++) {
+		one[i] = *cfg;
+		memcpy(one[i].host, cfg->brokers[i].host, sizeof(one[i].host));
+		one[i].port = cfg->brokers[i].port;
+		if (i > 0)
+			errline("trying broker %zu of %zu, %s:%u", i + 1, cfg->nbrokers,
+			        one[i].host, (unsigned)one[i].port);
+		if (session_start_one(s, &one[i], device, keys, renewals) == 0)
+			return 0;
+	}
+	return -1;
+}
+
+static int
+session_start_one(struct session *s, const struct config *cfg, const char *device, bool keys,
+                  bool renewals)
 {
 	unsigned char rnd[6];
 	struct mqtt_session_opts opts;

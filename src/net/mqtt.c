@@ -16,6 +16,7 @@
 #include <net/if.h>
 #include <netdb.h>
 #include <openssl/crypto.h>
+#include <openssl/err.h>
 #include <openssl/ssl.h>
 #include <poll.h>
 #include <stdio.h>
@@ -24,6 +25,7 @@
 #include <sys/random.h>
 #include <sys/socket.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "log.h"
 #include "stage.h"
@@ -38,6 +40,10 @@
 #define MQTT_KEEPALIVE_SLACK 200U
 /* Packets read in one go while TLS still holds decrypted bytes that poll() cannot see. */
 #define MQTT_READ_BURST 64
+/* A probe of a preferred broker that has not finished its TLS handshake by then failed. */
+#define MQTT_PROBE_TIMEOUT_MS 5000U
+/* The probe interval doubles with each failback that did not hold, this many times at most. */
+#define MQTT_PROBE_DOUBLINGS 4U
 
 enum mqtt_state {
 	MQTT_IDLE,       /* not started, or waiting for reconnect_at */
@@ -52,7 +58,6 @@ struct mqtt {
 	struct mqtt_callbacks cb;
 	void *arg;
 	enum mqtt_state state;
-	bool started_once;
 	unsigned attempt;      /* failures in a row, for the backoff */
 	uint64_t reconnect_at; /* when state is MQTT_IDLE after a failure; 0 = not scheduled */
 	uint64_t last_io;      /* last read, write or publish: keepalive counts from here */
@@ -66,7 +71,37 @@ struct mqtt {
 	 * its own: this is the cap. */
 	int inflight[MQTT_INFLIGHT_MAX];
 	unsigned ninflight;
+
+	/* The brokers, the most preferred first ([mqtt] host, repeated), and the one of the
+	 * current attempt or session. Failure moves to the next, round the list. */
+	struct config_broker brokers[CONFIG_MAX_BROKERS];
+	size_t nbrokers, cur;
+	/*
+	 * Failback: while in a session with a lesser broker, every failback_s +-25% a probe (a TCP
+	 * connect and a TLS handshake under the same policy: CA, that broker's name, pins) goes
+	 * to each better broker in turn; the session moves only to one that passed. A failback
+	 * whose session then ends within MQTT_LIVED_MS doubles the interval (failbacks).
+	 */
+	uint64_t probe_at;       /* the next round of probes; 0: none scheduled */
+	uint64_t probe_deadline; /* of the probe in progress */
+	size_t probe_target;     /* the broker it probes */
+	int probe_fd;            /* -1: no probe in progress */
+	SSL *probe_ssl;
+	bool probe_tcp;     /* its TCP connect is done: the handshake is under way */
+	short probe_events; /* what the handshake waits for */
+	unsigned failbacks; /* failbacks in a row that did not hold */
+	bool failed_back;   /* this attempt or session came from a probe that passed */
 };
+
+/* The broker of the current attempt or session. */
+static const struct config_broker *
+here(const struct mqtt *m)
+{
+	return &m->brokers[m->cur];
+}
+
+static void schedule_probe(struct mqtt *m, uint64_t now);
+static void probe_stop(struct mqtt *m);
 
 /* libmosquitto's warnings and our failed publishes can come once a message from a hostile
  * broker: each goes through a limit (log.h). */
@@ -128,13 +163,13 @@ attempt_failed(struct mqtt *m, const char *fallback)
 		snprintf(line, sizeof(line),
 		         "cannot connect to %s:%u: %s, right after the TLS handshake; does the "
 		         "broker accept the client certificate %s?",
-		         m->cfg->host, m->cfg->port, fallback, m->cfg->certfile);
+		         here(m)->host, here(m)->port, fallback, m->cfg->certfile);
 	else if (why == NULL)
-		snprintf(line, sizeof(line), "cannot connect to %s:%u: %s", m->cfg->host,
-		         m->cfg->port, fallback);
+		snprintf(line, sizeof(line), "cannot connect to %s:%u: %s", here(m)->host,
+		         here(m)->port, fallback);
 	else
-		snprintf(line, sizeof(line), "TLS with %s:%u failed%s%s%s: %s", m->cfg->host,
-		         m->cfg->port, ssl != NULL ? " (" : "", ssl != NULL ? ssl : "",
+		snprintf(line, sizeof(line), "TLS with %s:%u failed%s%s%s: %s", here(m)->host,
+		         here(m)->port, ssl != NULL ? " (" : "", ssl != NULL ? ssl : "",
 		         ssl != NULL ? ")" : "", why);
 	log_warnx("%s", line);
 	if (m->cb.failed != NULL)
@@ -154,7 +189,7 @@ on_connect(struct mosquitto *mosq, void *obj, int rc)
 		char line[CONFIG_HOST_MAX + 128];
 
 		snprintf(line, sizeof(line), "broker %s:%u refused the connection: %s",
-		         m->cfg->host, m->cfg->port, mosquitto_connack_string(rc));
+		         here(m)->host, here(m)->port, mosquitto_connack_string(rc));
 		log_warnx("%s", line);
 		m->attempt_reported = true;
 		if (m->cb.failed != NULL)
@@ -163,7 +198,12 @@ on_connect(struct mosquitto *mosq, void *obj, int rc)
 	}
 	m->state = MQTT_CONNECTED;
 	m->connected_at = timer_now_ms();
-	log_info("connected to %s:%u over TLS", m->cfg->host, m->cfg->port);
+	log_info("connected to %s:%u over TLS", here(m)->host, here(m)->port);
+	/* On a lesser broker: look for a better one now and then. */
+	probe_stop(m);
+	m->probe_at = 0;
+	if (m->cur > 0)
+		schedule_probe(m, m->connected_at);
 	pin = tls_matched_pin(m->tls);
 	if (pin != NULL && pin->kind == CONFIG_PIN_CERT_SHA1 && !m->sha1_told) {
 		m->sha1_told = true;
@@ -187,13 +227,19 @@ on_disconnect(struct mosquitto *mosq, void *obj, int rc)
 	/* libmosquitto 2.0 has no text for its own keepalive error. */
 	if (m->state == MQTT_CONNECTED && rc == MOSQ_ERR_KEEPALIVE)
 		log_warnx("lost the connection to %s:%u: no answer within the keepalive of %u s",
-		          m->cfg->host, m->cfg->port, m->cfg->keepalive);
+		          here(m)->host, here(m)->port, m->cfg->keepalive);
 	else if (m->state == MQTT_CONNECTED && rc != 0)
-		log_warnx("lost the connection to %s:%u: %s", m->cfg->host, m->cfg->port,
+		log_warnx("lost the connection to %s:%u: %s", here(m)->host, here(m)->port,
 		          mosquitto_strerror(rc));
-	if (m->state == MQTT_CONNECTED && timer_now_ms() - m->connected_at >= MQTT_LIVED_MS)
+	if (m->state == MQTT_CONNECTED && timer_now_ms() - m->connected_at >= MQTT_LIVED_MS) {
 		m->attempt = 0;
+		/* A failback that held: the probes go back to their plain interval. */
+		m->failbacks = 0;
+		m->failed_back = false;
+	}
 	m->state = MQTT_IDLE;
+	probe_stop(m);
+	m->probe_at = 0;
 }
 
 static void
@@ -274,6 +320,15 @@ mqtt_new(const struct config *cfg, const char *will_topic, const struct mqtt_cal
 	m->cfg = cfg;
 	m->cb = *cb;
 	m->arg = arg;
+	m->probe_fd = -1;
+	/* config.c always gives at least one; a struct config filled by hand has host and port. */
+	m->nbrokers = cfg->nbrokers > 0 ? cfg->nbrokers : 1;
+	if (cfg->nbrokers > 0) {
+		memcpy(m->brokers, cfg->brokers, cfg->nbrokers * sizeof(cfg->brokers[0]));
+	} else {
+		snprintf(m->brokers[0].host, sizeof(m->brokers[0].host), "%s", cfg->host);
+		m->brokers[0].port = cfg->port;
+	}
 
 	/* The broker maps the certificate's CN to the user name and, with
 	 * use_username_as_clientid, to the client id; this one only matters without that. */
@@ -317,6 +372,7 @@ mqtt_free(struct mqtt *m)
 {
 	if (m == NULL)
 		return;
+	probe_stop(m);
 	/* libmosquitto holds a reference to the TLS context and calls into it until here. */
 	mosquitto_destroy(m->mosq);
 	tls_free(m->tls);
@@ -346,16 +402,40 @@ backoff_ms(const struct mqtt *m)
 	return min + r % (cap - min + 1);
 }
 
+/* The broker the next attempt goes to: TLS then checks its name. */
+static void
+select_broker(struct mqtt *m, size_t i)
+{
+	char err[CONFIG_ERROR_MAX];
+
+	m->cur = i;
+	if (tls_set_broker(m->tls, here(m)->host, here(m)->port, err, sizeof(err)) != 0)
+		log_warnx("%s", err);
+}
+
+/*
+ * After a failed attempt or a lost session: the next broker of the list (round it, so that the
+ * most preferred is tried again after the least), after the backoff, which grows with every
+ * failure in a row whichever broker it was with.
+ */
 static void
 schedule_reconnect(struct mqtt *m, uint64_t now)
 {
 	uint32_t delay = backoff_ms(m);
 
+	if (m->failed_back) {
+		/* The broker a probe found did not keep us: probe less often. */
+		m->failed_back = false;
+		if (m->failbacks < MQTT_PROBE_DOUBLINGS)
+			m->failbacks++;
+	}
+	if (m->nbrokers > 1)
+		select_broker(m, (m->cur + 1) % m->nbrokers);
 	if (m->attempt < 16)
 		m->attempt++;
 	m->state = MQTT_IDLE;
 	m->reconnect_at = now + delay;
-	log_info("connecting to %s:%u again in %.1f s", m->cfg->host, m->cfg->port,
+	log_info("connecting to %s:%u again in %.1f s", here(m)->host, here(m)->port,
 	         (double)delay / 1000.0);
 }
 
@@ -372,6 +452,7 @@ start_attempt(struct mqtt *m, uint64_t now)
 {
 	char addr[MQTT_SESSION_ADDR_MAX], mdns_err[512];
 	char why[160];
+	const char *host = here(m)->host;
 	int rc;
 
 	m->reconnect_at = 0;
@@ -379,30 +460,23 @@ start_attempt(struct mqtt *m, uint64_t now)
 	m->last_io = now;
 	m->attempt_reported = false;
 	tls_handshake_begin(m->tls);
-	if (mdns_name_is_local(m->cfg->host)) {
-		/* SPEC: *.local names resolve by multicast DNS. This blocks the poll loop for up to
-		 * MDNS_TIMEOUT_MS, only while there is no broker connection anyway; a signal
-		 * waits in the signalfd meanwhile. */
-		if (mqtt_session_address(m->cfg, addr, sizeof(addr), mdns_err, sizeof(mdns_err)) !=
-		    0) {
-			log_warnx("%s", mdns_err);
-			schedule_reconnect(m, timer_now_ms());
-			return;
-		}
-		log_info("mDNS: %s is at %s", m->cfg->host, addr);
-		now = m->last_io = timer_now_ms();
-		/* connect_async every time, with the address just learnt: reconnect_async would
-		 * reuse the last one. The broker's certificate is still checked against the
-		 * configured name (tls.c); libmosquitto's SNI carries the address, which Mosquitto
-		 * does not look at. */
-		rc = mosquitto_connect_async(m->mosq, addr, m->cfg->port, m->cfg->keepalive);
-	} else if (!m->started_once) {
-		m->started_once = true;
-		rc =
-		    mosquitto_connect_async(m->mosq, m->cfg->host, m->cfg->port, m->cfg->keepalive);
-	} else {
-		rc = mosquitto_reconnect_async(m->mosq);
+	/* SPEC: *.local names resolve by multicast DNS. This blocks the poll loop for up to
+	 * MDNS_TIMEOUT_MS, only while there is no broker connection anyway; a signal waits in the
+	 * signalfd meanwhile. */
+	if (mqtt_session_host_address(host, addr, sizeof(addr), mdns_err, sizeof(mdns_err)) != 0) {
+		log_warnx("%s", mdns_err);
+		schedule_reconnect(m, timer_now_ms());
+		return;
 	}
+	if (mdns_name_is_local(host)) {
+		log_info("mDNS: %s is at %s", host, addr);
+		now = m->last_io = timer_now_ms();
+	}
+	/* connect_async every time, with this broker's address: reconnect_async would reuse the
+	 * last one. The broker's certificate is still checked against the configured name
+	 * (tls.c); for a *.local name libmosquitto's SNI carries the address, which Mosquitto
+	 * does not look at. */
+	rc = mosquitto_connect_async(m->mosq, addr, here(m)->port, m->cfg->keepalive);
 	if (rc == MOSQ_ERR_EAI) {
 		/* libmosquitto leaves getaddrinfo()'s code in errno. */
 		snprintf(why, sizeof(why), "cannot resolve the host name: %s", gai_strerror(errno));
@@ -416,7 +490,12 @@ start_attempt(struct mqtt *m, uint64_t now)
 void
 mqtt_start(struct mqtt *m, uint64_t now_ms)
 {
-	log_info("connecting to %s:%u (TLS, client certificate %s)", m->cfg->host, m->cfg->port,
+	size_t i;
+
+	for (i = 1; i < m->nbrokers; i++)
+		log_info("broker %zu of %zu if the ones before fail: %s:%u", i + 1, m->nbrokers,
+		         m->brokers[i].host, m->brokers[i].port);
+	log_info("connecting to %s:%u (TLS, client certificate %s)", here(m)->host, here(m)->port,
 	         m->cfg->certfile);
 	start_attempt(m, now_ms);
 }
@@ -523,8 +602,8 @@ mqtt_io(struct mqtt *m, short revents, uint64_t now_ms)
 	settle(m, now_ms);
 }
 
-uint64_t
-mqtt_next_deadline(const struct mqtt *m)
+static uint64_t
+session_deadline(const struct mqtt *m)
 {
 	if (m->reconnect_at != 0)
 		return m->reconnect_at;
@@ -533,11 +612,26 @@ mqtt_next_deadline(const struct mqtt *m)
 	return UINT64_MAX;
 }
 
+uint64_t
+mqtt_next_deadline(const struct mqtt *m)
+{
+	uint64_t d = session_deadline(m);
+
+	if (m->probe_at != 0 && m->probe_at < d)
+		d = m->probe_at;
+	if (m->probe_fd >= 0 && m->probe_deadline < d)
+		d = m->probe_deadline;
+	return d;
+}
+
+static void probe_tick(struct mqtt *m, uint64_t now);
+
 void
 mqtt_tick(struct mqtt *m, uint64_t now_ms)
 {
 	int rc;
 
+	probe_tick(m, now_ms);
 	if (m->reconnect_at != 0) {
 		if (now_ms >= m->reconnect_at)
 			start_attempt(m, now_ms);
@@ -553,8 +647,8 @@ mqtt_tick(struct mqtt *m, uint64_t now_ms)
 			rc = mosquitto_loop_write(m->mosq, 1);
 		report(m, "keepalive", rc);
 		if (mosquitto_socket(m->mosq) < 0 && m->state != MQTT_IDLE) {
-			log_warnx("no answer from %s:%u within the keepalive of %u s", m->cfg->host,
-			          m->cfg->port, m->cfg->keepalive);
+			log_warnx("no answer from %s:%u within the keepalive of %u s",
+			          here(m)->host, here(m)->port, m->cfg->keepalive);
 			m->state = MQTT_IDLE;
 		}
 	}
@@ -684,4 +778,207 @@ mqtt_goodbye(struct mqtt *m, const char *topic, const char *payload, unsigned ti
 	m->state = MQTT_IDLE;
 	mosquitto_disconnect(m->mosq);
 	drain(m, flushed, deadline + 500U);
+}
+
+/*
+ * Failback. While in a session with a lesser broker, a probe goes to each better one in turn
+ * (the most preferred first): a non-blocking TCP connect and a TLS handshake with the session's
+ * own context, so under the same policy (CA, that broker's name, pins, and this side's
+ * certificate). Nothing of MQTT is sent: the broker sees a client that says hello and goes.
+ * Only a probe that passed moves the session, and only then is the lesser broker left (a clean
+ * DISCONNECT: no will there, since the device is not offline, only elsewhere). A broker that
+ * is down costs one refused connect per interval, never a session that drops for nothing.
+ */
+
+/* failback_s, doubled for each failback in a row that did not hold, +-25% (jitter). */
+static void
+schedule_probe(struct mqtt *m, uint64_t now)
+{
+	uint64_t interval = (uint64_t)m->cfg->failback_s * 1000U << m->failbacks;
+	uint32_t r = 0;
+
+	if (interval == 0)
+		interval = 1000U;
+	if (getrandom(&r, sizeof(r), 0) != (ssize_t)sizeof(r))
+		r = (uint32_t)now;
+	m->probe_target = 0;
+	m->probe_at = now + interval * 3U / 4U + r % (interval / 2U + 1U);
+	log_debug("failback: probing %s:%u in %.1f s", m->brokers[0].host, m->brokers[0].port,
+	          (double)(m->probe_at - now) / 1000.0);
+}
+
+static void
+probe_stop(struct mqtt *m)
+{
+	SSL_free(m->probe_ssl);
+	m->probe_ssl = NULL;
+	if (m->probe_fd >= 0)
+		close(m->probe_fd);
+	m->probe_fd = -1;
+	m->probe_tcp = false;
+}
+
+static void probe_start(struct mqtt *m, uint64_t now);
+
+/* The probe of probe_target failed: the next better broker now, or the next round later. */
+static void
+probe_failed(struct mqtt *m, uint64_t now, const char *why)
+{
+	const struct config_broker *b = &m->brokers[m->probe_target];
+
+	log_debug("failback: %s:%u is not back: %s", b->host, b->port, why);
+	probe_stop(m);
+	if (m->probe_target + 1 < m->cur) {
+		m->probe_target++;
+		probe_start(m, now);
+		return;
+	}
+	schedule_probe(m, now);
+}
+
+/* A non-blocking TCP connect to probe_target (the name resolved as a session's would be). */
+static void
+probe_start(struct mqtt *m, uint64_t now)
+{
+	const struct config_broker *b = &m->brokers[m->probe_target];
+	struct addrinfo hints, *res = NULL, *ai;
+	char addr[MQTT_SESSION_ADDR_MAX], err[512], port[8];
+	int fd = -1, rc, e = 0;
+
+	m->probe_at = 0;
+	if (mqtt_session_host_address(b->host, addr, sizeof(addr), err, sizeof(err)) != 0) {
+		probe_failed(m, now, err);
+		return;
+	}
+	memset(&hints, 0, sizeof(hints));
+	hints.ai_family = AF_UNSPEC;
+	hints.ai_socktype = SOCK_STREAM;
+	snprintf(port, sizeof(port), "%u", b->port);
+	rc = getaddrinfo(addr, port, &hints, &res);
+	if (rc != 0) {
+		probe_failed(m, now, gai_strerror(rc));
+		return;
+	}
+	for (ai = res; ai != NULL && fd < 0; ai = ai->ai_next) {
+		fd = socket(ai->ai_family, ai->ai_socktype | SOCK_NONBLOCK | SOCK_CLOEXEC,
+		            ai->ai_protocol);
+		if (fd < 0) {
+			e = errno;
+			continue;
+		}
+		if (connect(fd, ai->ai_addr, ai->ai_addrlen) != 0 && errno != EINPROGRESS) {
+			e = errno;
+			close(fd);
+			fd = -1;
+		}
+	}
+	freeaddrinfo(res);
+	if (fd < 0) {
+		probe_failed(m, now, strerror(e != 0 ? e : ECONNREFUSED));
+		return;
+	}
+	m->probe_fd = fd;
+	m->probe_tcp = false;
+	m->probe_events = POLLOUT;
+	m->probe_deadline = now + MQTT_PROBE_TIMEOUT_MS;
+	m->probe_ssl = tls_probe_ssl(m->tls, b->host);
+	if (m->probe_ssl == NULL || SSL_set_fd(m->probe_ssl, fd) != 1)
+		probe_failed(m, now, "cannot set up TLS");
+}
+
+/* A probe passed: leave the lesser broker cleanly and connect to the better one now. */
+static void
+fail_back(struct mqtt *m, size_t to, uint64_t now)
+{
+	log_info("failback: %s:%u answers again; leaving %s:%u for it", m->brokers[to].host,
+	         m->brokers[to].port, here(m)->host, here(m)->port);
+	/* IDLE first: the DISCONNECT's on_disconnect is no lost connection. */
+	m->state = MQTT_IDLE;
+	mosquitto_disconnect(m->mosq);
+	drain(m, flushed, now + 1000U);
+	m->failed_back = true;
+	select_broker(m, to);
+	start_attempt(m, timer_now_ms());
+}
+
+int
+mqtt_probe_fd(const struct mqtt *m)
+{
+	return m->probe_fd;
+}
+
+short
+mqtt_probe_events(const struct mqtt *m)
+{
+	return m->probe_fd >= 0 ? m->probe_events : 0;
+}
+
+void
+mqtt_probe_io(struct mqtt *m, short revents, uint64_t now_ms)
+{
+	int err = 0, rc;
+	socklen_t len = sizeof(err);
+
+	if (m->probe_fd < 0 || revents == 0)
+		return;
+	if (!m->probe_tcp) {
+		if (getsockopt(m->probe_fd, SOL_SOCKET, SO_ERROR, &err, &len) != 0)
+			err = errno;
+		if (err == 0 && (revents & (POLLERR | POLLHUP)))
+			err = ECONNRESET;
+		if (err != 0) {
+			probe_failed(m, now_ms, strerror(err));
+			return;
+		}
+		m->probe_tcp = true;
+		/* What the probe's verification records replaces the last attempt's. */
+		tls_handshake_begin(m->tls);
+	}
+	ERR_clear_error();
+	rc = SSL_connect(m->probe_ssl);
+	if (rc == 1) {
+		size_t to = m->probe_target;
+
+		/* close_notify, so that the broker logs a polite goodbye; its answer is not
+		 * awaited. */
+		(void)SSL_shutdown(m->probe_ssl);
+		probe_stop(m);
+		fail_back(m, to, now_ms);
+		return;
+	}
+	switch (SSL_get_error(m->probe_ssl, rc)) {
+	case SSL_ERROR_WANT_READ:
+		m->probe_events = POLLIN;
+		break;
+	case SSL_ERROR_WANT_WRITE:
+		m->probe_events = POLLOUT;
+		break;
+	default: {
+		const char *why = tls_explain_failure(m->tls);
+
+		probe_failed(m, now_ms, why != NULL ? why : "the TLS handshake failed");
+		break;
+	}
+	}
+}
+
+static void
+probe_tick(struct mqtt *m, uint64_t now)
+{
+	if (m->state != MQTT_CONNECTED)
+		return;
+	if (m->probe_fd >= 0 && now >= m->probe_deadline)
+		probe_failed(m, now, "no TLS handshake within 5 s");
+	else if (m->probe_fd < 0 && m->probe_at != 0 && now >= m->probe_at)
+		probe_start(m, now);
+}
+
+const struct config_broker *
+mqtt_broker(const struct mqtt *m, size_t *index, size_t *count)
+{
+	if (index != NULL)
+		*index = m->cur;
+	if (count != NULL)
+		*count = m->nbrokers;
+	return here(m);
 }

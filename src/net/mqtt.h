@@ -3,7 +3,9 @@
  *
  * It owns the libmosquitto handle: its TLS context (built by tls.c: CA, client certificate,
  * host name check, minimum protocol version, pins), the user name and password, the last will
- * ("offline" on the availability topic), connecting and reconnecting with backoff, and keepalive.
+ * ("offline" on the availability topic), connecting and reconnecting with backoff, and keepalive;
+ * with several brokers ([mqtt] host repeated) which one: the next on failure, and back to a
+ * preferred one once a probe shows it answers again (failback).
  * It does no polling of its own: the daemon's poll loop asks for the socket, what to wait for and
  * the next deadline, and calls back in. It never interprets a payload; messages go to the daemon's
  * callback as raw bytes.
@@ -59,6 +61,22 @@ uint64_t mqtt_next_deadline(const struct mqtt *m);
 void mqtt_tick(struct mqtt *m, uint64_t now_ms);
 
 bool mqtt_connected(const struct mqtt *m);
+
+/*
+ * The broker of the current attempt or session, one of [mqtt] host's; with INDEX its place in
+ * the list (0: the most preferred), with COUNT how many there are (each may be NULL).
+ */
+const struct config_broker *mqtt_broker(const struct mqtt *m, size_t *index, size_t *count);
+
+/*
+ * The failback probe: while in a session with a lesser broker, a TCP connect and TLS handshake
+ * with a better one every [mqtt] failback_s +-25% (its deadlines are in mqtt_next_deadline()).
+ * Its socket (-1: none now) and what to poll it for; mqtt_probe_io() when it is ready. A probe
+ * that passes moves the session to that broker (connected() again there).
+ */
+int mqtt_probe_fd(const struct mqtt *m);
+short mqtt_probe_events(const struct mqtt *m);
+void mqtt_probe_io(struct mqtt *m, short revents, uint64_t now_ms);
 
 /*
  * The TLS context (an SSL_CTX *): the client certificate and key in use, and the CA store, for

@@ -629,6 +629,30 @@ on_failed(void *arg, const char *why, bool ours)
 	send_msg(n, &m, sizeof(m));
 }
 
+/* Which broker this session is with: on the audit trail at every connect. */
+static void
+publish_broker(struct nethalf *n)
+{
+	char ev[EVENT_MAX], msg[CONFIG_HOST_MAX + 160];
+	size_t i, count, len;
+	const struct config_broker *b = mqtt_broker(n->mqtt, &i, &count);
+
+	if (count == 1)
+		snprintf(msg, sizeof(msg), "connected to the broker");
+	else if (i == 0)
+		snprintf(msg, sizeof(msg), "connected to the preferred broker");
+	else
+		snprintf(msg, sizeof(msg),
+		         "connected to broker %zu of %zu; a better one is probed every %u s", i + 1,
+		         count, (unsigned)n->cfg->failback_s);
+	len = event_broker(ev, sizeof(ev), (int64_t)time(NULL), b->host, b->port, (unsigned)i + 1,
+	                   (unsigned)count, msg);
+	if (len == 0)
+		return;
+	log_info("event %s", ev);
+	queue_event(n, ev, len);
+}
+
 static void
 on_connected(void *arg)
 {
@@ -641,6 +665,7 @@ on_connected(void *arg)
 	/* The door half answers with every door's retained state. */
 	send_msg(n, &m, sizeof(m));
 	publish_discovery(n);
+	publish_broker(n);
 	publish_cert_warning(n);
 	if (n->trial) {
 		/* The renewed pair works: the door half keeps it (CONNECTED, above); the request
@@ -1085,7 +1110,7 @@ nethalf_main(const struct config *cfg, int channel, bool drop, uid_t uid, gid_t 
 	const struct channel_bare running = {.hdr = {CHANNEL_RUNNING, sizeof(running)}};
 	bool filtered;
 	char err[CONFIG_ERROR_MAX];
-	struct pollfd pfd[2];
+	struct pollfd pfd[3];
 	uint64_t deadline;
 	size_t i;
 	int mfd;
@@ -1165,7 +1190,10 @@ nethalf_main(const struct config *cfg, int channel, bool drop, uid_t uid, gid_t 
 		    .fd = mfd,
 		    .events = (short)((mfd >= 0 && mqtt_want_read(n.mqtt) ? POLLIN : 0) |
 		                      (mfd >= 0 && mqtt_want_write(n.mqtt) ? POLLOUT : 0))};
-		if (timer_poll(pfd, 2, deadline) < 0) {
+		/* The failback probe's socket, while there is one (mqtt.h). */
+		pfd[2] = (struct pollfd){.fd = mqtt_probe_fd(n.mqtt),
+		                         .events = mqtt_probe_events(n.mqtt)};
+		if (timer_poll(pfd, 3, deadline) < 0) {
 			if (errno == EINTR)
 				continue;
 			log_fatal("ppoll");
@@ -1177,6 +1205,8 @@ nethalf_main(const struct config *cfg, int channel, bool drop, uid_t uid, gid_t 
 				stage_mark(STAGE_NET_READABLE);
 			mqtt_io(n.mqtt, pfd[1].revents, timer_now_ms());
 		}
+		if (pfd[2].fd >= 0 && pfd[2].revents)
+			mqtt_probe_io(n.mqtt, pfd[2].revents, timer_now_ms());
 		mqtt_tick(n.mqtt, timer_now_ms());
 		if (mqtt_connected(n.mqtt) && timer_now_ms() >= n.renew_check_at)
 			renewal_due(&n);
