@@ -540,7 +540,8 @@ test_config_BadStrings(void **state)
 	    {5, true, "host = -bad.example\n", "host must be"},
 	    {5, true, "host = a..b\n", "host must be"},
 	    {5, true, "host = 300.1.2.3\n", "host must be"},
-	    {5, true, "host = [::1]\n", "without brackets"},
+	    {5, true, "host = [::1\n", "must be [IPv6 address]"},
+	    {5, true, "host = [10.0.0.1]:8883\n", "IPv6 address between its brackets"},
 	    {5, true, "host = fe80::1::2\n", "host must be"},
 	    {6, false, "topic_prefix = \n", "topic_prefix is empty"},
 	    {6, false, "topic_prefix = a/+\n", "wildcards"},
@@ -616,7 +617,7 @@ test_config_UnknownKey(void **state)
 	assert_string_equal(err, "t.conf:4: unknown key 'prot' in [mqtt]; the keys of [mqtt] are "
 	                         "host, port, cafile, certfile, keyfile, pin, tls_version, "
 	                         "username, password_file, keepalive, reconnect_min_ms, "
-	                         "reconnect_max_s, topic_prefix and renew_before_days");
+	                         "reconnect_max_s, failback_s, topic_prefix and renew_before_days");
 	expect_error(append(buf, sizeof(buf), base, "relay = 5\n"),
 	             "t.conf:13: unknown key 'relay' in [door.main]", "relay_line");
 	expect_error(splice(buf, sizeof(buf), base, 10, 0, "skew = 5\n"),
@@ -643,6 +644,85 @@ test_config_UnknownSection(void **state)
 	             "t.conf:13: ", "unknown section [extra]");
 	expect_error(splice(buf, sizeof(buf), base, 9, 1, "[security] authorized_keys = x\n"),
 	             "t.conf:9: ", "unexpected text after [security]");
+}
+
+/* host, repeated: the brokers in order, each with its own port or [mqtt] port. */
+static void
+test_config_Hosts(void **state)
+{
+	static const struct {
+		const char *text, *host;
+		unsigned port; /* 0: [mqtt] port */
+	} good[] = {
+	    {"broker.example", "broker.example", 0},
+	    {"broker.example:1883", "broker.example", 1883},
+	    {"10.0.0.1:65535", "10.0.0.1", 65535},
+	    {"10.0.0.1", "10.0.0.1", 0},
+	    {"::1", "::1", 0},
+	    {"[::1]", "::1", 0},
+	    {"[::1]:8884", "::1", 8884},
+	    {"[fe80::1%eth0]:1", "fe80::1%eth0", 1},
+	};
+	static const struct {
+		const char *text, *word;
+	} bad[] = {
+	    {"broker:0", "host must be NAME or NAME:PORT"},
+	    {"broker:65536", "host must be NAME or NAME:PORT"},
+	    {"broker:", "host must be NAME or NAME:PORT"},
+	    {"broker:+5", "host must be NAME or NAME:PORT"},
+	    {":8883", "host must be NAME or NAME:PORT"},
+	    {"bad host:8883", "host must be a host name or an IP address"},
+	    {"[::1]:", "host must be [IPv6 address]"},
+	    {"[::1]8883", "host must be [IPv6 address]"},
+	    {"[]:8883", "host must be [IPv6 address]"},
+	    {"[broker]:8883", "IPv6 address between its brackets"},
+	};
+	char buf[BIG], line[128];
+	struct config cfg;
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < sizeof(good) / sizeof(good[0]); i++) {
+		snprintf(line, sizeof(line), "host = %s\n", good[i].text);
+		expect_ok(&cfg, splice(buf, sizeof(buf), base, 5, 1, line));
+		assert_int_equal(cfg.nbrokers, 1);
+		assert_string_equal(cfg.brokers[0].host, good[i].host);
+		assert_string_equal(cfg.host, good[i].host);
+		assert_int_equal(cfg.brokers[0].port, good[i].port != 0 ? good[i].port : 8883);
+		assert_int_equal(cfg.brokers[0].line, 5);
+	}
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		snprintf(line, sizeof(line), "host = %s\n", bad[i].text);
+		expect_error(splice(buf, sizeof(buf), base, 5, 1, line), "t.conf:5: ", bad[i].word);
+	}
+	/* Several, in file order; a line without a port takes [mqtt] port wherever it is. */
+	expect_ok(&cfg, splice(buf, sizeof(buf), base, 4, 2,
+	                       "host = a.example\nhost = b.example:1884\nport = 8884\n"
+	                       "host = [::1]\n"));
+	assert_int_equal(cfg.nbrokers, 3);
+	assert_string_equal(cfg.brokers[0].host, "a.example");
+	assert_int_equal(cfg.brokers[0].port, 8884);
+	assert_string_equal(cfg.brokers[1].host, "b.example");
+	assert_int_equal(cfg.brokers[1].port, 1884);
+	assert_int_equal(cfg.brokers[1].line, 5);
+	assert_string_equal(cfg.brokers[2].host, "::1");
+	assert_int_equal(cfg.brokers[2].port, 8884);
+	assert_string_equal(cfg.host, "a.example");
+	assert_int_equal(cfg.port, 8884);
+	/* At most CONFIG_MAX_BROKERS, the one beyond named at its line. */
+	expect_error(splice(buf, sizeof(buf), base, 5, 1,
+	                    "host = a\nhost = b\nhost = c\nhost = d\nhost = e\n"),
+	             "t.conf:9: ", "more than 4 hosts");
+	/* The same broker twice: at the second line, whichever way its port was given. */
+	expect_error(splice(buf, sizeof(buf), base, 5, 1, "host = a\nhost = a:8883\n"),
+	             "t.conf:6: ", "host a port 8883 is given twice (first at line 5)");
+	/* The same name on another port is another broker. */
+	expect_ok(&cfg, splice(buf, sizeof(buf), base, 5, 1, "host = a\nhost = a:8884\n"));
+	assert_int_equal(cfg.nbrokers, 2);
+	/* failback_s: its default, and its range. */
+	assert_int_equal(cfg.failback_s, 60);
+	expect_error(splice(buf, sizeof(buf), base, 6, 0, "failback_s = 0\n"),
+	             "t.conf:6: ", "failback_s must be a number from 1 to 86400");
 }
 
 static void
@@ -1699,6 +1779,7 @@ main(void)
 	    cmocka_unit_test(test_config_GoodStrings),
 	    cmocka_unit_test(test_config_UnknownKey),
 	    cmocka_unit_test(test_config_UnknownSection),
+	    cmocka_unit_test(test_config_Hosts),
 	    cmocka_unit_test(test_config_DuplicateKey),
 	    cmocka_unit_test(test_config_MissingRequired),
 	    cmocka_unit_test(test_config_NoDoor),
