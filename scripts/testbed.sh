@@ -218,6 +218,15 @@ broker_from_config() {
 	} >"$T/mosquitto.conf" || fail "broker_from_config: $conf"
 	run_broker
 }
+# run_generated_broker CONF: Mosquitto with a configuration garagectl broker-config wrote, as
+# the tests run it: as root, its listener on loopback only ($T/NAME.run beside it); on $PORT,
+# which must be the one CONF listens on. Sets BROKER_PID.
+run_generated_broker() {
+	local run=$T/$(basename "$(dirname "$1")").run.conf
+	{ echo "user root"; sed -e '/^user[[:space:]]/d' \
+		-e 's/^listener[[:space:]]\+\([0-9]\+\)\([[:space:]].*\)\?$/listener \1 127.0.0.1/' "$1"; } >"$run"
+	run_broker "$run"
+}
 # start_broker2 [PORT]: a second broker, start_broker's configuration on another port (default a
 # free one) in $T/mosquitto2.conf; sets PORT2 and BROKER2_PID, leaves PORT and BROKER_PID (the
 # first broker's) alone. Clients reach it with PORT=$PORT2 in front of sub, pub, watch, online.
