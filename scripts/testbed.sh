@@ -155,7 +155,7 @@ topic read garage/garage/admin
 topic read garage/garage/enroll
 topic read garage/garage/cert
 topic read garage/garage/refresh
-topic write garage/garage/availability
+topic readwrite garage/garage/availability
 topic write garage/garage/+/state
 topic write garage/garage/events
 topic write garage/garage/keys

@@ -447,7 +447,8 @@ write_acl_text(FILE *f, const struct broker *b)
 			fprintf(f,
 			        "# device %s: reads its commands, admin messages, enrollment "
 			        "requests and renewed\n# certificate, writes its own state, key "
-			        "list and certificate request only\n",
+			        "list and certificate request only; its\n# availability both "
+			        "(it says 'online' again over a stale will)\n",
 			        e->id);
 			fprintf(f, "user %s\n", e->cn);
 			fprintf(f, "topic read %s/%s/+/cmd\n", p, e->id);
@@ -457,7 +458,8 @@ write_acl_text(FILE *f, const struct broker *b)
 			fprintf(f, "topic read %s/%s/cert\n", p, e->id);
 			/* A controller's request to publish the retained topics again. */
 			fprintf(f, "topic read %s/%s/refresh\n", p, e->id);
-			fprintf(f, "topic write %s/%s/availability\n", p, e->id);
+			/* Read too: a late will from the other broker of a pair is corrected. */
+			fprintf(f, "topic readwrite %s/%s/availability\n", p, e->id);
 			fprintf(f, "topic write %s/%s/+/state\n", p, e->id);
 			fprintf(f, "topic write %s/%s/events\n", p, e->id);
 			fprintf(f, "topic write %s/%s/keys\n", p, e->id);

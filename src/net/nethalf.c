@@ -149,6 +149,7 @@ struct nethalf {
 };
 
 static struct log_limit dropped_limit = LOG_LIMIT_INIT("events dropped");
+static struct log_limit offline_limit = LOG_LIMIT_INIT("'offline' said for us while connected");
 
 static void handle_channel(struct nethalf *n);
 
@@ -693,6 +694,9 @@ on_connected(void *arg)
 		mqtt_subscribe(n->mqtt, n->ha_cmd_filter);
 	if (n->cfg->ha_discovery)
 		mqtt_subscribe(n->mqtt, n->ha_status_topic);
+	/* Our own availability: with two bridged brokers, the one garaged left may publish its
+	 * will late, and the bridge brings that "offline" here (on_message()). */
+	mqtt_subscribe(n->mqtt, n->availability_topic);
 }
 
 static void
@@ -762,8 +766,18 @@ on_message(void *arg, const char *topic, const void *payload, size_t len, bool r
 	         topic_door(topic, n->cfg->topic_prefix, n->cfg->device_id, "ha_cmd", door,
 	                    sizeof(door)))
 		forward_command(n, CHANNEL_TOPIC_HA_CMD, door, payload, len, retained);
-	else if (strcmp(topic, n->ha_status_topic) == 0 && len == strlen("online") &&
-	         memcmp(payload, "online", len) == 0)
+	else if (strcmp(topic, n->availability_topic) == 0 && len == strlen("offline") &&
+	         memcmp(payload, "offline", len) == 0 && !n->goodbye) {
+		/* Not ours (we are connected and not leaving): the will of a session on a broker we
+		 * left, published when that broker noticed, which may be after we said "online"
+		 * here. The truth is said again; a retained "online" ends it. */
+		log_warnx_limited(&offline_limit,
+		                  "%s says 'offline' while this device is connected (the will of "
+		                  "an earlier session, through a bridge?): 'online' again",
+		                  topic);
+		n->availability_due = true;
+	} else if (strcmp(topic, n->ha_status_topic) == 0 && len == strlen("online") &&
+	           memcmp(payload, "online", len) == 0)
 		/* Home Assistant (re)started and announced itself: tell it about us again. */
 		publish_discovery(n);
 	else

@@ -46,6 +46,13 @@ await '^garage/garage/availability online$' 5 || fail "no 'online' on the second
 [ "$(PORT=$PORT_B sub garage/garage/main/state 1 3)" = closed ] || fail "the door's state is not retained on the second broker"
 pass "on the second broker within 15 s: event, availability and state retained there"
 
+# The first broker's will, late: a bridge would bring it here after garaged said "online"
+# (docs/brokers.md). garaged, connected, says "online" again.
+PORT=$PORT_B AS=garage.local pub garage/garage/availability offline -r || fail "cannot publish the stale will"
+await_count '^garage/garage/availability online$' 2 5 || fail "garaged did not correct a stale 'offline' on its availability"
+[ "$(PORT=$PORT_B sub garage/garage/availability 1 3)" = online ] || fail "availability is not 'online' again"
+pass "a stale 'offline' (a late will) is corrected to 'online' while connected"
+
 # No flapping: the first stays down for four probe intervals; garaged probes it (and fails)
 # but never leaves the second, nor connects anew.
 connects=$(count 'connected to localhost:[0-9]+ over TLS' "$T/garaged.log")
