@@ -538,7 +538,7 @@ write_bridge_text(FILE *f, const struct broker *b)
 	fprintf(f, "cleansession true\n");
 	fprintf(f, "notifications false\n");
 	fprintf(f, "start_type automatic\n");
-	fprintf(f, "restart_timeout 1 15\n");
+	fprintf(f, "restart_timeout 1 5\n");
 	fprintf(f, "topic %s/# both 1\n", b->prefix);
 	fprintf(f, "topic %s/cover/# both 1\n", b->ha_prefix);
 	fprintf(f, "topic %s/status both 1\n", b->ha_prefix);

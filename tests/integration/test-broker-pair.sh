@@ -58,6 +58,19 @@ PORT=$PA online 15 || fail "garaged is not online on the primary"
 bridged online || fail "garaged's 'online' did not reach the secondary"
 garaged_subscribed 15 || fail "garaged did not subscribe"
 
+# bridge_up: until a message published on the primary reaches a subscriber on the secondary
+# (bounded: 20 s); the bridge redials every 1 to 5 s (restart_timeout 1 5).
+bridge_up() {
+	local tag
+	for _ in $(seq 10); do
+		tag=b$RANDOM$RANDOM
+		PORT=$PB sub_bg "$T/bridge.rx" garage/bridgecheck/cert 1 2 watch.local
+		PORT=$PA pub garage/bridgecheck/cert "$tag" >/dev/null 2>&1
+		await " $tag\$" 2 "$T/bridge.rx" && return 0
+	done
+	return 1
+}
+
 # cmd ON ACTION WANT: a signed command published on broker port ON, until the state topic read
 # on that broker says WANT (bounded: 15 s).
 cmd() {
@@ -87,6 +100,7 @@ n=$(count "$on_a" "$T/garaged.log")
 PORT=$PA run_generated_broker "$P/mosquitto.conf"
 await_count "$on_a" $((n + 1)) 15 "$T/garaged.log" ||
 	fail "garaged did not return to the primary within 15 s"
+bridge_up || fail "the secondary's bridge did not come back to the primary within 20 s"
 for b in "$PA" "$PB"; do
 	for _ in $(seq 30); do
 		[ "$(PORT=$b sub garage/garage/main/state 1 1)" = open ] &&
