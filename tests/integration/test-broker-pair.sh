@@ -38,6 +38,7 @@ pass "broker-config --peer writes one bridge on mutual TLS, --bridge the ACL for
 PORT=$PA run_generated_broker "$P/mosquitto.conf"
 PA_PID=$BROKER_PID
 PORT=$PB run_generated_broker "$T/b/mosquitto.conf"
+PB_PID=$BROKER_PID
 bridged() { # bridged: the primary's retained availability shows on the secondary within 15 s
 	local i
 	for i in $(seq 30); do
@@ -112,3 +113,16 @@ done
 cmd "$PB" close closed
 [ "$(PORT=$PA sub garage/garage/main/state 1 3)" = closed ] || fail "the primary's retained state is not closed"
 pass "primary back: garaged on it again, retained state right on both brokers"
+
+# The secondary dies and comes back: its bridge subscribes on the primary again and gets the
+# retained state from it (garaged stays on the primary and publishes nothing new).
+kill -KILL "$PB_PID"
+wait "$PB_PID" 2>/dev/null
+PORT=$PB run_generated_broker "$T/b/mosquitto.conf"
+for _ in $(seq 30); do
+	[ "$(PORT=$PB sub garage/garage/main/state 1 1)" = closed ] &&
+		[ "$(PORT=$PB sub garage/garage/availability 1 1)" = online ] && break
+	sleep 0.5
+done
+[ "$(PORT=$PB sub garage/garage/main/state 1 1)" = closed ] || fail "the restarted secondary did not get the retained state over its bridge"
+pass "secondary restarted: its bridge brings it the retained state from the primary"

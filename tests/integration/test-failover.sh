@@ -53,6 +53,16 @@ await_count '^garage/garage/availability online$' 2 5 || fail "garaged did not c
 [ "$(PORT=$PORT_B sub garage/garage/availability 1 3)" = online ] || fail "availability is not 'online' again"
 pass "a stale 'offline' (a late will) is corrected to 'online' while connected"
 
+# garagectl takes the same list: the first broker is down, so its one-shot connection goes to
+# the second, and stderr says so.
+write_ctl_conf "$T/ctl.conf" "$T/owner.ed.key" owner
+sed -i "s/^host = localhost\$/host = localhost:$PORT_A\nhost = localhost:$PORT_B/" "$T/ctl.conf"
+expect_exit 0 timeout 20 "$GARAGECTL" -c "$T/ctl.conf" status
+grep -q "main.*closed" "$T/out" || fail "garagectl status on the second broker: $(cat "$T/out")"
+grep -q "cannot connect to localhost:$PORT_A" "$T/err" || fail "garagectl does not say the first broker failed: $(cat "$T/err")"
+grep -q "trying broker 2 of 2, localhost:$PORT_B" "$T/err" || fail "garagectl does not say it tries the second: $(cat "$T/err")"
+pass "garagectl status with the same list: the first broker down, the answer from the second"
+
 # No flapping: the first stays down for four probe intervals; garaged probes it (and fails)
 # but never leaves the second, nor connects anew.
 connects=$(count 'connected to localhost:[0-9]+ over TLS' "$T/garaged.log")

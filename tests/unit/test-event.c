@@ -214,6 +214,30 @@ test_events_State(void **state)
 	cJSON_Delete(j);
 }
 
+/* The broker garaged is on: host as configured, port, preference and count as numbers. */
+static void
+test_events_Broker(void **state)
+{
+	char buf[EVENT_MAX];
+	cJSON *j;
+
+	(void)state;
+	j = parse(buf, event_broker(buf, sizeof(buf), 1795547679, "fe80::1%eth0", 8883, 2, 2,
+	                            "connected to broker 2 of 2"));
+	assert_string_equal(str(j, "type"), "broker");
+	assert_string_equal(str(j, "host"), "fe80::1%eth0");
+	assert_int_equal(cJSON_GetObjectItemCaseSensitive(j, "port")->valueint, 8883);
+	assert_int_equal(cJSON_GetObjectItemCaseSensitive(j, "preference")->valueint, 2);
+	assert_int_equal(cJSON_GetObjectItemCaseSensitive(j, "of")->valueint, 2);
+	assert_string_equal(str(j, "message"), "connected to broker 2 of 2");
+	assert_int_equal(nfields(j), 7);
+	cJSON_Delete(j);
+	/* No message: no field. */
+	j = parse(buf, event_broker(buf, sizeof(buf), 1, "b", 1, 1, 1, NULL));
+	assert_int_equal(nfields(j), 6);
+	cJSON_Delete(j);
+}
+
 /* Whatever a bug upstream lets through, the trail stays valid JSON and says what it got. */
 static void
 test_events_EscapesEverything(void **state)
@@ -321,6 +345,7 @@ main(void)
 	    cmocka_unit_test(test_events_ActorForUnsignedCommands),
 	    cmocka_unit_test(test_events_Enroll),
 	    cmocka_unit_test(test_events_State),
+	    cmocka_unit_test(test_events_Broker),
 	    cmocka_unit_test(test_events_KeysAccepted),
 	    cmocka_unit_test(test_events_KeysRejected),
 	    cmocka_unit_test(test_events_EscapesEverything),
