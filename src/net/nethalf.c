@@ -947,8 +947,9 @@ static const char *const allowed_syscalls[] = {
     "faccessat",
     "faccessat2",
     "access",
-    /* sockets: TCP to the broker, UDP for mDNS and DNS, netlink for getifaddrs, the log;
-     * socket(), connect() and ioctl() only with the arguments of add_socket_rules() */
+    /* sockets: TCP to the broker (and a failback probe of a better one), UDP for mDNS and DNS,
+     * netlink for getifaddrs, the log; socket(), connect() and ioctl() only with the arguments of
+     * add_socket_rules() */
     "bind",
     "getsockopt",
     "setsockopt",
