@@ -227,18 +227,19 @@ run_generated_broker() {
 		-e 's/^listener[[:space:]]\+\([0-9]\+\)\([[:space:]].*\)\?$/listener \1 127.0.0.1/' "$1"; } >"$run"
 	run_broker "$run"
 }
-# start_broker2 [PORT]: a second broker, start_broker's configuration on another port (default a
-# free one) in $T/mosquitto2.conf; sets PORT2 and BROKER2_PID, leaves PORT and BROKER_PID (the
-# first broker's) alone. Clients reach it with PORT=$PORT2 in front of sub, pub, watch, online.
+# start_broker2 [SERVER-STEM] [PORT]: a second broker, start_broker's configuration with the
+# certificate SERVER-STEM (default: the first's) on another port (default: a free one) in
+# $T/mosquitto2.conf; sets PORT2 and BROKER2_PID, leaves PORT and BROKER_PID (the first
+# broker's) alone. Clients reach it with PORT=$PORT2 in front of sub, pub, watch, online.
 start_broker2() {
-	local pid=$BROKER_PID
-	PORT2=${1:-$(free_port)}
-	sed "s/^listener $PORT /listener $PORT2 /" "$T/mosquitto.conf" >"$T/mosquitto2.conf"
+	local pid=$BROKER_PID cert=''
+	PORT2=${2:-$(free_port)}
+	[ -z "${1:-}" ] || cert="s|^certfile .*|certfile $T/pki/$1.crt|; s|^keyfile .*|keyfile $T/pki/$1.key|;"
+	sed "${cert}s/^listener $PORT /listener $PORT2 /" "$T/mosquitto.conf" >"$T/mosquitto2.conf"
 	PORT=$PORT2 run_broker "$T/mosquitto2.conf"
 	BROKER2_PID=$BROKER_PID
 	BROKER_PID=$pid
 }
-
 # write_conf [extra lines appended to [door.main]]; RELAY_PULSE_MS and SIM_TRAVEL_MS set those keys;
 # HOSTS (words) gives a host line each instead of the one host = HOST (default localhost);
 # MQTT_EXTRA is a line more in [mqtt]

@@ -4,11 +4,16 @@
 # its availability and state are retained there); while the first stays down it stays where it
 # is (the probes of the first fail; no reconnects); with the first back it returns there within
 # two probe intervals and publishes its retained state again. A bad host line names FILE:LINE.
+# Each broker is checked against its own host line: the first is named by its address
+# (127.0.0.1, in its certificate), the second by a name (localhost), and the second's
+# certificate names only localhost.
 source "$(dirname "$0")/../../scripts/testbed.sh"
 make_pki
+issue ca localhost server localhost-only "DNS:localhost"
 start_broker
 PORT_A=$PORT
-start_broker2
+A=127.0.0.1
+start_broker2 localhost-only
 PORT_B=$PORT2
 FAILBACK=3
 
@@ -23,12 +28,12 @@ grep -q "garaged.conf:$(line_of '^host = e:5' "$T/garaged.conf"): more than 4 ho
 	fail "a fifth host is not refused at its line: $(cat "$T/err" "$T/out")"
 pass "a bad host line and a fifth host are refused at FILE:LINE"
 
-HOSTS="localhost:$PORT_A localhost:$PORT_B" MQTT_EXTRA="failback_s = $FAILBACK" write_conf
+HOSTS="$A:$PORT_A localhost:$PORT_B" MQTT_EXTRA="failback_s = $FAILBACK" write_conf
 keypair owner
 echo "ed25519 $PUB_B64 owner" >"$T/authorized_keys"
 run_garaged -c "$T/garaged.conf" --check-config >"$T/cc.out" 2>&1 || fail "--check-config refuses two hosts: $(cat "$T/cc.out")"
 start_garaged
-await "event .*\"type\":\"broker\",\"host\":\"localhost\",\"port\":$PORT_A,\"preference\":1,\"of\":2" 15 "$T/garaged.log" ||
+await "event .*\"type\":\"broker\",\"host\":\"$A\",\"port\":$PORT_A,\"preference\":1,\"of\":2" 15 "$T/garaged.log" ||
 	fail "no broker event for the first broker"
 PORT=$PORT_A online 10 || fail "not online on the first broker"
 pass "online on the preferred broker, and the event says which"
@@ -56,28 +61,28 @@ pass "a stale 'offline' (a late will) is corrected to 'online' while connected"
 # garagectl takes the same list: the first broker is down, so its one-shot connection goes to
 # the second, and stderr says so.
 write_ctl_conf "$T/ctl.conf" "$T/owner.ed.key" owner
-sed -i "s/^host = localhost\$/host = localhost:$PORT_A\nhost = localhost:$PORT_B/" "$T/ctl.conf"
+sed -i "s/^host = localhost\$/host = $A:$PORT_A\nhost = localhost:$PORT_B/" "$T/ctl.conf"
 expect_exit 0 timeout 20 "$GARAGECTL" -c "$T/ctl.conf" status
 grep -q "main.*closed" "$T/out" || fail "garagectl status on the second broker: $(cat "$T/out")"
-grep -q "cannot connect to localhost:$PORT_A" "$T/err" || fail "garagectl does not say the first broker failed: $(cat "$T/err")"
+grep -q "cannot connect to $A:$PORT_A" "$T/err" || fail "garagectl does not say the first broker failed: $(cat "$T/err")"
 grep -q "trying broker 2 of 2, localhost:$PORT_B" "$T/err" || fail "garagectl does not say it tries the second: $(cat "$T/err")"
 pass "garagectl status with the same list: the first broker down, the answer from the second"
 
 # No flapping: the first stays down for four probe intervals; garaged probes it (and fails)
 # but never leaves the second, nor connects anew.
-connects=$(count 'connected to localhost:[0-9]+ over TLS' "$T/garaged.log")
-probes=$(count "failback: localhost:$PORT_A is not back" "$T/garaged.log")
+connects=$(count 'connected to [a-z0-9.]+:[0-9]+ over TLS' "$T/garaged.log")
+probes=$(count "failback: $A:$PORT_A is not back" "$T/garaged.log")
 sleep $((4 * FAILBACK))
-[ "$(count 'connected to localhost:[0-9]+ over TLS' "$T/garaged.log")" = "$connects" ] ||
+[ "$(count 'connected to [a-z0-9.]+:[0-9]+ over TLS' "$T/garaged.log")" = "$connects" ] ||
 	fail "garaged connected again while the first broker was down: $(grep 'connected to' "$T/garaged.log" | tail -3)"
-n=$(count "failback: localhost:$PORT_A is not back" "$T/garaged.log")
+n=$(count "failback: $A:$PORT_A is not back" "$T/garaged.log")
 [ "$n" -ge $((probes + 2)) ] || fail "only $((n - probes)) probes of the first broker in $((4 * FAILBACK)) s"
 # Bounded: failback_s +-25% apart, so at most 4 * FAILBACK / (0.75 * FAILBACK) + 1 of them.
 [ "$n" -le $((probes + 6)) ] || fail "$((n - probes)) probes of the first broker in $((4 * FAILBACK)) s: more than the interval allows"
 pass "no reconnect in $((4 * FAILBACK)) s with the first broker down; $((n - probes)) probes of it"
 
 # The first broker comes back (empty: no persistence): garaged returns and publishes again.
-on_a="event .*\"type\":\"broker\",\"host\":\"localhost\",\"port\":$PORT_A,\"preference\":1"
+on_a="event .*\"type\":\"broker\",\"host\":\"$A\",\"port\":$PORT_A,\"preference\":1"
 n=$(count "$on_a" "$T/garaged.log")
 PORT=$PORT_A run_broker
 t0=$SECONDS
@@ -87,7 +92,7 @@ await_count "$on_a" $((n + 1)) $((2 * FAILBACK + 5)) "$T/garaged.log" ||
 echo "back on the first broker $((SECONDS - t0)) s after it came back"
 PORT=$PORT_A online 5 || fail "not online on the first broker after the failback"
 [ "$(PORT=$PORT_A sub garage/garage/main/state 1 3)" = closed ] || fail "the state was not published again on the first broker"
-grep -q "failback: localhost:$PORT_A answers again" "$T/garaged.log" || fail "the failback was not said in the log"
+grep -q "failback: $A:$PORT_A answers again" "$T/garaged.log" || fail "the failback was not said in the log"
 kill -0 "$GARAGED_PID" || fail "garaged died"
 NET=$(net_half) || fail "no network half"
 grep -q 'SIGSYS\|killed by signal' "$T/garaged.log" && fail "a network half was killed: $(grep -m1 'SIGSYS\|killed by signal' "$T/garaged.log")"
