@@ -135,7 +135,8 @@ from_door(const union channel_msg *m, size_t len, const struct channel_limits *l
 		if (len != sizeof(m->start) || m->start.config_size != sizeof(struct config) ||
 		    !nul_inside(m->start.version, sizeof(m->start.version)) ||
 		    (m->start.flags & ~CHANNEL_START_FLAGS) != 0 ||
-		    m->start.cfg.ndoors > CONFIG_MAX_DOORS) {
+		    m->start.cfg.ndoors > CONFIG_MAX_DOORS ||
+		    m->start.cfg.nbrokers > CONFIG_MAX_BROKERS) {
 			*why = "a malformed START message (a network half of another build?)";
 			return CHANNEL_NONE;
 		}

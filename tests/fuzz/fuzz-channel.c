@@ -163,7 +163,8 @@ model(size_t len, enum channel_from from, const struct channel_limits *lim)
 		    memchr((const unsigned char *)&msg + offsetof(struct channel_start, version),
 		           '\0', sizeof(msg.start.version)) == NULL ||
 		    u32_at(offsetof(struct channel_start, flags)) > CHANNEL_START_FLAGS ||
-		    msg.start.cfg.ndoors > CONFIG_MAX_DOORS)
+		    msg.start.cfg.ndoors > CONFIG_MAX_DOORS ||
+		    msg.start.cfg.nbrokers > CONFIG_MAX_BROKERS)
 			return CHANNEL_NONE;
 		return CHANNEL_START;
 	default:
@@ -251,6 +252,7 @@ check_accepted(enum channel_type t, size_t len, enum channel_from from,
 		FUZZ_CHECK(strnlen(msg.start.version, sizeof(msg.start.version)) <
 		           sizeof(msg.start.version));
 		FUZZ_CHECK(msg.start.cfg.ndoors <= CONFIG_MAX_DOORS);
+		FUZZ_CHECK(msg.start.cfg.nbrokers <= CONFIG_MAX_BROKERS);
 		break;
 	default:
 		FUZZ_CHECK(!"channel_check() returned a type that is none of channel.h's");

@@ -609,6 +609,12 @@ test_channel_check_StartFields(void **state)
 	make(&msg, CHANNEL_START);
 	msg.start.cfg.ndoors = CONFIG_MAX_DOORS + 1;
 	assert_refused(&msg, len, CHANNEL_FROM_DOOR, &two_doors, "a malformed START message");
+	/* The brokers index an array too. */
+	make(&msg, CHANNEL_START);
+	msg.start.cfg.nbrokers = CONFIG_MAX_BROKERS;
+	assert_accepted(&msg, len, CHANNEL_FROM_DOOR, &two_doors, CHANNEL_START);
+	msg.start.cfg.nbrokers = CONFIG_MAX_BROKERS + 1;
+	assert_refused(&msg, len, CHANNEL_FROM_DOOR, &two_doors, "a malformed START message");
 }
 
 /* ---- what every verdict promises ---------------------------------------------------------- */
