@@ -33,6 +33,14 @@ grep -q '^connection ' "$P/mosquitto.conf" && fail "the primary has a bridge too
 grep -qx "address localhost:$PA" "$T/b/mosquitto.conf" || fail "the secondary's bridge does not dial the primary"
 grep -A3 '^user bridge$' "$P/acl" | grep -qx 'topic readwrite garage/#' || fail "the primary's ACL does not let the bridge in: $(cat "$P/acl")"
 grep -A4 '^user bridge$' "$P/acl" | grep -q 'homeassistant/#' && fail "the bridge may carry all of Home Assistant's topics"
+# With --mosquitto-dir (Debian's layout), the bridge's pair is copied beside the broker's.
+mkdir -p "$T/md/conf.d"
+echo "include_dir $T/md/conf.d" >"$T/md/mosquitto.conf"
+expect_exit 0 "$GARAGECTL" broker-config --dir "$T/b" --server localhost --port "$PB" "${ids[@]}" --peer "localhost:$PA" --mosquitto-dir "$T/md"
+grep -qx "bridge_certfile $T/md/garaged/bridge.crt" "$T/md/conf.d/garaged.conf" || fail "the drop-in's bridge does not use the copy of its certificate"
+[ -f "$T/md/garaged/bridge.crt" ] && [ -f "$T/md/garaged/bridge.key" ] || fail "--mosquitto-dir did not copy the bridge's pair"
+[ "$(stat -c %a "$T/md/garaged/bridge.key")" = 640 ] || [ "$(stat -c %a "$T/md/garaged/bridge.key")" = 600 ] ||
+	fail "the bridge's key copy is mode $(stat -c %a "$T/md/garaged/bridge.key")"
 pass "broker-config --peer writes one bridge on mutual TLS, --bridge the ACL for it"
 
 PORT=$PA run_generated_broker "$P/mosquitto.conf"
