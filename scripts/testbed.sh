@@ -219,10 +219,11 @@ broker_from_config() {
 	run_broker
 }
 # run_generated_broker CONF: Mosquitto with a configuration garagectl broker-config wrote, as
-# the tests run it: as root, its listener on loopback only ($T/NAME.run beside it); on $PORT,
-# which must be the one CONF listens on. Sets BROKER_PID.
+# the tests run it: as root, its listener on loopback only (in $T/DIR.run.conf, DIR the folder
+# CONF is in); on $PORT, which must be the one CONF listens on. Sets BROKER_PID.
 run_generated_broker() {
-	local run=$T/$(basename "$(dirname "$1")").run.conf
+	local run
+	run=$T/$(basename "$(dirname "$1")").run.conf
 	{ echo "user root"; sed -e '/^user[[:space:]]/d' \
 		-e 's/^listener[[:space:]]\+\([0-9]\+\)\([[:space:]].*\)\?$/listener \1 127.0.0.1/' "$1"; } >"$run"
 	run_broker "$run"

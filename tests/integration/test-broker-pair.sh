@@ -38,7 +38,9 @@ mkdir -p "$T/md/conf.d"
 echo "include_dir $T/md/conf.d" >"$T/md/mosquitto.conf"
 expect_exit 0 "$GARAGECTL" broker-config --dir "$T/b" --server localhost --port "$PB" "${ids[@]}" --peer "localhost:$PA" --mosquitto-dir "$T/md"
 grep -qx "bridge_certfile $T/md/garaged/bridge.crt" "$T/md/conf.d/garaged.conf" || fail "the drop-in's bridge does not use the copy of its certificate"
-[ -f "$T/md/garaged/bridge.crt" ] && [ -f "$T/md/garaged/bridge.key" ] || fail "--mosquitto-dir did not copy the bridge's pair"
+for f in bridge.crt bridge.key; do
+	[ -f "$T/md/garaged/$f" ] || fail "--mosquitto-dir did not copy the bridge's $f"
+done
 [ "$(stat -c %a "$T/md/garaged/bridge.key")" = 640 ] || [ "$(stat -c %a "$T/md/garaged/bridge.key")" = 600 ] ||
 	fail "the bridge's key copy is mode $(stat -c %a "$T/md/garaged/bridge.key")"
 pass "broker-config --peer writes one bridge on mutual TLS, --bridge the ACL for it"
@@ -48,8 +50,7 @@ PA_PID=$BROKER_PID
 PORT=$PB run_generated_broker "$T/b/mosquitto.conf"
 PB_PID=$BROKER_PID
 bridged() { # bridged: the primary's retained availability shows on the secondary within 15 s
-	local i
-	for i in $(seq 30); do
+	for _ in $(seq 30); do
 		[ "$(PORT=$PB sub garage/garage/availability 1 1)" = "$1" ] && return 0
 		sleep 0.5
 	done
