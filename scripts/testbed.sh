@@ -206,7 +206,8 @@ stop_broker() { kill "$BROKER_PID" 2>/dev/null; wait "$BROKER_PID" 2>/dev/null; 
 # broker_from_config CONF [LINE...]: Mosquitto with a configuration `garagectl broker-config`
 # wrote (CONF, its listener on $PORT), run as the testbed runs brokers: as root (a user line of
 # CONF's dropped), on 127.0.0.1 only, each LINE appended (a limit the caller sets); written to
-# $T/mosquitto.conf, so that run_broker starts it again after a kill.
+# $T/mosquitto.conf (or BROKER_RUN, for a second broker), so that run_broker [that file] starts
+# it again after a kill.
 broker_from_config() {
 	local conf=$1 l
 	shift
@@ -215,18 +216,8 @@ broker_from_config() {
 		sed -e '/^user[[:space:]]/d' \
 			-e 's/^listener[[:space:]]\+\([0-9]\+\)\([[:space:]].*\)\?$/listener \1 127.0.0.1/' "$conf"
 		for l in "$@"; do echo "$l"; done
-	} >"$T/mosquitto.conf" || fail "broker_from_config: $conf"
-	run_broker
-}
-# run_generated_broker CONF: Mosquitto with a configuration garagectl broker-config wrote, as
-# the tests run it: as root, its listener on loopback only (in $T/DIR.run.conf, DIR the folder
-# CONF is in); on $PORT, which must be the one CONF listens on. Sets BROKER_PID.
-run_generated_broker() {
-	local run
-	run=$T/$(basename "$(dirname "$1")").run.conf
-	{ echo "user root"; sed -e '/^user[[:space:]]/d' \
-		-e 's/^listener[[:space:]]\+\([0-9]\+\)\([[:space:]].*\)\?$/listener \1 127.0.0.1/' "$1"; } >"$run"
-	run_broker "$run"
+	} >"${BROKER_RUN:-$T/mosquitto.conf}" || fail "broker_from_config: $conf"
+	run_broker "${BROKER_RUN:-$T/mosquitto.conf}"
 }
 # start_broker2 [SERVER-STEM] [PORT]: a second broker, start_broker's configuration with the
 # certificate SERVER-STEM (default: the first's) on another port (default: a free one) in

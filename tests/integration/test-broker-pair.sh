@@ -45,9 +45,9 @@ done
 	fail "the bridge's key copy is mode $(stat -c %a "$T/md/garaged/bridge.key")"
 pass "broker-config --peer writes one bridge on mutual TLS, --bridge the ACL for it"
 
-PORT=$PA run_generated_broker "$P/mosquitto.conf"
+PORT=$PA BROKER_RUN=$T/a.run.conf broker_from_config "$P/mosquitto.conf"
 PA_PID=$BROKER_PID
-PORT=$PB run_generated_broker "$T/b/mosquitto.conf"
+PORT=$PB BROKER_RUN=$T/b.run.conf broker_from_config "$T/b/mosquitto.conf"
 PB_PID=$BROKER_PID
 bridged() { # bridged: the primary's retained availability shows on the secondary within 15 s
 	for _ in $(seq 30); do
@@ -107,7 +107,7 @@ pass "primary killed: garaged on the secondary within 15 s, and a controller the
 # it and publishes again, and the bridge carries that to the secondary.
 on_a="event .*\"type\":\"broker\",\"host\":\"localhost\",\"port\":$PA"
 n=$(count "$on_a" "$T/garaged.log")
-PORT=$PA run_generated_broker "$P/mosquitto.conf"
+PORT=$PA run_broker "$T/a.run.conf"
 await_count "$on_a" $((n + 1)) 15 "$T/garaged.log" ||
 	fail "garaged did not return to the primary within 15 s"
 bridge_up || fail "the secondary's bridge did not come back to the primary within 20 s"
@@ -127,7 +127,7 @@ pass "primary back: garaged on it again, retained state right on both brokers"
 # retained state from it (garaged stays on the primary and publishes nothing new).
 kill -KILL "$PB_PID"
 wait "$PB_PID" 2>/dev/null
-PORT=$PB run_generated_broker "$T/b/mosquitto.conf"
+PORT=$PB run_broker "$T/b.run.conf"
 for _ in $(seq 30); do
 	[ "$(PORT=$PB sub garage/garage/main/state 1 1)" = closed ] &&
 		[ "$(PORT=$PB sub garage/garage/availability 1 1)" = online ] && break
