@@ -298,6 +298,12 @@ parse_args(int argc, char *argv[], struct broker *b)
 		return ctl_usage_error(
 		    "--bridge takes the NAME given to pki issue --client for the bridge, not '%s'",
 		    b->bridge);
+	/* The bridge is an identity of its own: a CN holds one role only. */
+	for (k = 0; b->bridge != NULL && k < b->n; k++)
+		if (strcmp(b->ids[k].cn, b->bridge) == 0)
+			return ctl_usage_error("--bridge %s is also a %s's CN: give the bridge a "
+			                       "certificate of its own (pki issue --client NAME)",
+			                       b->bridge, role_names[b->ids[k].role]);
 	if (maxp != NULL) {
 		errno = 0;
 		n = strtol(maxp, &end, 10);
@@ -970,8 +976,8 @@ ctl_broker_main(int argc, char *argv[])
 {
 	struct broker *b;
 	char ca[PATH_MAX], crt[PATH_MAX], key[PATH_MAX], crl[PATH_MAX], acl[PATH_MAX],
-	    conf[PATH_MAX], confd[PATH_MAX], note[PATH_MAX + 128], keynote[128] = "",
-	                                                           bcrt[PATH_MAX], bkey[PATH_MAX];
+	    conf[PATH_MAX], confd[PATH_MAX], note[PATH_MAX + 128], keynote[128] = "";
+	char bcrt[PATH_MAX], bkey[PATH_MAX]; /* --peer: the bridge's pair */
 	int ret = CTL_EXIT_FAILED;
 
 	/* Large (256 identities): on the heap. */

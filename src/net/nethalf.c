@@ -695,8 +695,10 @@ on_connected(void *arg)
 	if (n->cfg->ha_discovery)
 		mqtt_subscribe(n->mqtt, n->ha_status_topic);
 	/* Our own availability: with two bridged brokers, the one garaged left may publish its
-	 * will late, and the bridge brings that "offline" here (on_message()). */
-	mqtt_subscribe(n->mqtt, n->availability_topic);
+	 * will late, and the bridge brings that "offline" here (on_message()). Only with several
+	 * brokers: a broker whose ACL refuses it may end the session for it (RabbitMQ does). */
+	if (n->cfg->nbrokers > 1)
+		mqtt_subscribe(n->mqtt, n->availability_topic);
 }
 
 static void

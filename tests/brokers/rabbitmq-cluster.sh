@@ -193,10 +193,11 @@ rabbit_users() {
 	done
 	# The device: writes its availability, each door's state, its events, key list and
 	# certificate request, and its own discovery subtree; reads its commands, admin messages,
-	# enrollment requests, renewed certificate, and Home Assistant's status.
+	# enrollment requests, renewed certificate, Home Assistant's status, and its availability
+	# (an "offline" there while it is connected, a late will, it answers with "online").
 	rmqctl a -q set_topic_permissions -p / garage.local amq.topic \
 		'^garage\.garage\.(availability|events|keys|csr|[a-z0-9_-]+\.state)$|^homeassistant\.cover\.garage\..*$' \
-		'^garage\.garage\.(admin|enroll|cert|refresh|([a-z0-9_-]+|\*)\.(cmd|ha_cmd))$|^homeassistant\.status$' \
+		'^garage\.garage\.(availability|admin|enroll|cert|refresh|([a-z0-9_-]+|\*)\.(cmd|ha_cmd))$|^homeassistant\.status$' \
 		>/dev/null || fail "set_topic_permissions garage.local"
 	# The controller, the reverse: writes commands, admin messages, enrollment requests and
 	# renewed certificates; reads everything under the prefix and Home Assistant's subtree.

@@ -6,7 +6,8 @@
 # are kept per node and handed only to exact-topic subscriptions, MQTT 5 is refused (garagectl
 # falls back to 3.1.1), QoS 2 becomes 1, the last will crosses nodes, a publish the permissions
 # refuse ends the session. Then: commands and state across nodes (garaged on one node, the
-# controller on the other, and the reverse; state through P/D/refresh); one node killed.
+# controller on the other, and the reverse; state through P/D/refresh); one node killed, then
+# the other: garaged, given both nodes, moves to the living one and comes back.
 # Not in make check (the cluster takes a while): make check-brokers.
 source "$(dirname "$0")/../../scripts/testbed.sh"
 source "$(dirname "$0")/rabbitmq-cluster.sh"
@@ -31,16 +32,32 @@ ctl() {
 	[ -f "$T/ctl-$n.conf" ] || write_ctl_conf "$T/ctl-$n.conf" "$T/alice.ed.key" alice
 	timeout 60 "$GARAGECTL" -c "$T/ctl-$n.conf" "$@"
 }
-# garaged_on NODE: (re)starts garaged connected to node NODE, until it has subscribed.
+# other NODE: the other node of the two.
+other() { if [ "$1" = a ]; then echo b; else echo a; fi; }
+# garaged_on NODE: (re)starts garaged with both nodes as its brokers, NODE first (its preferred),
+# until it has subscribed; it probes NODE every 3 s while on the other one.
 garaged_on() {
+	local o
+	o=$(other "$1")
 	[ -n "${GARAGED_PID:-}" ] && kill -0 "$GARAGED_PID" 2>/dev/null && stop_garaged
+	on "$o"
+	HOSTS="localhost:$(eval echo "\$RMQ_MQTT_$1") localhost:$PORT" MQTT_EXTRA="failback_s = 3" write_conf
 	on "$1"
-	write_conf
 	sed -i 's/^keepalive = .*/keepalive = 5\nreconnect_max_s = 2/' "$T/garaged.conf"
 	cp "$T/authorized_keys.alice" "$T/authorized_keys"
 	start_garaged
 	garaged_subscribed 20 || fail "garaged did not subscribe on rabbit-$1 within 20 s"
 	GARAGED_NODE=$1
+}
+
+# garaged_is_on NODE SECONDS: until garaged's latest broker event names node NODE (bounded).
+garaged_is_on() {
+	local port end=$((SECONDS + $2))
+	port=$(eval echo "\$RMQ_MQTT_$1")
+	until grep '"type":"broker"' "$T/garaged.log" 2>/dev/null | tail -1 | grep -q "\"port\":$port,"; do
+		[ "$SECONDS" -lt "$end" ] || return 1
+		sleep 0.2
+	done
 }
 
 # mq NODE STEM TOOL ARGS...: a mosquitto client as STEM on node NODE, bounded.
@@ -134,6 +151,9 @@ garaged_online a 5 && grep -qx '  main: closed' "$T/status.out" ||
 	fail "garagectl status on node a: $(cat "$T/status.out")"
 pass "garaged on node b, the controller on node a: close, and the state"
 
+# The takeover may have moved garaged to node a (its next broker); it comes back to b, its first.
+garaged_is_on b 20 || fail "garaged did not come back to node b, its preferred broker"
+
 # --- one node killed --------------------------------------------------------------------------
 # The controller's node: garaged on node b keeps its session; a controller on b goes on.
 lost=$(count 'cannot connect|connection lost|lost the connection' "$T/garaged.log")
@@ -152,23 +172,24 @@ grep -q 'rabbit-b@localhost' "$T/cs.json" || fail "node a did not rejoin the clu
 garaged_online a 10 || fail "the controller on the restarted node a: $(cat "$T/status.out")"
 pass "node a restarted and rejoined: the controller on it sees the device online ($((SECONDS - t)) s)"
 
-# garaged's node. MULTIHOST (issue 19, part 1): once [mqtt] host takes a list, garaged_on gives
-# it both nodes, and this part expects it online through node a within 15 s of the kill. Until
-# then garaged has one broker: it retries node b with its backoff, and node a knows nothing of
-# it (a node that dies publishes no will: docs/brokers.md).
+# garaged's node: garaged has both nodes (garaged_on), so it moves to node a, online there
+# within 15 s of the kill (a node that dies publishes no will: docs/brokers.md), and returns to
+# node b, its preferred, once b is back (a probe every 3 s).
 t=$SECONDS
 rabbit_kill b
-await_count 'cannot connect to localhost' 1 10 "$T/garaged.log" || fail "garaged did not notice that node b died"
-ctl a status >"$T/out" 2>"$T/err"
-grep -qx 'device garage: online' "$T/out" && fail "node a says garaged is online while its node is dead: $(cat "$T/out")"
-subs=$(count 'mqtt: Client .* received SUBACK' "$T/garaged.log")
+garaged_is_on a 15 || fail "garaged was not on node a within 15 s of killing node b: $(grep -E 'broker|lost|cannot' "$T/garaged.log" | tail -3)"
+garaged_online a 15 || fail "the controller on node a does not see garaged online: $(cat "$T/status.out")"
+moved=$((SECONDS - t))
+ctl a open --wait 10 >"$T/out" 2>"$T/err" || fail "open --wait on node a with node b dead: $(cat "$T/err")"
+grep -qx 'main: open' "$T/out" || fail "open --wait on node a with node b dead: $(cat "$T/out")"
+pass "node b (garaged's) killed: garaged online through node a in $moved s, commands there"
+t=$SECONDS
 rabbit_start b
 rabbit_wait b
-await_count 'mqtt: Client .* received SUBACK' $((subs + 1)) 30 "$T/garaged.log" ||
-	fail "garaged did not reconnect to node b within 30 s of its restart"
+garaged_is_on b 30 || fail "garaged did not return to node b within 30 s of its restart"
 back=$((SECONDS - t))
-ctl a open --wait 10 >"$T/out" 2>"$T/err" || fail "open --wait on node a after node b came back: $(cat "$T/err")"
-garaged_online a 5 && grep -qx '  main: open' "$T/status.out" || fail "status on node a: $(cat "$T/status.out")"
-pass "node b (garaged's) killed and restarted: garaged back on it, commands from node a ($back s)"
+ctl a close --wait 10 >"$T/out" 2>"$T/err" || fail "close --wait on node a after node b came back: $(cat "$T/err")"
+garaged_online a 5 && grep -qx '  main: closed' "$T/status.out" || fail "status on node a: $(cat "$T/status.out")"
+pass "node b restarted: garaged back on it ($back s), commands from node a"
 
 echo "total $SECONDS s"

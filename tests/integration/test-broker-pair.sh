@@ -25,6 +25,8 @@ cp "$P"/ca.crt "$P"/localhost.crt "$P"/localhost.key "$P"/bridge.crt "$P"/bridge
 ids=(--device garage:garage.local --controller ctl.local --controller watch.local --homeassistant ha.local)
 expect_exit 2 "$GARAGECTL" broker-config --dir "$T/b" --server localhost --port "$PB" "${ids[@]}" --peer 'localhost:0'
 grep -q -- '--peer' "$T/err" || fail "a bad --peer is not named: $(cat "$T/err")"
+expect_exit 2 "$GARAGECTL" broker-config --dir "$P" --server localhost --port "$PA" "${ids[@]}" --bridge ctl.local
+grep -q 'also a controller' "$T/err" || fail "a bridge with a controller's CN is not refused: $(cat "$T/err")"
 expect_exit 1 "$GARAGECTL" broker-config --dir "$T/b" --server localhost --port "$PB" "${ids[@]}" --peer "localhost:$PA" --bridge nobridge
 grep -q 'pki issue --dir .* --client nobridge' "$T/err" || fail "a missing bridge certificate is not named: $(cat "$T/err")"
 expect_exit 0 "$GARAGECTL" broker-config --dir "$P" --server localhost --port "$PA" "${ids[@]}" --bridge bridge
