@@ -61,6 +61,7 @@ struct mqtt {
 	unsigned attempt;      /* failures in a row, for the backoff */
 	uint64_t reconnect_at; /* when state is MQTT_IDLE after a failure; 0 = not scheduled */
 	uint64_t last_io;      /* last read, write or publish: keepalive counts from here */
+	uint64_t attempt_end; /* an attempt in progress ends by then, whatever it reads or writes */
 	uint64_t connected_at;
 	int goodbye_mid; /* the message id of the final "offline", while waiting for it */
 	bool goodbye_acked;
@@ -472,6 +473,9 @@ start_attempt(struct mqtt *m, uint64_t now)
 		log_info("mDNS: %s is at %s", host, addr);
 		now = m->last_io = timer_now_ms();
 	}
+	/* A fixed end: the keepalive below counts from the last I/O, which a busy attempt (one
+	 * woken again and again without progress) would keep putting off. */
+	m->attempt_end = now + (uint64_t)m->cfg->keepalive * 1000U;
 	/* connect_async every time, with this broker's address: reconnect_async would reuse the
 	 * last one. The broker's certificate is still checked against the configured name
 	 * (tls.c); for a *.local name libmosquitto's SNI carries the address, which Mosquitto
@@ -602,14 +606,38 @@ mqtt_io(struct mqtt *m, short revents, uint64_t now_ms)
 	settle(m, now_ms);
 }
 
+/*
+ * Bytes OpenSSL holds that no poll() can see (read ahead from the socket beyond the last
+ * record taken, or decrypted and not yet read) while reading is wanted: mqtt_io() takes at
+ * most MQTT_READ_BURST packets a wake-up, so after a burst the rest may wait there with nothing
+ * on the socket to wake the loop (test-read-ahead.sh).
+ */
+static bool
+read_pending(const struct mqtt *m)
+{
+	SSL *ssl;
+
+	if (m->state == MQTT_IDLE || mosquitto_socket(m->mosq) < 0 || !mqtt_want_read(m))
+		return false;
+	ssl = mosquitto_ssl_get(m->mosq);
+	return ssl != NULL && SSL_has_pending(ssl);
+}
+
 static uint64_t
 session_deadline(const struct mqtt *m)
 {
+	uint64_t d;
+
 	if (m->reconnect_at != 0)
 		return m->reconnect_at;
-	if (mosquitto_socket(m->mosq) >= 0)
-		return m->last_io + (uint64_t)m->cfg->keepalive * 1000U + MQTT_KEEPALIVE_SLACK;
-	return UINT64_MAX;
+	if (mosquitto_socket(m->mosq) < 0)
+		return UINT64_MAX;
+	if (read_pending(m))
+		return 0; /* now: the loop does not sleep, mqtt_tick() reads */
+	d = m->last_io + (uint64_t)m->cfg->keepalive * 1000U + MQTT_KEEPALIVE_SLACK;
+	if (m->state == MQTT_CONNECTING && m->attempt_end < d)
+		d = m->attempt_end;
+	return d;
 }
 
 uint64_t
@@ -635,6 +663,14 @@ mqtt_tick(struct mqtt *m, uint64_t now_ms)
 	if (m->reconnect_at != 0) {
 		if (now_ms >= m->reconnect_at)
 			start_attempt(m, now_ms);
+		return;
+	}
+	if (read_pending(m))
+		mqtt_io(m, POLLIN, now_ms);
+	if (m->state == MQTT_CONNECTING && mosquitto_socket(m->mosq) >= 0 &&
+	    now_ms >= m->attempt_end) {
+		attempt_failed(m, "no session within the keepalive");
+		schedule_reconnect(m, now_ms);
 		return;
 	}
 	if (mosquitto_socket(m->mosq) >= 0 &&
