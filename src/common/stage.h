@@ -6,9 +6,10 @@
  * records to stderr when it exits: nothing is written on the command's way.
  *
  * The network half: the broker socket readable, a TLS record decrypted, on_message, the packet
- * about to be sent on the channel (stamped before send(): the door half may run first). The door half: the channel readable, the packet received, the command
- * verified, the relay line written. A stage stamped again before the record ends keeps the
- * latest stamp: the one on the command's own way.
+ * about to be sent on the channel (stamped before send(): the door half may run first). The door
+ * half: the channel readable, the packet received, the command verified, the relay line written. A
+ * stage stamped again before the record ends keeps the latest stamp: the one on the command's own
+ * way.
  *
  * Without GARAGED_STAGES every call below is nothing at all.
  */
