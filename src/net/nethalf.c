@@ -727,8 +727,9 @@ forward_command(struct nethalf *n, enum channel_topic kind, const char *door, co
  * For brokers that do not hand a subscriber every retained message: RabbitMQ keeps one on the
  * node it came through and delivers it only to a subscription to its exact topic
  * (docs/brokers.md). Nothing here is new information, so the request needs no signature. It is
- * not retained (one that were would be answered at every connect), and answered at most once
- * per REFRESH_EVERY_MS: requests closer than that are answered together, when the time comes.
+ * not retained (one that were would be answered at every connect), nor answered once the device
+ * says goodbye, and answered at most once per REFRESH_EVERY_MS: requests closer than that are
+ * answered together, when the time comes.
  */
 static void
 refresh(struct nethalf *n, bool retained)
@@ -737,6 +738,13 @@ refresh(struct nethalf *n, bool retained)
 
 	if (retained) {
 		log_debug("ignored a retained refresh request");
+		return;
+	}
+	/* Saying goodbye: mqtt_goodbye() reads the socket until "offline" is acknowledged, and an
+	 * answer now would publish "online" after it, which the broker would keep (a clean
+	 * DISCONNECT sends no will) for a device that has stopped. */
+	if (n->goodbye) {
+		log_debug("ignored a refresh request: going offline");
 		return;
 	}
 	if (n->refresh_at == UINT64_MAX)
