@@ -534,6 +534,35 @@ mqtt_want_read(const struct mqtt *m)
 }
 
 /*
+ * Whether TLS holds a whole record of application data that a read would return without the
+ * socket: SSL_has_pending() alone is also true for the start of a record whose end has not come
+ * (read-ahead takes every byte the socket has), and reading again for that would spin until it
+ * comes, or forever if a hostile broker never sends it. SSL_peek() decrypts a whole record and
+ * leaves it for libmosquitto's read; on a part of one it finds the socket empty (non-blocking)
+ * and says so. Only after the handshake, which is libmosquitto's to drive.
+ */
+static bool
+tls_record_waiting(const struct mqtt *m)
+{
+	SSL *ssl = mosquitto_ssl_get(m->mosq);
+	char c;
+	int r;
+
+	if (ssl == NULL || !SSL_is_init_finished(ssl) || !SSL_has_pending(ssl))
+		return false;
+	r = SSL_peek(ssl, &c, 1);
+	if (r <= 0)
+		ERR_clear_error();
+	return r > 0;
+}
+
+bool
+mqtt_read_pending(const struct mqtt *m)
+{
+	return mqtt_fd(m) >= 0 && mqtt_want_read(m) && tls_record_waiting(m);
+}
+
+/*
  * The socket of an attempt in progress hung up or failed: the TCP connect was refused or the
  * peer went away mid-handshake. libmosquitto 2.0 would keep retrying its TLS write on such a
  * socket (a busy loop), so the attempt ends here and the next one starts after the backoff.
@@ -569,7 +598,6 @@ void
 mqtt_io(struct mqtt *m, short revents, uint64_t now_ms)
 {
 	int rc = MOSQ_ERR_SUCCESS, i;
-	SSL *ssl;
 
 	m->last_io = now_ms;
 	if (m->state == MQTT_CONNECTING && (revents & (POLLHUP | POLLERR))) {
@@ -591,8 +619,7 @@ mqtt_io(struct mqtt *m, short revents, uint64_t now_ms)
 		rc = mosquitto_loop_read(m->mosq, 1);
 		/* TLS may have decrypted more than one packet; poll() cannot see those bytes. */
 		for (i = 0; rc == MOSQ_ERR_SUCCESS && i < MQTT_READ_BURST; i++) {
-			ssl = mosquitto_ssl_get(m->mosq);
-			if (ssl == NULL || !SSL_has_pending(ssl))
+			if (!tls_record_waiting(m))
 				break;
 			rc = mosquitto_loop_read(m->mosq, 1);
 		}
@@ -761,7 +788,6 @@ drain(struct mqtt *m, bool (*done)(const struct mqtt *), uint64_t deadline)
 {
 	struct pollfd pfd;
 	uint64_t now;
-	SSL *ssl;
 
 	while (!done(m) && (now = timer_now_ms()) < deadline) {
 		pfd.fd = mosquitto_socket(m->mosq);
@@ -769,9 +795,8 @@ drain(struct mqtt *m, bool (*done)(const struct mqtt *), uint64_t deadline)
 			return;
 		pfd.events = POLLIN | (mosquitto_want_write(m->mosq) ? POLLOUT : 0);
 		pfd.revents = 0;
-		/* Bytes TLS has read ahead are not on the socket any more: read them first. */
-		ssl = mosquitto_ssl_get(m->mosq);
-		if (ssl != NULL && SSL_has_pending(ssl))
+		/* A record TLS has read ahead is not on the socket any more: read it first. */
+		if (tls_record_waiting(m))
 			pfd.revents = POLLIN;
 		else if (poll(&pfd, 1, (int)(deadline - now)) < 0 && errno != EINTR)
 			return;

@@ -52,6 +52,10 @@ void mqtt_start(struct mqtt *m, uint64_t now_ms);
 int mqtt_fd(const struct mqtt *m);
 bool mqtt_want_read(const struct mqtt *m);
 bool mqtt_want_write(const struct mqtt *m);
+/* Whether the socket is to be read and TLS already holds bytes read from it (read-ahead, or
+ * records past what mqtt_io() took in one go), which poll() cannot see: then the loop must not
+ * sleep, and calls mqtt_io() with POLLIN. */
+bool mqtt_read_pending(const struct mqtt *m);
 
 /* The socket is ready (revents from poll). */
 void mqtt_io(struct mqtt *m, short revents, uint64_t now_ms);

@@ -1133,7 +1133,7 @@ nethalf_main(const struct config *cfg, int channel, bool drop, uid_t uid, gid_t 
 	const struct mqtt_callbacks cb = {
 	    .connected = on_connected, .message = on_message, .failed = on_failed};
 	const struct channel_bare running = {.hdr = {CHANNEL_RUNNING, sizeof(running)}};
-	bool filtered;
+	bool filtered, pending;
 	char err[CONFIG_ERROR_MAX];
 	struct pollfd pfd[3];
 	uint64_t deadline;
@@ -1210,6 +1210,11 @@ nethalf_main(const struct config *cfg, int channel, bool drop, uid_t uid, gid_t 
 		if (log_limit_deadline() < deadline)
 			deadline = log_limit_deadline();
 		pfd[0] = (struct pollfd){.fd = n.chan, .events = POLLIN};
+		/* Records TLS read ahead of what the last mqtt_io() took: no sleep until they are
+		 * read, since no new byte on the socket may ever come to wake us for them. */
+		pending = mqtt_read_pending(n.mqtt);
+		if (pending)
+			deadline = 0;
 		mfd = mqtt_fd(n.mqtt);
 		pfd[1] = (struct pollfd){
 		    .fd = mfd,
@@ -1225,6 +1230,8 @@ nethalf_main(const struct config *cfg, int channel, bool drop, uid_t uid, gid_t 
 		}
 		if (pfd[0].revents)
 			handle_channel(&n);
+		if (pending)
+			pfd[1].revents |= POLLIN;
 		if (mfd >= 0 && pfd[1].revents) {
 			if (pfd[1].revents & POLLIN)
 				stage_mark(STAGE_NET_READABLE);
