@@ -1539,8 +1539,8 @@ handle_signals(struct garaged *g, uint64_t now)
 		switch (si.ssi_signo) {
 		case SIGTERM:
 		case SIGINT:
+			/* STOPPING=1 once the relays are released (main()). */
 			log_info("signal %d: going offline", (int)si.ssi_signo);
-			notify("STOPPING=1\nSTATUS=going offline");
 			g->stop = true;
 			break;
 		case SIGHUP:
@@ -1784,6 +1784,7 @@ main(int argc, char *argv[])
 
 	/* The relays first: nothing the network half does can delay their release. */
 	close_doors(&g);
+	notify("STOPPING=1\nSTATUS=going offline");
 	(void)save_state(&g);
 	stop_child(&g);
 	stage_dump("door");

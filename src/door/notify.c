@@ -41,9 +41,13 @@ notify(const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
+	/* Never waits: this process holds the relays, and a service manager whose queue is full
+	 * (busy, or flooded by anyone who may send to its socket, the network half included)
+	 * would otherwise keep it here with a relay energised. A notification lost that way is
+	 * a debug line; a lost READY=1 shows as a failed start, which systemd retries. */
 	fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
-	if (fd < 0 ||
-	    sendto(fd, msg, strlen(msg), MSG_NOSIGNAL, (struct sockaddr *)&sun, len) < 0) {
+	if (fd < 0 || sendto(fd, msg, strlen(msg), MSG_NOSIGNAL | MSG_DONTWAIT,
+	                     (struct sockaddr *)&sun, len) < 0) {
 		saved = errno;
 		log_debug("telling the service manager (%s): %s", name, strerror(saved));
 	}
