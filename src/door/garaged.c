@@ -1709,6 +1709,23 @@ check_config(struct garaged *g, const char *conffile)
 	return 0;
 }
 
+/*
+ * Descriptors 0 to 2 open before anything else: started with them closed, the first files this
+ * process opens would be them, and its log lines would land in whatever holds descriptor 2 then
+ * (a key list being written), as would the network half's, which inherits 0 to 2, in its TLS
+ * connection. /dev/null is there under the unit too (DevicePolicy=closed allows it).
+ */
+static void
+open_stdio(void)
+{
+	int fd;
+
+	while ((fd = open("/dev/null", O_RDWR)) >= 0 && fd <= 2)
+		;
+	if (fd > 2)
+		close(fd);
+}
+
 int
 main(int argc, char *argv[])
 {
@@ -1724,6 +1741,7 @@ main(int argc, char *argv[])
 	bool foreground = false, verbose = false, check = false;
 	int ch;
 
+	open_stdio();
 	while ((ch = getopt_long(argc, argv, "c:fvh", longopts, NULL)) != -1) {
 		switch (ch) {
 		case 'c':
