@@ -1320,7 +1320,13 @@ exec_net_half(const struct garaged *g, int chan, pid_t parent)
 		_exit(1);
 	if ((chan == 3 ? fcntl(3, F_SETFD, 0) : dup2(chan, 3)) < 0)
 		_exit(1);
-	close_range(4, ~0U, CLOSE_RANGE_CLOEXEC);
+	/* Failing closed: on a kernel without it (before 5.11) nothing else would be closed. */
+	if (close_range(4, ~0U, CLOSE_RANGE_CLOEXEC) != 0) {
+		log_warn("marking the descriptors above 3 close-on-exec (close_range, Linux 5.11)");
+		_exit(CHANNEL_EXIT_FATAL);
+	}
+	/* The service manager hears the door half only (notify.c). */
+	unsetenv("NOTIFY_SOCKET");
 	/* Not root: execve() keeps only ambient capabilities of a non-root process. */
 	if (g->drop && geteuid() != 0 && caps_pass_setuid(err, sizeof(err)) != 0) {
 		log_warnx("%s", err);

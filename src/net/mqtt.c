@@ -633,23 +633,6 @@ mqtt_io(struct mqtt *m, short revents, uint64_t now_ms)
 	settle(m, now_ms);
 }
 
-/*
- * Bytes OpenSSL holds that no poll() can see (read ahead from the socket beyond the last
- * record taken, or decrypted and not yet read) while reading is wanted: mqtt_io() takes at
- * most MQTT_READ_BURST packets a wake-up, so after a burst the rest may wait there with nothing
- * on the socket to wake the loop (test-read-ahead.sh).
- */
-static bool
-read_pending(const struct mqtt *m)
-{
-	SSL *ssl;
-
-	if (m->state == MQTT_IDLE || mosquitto_socket(m->mosq) < 0 || !mqtt_want_read(m))
-		return false;
-	ssl = mosquitto_ssl_get(m->mosq);
-	return ssl != NULL && SSL_has_pending(ssl);
-}
-
 static uint64_t
 session_deadline(const struct mqtt *m)
 {
@@ -659,8 +642,6 @@ session_deadline(const struct mqtt *m)
 		return m->reconnect_at;
 	if (mosquitto_socket(m->mosq) < 0)
 		return UINT64_MAX;
-	if (read_pending(m))
-		return 0; /* now: the loop does not sleep, mqtt_tick() reads */
 	d = m->last_io + (uint64_t)m->cfg->keepalive * 1000U + MQTT_KEEPALIVE_SLACK;
 	if (m->state == MQTT_CONNECTING && m->attempt_end < d)
 		d = m->attempt_end;
@@ -692,8 +673,6 @@ mqtt_tick(struct mqtt *m, uint64_t now_ms)
 			start_attempt(m, now_ms);
 		return;
 	}
-	if (read_pending(m))
-		mqtt_io(m, POLLIN, now_ms);
 	if (m->state == MQTT_CONNECTING && mosquitto_socket(m->mosq) >= 0 &&
 	    now_ms >= m->attempt_end) {
 		attempt_failed(m, "no session within the keepalive");

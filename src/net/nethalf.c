@@ -1133,6 +1133,7 @@ nethalf_main(const struct config *cfg, int channel, bool drop, uid_t uid, gid_t 
 	const struct mqtt_callbacks cb = {
 	    .connected = on_connected, .message = on_message, .failed = on_failed};
 	const struct channel_bare running = {.hdr = {CHANNEL_RUNNING, sizeof(running)}};
+	pid_t parent;
 	bool filtered, pending;
 	char err[CONFIG_ERROR_MAX];
 	struct pollfd pfd[3];
@@ -1146,6 +1147,7 @@ nethalf_main(const struct config *cfg, int channel, bool drop, uid_t uid, gid_t 
 
 	/* From here on every line says it comes from this process. */
 	log_set_process("net");
+	parent = getppid();
 	n.cfg = cfg;
 	n.chan = channel;
 	n.trial = trial;
@@ -1187,6 +1189,10 @@ nethalf_main(const struct config *cfg, int channel, bool drop, uid_t uid, gid_t 
 	renewal_load(&n);
 	/* ... and then every privilege goes, before the first byte from the network. */
 	drop_privileges(cfg, drop, uid, gid);
+	/* A change of user clears the parent-death signal: set it again, and then make sure the
+	 * door half did not go in between (test-attack-orphan.sh). */
+	if (prctl(PR_SET_PDEATHSIG, SIGKILL) != 0 || getppid() != parent)
+		_exit(1);
 	filtered = sandbox();
 	log_info("pid %ld: user %u, no capabilities, no_new_privs, %s", (long)getpid(),
 	         (unsigned)getuid(), filtered ? "seccomp filter on" : "NO seccomp filter");

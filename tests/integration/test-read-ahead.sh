@@ -3,7 +3,7 @@
 # reads a burst of at most MQTT_READ_BURST packets per wake-up; with read-ahead, what OpenSSL
 # has already taken off the socket beyond that burst is invisible to ppoll. A valid command
 # at the end of a burst of forgeries, with nothing after it, must still be obeyed at once, not
-# at the next keepalive (60 s here).
+# at the next keepalive (60 s here). test-attack-readahead-stall.sh is the sharper check.
 source "$(dirname "$0")/../../scripts/testbed.sh"
 make_pki
 start_broker
