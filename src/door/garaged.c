@@ -980,12 +980,15 @@ handle_channel(struct garaged *g)
 
 	r = channel_recv(g->chan, &m);
 	stage_mark(STAGE_DOOR_RECEIVED);
-	if (r < 0) {
+	/* ECONNRESET is a death too: a SOCK_SEQPACKET peer that dies with packets it never read
+	 * resets the channel instead of closing it (a network half killed just after its start,
+	 * before it read the states sent to it; test-notify.sh's fourth death). */
+	if (r < 0 && errno != ECONNRESET) {
 		if (errno != EAGAIN && errno != EINTR)
 			hostile(g, "a channel error", (long)errno);
 		return;
 	}
-	if (r == 0) {
+	if (r <= 0) {
 		/* It died: SIGCHLD tells how, and brings the restart. */
 		close(g->chan);
 		g->chan = -1;
