@@ -15,71 +15,19 @@ source "$(dirname "$0")/../../scripts/testbed.sh"
 make_pki
 PORT=$(free_port)
 cat >"$T/partial.py" <<'PY'
-import os, socket, ssl, sys, time
+import os, sys
+from hostile_broker import accept, say, session, wait_for
 t, port = sys.argv[1], int(sys.argv[2])
-ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
-ctx.load_cert_chain(f"{t}/pki/localhost.crt", f"{t}/pki/localhost.key")
-ctx.load_verify_locations(f"{t}/pki/ca.crt")
-ctx.verify_mode = ssl.CERT_REQUIRED
-ls = socket.socket()
-ls.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-ls.bind(("127.0.0.1", port))
-ls.listen(1)
-ls.settimeout(30)
-say = lambda s: (print(s, flush=True))
-conn, _ = ls.accept()
-conn.settimeout(30)
-c = ctx.wrap_socket(conn, server_side=True)
-
-def read_exact(n):
-    b = b""
-    while len(b) < n:
-        x = c.recv(n - len(b))
-        if not x:
-            sys.exit("garaged hung up")
-        b += x
-    return b
-
-def packet():
-    h = read_exact(1)[0]
-    mult, rl = 1, 0
-    while True:
-        d = read_exact(1)[0]
-        rl += (d & 127) * mult
-        mult *= 128
-        if not d & 128:
-            break
-    return h, read_exact(rl)
-
-h, _ = packet()
-assert h >> 4 == 1, "CONNECT first"
-c.sendall(b"\x20\x02\x00\x00")
-deadline = time.monotonic() + 15
-while time.monotonic() < deadline:
-    h, body = packet()
-    if h >> 4 != 8:
-        continue
-    pid, rest, topics = body[:2], body[2:], []
-    while rest:
-        ln = int.from_bytes(rest[:2], "big")
-        topics.append(rest[2:2 + ln].decode())
-        rest = rest[3 + ln:]
-    c.sendall(bytes([0x90, 2 + len(topics)]) + pid + b"\x00" * len(topics))
-    if any(x.endswith("/+/cmd") for x in topics):
-        break
-else:
-    sys.exit("no SUBSCRIBE to the command topics")
+c = accept(t, port)
+session(c)
 topic = b"garage/garage/main/cmd"
 c.sendall(b"\x30" + bytes([2 + len(topic) + 1]) + len(topic).to_bytes(2, "big") + topic + b"x")
 # Under the TLS layer: a record's header and a part of its body.
 os.write(c.fileno(), b"\x17\x03\x03\x00\x40" + b"\x00" * 10)
 say("partial")
-for _ in range(300):  # silent, the socket open, until the test is done (bounded)
-    if os.path.exists(f"{t}/end"):
-        break
-    time.sleep(0.1)
+wait_for(f"{t}/end", 300)  # silent, the socket open, until the test is done
 PY
-python3 "$T/partial.py" "$T" "$PORT" >"$T/partial.log" 2>&1 &
+PYTHONPATH="$(dirname "$0")" python3 "$T/partial.py" "$T" "$PORT" >"$T/partial.log" 2>&1 &
 PIDS+=("$!")
 for _ in $(seq 50); do ss -ltn | grep -q "127.0.0.1:$PORT " && break; sleep 0.1; done
 ss -ltn | grep -q "127.0.0.1:$PORT " || fail "the hostile broker did not listen: $(cat "$T/partial.log")"

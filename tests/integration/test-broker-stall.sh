@@ -15,74 +15,13 @@ GROWTH_MAX_KB=30720
 make_pki
 PORT=$(free_port)
 cat >"$T/stall.py" <<'PY'
-import os, select, socket, ssl, sys, time
+import os, select, ssl, sys, time
+from hostile_broker import accept, remlen, say, session, wait_for
 t, port, count, secs = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), float(sys.argv[4])
-ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
-ctx.load_cert_chain(f"{t}/pki/localhost.crt", f"{t}/pki/localhost.key")
-ctx.load_verify_locations(f"{t}/pki/ca.crt")
-ctx.verify_mode = ssl.CERT_REQUIRED
-ls = socket.socket()
-ls.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-ls.bind(("127.0.0.1", port))
-ls.listen(1)
-ls.settimeout(30)
-say = lambda s: (print(s, flush=True))
-conn, _ = ls.accept()
-conn.settimeout(30)
-c = ctx.wrap_socket(conn, server_side=True)
-
-def read_exact(n):
-    b = b""
-    while len(b) < n:
-        x = c.recv(n - len(b))
-        if not x:
-            sys.exit("garaged hung up")
-        b += x
-    return b
-
-def packet():
-    h = read_exact(1)[0]
-    mult, rl = 1, 0
-    while True:
-        d = read_exact(1)[0]
-        rl += (d & 127) * mult
-        mult *= 128
-        if not d & 128:
-            break
-    return h, read_exact(rl)
-
-def remlen(n):
-    out = b""
-    while True:
-        d, n = n % 128, n // 128
-        out += bytes([d | (128 if n else 0)])
-        if not n:
-            return out
-
-h, _ = packet()
-assert h >> 4 == 1, "CONNECT first"
-c.sendall(b"\x20\x02\x00\x00")
-say("connack")
-deadline = time.monotonic() + 15
-while time.monotonic() < deadline:
-    h, body = packet()
-    if h >> 4 != 8:  # not SUBSCRIBE: garaged's own publishes, never acknowledged
-        continue
-    pid, rest, n, topics = body[:2], body[2:], 0, []
-    while rest:
-        ln = int.from_bytes(rest[:2], "big")
-        topics.append(rest[2:2 + ln].decode())
-        rest = rest[3 + ln:]
-    c.sendall(bytes([0x90]) + remlen(2 + len(topics)) + pid + b"\x00" * len(topics))
-    if any(x.endswith("/+/cmd") for x in topics):
-        break
-else:
-    sys.exit("no SUBSCRIBE to the command topics")
+c = accept(t, port)
+session(c)
 say("subscribed")
-for _ in range(200):  # the test takes its baseline, then says go (bounded)
-    if os.path.exists(f"{t}/go"):
-        break
-    time.sleep(0.1)
+wait_for(f"{t}/go", 200)  # the test takes its baseline, then says go
 # From here on nothing is read. One in four PUBLISHes is QoS 1 and would want a PUBACK.
 topic = b"garage/garage/main/cmd"
 def publish(i):
@@ -107,12 +46,9 @@ while time.monotonic() < end and (sent < count or buf):
         pass
 say(f"sent {sent} publishes (the last {len(buf)} bytes unsent)")
 say("done")
-for _ in range(600):  # connected and silent until the test is done (bounded)
-    if os.path.exists(f"{t}/end"):
-        break
-    time.sleep(0.1)
+wait_for(f"{t}/end", 600)  # connected and silent until the test is done
 PY
-python3 "$T/stall.py" "$T" "$PORT" "$PUBLISHES" "$FLOOD_S" >"$T/stall.log" 2>&1 &
+PYTHONPATH="$(dirname "$0")" python3 "$T/stall.py" "$T" "$PORT" "$PUBLISHES" "$FLOOD_S" >"$T/stall.log" 2>&1 &
 STALL_PID=$!
 PIDS+=("$STALL_PID")
 for _ in $(seq 50); do ss -ltn | grep -q "127.0.0.1:$PORT " && break; sleep 0.1; done
