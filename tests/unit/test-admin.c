@@ -29,33 +29,16 @@
 #define NOW    INT64_C(1795547679) /* 2026-11-24T19:14:39Z, a Tuesday */
 #define START  (NOW - 3600)
 #define SKEW   30U
-#define NONCE  "AdMiN-nOnCe0" /* 9 bytes */
+/* After DEVICE, START and SKEW, which its setup uses. */
+#include "verifier_fixture.h"
 
-struct keypair {
-	uint8_t pk[crypto_sign_PUBLICKEYBYTES];
-	uint8_t sk[crypto_sign_SECRETKEYBYTES];
-};
+#define NONCE "AdMiN-nOnCe0" /* 9 bytes */
 
 /*
  * owner is an admin; bob is not (he may open the side door); carol is an admin whose line each
  * test writes (set_carol()); mallory is in no keyring; dave is the key that adds bring.
  */
 static struct keypair owner, bob, carol, mallory, dave;
-
-static unsigned int verify_calls;
-
-static bool
-counting_verify(const uint8_t sig[CMD_SIG_LEN], const uint8_t *msg, size_t len,
-                const uint8_t pub[CMD_PUBKEY_LEN])
-{
-	verify_calls++;
-	return sig_sodium_verify(sig, msg, len, pub);
-}
-
-struct fixture {
-	struct cmd_keyring ring;
-	struct cmd_verifier v;
-};
 
 /* What an admin message says, and who signs it for which device. */
 struct spec {
@@ -68,18 +51,6 @@ struct spec {
 	const struct keypair *signer;
 };
 
-static const char *
-b64_of(const struct keypair *k)
-{
-	static char b64[4][64];
-	static unsigned int next;
-	char *out = b64[next++ % 4];
-
-	sodium_bin2base64(out, sizeof(b64[0]), k->pk, sizeof(k->pk),
-	                  sodium_base64_VARIANT_ORIGINAL);
-	return out;
-}
-
 /* dave's line, as an add brings it. */
 static const char *
 dave_line(void)
@@ -88,7 +59,7 @@ dave_line(void)
 
 	snprintf(line, sizeof(line),
 	         "ed25519 %s dave actions=open doors=main not_after=2026-12-31T23:59:59Z",
-	         b64_of(&dave));
+	         pub_b64(dave.pk));
 	return line;
 }
 
@@ -188,7 +159,7 @@ set_carol(struct fixture *f, const char *options)
 	         "ed25519 %s owner admin\n"
 	         "ed25519 %s bob actions=open doors=side\n"
 	         "ed25519 %s carol admin %s\n",
-	         b64_of(&owner), b64_of(&bob), b64_of(&carol), options);
+	         pub_b64(owner.pk), pub_b64(bob.pk), pub_b64(carol.pk), options);
 	if (cmd_keys_parse(&f->ring, text, strlen(text), err, sizeof(err)) != 0)
 		fail_msg("carol's line \"%s\": %s", options, err);
 }
@@ -262,7 +233,7 @@ test_admin_AddOfEveryKindOfLine(void **state)
 	for (size_t i = 0; i < sizeof(options) / sizeof(options[0]); i++) {
 		struct spec s = add_spec();
 
-		snprintf(line, sizeof(line), "ed25519 %s dave%s", b64_of(&dave), options[i]);
+		snprintf(line, sizeof(line), "ed25519 %s dave%s", pub_b64(dave.pk), options[i]);
 		snprintf(nonce, sizeof(nonce), "nonce-%04zuAA", i);
 		s.arg = line;
 		s.nonce = nonce;
@@ -292,10 +263,10 @@ test_admin_LongestAddFits(void **state)
 		char text[1024], err[256];
 
 		snprintf(text, sizeof(text), "ed25519 %s owner admin\ned25519 %s %s admin\n",
-		         b64_of(&owner), b64_of(&carol), s.kid);
+		         pub_b64(owner.pk), pub_b64(carol.pk), s.kid);
 		assert_int_equal(cmd_keys_parse(&f->ring, text, strlen(text), err, sizeof(err)), 0);
 	}
-	base = (size_t)snprintf(line, sizeof(line), "ed25519 %s dave", b64_of(&dave));
+	base = (size_t)snprintf(line, sizeof(line), "ed25519 %s dave", pub_b64(dave.pk));
 	s.arg = line;
 	/* Grow the line with blanks until the payload is exactly at its limit. */
 	sign_spec(&s, sig);
@@ -843,7 +814,7 @@ make_ring(struct cmd_keyring *ring, size_t n, const char *admins)
 
 	for (size_t i = 0; i < n; i++)
 		len += (size_t)snprintf(text + len, 64 * 1024 - len, "ed25519 %s k%zu%s\n",
-		                        b64_of(&bob), i, admins[i] == 'a' ? " admin" : "");
+		                        pub_b64(bob.pk), i, admins[i] == 'a' ? " admin" : "");
 	if (cmd_keys_parse(ring, text, len, err, sizeof(err)) != 0)
 		fail_msg("ring: %s", err);
 	test_free(text);
@@ -862,7 +833,7 @@ op_of(enum cmd_admin_op which, const char *target)
 	snprintf(op.kid, sizeof(op.kid), "k0");
 	op.now = NOW;
 	if (which == CMD_ADMIN_ADD) {
-		snprintf(line, sizeof(line), "ed25519 %s %s doors=main", b64_of(&dave), target);
+		snprintf(line, sizeof(line), "ed25519 %s %s doors=main", pub_b64(dave.pk), target);
 		assert_int_equal(cmd_key_parse(&op.key, line, strlen(line), err, sizeof(err)), 0);
 	}
 	if (which != CMD_ADMIN_RENEW)
@@ -1062,7 +1033,7 @@ test_admin_ApplyLastUsableAdmin(void **state)
 	         "ed25519 %s k1 not_after=2020-01-01T00:00:00Z admin\n"
 	         "ed25519 %s k2 not_before=2030-01-01T00:00:00Z admin\n"
 	         "ed25519 %s k3\n",
-	         b64_of(&owner), b64_of(&carol), b64_of(&dave), b64_of(&bob));
+	         pub_b64(owner.pk), pub_b64(carol.pk), pub_b64(dave.pk), pub_b64(bob.pk));
 	assert_int_equal(cmd_keys_parse(&f->ring, text, strlen(text), err, sizeof(err)), 0);
 	op = op_of(CMD_ADMIN_REMOVE, "k0");
 	expect_refused(&f->ring, &op, CMD_LAST_ADMIN);
@@ -1100,7 +1071,7 @@ add_by_carol(struct fixture *f, const char *carol_options, const char *dave_opti
 	char line[512], err[256];
 
 	set_carol(f, carol_options);
-	snprintf(line, sizeof(line), "ed25519 %s dave %s", b64_of(&dave), dave_options);
+	snprintf(line, sizeof(line), "ed25519 %s dave %s", pub_b64(dave.pk), dave_options);
 	assert_int_equal(cmd_key_parse(&op.key, line, strlen(line), err, sizeof(err)), 0);
 	snprintf(op.kid, sizeof(op.kid), "carol");
 	return op;
@@ -1176,7 +1147,7 @@ test_admin_ApplyAddSameKeyOtherKid(void **state)
 
 	make_ring(&f->ring, 2, "a.");
 	op = op_of(CMD_ADMIN_ADD, "bob2");
-	snprintf(line, sizeof(line), "ed25519 %s bob2", b64_of(&bob)); /* k0's and k1's key */
+	snprintf(line, sizeof(line), "ed25519 %s bob2", pub_b64(bob.pk)); /* k0's and k1's key */
 	assert_int_equal(cmd_key_parse(&op.key, line, strlen(line), err, sizeof(err)), 0);
 	expect_refused(&f->ring, &op, CMD_KEY_EXISTS);
 	assert_reason(cmd_keyring_can_add(&f->ring, &op.key), CMD_KEY_EXISTS);
@@ -1401,40 +1372,15 @@ test_admin_ProtocolTestVector(void **state)
 static int
 setup(void **state)
 {
-	struct fixture *f = test_calloc(1, sizeof(*f));
-	char text[512], err[128];
+	static const char *const doors[] = {"main"};
+	char text[512];
 
-	if (f == NULL)
-		return -1;
 	snprintf(text, sizeof(text),
 	         "ed25519 %s owner admin\n"
 	         "ed25519 %s bob actions=open doors=side\n",
-	         b64_of(&owner), b64_of(&bob));
-	if (cmd_keys_parse(&f->ring, text, strlen(text), err, sizeof(err)) != 0) {
-		print_error("keys: %s\n", err);
-		test_free(f);
-		return -1;
-	}
-	strcpy(f->v.device_id, DEVICE);
-	strcpy(f->v.doors[0], "main");
-	f->v.ndoors = 1;
-	f->v.clock_skew = SKEW;
-	f->v.start_time = START;
-	f->v.keys = &f->ring;
-	f->v.verify = counting_verify;
-	verify_calls = 0;
-	*state = f;
-	return 0;
+	         pub_b64(owner.pk), pub_b64(bob.pk));
+	return fixture_setup(state, text, doors, sizeof(doors) / sizeof(doors[0]));
 }
-
-static int
-teardown(void **state)
-{
-	test_free(*state);
-	return 0;
-}
-
-#define T(name) cmocka_unit_test_setup_teardown(name, setup, teardown)
 
 int
 main(void)

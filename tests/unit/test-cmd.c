@@ -29,35 +29,18 @@
 #define NOW    INT64_C(1795547679)
 #define START  (NOW - 3600) /* the daemon has been up for an hour */
 #define SKEW   30U
-#define NONCE  "q83vEjRWeJA" /* the SPEC's example: 8 bytes */
+/* After DEVICE, START and SKEW, which its setup uses. */
+#include "verifier_fixture.h"
+
+#define NONCE "q83vEjRWeJA" /* the SPEC's example: 8 bytes */
 
 /* The SPEC's example with its fields as placeholders, signed by alice for door main. */
 #define BASE                                                                                       \
 	"{\"v\":1,\"door\":\"main\",\"action\":\"open\",\"ts\":$TS,\"nonce\":\"$NONCE\","          \
 	"\"kid\":\"alice\",\"sig\":\"$SIG\"}"
 
-struct keypair {
-	uint8_t pk[crypto_sign_PUBLICKEYBYTES];
-	uint8_t sk[crypto_sign_SECRETKEYBYTES];
-};
-
 /* alice may do anything; bob may only open the side door; mallory is in no keyring. */
 static struct keypair alice, bob, mallory;
-
-static unsigned int verify_calls;
-
-static bool
-counting_verify(const uint8_t sig[CMD_SIG_LEN], const uint8_t *msg, size_t len,
-                const uint8_t pub[CMD_PUBKEY_LEN])
-{
-	verify_calls++;
-	return sig_sodium_verify(sig, msg, len, pub);
-}
-
-struct fixture {
-	struct cmd_keyring ring;
-	struct cmd_verifier v;
-};
 
 /* What a command says, and who signs what for which device. */
 struct spec {
@@ -2299,47 +2282,15 @@ test_cmd_NameCharsets(void **state)
 static int
 setup(void **state)
 {
-	struct fixture *f = test_calloc(1, sizeof(*f));
+	static const char *const doors[] = {"main", "side"};
 	char text[512];
-	char a64[64];
-	char b64[64];
-	char err[128];
 
-	if (f == NULL)
-		return -1;
-	sodium_bin2base64(a64, sizeof(a64), alice.pk, sizeof(alice.pk),
-	                  sodium_base64_VARIANT_ORIGINAL);
-	sodium_bin2base64(b64, sizeof(b64), bob.pk, sizeof(bob.pk), sodium_base64_VARIANT_ORIGINAL);
 	snprintf(text, sizeof(text),
 	         "ed25519 %s alice\n"
 	         "ed25519 %s bob actions=open doors=side\n",
-	         a64, b64);
-	if (cmd_keys_parse(&f->ring, text, strlen(text), err, sizeof(err)) != 0) {
-		print_error("keys: %s\n", err);
-		test_free(f);
-		return -1;
-	}
-	strcpy(f->v.device_id, DEVICE);
-	strcpy(f->v.doors[0], "main");
-	strcpy(f->v.doors[1], "side");
-	f->v.ndoors = 2;
-	f->v.clock_skew = SKEW;
-	f->v.start_time = START;
-	f->v.keys = &f->ring;
-	f->v.verify = counting_verify;
-	verify_calls = 0;
-	*state = f;
-	return 0;
+	         pub_b64(alice.pk), pub_b64(bob.pk));
+	return fixture_setup(state, text, doors, sizeof(doors) / sizeof(doors[0]));
 }
-
-static int
-teardown(void **state)
-{
-	test_free(*state);
-	return 0;
-}
-
-#define T(name) cmocka_unit_test_setup_teardown(name, setup, teardown)
 
 /*
  * The test vector of docs/protocol.md: the page and the code must agree byte for byte. The key

@@ -29,17 +29,15 @@
 #include "cmd_enroll.h"
 #include "sig_sodium.h"
 
-#define DEVICE  "garage"
-#define NOW     INT64_C(1795547700) /* 2026-11-24T19:15:00Z, a Tuesday */
-#define START   (NOW - 3600)
-#define SKEW    30U
+#define DEVICE "garage"
+#define NOW    INT64_C(1795547700) /* 2026-11-24T19:15:00Z, a Tuesday */
+#define START  (NOW - 3600)
+#define SKEW   30U
+/* After DEVICE, START and SKEW, which its setup uses. */
+#include "verifier_fixture.h"
+
 #define NONCE   "EnRoLl-nOnCe" /* 9 bytes */
 #define EXPIRES (NOW + 3600)
-
-struct keypair {
-	uint8_t pk[crypto_sign_PUBLICKEYBYTES];
-	uint8_t sk[crypto_sign_SECRETKEYBYTES];
-};
 
 /*
  * owner is an admin; bob is not (he may open the side door); carol is an admin whose line a
@@ -47,21 +45,6 @@ struct keypair {
  * invitation's one-time key.
  */
 static struct keypair owner, bob, carol, mallory, dave, ik;
-
-static unsigned int verify_calls;
-
-static bool
-counting_verify(const uint8_t sig[CMD_SIG_LEN], const uint8_t *msg, size_t len,
-                const uint8_t pub[CMD_PUBKEY_LEN])
-{
-	verify_calls++;
-	return sig_sodium_verify(sig, msg, len, pub);
-}
-
-struct fixture {
-	struct cmd_keyring ring;
-	struct cmd_verifier v;
-};
 
 /* An invitation and a request for it, and who signs what. */
 struct spec {
@@ -73,17 +56,6 @@ struct spec {
 	const char *nonce;
 };
 
-static const char *
-b64_of(const uint8_t *pk)
-{
-	static char b64[4][64];
-	static unsigned int next;
-	char *out = b64[next++ % 4];
-
-	sodium_bin2base64(out, sizeof(b64[0]), pk, 32, sodium_base64_VARIANT_ORIGINAL);
-	return out;
-}
-
 /* The key that a line with OPTIONS (after "ed25519 <dave> KID") describes. */
 static struct cmd_key
 key_line(const char *kid, const char *options)
@@ -91,7 +63,7 @@ key_line(const char *kid, const char *options)
 	struct cmd_key k;
 	char line[1200], err[256];
 
-	snprintf(line, sizeof(line), "ed25519 %s %s %s", b64_of(dave.pk), kid, options);
+	snprintf(line, sizeof(line), "ed25519 %s %s %s", pub_b64(dave.pk), kid, options);
 	if (cmd_key_parse(&k, line, strlen(line), err, sizeof(err)) != 0)
 		fail_msg("\"%s\": %s", line, err);
 	return k;
@@ -182,7 +154,7 @@ build_signed(char *buf, size_t cap, const struct spec *s)
 	char json[CMD_INVITE_MAX];
 
 	assert_true(cmd_invite_json(&s->inv, json, sizeof(json)) > 0);
-	return request_raw(buf, cap, s, json, b64_of(s->newkey->pk));
+	return request_raw(buf, cap, s, json, pub_b64(s->newkey->pk));
 }
 
 /* The request of s, its invitation signed first. */
@@ -242,7 +214,7 @@ set_carol(struct fixture *f, const char *options)
 	         "ed25519 %s owner admin\n"
 	         "ed25519 %s bob actions=open doors=side\n"
 	         "ed25519 %s carol admin %s\n",
-	         b64_of(owner.pk), b64_of(bob.pk), b64_of(carol.pk), options);
+	         pub_b64(owner.pk), pub_b64(bob.pk), pub_b64(carol.pk), options);
 	if (cmd_keys_parse(&f->ring, text, strlen(text), err, sizeof(err)) != 0)
 		fail_msg("carol's line \"%s\": %s", options, err);
 }
@@ -358,7 +330,7 @@ test_enroll_AcceptedInAnySpelling(void **state)
 	/* The reader wants '{' first and '}' last: only its own whitespace is inside. */
 	inv[strlen(inv) - 2] = '\0';
 	memmove(inv, inv + 1, strlen(inv));
-	n = request_raw(buf, sizeof(buf), &s, inv, b64_of(dave.pk));
+	n = request_raw(buf, sizeof(buf), &s, inv, pub_b64(dave.pk));
 	assert_reason(check(f, buf, n, NOW, &out), CMD_OK);
 	assert_int_equal(out.inv.key.days, (1U << 1) | (1U << 2));
 	assert_int_equal(out.inv.key.ndoors, 2);
@@ -651,7 +623,7 @@ test_enroll_InvitationReadAsFarAsItGoes(void **state)
 	assert_true(cmd_invite_json(&s.inv, json, sizeof(json)) > 0);
 	where = strstr(json, "\"expires\":");
 	memcpy(where + 10, "0", 1); /* expires with a leading zero: JSON, but not a time */
-	n = request_raw(buf, sizeof(buf), &s, json, b64_of(dave.pk));
+	n = request_raw(buf, sizeof(buf), &s, json, pub_b64(dave.pk));
 	assert_reason(check(f, buf, n, NOW, &out), CMD_MALFORMED);
 	assert_int_equal(verify_calls, 0);
 	assert_string_equal(out.inv.id, s.inv.id);
@@ -717,7 +689,7 @@ test_enroll_RequestMalformed(void **state)
 		assert_reason(check(f, bad, strlen(bad), NOW, &out), CMD_MALFORMED);
 	}
 	/* pub: the 44 characters of standard base64 of 32 bytes, nothing else. */
-	n = request_raw(bad, sizeof(bad), &s, "{}", b64_of(dave.pk));
+	n = request_raw(bad, sizeof(bad), &s, "{}", pub_b64(dave.pk));
 	assert_reason(check(f, bad, n, NOW, &out), CMD_MALFORMED);
 	strcpy(pub, b64url(dave.pk, sizeof(dave.pk)));
 	{
@@ -726,7 +698,7 @@ test_enroll_RequestMalformed(void **state)
 		assert_true(cmd_invite_json(&s.inv, json, sizeof(json)) > 0);
 		n = request_raw(bad, sizeof(bad), &s, json, pub); /* base64url, no padding */
 		assert_reason(check(f, bad, n, NOW, &out), CMD_MALFORMED);
-		strcpy(pub, b64_of(dave.pk));
+		strcpy(pub, pub_b64(dave.pk));
 		pub[42] = pub[42] == 'A' ? 'E' : 'A'; /* another key, canonical still */
 		n = request_raw(bad, sizeof(bad), &s, json, pub);
 		assert_true(check(f, bad, n, NOW, &out) != CMD_MALFORMED);
@@ -1053,7 +1025,7 @@ test_enroll_BadProofAndBadSignature(void **state)
 
 		sign_invite(&s);
 		assert_true(cmd_invite_json(&s.inv, json, sizeof(json)) > 0);
-		n = request_raw(buf, sizeof(buf), &s, json, b64_of(dave.pk));
+		n = request_raw(buf, sizeof(buf), &s, json, pub_b64(dave.pk));
 		verify_calls = 0;
 		assert_reason(check(f, buf, n, NOW, &out), CMD_BAD_SIGNATURE);
 		assert_int_equal(verify_calls, 3);
@@ -1076,7 +1048,7 @@ test_enroll_BadProofAndBadSignature(void **state)
 		sign_invite(&s);
 		assert_true(cmd_invite_json(&s.inv, json, sizeof(json)) > 0);
 		strcpy(s.inv.device, DEVICE); /* the request's texts name the garage */
-		n = request_raw(buf, sizeof(buf), &s, json, b64_of(dave.pk));
+		n = request_raw(buf, sizeof(buf), &s, json, pub_b64(dave.pk));
 		assert_reason(check(f, buf, n, NOW, &out), CMD_BAD_PROOF);
 	}
 }
@@ -1100,12 +1072,12 @@ test_enroll_KidTakenOrRingFull(void **state)
 	/* A ring of CMD_MAX_KEYS keys has no room. */
 	{
 		char *text = test_malloc(64 * 1024), err[256];
-		size_t len =
-		    (size_t)snprintf(text, 64 * 1024, "ed25519 %s owner admin\n", b64_of(owner.pk));
+		size_t len = (size_t)snprintf(text, 64 * 1024, "ed25519 %s owner admin\n",
+		                              pub_b64(owner.pk));
 
 		for (size_t i = 1; i < CMD_MAX_KEYS; i++)
 			len += (size_t)snprintf(text + len, 64 * 1024 - len, "ed25519 %s k%zu\n",
-			                        b64_of(bob.pk), i);
+			                        pub_b64(bob.pk), i);
 		assert_int_equal(cmd_keys_parse(&f->ring, text, len, err, sizeof(err)), 0);
 		test_free(text);
 	}
@@ -1268,7 +1240,7 @@ test_enroll_ProtocolTestVector(void **state)
 		seed[i] = (uint8_t)(0x40 + i);
 	crypto_sign_seed_keypair(one.pk, one.sk, seed);
 	assert_string_equal(b64url(one.pk, 32), doc_ik);
-	assert_string_equal(b64_of(bobk.pk), "Kay64UG8yvCyLhqU000LxzYeUm0L/hLIl5S8kyKWbdc=");
+	assert_string_equal(pub_b64(bobk.pk), "Kay64UG8yvCyLhqU000LxzYeUm0L/hLIl5S8kyKWbdc=");
 
 	/* The invitation: its JSON is what the core writes, its text what the core signs. */
 	assert_true(cmd_invite_parse(&inv, doc_invitation, strlen(doc_invitation)));
@@ -1319,40 +1291,15 @@ test_enroll_ProtocolTestVector(void **state)
 static int
 setup(void **state)
 {
-	struct fixture *f = test_calloc(1, sizeof(*f));
-	char text[512], err[128];
+	static const char *const doors[] = {"main"};
+	char text[512];
 
-	if (f == NULL)
-		return -1;
 	snprintf(text, sizeof(text),
 	         "ed25519 %s owner admin\n"
 	         "ed25519 %s bob actions=open doors=side\n",
-	         b64_of(owner.pk), b64_of(bob.pk));
-	if (cmd_keys_parse(&f->ring, text, strlen(text), err, sizeof(err)) != 0) {
-		print_error("keys: %s\n", err);
-		test_free(f);
-		return -1;
-	}
-	strcpy(f->v.device_id, DEVICE);
-	strcpy(f->v.doors[0], "main");
-	f->v.ndoors = 1;
-	f->v.clock_skew = SKEW;
-	f->v.start_time = START;
-	f->v.keys = &f->ring;
-	f->v.verify = counting_verify;
-	verify_calls = 0;
-	*state = f;
-	return 0;
+	         pub_b64(owner.pk), pub_b64(bob.pk));
+	return fixture_setup(state, text, doors, sizeof(doors) / sizeof(doors[0]));
 }
-
-static int
-teardown(void **state)
-{
-	test_free(*state);
-	return 0;
-}
-
-#define T(name) cmocka_unit_test_setup_teardown(name, setup, teardown)
 
 int
 main(void)
