@@ -182,7 +182,6 @@ struct channel_start {
 	uint32_t config_size; /* sizeof(struct config) */
 	uint32_t flags;       /* CHANNEL_START_* */
 	uint32_t uid, gid;    /* the user to become, with CHANNEL_START_DROP */
-	int32_t parent;       /* the door half's pid, for the parent-death signal's check */
 	struct config cfg;
 };
 #define CHANNEL_START_DROP       0x1U /* become uid/gid (else: already unprivileged) */

@@ -1311,7 +1311,6 @@ exec_net_half(const struct garaged *g, int chan, pid_t parent)
 	static char *const argv[] = {"garaged-net", NULL};
 	extern char **environ;
 	char err[CONFIG_ERROR_MAX];
-
 	int exe = g->net_exe;
 
 	/* The door half's death ends this one too, even if the parent is already gone. */
@@ -1356,7 +1355,6 @@ send_start(const struct garaged *g, int chan)
 	          (g->verbose ? CHANNEL_START_VERBOSE : 0);
 	m.uid = (uint32_t)g->uid;
 	m.gid = (uint32_t)g->gid;
-	m.parent = (int32_t)getpid();
 	m.cfg = g->netcfg;
 	return channel_send(chan, &m, sizeof(m));
 }

@@ -9,10 +9,8 @@
  */
 #include <errno.h>
 #include <poll.h>
-#include <signal.h>
 #include <stdio.h>
 #include <string.h>
-#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -92,11 +90,9 @@ main(int argc, char *argv[])
 	flags = m.start.flags;
 	log_init("garaged", (flags & CHANNEL_START_FOREGROUND) != 0,
 	         (flags & CHANNEL_START_VERBOSE) != 0);
-	/* The door half's death ends this one too. execve() keeps the signal the door half set
-	 * after the fork, but a fresh program makes sure rather than trust that; the check after
-	 * it closes the race with a door half that died before it. */
-	if (prctl(PR_SET_PDEATHSIG, SIGKILL) != 0 || getppid() != (pid_t)m.start.parent)
-		_exit(1);
+	/* The door half's death ends this one too: execve() keeps the parent-death signal the
+	 * door half's child set after the fork; nethalf_main() sets it again where its change of
+	 * user clears it. */
 	nethalf_main(&m.start.cfg, CHANNEL_FD, (flags & CHANNEL_START_DROP) != 0,
 	             (uid_t)m.start.uid, (gid_t)m.start.gid, (flags & CHANNEL_START_TRIAL) != 0);
 }
