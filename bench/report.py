@@ -27,6 +27,12 @@ def main():
     rows.append(("latency_overhead_p50_us", "us", "verify_us", v, 120, "<="))
     rows.append(("latency_overhead_p99_us", "us", "channel_hop_p99_us",
                  get("channel_hop_p99_us"), 400, "<="))
+    # The same overhead measured end to end, garaged and a plain subscriber each the only
+    # subscriber of the command topic (docs/performance.md, "Each alone").
+    rows.append(("latency_overhead_alone_p50_us", "us", "e2e_mosquitto_sub_p50_us",
+                 get("e2e_mosquitto_sub_p50_us"), None, None))
+    rows.append(("latency_overhead_alone_p99_us", "us", "e2e_mosquitto_sub_p99_us",
+                 get("e2e_mosquitto_sub_p99_us"), None, None))
     # garaged's own part (the stages build), each stage beside its floor where there is one.
     rows.append(("stages_total_p50_us", "us", "stage_broker_to_readable_p50_us",
                  get("stage_broker_to_readable_p50_us"), None, None))

@@ -29,6 +29,8 @@ need_tool strace strace
 
 N_LAT=${BENCH_COMMANDS:-500}    # commands for the latency figures (SPEC: at least 500)
 N_STAGES=${BENCH_STAGES:-200}   # commands through the stages build
+N_ALONE=${BENCH_ALONE:-200}     # commands for each end-to-end figure (garaged, mosquitto_sub alone)
+N_PAIR=100                      # commands with two plain subscribers (the broker's fan-out)
 N_FLOOD_VALID=50                # valid commands during the flood
 FLOODERS=5                      # mosquitto_pub -l processes, each at 1/FLOODERS of the rate
 FLOOD_RATES=${BENCH_FLOOD_RATES:-5000 10000 20000} # forged commands a second, all flooders
@@ -74,7 +76,7 @@ start_broker
 # Every valid command of the run stays fresh, and so its nonce live, for the whole run
 # (clock_skew 3600 below), and a key holds at most 31 live nonces (CMD_REPLAY_PER_KEY, the
 # flood-revoke fix): the valid commands take turns over enough keys, 30 commands each.
-VALID_TOTAL=$((N_LAT + N_STAGES + N_FLOOD_VALID * $(echo "$FLOOD_RATES" | wc -w)))
+VALID_TOTAL=$((N_LAT + N_ALONE + N_PAIR + N_STAGES + N_FLOOD_VALID * $(echo "$FLOOD_RATES" | wc -w)))
 NKEYS=$(((VALID_TOTAL + 29) / 30))
 : >"$T/authorized_keys"
 for k in $(seq 0 $((NKEYS - 1))); do
@@ -141,6 +143,34 @@ done
 result connect_mosquitto_sub_ms "$(python3 bench/stats.py median "${sms[@]}")" ms
 say "connect_mosquitto_sub_ms runs: ${sms[*]}"
 
+# --- e2e_mosquitto_sub: from the publisher's hand-over (pace.py's stamp, before mosquitto_pub
+# reads the line) to a plain subscriber's receipt, with nothing else subscribed to the command
+# topic and no garaged running: the reference for e2e_garaged below, through the same publisher,
+# broker, TLS and filter (garaged's own, P/D/+/cmd), with commands of the same size.
+sign_alone() { # sign_alone FILE: N_ALONE signed commands in FILE, their nonces in FILE.nonces
+	local n
+	: >"$1"; : >"$1.nonces"
+	for _ in $(seq "$N_ALONE"); do
+		n=$(nonce); echo "$n" >>"$1.nonces"
+		sign_next "$n" "${now:-$(date +%s)}" >>"$1"; echo >>"$1"
+	done
+}
+sign_alone "$T/sub-alone.cmds"
+say "end to end: $N_ALONE commands to a plain subscriber alone, one every 125 ms"
+# shellcheck disable=SC2046
+mosquitto_sub $(mq ctl.local) -t "garage/garage/+/cmd" -F '%U %p' >"$T/sub-alone.arrivals" 2>/dev/null &
+SUB_PID=$!
+PIDS+=("$SUB_PID")
+sleep 0.5
+# shellcheck disable=SC2046
+python3 bench/pace.py 8 "$T/sub-alone.cmds" "$T/sub-alone.sent" | mosquitto_pub $(mq ctl.local) -t "$CMD_TOPIC" -q 1 -l \
+	|| fail "publishing to the plain subscriber"
+await_lines "$T/sub-alone.arrivals" "$N_ALONE" 10 || say "end to end: the subscriber got only $(lines "$T/sub-alone.arrivals") of $N_ALONE"
+stop_pid "$SUB_PID"
+read -r sp50 sp99 < <(python3 bench/stats.py pair "$T/sub-alone.sent" "$T/sub-alone.arrivals" "$T/sub-alone.cmds.nonces")
+result e2e_mosquitto_sub_p50_us "$sp50" us
+result e2e_mosquitto_sub_p99_us "$sp99" us
+
 # --- rss: the garaged that the rest of the bench uses, connected and idle a moment; then
 # mosquitto_sub with the same certificate, broker and TLS settings. garaged runs as deployed
 # (-f, no -v): -v adds a log line per MQTT packet, which would count in every figure.
@@ -188,6 +218,12 @@ for i in $(seq "$N_LAT"); do
 	sign_next "$n" >>"$T/lat.cmds"; echo >>"$T/lat.cmds"
 done
 [ "$(lines "$T/lat.cmds")" -eq "$N_LAT" ] || fail "signing the bench commands"
+sign_alone "$T/garaged-alone.cmds"
+: >"$T/pair.cmds"; : >"$T/pair.nonces"
+for i in $(seq "$N_PAIR"); do
+	n=$(nonce); echo "$n" >>"$T/pair.nonces"
+	sign_next "$n" >>"$T/pair.cmds"; echo >>"$T/pair.cmds"
+done
 left=$(awk -v a="$idle_t0" -v b="$EPOCHREALTIME" -v s="$IDLE_S" 'BEGIN { d = s - (b - a); print (d > 0 ? d : 0) }')
 sleep "$left"
 kill -INT "$STRACE_PID"
@@ -198,18 +234,28 @@ calls=$(awk '$NF == "total" { print $4 }' "$T/strace.txt")
 result idle_syscalls_per_min "$(awk -v c="$calls" -v s="$idle_s" 'BEGIN { printf "%.1f", c * 60 / s }')" calls/min
 say "idle: $calls system calls in ${idle_s}s: $(awk 'NR > 2 && $NF != "total" && $1 !~ /^-/ { printf "%s=%s ", $NF, $4 }' "$T/strace.txt")"
 
+# --- e2e_garaged: the same as e2e_mosquitto_sub, to garaged's relay edge, garaged the only
+# subscriber of the command topic. latency_overhead_alone: the difference of the two, what
+# garaged adds over a client that only receives, each served by the broker alone.
+skip=$(relay_edges)
+say "end to end: $N_ALONE signed commands to garaged alone, one every 125 ms"
+# shellcheck disable=SC2046
+python3 bench/pace.py 8 "$T/garaged-alone.cmds" "$T/garaged-alone.sent" | mosquitto_pub $(mq ctl.local) -t "$CMD_TOPIC" -q 1 -l \
+	|| fail "publishing the commands"
+await_edges $((skip + N_ALONE)) 10 || say "end to end: only $(($(relay_edges) - skip)) of $N_ALONE commands pressed the relay"
+sleep 0.2
+read -r gp50 gp99 n miss < <(python3 bench/stats.py latency "$T/garaged-alone.sent" "$T/garaged-alone.cmds.nonces" "$T/sim.log" "$skip" us)
+result e2e_garaged_p50_us "$gp50" us
+result e2e_garaged_p99_us "$gp99" us
+result latency_overhead_alone_p50_us "$(awk -v a="$gp50" -v b="$sp50" 'BEGIN { printf "%.1f", a - b }')" us
+result latency_overhead_alone_p99_us "$(awk -v a="$gp99" -v b="$sp99" 'BEGIN { printf "%.1f", a - b }')" us
+
 # --- latency_overhead: N_LAT pre-signed toggles, one every 125 ms, timestamped on arrival by a
 # plain subscriber. The spacing leaves room for the 50 ms pulse and a late delivery, so that
 # each command is accepted and presses (a press while the relay is energised is rate_limited).
 # shellcheck disable=SC2046
 mosquitto_sub $(mq ctl.local) -t "$CMD_TOPIC" -F '%U %p' >"$T/arrivals" 2>/dev/null &
 PIDS+=("$!")
-# A second plain subscriber, with the device's certificate: its delay behind the first is what
-# any client adds by receiving alone (broker fan-out order, wake-up, TLS), garaged's floor.
-# shellcheck disable=SC2046
-mosquitto_sub $(mq garage.local) -t "$CMD_TOPIC" -F '%U %p' >"$T/arrivals2" 2>/dev/null &
-SUB2_PID=$!
-PIDS+=("$SUB2_PID")
 sleep 0.5
 skip=$(relay_edges)
 say "latency: $N_LAT signed commands, one every 125 ms"
@@ -222,8 +268,26 @@ read -r p50 p99 n miss < <(python3 bench/stats.py latency "$T/arrivals" "$T/lat.
 result latency_overhead_p50_us "$p50" us
 result latency_overhead_p99_us "$p99" us
 say "latency: $n commands measured, $miss unmatched"
-say "latency: a second plain subscriber behind the first, p50 p99 us: $(python3 bench/stats.py pair "$T/arrivals" "$T/arrivals2" "$T/lat.nonces")"
+
+# --- a second plain subscriber of the same topic, with the device's certificate, for N_PAIR
+# commands: its delay behind the first is what a client adds by receiving alone (the broker's
+# fan-out, a wake-up, TLS) on these two cores; beside it the overhead meanwhile. Its own phase:
+# a third process woken by every command competes with garaged for the CPUs.
+# shellcheck disable=SC2046
+mosquitto_sub $(mq garage.local) -t "$CMD_TOPIC" -F '%U %p' >"$T/arrivals2" 2>/dev/null &
+SUB2_PID=$!
+PIDS+=("$SUB2_PID")
+sleep 0.5
+from=$(lines "$T/arrivals")
+skip=$(relay_edges)
+# shellcheck disable=SC2046
+python3 bench/pace.py 8 "$T/pair.cmds" | mosquitto_pub $(mq ctl.local) -t "$CMD_TOPIC" -q 1 -l \
+	|| fail "publishing the commands"
+await_edges $((skip + N_PAIR)) 10 || say "pair: only $(($(relay_edges) - skip)) of $N_PAIR commands pressed the relay"
+sleep 0.2
 stop_pid "$SUB2_PID"
+tail -n +$((from + 1)) "$T/arrivals" >"$T/arrivals.pair"
+say "pair: a second plain subscriber behind the first, p50 p99 us: $(python3 bench/stats.py pair "$T/arrivals.pair" "$T/arrivals2" "$T/pair.nonces"); garaged's overhead meanwhile, p50 p99 us: $(python3 bench/stats.py latency "$T/arrivals.pair" "$T/pair.nonces" "$T/sim.log" "$skip" us | cut -d' ' -f1-2)"
 
 # --- flood: N_FLOOD_VALID valid commands while RATE forged ones a second arrive from FLOODERS
 # publishers (QoS 0, as fast as the broker takes them), each forgery a full verification. Beside
