@@ -25,6 +25,7 @@
 #include <netinet/in.h>
 #include <poll.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/random.h>
 #include <sys/socket.h>
@@ -434,68 +435,145 @@ open_socket(int family)
 	return fd;
 }
 
+/* One lookup under way: its sockets, its query, and when it sends again or gives up. */
+struct mdns_lookup {
+	int fd[2]; /* IPv4, IPv6 (-1: none) */
+	struct mdns_link links[MDNS_LINKS_MAX];
+	size_t nlinks, tries;
+	uint8_t query[MDNS_HEADER + MDNS_NAME_MAX + 10];
+	size_t qlen;
+	uint16_t id;
+	char name[MDNS_NAME_MAX + 1];
+	unsigned timeout_ms;
+	uint64_t start;
+};
+
+#define MDNS_TRIES (sizeof(mdns_try_at_ms) / sizeof(mdns_try_at_ms[0]))
+
+struct mdns_lookup *
+mdns_lookup_start(const char *name, unsigned timeout_ms, uint64_t now_ms, char *err, size_t errlen)
+{
+	struct mdns_lookup *l;
+
+	if (!mdns_name_is_local(name) || strlen(name) >= sizeof(l->name)) {
+		snprintf(err, errlen, "mDNS: %s is not a valid .local name", name);
+		return NULL;
+	}
+	l = calloc(1, sizeof(*l));
+	if (l == NULL) {
+		snprintf(err, errlen, "mDNS: %s", strerror(errno));
+		return NULL;
+	}
+	l->fd[0] = l->fd[1] = -1;
+	l->start = now_ms;
+	l->timeout_ms = timeout_ms;
+	snprintf(l->name, sizeof(l->name), "%s", name);
+	/* The id ties a reply to this query; a random one keeps a stale reply out. */
+	if (getrandom(&l->id, sizeof(l->id), 0) != (ssize_t)sizeof(l->id))
+		l->id = (uint16_t)now_ms;
+	l->qlen = mdns_build_query(name, l->id, l->query, sizeof(l->query));
+	if (l->qlen == 0) {
+		snprintf(err, errlen, "mDNS: %s is not a valid .local name", name);
+		goto fail;
+	}
+	l->nlinks = find_links(l->links, MDNS_LINKS_MAX);
+	if (l->nlinks == 0) {
+		snprintf(err, errlen, "mDNS: no network interface is up that can multicast");
+		goto fail;
+	}
+	l->fd[0] = open_socket(AF_INET);
+	l->fd[1] = open_socket(AF_INET6); /* absent without IPv6: that is fine */
+	if (l->fd[0] < 0 && l->fd[1] < 0) {
+		snprintf(err, errlen, "mDNS: socket: %s", strerror(errno));
+		goto fail;
+	}
+	send_query(l->fd[0], l->fd[1], l->links, l->nlinks, l->query, l->qlen);
+	l->tries = 1;
+	return l;
+
+fail:
+	mdns_lookup_free(l);
+	return NULL;
+}
+
+void
+mdns_lookup_pollfds(const struct mdns_lookup *l, struct pollfd pfd[2])
+{
+	size_t i;
+
+	for (i = 0; i < 2; i++)
+		pfd[i] = (struct pollfd){.fd = l != NULL ? l->fd[i] : -1, .events = POLLIN};
+}
+
+uint64_t
+mdns_lookup_deadline(const struct mdns_lookup *l)
+{
+	uint64_t end = l->start + l->timeout_ms;
+
+	if (l->tries < MDNS_TRIES && l->start + mdns_try_at_ms[l->tries] < end)
+		return l->start + mdns_try_at_ms[l->tries];
+	return end;
+}
+
+int
+mdns_lookup_step(struct mdns_lookup *l, const struct pollfd pfd[2], uint64_t now_ms, char *addr,
+                 size_t addrlen, char *err, size_t errlen)
+{
+	size_t i;
+
+	for (i = 0; i < 2; i++)
+		if (pfd != NULL && pfd[i].fd >= 0 && pfd[i].fd == l->fd[i] &&
+		    (pfd[i].revents & POLLIN) &&
+		    receive_answer(l->fd[i], l->links, l->nlinks, l->id, l->name, addr, addrlen))
+			return 1;
+	if (now_ms >= l->start + l->timeout_ms) {
+		snprintf(err, errlen,
+		         "mDNS: no answer for %s within %.3g s; is the broker announcing it "
+		         "(avahi-daemon)?",
+		         l->name, (double)l->timeout_ms / 1000.0);
+		return -1;
+	}
+	while (l->tries < MDNS_TRIES && now_ms >= l->start + mdns_try_at_ms[l->tries]) {
+		send_query(l->fd[0], l->fd[1], l->links, l->nlinks, l->query, l->qlen);
+		l->tries++;
+	}
+	return 0;
+}
+
+void
+mdns_lookup_free(struct mdns_lookup *l)
+{
+	size_t i;
+
+	if (l == NULL)
+		return;
+	for (i = 0; i < 2; i++)
+		if (l->fd[i] >= 0)
+			close(l->fd[i]);
+	free(l);
+}
+
 int
 mdns_resolve(const char *name, unsigned timeout_ms, char *addr, size_t addrlen, char *err,
              size_t errlen)
 {
-	struct mdns_link links[MDNS_LINKS_MAX];
-	uint8_t q[MDNS_HEADER + MDNS_NAME_MAX + 10];
+	struct mdns_lookup *l;
 	struct pollfd pfd[2];
-	uint64_t start = timer_now_ms(), now, until, deadline = start + timeout_ms;
-	size_t qlen, n, tries = 0, i;
-	uint16_t id = 0;
-	int rc = -1, found = 0;
+	uint64_t now = timer_now_ms(), until;
+	int rc;
 
-	/* The id ties a reply to this query; a random one keeps a stale reply out. */
-	if (getrandom(&id, sizeof(id), 0) != (ssize_t)sizeof(id))
-		id = (uint16_t)start;
-	qlen = mdns_build_query(name, id, q, sizeof(q));
-	if (!mdns_name_is_local(name) || qlen == 0) {
-		snprintf(err, errlen, "mDNS: %s is not a valid .local name", name);
+	l = mdns_lookup_start(name, timeout_ms, now, err, errlen);
+	if (l == NULL)
 		return -1;
-	}
-	n = find_links(links, MDNS_LINKS_MAX);
-	if (n == 0) {
-		snprintf(err, errlen, "mDNS: no network interface is up that can multicast");
-		return -1;
-	}
-	pfd[0].fd = open_socket(AF_INET);
-	pfd[1].fd = open_socket(AF_INET6); /* absent without IPv6: that is fine */
-	if (pfd[0].fd < 0 && pfd[1].fd < 0) {
-		snprintf(err, errlen, "mDNS: socket: %s", strerror(errno));
-		return -1;
-	}
-	for (now = start; !found && now < deadline; now = timer_now_ms()) {
-		while (tries < sizeof(mdns_try_at_ms) / sizeof(mdns_try_at_ms[0]) &&
-		       now >= start + mdns_try_at_ms[tries]) {
-			send_query(pfd[0].fd, pfd[1].fd, links, n, q, qlen);
-			tries++;
-		}
-		until = deadline;
-		if (tries < sizeof(mdns_try_at_ms) / sizeof(mdns_try_at_ms[0]) &&
-		    start + mdns_try_at_ms[tries] < until)
-			until = start + mdns_try_at_ms[tries];
-		for (i = 0; i < 2; i++) {
-			pfd[i].events = POLLIN;
-			pfd[i].revents = 0;
-		}
+	do {
+		mdns_lookup_pollfds(l, pfd);
+		until = mdns_lookup_deadline(l);
 		/* Negative descriptors are skipped by poll(). An interrupted poll just loops. */
-		if (poll(pfd, 2, (int)(until - now)) <= 0)
-			continue;
-		for (i = 0; i < 2 && !found; i++)
-			if (pfd[i].revents & POLLIN)
-				found =
-				    receive_answer(pfd[i].fd, links, n, id, name, addr, addrlen);
-	}
-	if (found)
-		rc = 0;
-	else
-		snprintf(err, errlen,
-		         "mDNS: no answer for %s within %.3g s; is the broker announcing it "
-		         "(avahi-daemon)?",
-		         name, (double)timeout_ms / 1000.0);
-	for (i = 0; i < 2; i++)
-		if (pfd[i].fd >= 0)
-			close(pfd[i].fd);
-	return rc;
+		if (poll(pfd, 2, until > now ? (int)(until - now) : 0) <= 0)
+			pfd[0].revents = pfd[1].revents = 0;
+		now = timer_now_ms();
+		rc = mdns_lookup_step(l, pfd, now, addr, addrlen, err, errlen);
+	} while (rc == 0);
+	mdns_lookup_free(l);
+	return rc == 1 ? 0 : -1;
 }

@@ -12,6 +12,7 @@
 #ifndef GARAGED_MDNS_H
 #define GARAGED_MDNS_H
 
+#include <poll.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -45,10 +46,28 @@ int mdns_parse_response(const uint8_t *msg, size_t len, uint16_t id, const char 
                         struct mdns_addr *out);
 
 /*
+ * The same lookup without blocking, for a loop that must go on meanwhile (the failback probe,
+ * mqtt.c): mdns_lookup_start() sends the first query (NULL with a reason in err when it cannot:
+ * not a .local name, no interface that can multicast, no socket); poll the two descriptors
+ * mdns_lookup_pollfds() gives (-1 for none) until mdns_lookup_deadline(), then
+ * mdns_lookup_step(), which reads what came, sends the next try when it is due, and returns 1
+ * with addr written (as mdns_resolve's), 0 while it waits, or -1 with the reason in err once
+ * timeout_ms have passed. mdns_lookup_free() ends it at any point (NULL: nothing).
+ */
+struct mdns_lookup;
+struct mdns_lookup *mdns_lookup_start(const char *name, unsigned timeout_ms, uint64_t now_ms,
+                                      char *err, size_t errlen);
+void mdns_lookup_pollfds(const struct mdns_lookup *l, struct pollfd pfd[2]);
+uint64_t mdns_lookup_deadline(const struct mdns_lookup *l);
+int mdns_lookup_step(struct mdns_lookup *l, const struct pollfd pfd[2], uint64_t now_ms, char *addr,
+                     size_t addrlen, char *err, size_t errlen);
+void mdns_lookup_free(struct mdns_lookup *l);
+
+/*
  * Resolves NAME, a ".local" name, to a numeric address string in addr (with "%ifname" for an
  * IPv6 link-local address), as getaddrinfo and libmosquitto take it. Blocks for at most
- * timeout_ms. Returns 0, or -1 with a one-line reason in err ("mDNS: no answer for NAME
- * within 2 s; is the broker announcing it (avahi-daemon)?").
+ * timeout_ms (the lookup above, waited for). Returns 0, or -1 with a one-line reason in err ("mDNS:
+ * no answer for NAME within 2 s; is the broker announcing it (avahi-daemon)?").
  */
 int mdns_resolve(const char *name, unsigned timeout_ms, char *addr, size_t addrlen, char *err,
                  size_t errlen);

@@ -83,10 +83,11 @@ struct mqtt {
 	 * to each better broker in turn; the session moves only to one that passed. A failback
 	 * whose session then ends within MQTT_LIVED_MS doubles the interval (failbacks).
 	 */
-	uint64_t probe_at;       /* the next round of probes; 0: none scheduled */
-	uint64_t probe_deadline; /* of the probe in progress */
-	size_t probe_target;     /* the broker it probes */
-	int probe_fd;            /* -1: no probe in progress */
+	uint64_t probe_at;                /* the next round of probes; 0: none scheduled */
+	uint64_t probe_deadline;          /* of the probe in progress */
+	size_t probe_target;              /* the broker it probes */
+	int probe_fd;                     /* -1: no probe in progress */
+	struct mdns_lookup *probe_lookup; /* a *.local name's lookup before the connect */
 	SSL *probe_ssl;
 	bool probe_tcp;     /* its TCP connect is done: the handshake is under way */
 	short probe_events; /* what the handshake waits for */
@@ -657,6 +658,8 @@ mqtt_next_deadline(const struct mqtt *m)
 		d = m->probe_at;
 	if (m->probe_fd >= 0 && m->probe_deadline < d)
 		d = m->probe_deadline;
+	if (m->probe_lookup != NULL && mdns_lookup_deadline(m->probe_lookup) < d)
+		d = mdns_lookup_deadline(m->probe_lookup);
 	return d;
 }
 
@@ -850,6 +853,8 @@ schedule_probe(struct mqtt *m, uint64_t now)
 static void
 probe_stop(struct mqtt *m)
 {
+	mdns_lookup_free(m->probe_lookup);
+	m->probe_lookup = NULL;
 	SSL_free(m->probe_ssl);
 	m->probe_ssl = NULL;
 	if (m->probe_fd >= 0)
@@ -876,20 +881,15 @@ probe_failed(struct mqtt *m, uint64_t now, const char *why)
 	schedule_probe(m, now);
 }
 
-/* A non-blocking TCP connect to probe_target (the name resolved as a session's would be). */
+/* A non-blocking TCP connect to probe_target at ADDR (its name, or the address mDNS gave). */
 static void
-probe_start(struct mqtt *m, uint64_t now)
+probe_connect(struct mqtt *m, const char *addr, uint64_t now)
 {
 	const struct config_broker *b = &m->brokers[m->probe_target];
 	struct addrinfo hints, *res = NULL, *ai;
-	char addr[MQTT_SESSION_ADDR_MAX], err[512], port[8];
+	char port[8];
 	int fd = -1, rc, e = 0;
 
-	m->probe_at = 0;
-	if (mqtt_session_host_address(b->host, addr, sizeof(addr), err, sizeof(err)) != 0) {
-		probe_failed(m, now, err);
-		return;
-	}
 	memset(&hints, 0, sizeof(hints));
 	hints.ai_family = AF_UNSPEC;
 	hints.ai_socktype = SOCK_STREAM;
@@ -926,6 +926,48 @@ probe_start(struct mqtt *m, uint64_t now)
 		probe_failed(m, now, "cannot set up TLS");
 }
 
+/*
+ * A probe of probe_target: its name resolved as a session's would be, but never by waiting: a
+ * *.local name's multicast DNS lookup runs beside the session (mqtt_probe_io), since a broker
+ * whose host is down never answers it and the loop would hold every command for its 2 s
+ * (test-failback-lookup.sh). A DNS name goes to getaddrinfo(), which may block on a resolver
+ * that does not answer (docs/brokers.md).
+ */
+static void
+probe_start(struct mqtt *m, uint64_t now)
+{
+	const struct config_broker *b = &m->brokers[m->probe_target];
+	char err[512];
+
+	m->probe_at = 0;
+	log_debug("failback: trying %s:%u", b->host, b->port);
+	if (!mdns_name_is_local(b->host)) {
+		probe_connect(m, b->host, now);
+		return;
+	}
+	m->probe_lookup = mdns_lookup_start(b->host, MDNS_TIMEOUT_MS, now, err, sizeof(err));
+	if (m->probe_lookup == NULL)
+		probe_failed(m, now, err);
+}
+
+/* The lookup's answer, its next try, or its end; then the connect to what it found. */
+static void
+probe_lookup_step(struct mqtt *m, const struct pollfd pfd[2], uint64_t now)
+{
+	char addr[MQTT_SESSION_ADDR_MAX], err[512];
+	int rc;
+
+	rc = mdns_lookup_step(m->probe_lookup, pfd, now, addr, sizeof(addr), err, sizeof(err));
+	if (rc == 0)
+		return;
+	mdns_lookup_free(m->probe_lookup);
+	m->probe_lookup = NULL;
+	if (rc < 0)
+		probe_failed(m, now, err);
+	else
+		probe_connect(m, addr, now);
+}
+
 /* A probe passed: leave the lesser broker cleanly and connect to the better one now. */
 static void
 fail_back(struct mqtt *m, size_t to, uint64_t now)
@@ -941,24 +983,30 @@ fail_back(struct mqtt *m, size_t to, uint64_t now)
 	start_attempt(m, timer_now_ms());
 }
 
-int
-mqtt_probe_fd(const struct mqtt *m)
+void
+mqtt_probe_pollfds(const struct mqtt *m, struct pollfd pfd[2])
 {
-	return m->probe_fd;
-}
-
-short
-mqtt_probe_events(const struct mqtt *m)
-{
-	return m->probe_fd >= 0 ? m->probe_events : 0;
+	if (m->probe_lookup != NULL) {
+		mdns_lookup_pollfds(m->probe_lookup, pfd);
+		return;
+	}
+	pfd[0] =
+	    (struct pollfd){.fd = m->probe_fd, .events = m->probe_fd >= 0 ? m->probe_events : 0};
+	pfd[1] = (struct pollfd){.fd = -1};
 }
 
 void
-mqtt_probe_io(struct mqtt *m, short revents, uint64_t now_ms)
+mqtt_probe_io(struct mqtt *m, const struct pollfd pfd[2], uint64_t now_ms)
 {
+	short revents = pfd[0].revents;
 	int err = 0, rc;
 	socklen_t len = sizeof(err);
 
+	if (m->probe_lookup != NULL) {
+		if (pfd[0].revents != 0 || pfd[1].revents != 0)
+			probe_lookup_step(m, pfd, now_ms);
+		return;
+	}
 	if (m->probe_fd < 0 || revents == 0)
 		return;
 	if (!m->probe_tcp) {
@@ -1007,9 +1055,12 @@ probe_tick(struct mqtt *m, uint64_t now)
 {
 	if (m->state != MQTT_CONNECTED)
 		return;
-	if (m->probe_fd >= 0 && now >= m->probe_deadline)
+	if (m->probe_lookup != NULL && now >= mdns_lookup_deadline(m->probe_lookup))
+		probe_lookup_step(m, NULL, now);
+	else if (m->probe_fd >= 0 && now >= m->probe_deadline)
 		probe_failed(m, now, "no TLS handshake within 5 s");
-	else if (m->probe_fd < 0 && m->probe_at != 0 && now >= m->probe_at)
+	else if (m->probe_fd < 0 && m->probe_lookup == NULL && m->probe_at != 0 &&
+	         now >= m->probe_at)
 		probe_start(m, now);
 }
 

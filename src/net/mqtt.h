@@ -13,6 +13,7 @@
 #ifndef GARAGED_MQTT_H
 #define GARAGED_MQTT_H
 
+#include <poll.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -74,13 +75,13 @@ const struct config_broker *mqtt_broker(const struct mqtt *m, size_t *index, siz
 
 /*
  * The failback probe: while in a session with a lesser broker, a TCP connect and TLS handshake
- * with a better one every [mqtt] failback_s +-25% (its deadlines are in mqtt_next_deadline()).
- * Its socket (-1: none now) and what to poll it for; mqtt_probe_io() when it is ready. A probe
- * that passes moves the session to that broker (connected() again there).
+ * with a better one every [mqtt] failback_s +-25% (its deadlines are in mqtt_next_deadline()),
+ * after a *.local name's mDNS lookup. The two descriptors to poll for it and what for (fd -1:
+ * none now); mqtt_probe_io() with them when either is ready. A probe that passes moves the
+ * session to that broker (connected() again there).
  */
-int mqtt_probe_fd(const struct mqtt *m);
-short mqtt_probe_events(const struct mqtt *m);
-void mqtt_probe_io(struct mqtt *m, short revents, uint64_t now_ms);
+void mqtt_probe_pollfds(const struct mqtt *m, struct pollfd pfd[2]);
+void mqtt_probe_io(struct mqtt *m, const struct pollfd pfd[2], uint64_t now_ms);
 
 /*
  * The TLS context (an SSL_CTX *): the client certificate and key in use, and the CA store, for

@@ -1168,7 +1168,7 @@ nethalf_main(const struct config *cfg, int channel, bool drop, uid_t uid, gid_t 
 	pid_t parent;
 	bool filtered, pending;
 	char err[CONFIG_ERROR_MAX];
-	struct pollfd pfd[3];
+	struct pollfd pfd[4];
 	uint64_t deadline;
 	size_t i;
 	int mfd;
@@ -1259,10 +1259,9 @@ nethalf_main(const struct config *cfg, int channel, bool drop, uid_t uid, gid_t 
 		    .fd = mfd,
 		    .events = (short)((mfd >= 0 && mqtt_want_read(n.mqtt) ? POLLIN : 0) |
 		                      (mfd >= 0 && mqtt_want_write(n.mqtt) ? POLLOUT : 0))};
-		/* The failback probe's socket, while there is one (mqtt.h). */
-		pfd[2] = (struct pollfd){.fd = mqtt_probe_fd(n.mqtt),
-		                         .events = mqtt_probe_events(n.mqtt)};
-		if (timer_poll(pfd, 3, deadline) < 0) {
+		/* The failback probe's socket or its lookup's two, while there are (mqtt.h). */
+		mqtt_probe_pollfds(n.mqtt, &pfd[2]);
+		if (timer_poll(pfd, 4, deadline) < 0) {
 			if (errno == EINTR)
 				continue;
 			log_fatal("ppoll");
@@ -1276,8 +1275,8 @@ nethalf_main(const struct config *cfg, int channel, bool drop, uid_t uid, gid_t 
 				stage_mark(STAGE_NET_READABLE);
 			mqtt_io(n.mqtt, pfd[1].revents, timer_now_ms());
 		}
-		if (pfd[2].fd >= 0 && pfd[2].revents)
-			mqtt_probe_io(n.mqtt, pfd[2].revents, timer_now_ms());
+		if (pfd[2].revents || pfd[3].revents)
+			mqtt_probe_io(n.mqtt, &pfd[2], timer_now_ms());
 		mqtt_tick(n.mqtt, timer_now_ms());
 		if (mqtt_connected(n.mqtt) && timer_now_ms() >= n.renew_check_at)
 			renewal_due(&n);
