@@ -169,18 +169,28 @@ state_file_read(const char *dir, const char *name, char *buf, size_t cap, size_t
 	return 0;
 }
 
-int
-state_load(const char *dir, struct state *st, bool *found, char *err, size_t errlen)
+/*
+ * The state without anything in it: only the counts are set, since nothing reads a nonce past
+ * nnonces. A memset of the whole struct would make every page of its 48 KiB of nonces resident
+ * for the rest of the run, for a window that holds a few live nonces at a time.
+ */
+static void
+state_empty(struct state *st)
 {
-	static char text[STATE_MAX_BYTES + 2]; /* one byte more than allowed, and a NUL */
+	st->latest = 0;
+	st->nnonces = 0;
+}
+
+/* state_load() once the directory is ready, with TEXT (STATE_MAX_BYTES + 2 bytes) to read into. */
+static int
+load(const char *dir, char *text, struct state *st, bool *found, char *err, size_t errlen)
+{
 	char path[CONFIG_PATH_MAX + sizeof(STATE_FILE) + 1];
 	size_t len;
 
-	memset(st, 0, sizeof(*st));
-	*found = false;
-	if (state_dir_ready(dir, err, errlen) != 0)
-		return -1;
-	if (state_file_read(dir, STATE_FILE, text, sizeof(text), &len, found, err, errlen) != 0)
+	/* One byte more than allowed, and a NUL. */
+	if (state_file_read(dir, STATE_FILE, text, STATE_MAX_BYTES + 2, &len, found, err, errlen) !=
+	    0)
 		return -1;
 	else if (!*found)
 		return 0;
@@ -192,7 +202,7 @@ state_load(const char *dir, struct state *st, bool *found, char *err, size_t err
 		return -1;
 	}
 	if (parse(text, st, path, err, errlen) != 0) {
-		memset(st, 0, sizeof(*st));
+		state_empty(st);
 		return -1;
 	}
 	*found = true;
@@ -200,16 +210,46 @@ state_load(const char *dir, struct state *st, bool *found, char *err, size_t err
 }
 
 int
+state_load(const char *dir, struct state *st, bool *found, char *err, size_t errlen)
+{
+	char *text;
+	int r;
+
+	state_empty(st);
+	*found = false;
+	if (state_dir_ready(dir, err, errlen) != 0)
+		return -1;
+	/* The text only while it is read: a static buffer would keep the pages of the largest
+	 * file ever read (up to 66 KiB) resident for the whole run. */
+	text = malloc(STATE_MAX_BYTES + 2);
+	if (text == NULL) {
+		snprintf(err, errlen, "%s/%s: out of memory to read it", dir, STATE_FILE);
+		return -1;
+	}
+	r = load(dir, text, st, found, err, errlen);
+	free(text);
+	return r;
+}
+
+int
 state_check(const char *dir, bool *missing, char *err, size_t errlen)
 {
-	static struct state st;
+	struct state *st;
 	struct stat sb;
 	bool found;
+	int r;
 
 	*missing = stat(dir, &sb) != 0 && errno == ENOENT;
 	if (*missing)
 		return 0;
-	return state_load(dir, &st, &found, err, errlen);
+	st = malloc(sizeof(*st)); /* 48 KiB: not on the stack, and not kept */
+	if (st == NULL) {
+		snprintf(err, errlen, "%s/%s: out of memory to read it", dir, STATE_FILE);
+		return -1;
+	}
+	r = state_load(dir, st, &found, err, errlen);
+	free(st);
+	return r;
 }
 
 int
@@ -228,6 +268,9 @@ state_file_write(const char *dir, const char *name, const char *text, size_t len
 int
 state_save(const char *dir, const struct state *st, char *err, size_t errlen)
 {
+	/* Static, not allocated: this runs after every accepted command, and no allocation is
+	 * added to that path. Only the file's length of it is ever written (a few lines for the
+	 * nonces live in the time window), so only those pages become resident. */
 	static char text[STATE_MAX_BYTES];
 	char b64[CMD_NONCE_TEXT_MAX + 1];
 	size_t i, len;

@@ -37,8 +37,9 @@ struct state {
 
 /*
  * Makes DIR (mode 0700) when it is missing, checks that it can be written, and reads its
- * state into *st: *found is false (and *st zero) when there is none yet. Returns 0, or -1
- * with a message naming the file and what to do.
+ * state into *st: *found is false (and *st empty: latest 0, no nonces) when there is none
+ * yet. Returns 0, or -1 with a message naming the file and what to do (and *st empty). Only
+ * latest, nnonces and the nnonces first nonces are written.
  */
 int state_load(const char *dir, struct state *st, bool *found, char *err, size_t errlen);
 
