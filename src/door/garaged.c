@@ -213,8 +213,14 @@ chan_flush(struct garaged *g)
 	log_limit_tick();
 
 	if (g->chan < 0) {
-		/* No network half: the next one asks for every state when it connects. */
-		memset(&chan_out, 0, sizeof(chan_out));
+		/* No network half: the next one asks for every state when it connects. Only the
+		 * marks and counts: the events' 32 KiB are not read past count, and a memset would
+		 * make all of their pages resident for good. */
+		memset(chan_out.state_due, 0, sizeof(chan_out.state_due));
+		chan_out.keys_due = false;
+		chan_out.head = 0;
+		chan_out.count = 0;
+		chan_out.dropped = 0;
 		return;
 	}
 	for (i = 0; i < g->ndoors; i++) {
@@ -241,6 +247,9 @@ chan_flush(struct garaged *g)
 		chan_out.head = (chan_out.head + 1) % CHAN_EVENTS;
 		chan_out.count--;
 	}
+	/* Emptied: the next event goes to the first slot again, so that a channel that always
+	 * has room uses one slot, and the pages of the others are never touched. */
+	chan_out.head = 0;
 	if (chan_out.dropped > 0) {
 		memset(&count, 0, sizeof(count));
 		count.hdr.type = CHANNEL_EVENT;
@@ -287,13 +296,16 @@ publish_state(struct garaged *g, struct door_entry *d)
 static void
 publish_keys(struct garaged *g)
 {
+	size_t len, was = keys_out.len;
 	bool complete;
-	size_t len;
 
-	memset(&keys_out, 0, sizeof(keys_out));
+	/* The packet is all zeros past the list, as if cleared whole: only what the last list
+	 * used is cleared, so that only the list's own pages of the 16 KiB are ever touched. */
 	keys_out.hdr.type = CHANNEL_KEYS;
 	keys_out.hdr.len = sizeof(keys_out);
 	len = keyfile_list_json(&g->keys, keys_out.json, sizeof(keys_out.json), &complete);
+	if (was > len)
+		memset(keys_out.json + len, 0, was - len);
 	keys_out.len = (uint32_t)len;
 	if (!complete)
 		log_warnx("the key list of %zu keys is longer than P/D/keys carries (%u bytes): it "
