@@ -7,6 +7,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -81,13 +82,35 @@ authkeys_read(const char *path, struct authkeys_file *f, char *err, size_t errle
 	return 0;
 }
 
+void
+authkeys_set_ring(struct cmd_keyring *dst, const struct cmd_keyring *src)
+{
+	size_t n = src->nkeys < CMD_MAX_KEYS ? src->nkeys : CMD_MAX_KEYS;
+	size_t was = dst->nkeys < CMD_MAX_KEYS ? dst->nkeys : CMD_MAX_KEYS;
+
+	memcpy(dst->keys, src->keys, n * sizeof(dst->keys[0]));
+	if (was > n)
+		memset(&dst->keys[n], 0, (was - n) * sizeof(dst->keys[0]));
+	dst->nkeys = n;
+}
+
 int
 authkeys_load(const char *path, struct cmd_keyring *ring, char *err, size_t errlen)
 {
-	static struct authkeys_file f; /* *ring stays as it was unless the whole file is good */
+	/* *ring stays as it was unless the whole file is good. The file and its keyring (77 KiB)
+	 * only while it is read: static, the pages of the largest file ever loaded would stay
+	 * resident for the whole run (garaged.c gives the heap back after a load). */
+	struct authkeys_file *f = malloc(sizeof(*f));
+	int r = -1;
 
-	if (authkeys_read(path, &f, err, errlen) != 0)
+	if (f == NULL) {
+		snprintf(err, errlen, "%s: out of memory to read it", path);
 		return -1;
-	*ring = f.ring;
-	return 0;
+	}
+	if (authkeys_read(path, f, err, errlen) == 0) {
+		authkeys_set_ring(ring, &f->ring);
+		r = 0;
+	}
+	free(f);
+	return r;
 }

@@ -34,4 +34,11 @@ int authkeys_read(const char *path, struct authkeys_file *f, char *err, size_t e
  */
 int authkeys_load(const char *path, struct cmd_keyring *ring, char *err, size_t errlen);
 
+/*
+ * *dst = *src as the keyring goes, writing only the keys in use: SRC's keys, then zeros over
+ * what DST held past them (a keyring's slots past nkeys are zero, cmd_keys_parse()). A plain
+ * assignment writes all CMD_MAX_KEYS slots (13 KiB), which then stay resident for good.
+ */
+void authkeys_set_ring(struct cmd_keyring *dst, const struct cmd_keyring *src);
+
 #endif

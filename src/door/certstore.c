@@ -15,6 +15,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -148,33 +149,45 @@ int
 certstore_install(const char *dir, const char *cert, size_t len, const char *comment, char *err,
                   size_t errlen)
 {
-	static char key[KEY_MAX], text[2 * KEY_MAX + 512];
+	/* 25 KiB for a renewal, once in months: allocated, wiped and freed, not kept static,
+	 * whose pages would stay resident for the rest of the run (garaged.c gives the heap
+	 * back after it). */
+	struct {
+		char key[KEY_MAX], text[2 * KEY_MAX + 512];
+	} * w;
 	const struct atomicfile_opts opts = {.mode = 0600};
 	char path[CERTSTORE_PATH_MAX];
 	ssize_t klen;
 	int n, r;
 
-	klen = read_pending(dir, key, err, errlen);
-	if (klen <= 0)
-		return klen == 0 ? 1 : -1;
-	n = snprintf(text, sizeof(text), "# %s\n", comment);
-	if (n < 0 || (size_t)n + len + (size_t)klen + 1 > sizeof(text)) {
-		snprintf(err, errlen, "the certificate and key are larger than garaged keeps");
-		sodium_memzero(key, sizeof(key));
+	w = malloc(sizeof(*w));
+	if (w == NULL) {
+		snprintf(err, errlen, "out of memory to install the certificate");
 		return -1;
 	}
-	memcpy(text + n, cert, len);
+	klen = read_pending(dir, w->key, err, errlen);
+	r = klen == 0 ? 1 : -1;
+	if (klen <= 0)
+		goto out;
+	n = snprintf(w->text, sizeof(w->text), "# %s\n", comment);
+	if (n < 0 || (size_t)n + len + (size_t)klen + 1 > sizeof(w->text)) {
+		snprintf(err, errlen, "the certificate and key are larger than garaged keeps");
+		r = -1;
+		goto out;
+	}
+	memcpy(w->text + n, cert, len);
 	if (len > 0 && cert[len - 1] != '\n')
-		text[n + len++] = '\n';
-	memcpy(text + n + len, key, (size_t)klen);
+		w->text[n + len++] = '\n';
+	memcpy(w->text + n + len, w->key, (size_t)klen);
 	path_of(path, dir, CERTSTORE_TRIAL);
-	r = atomicfile_replace(path, text, (size_t)n + len + (size_t)klen, &opts, err, errlen);
-	sodium_memzero(key, sizeof(key));
-	sodium_memzero(text, sizeof(text));
-	if (r < 0)
-		return -1;
-	certstore_drop_pending(dir);
-	return 0;
+	r = atomicfile_replace(path, w->text, (size_t)n + len + (size_t)klen, &opts, err, errlen);
+	r = r < 0 ? -1 : 0;
+out:
+	sodium_memzero(w, sizeof(*w));
+	free(w);
+	if (r == 0)
+		certstore_drop_pending(dir);
+	return r;
 }
 
 void

@@ -28,6 +28,7 @@
 #include <fcntl.h>
 #include <getopt.h>
 #include <limits.h>
+#include <malloc.h>
 #include <poll.h>
 #include <pwd.h>
 #include <signal.h>
@@ -132,6 +133,19 @@ struct garaged {
 	char renew_later[EVENT_MAX];
 	size_t renew_later_len;
 };
+
+/*
+ * After a job that needed large buffers for a while (loading authorized_keys or the state,
+ * changing a key, a network half's START, a renewal's files): the heap's free pages go back to
+ * the system, so that what a rare job used does not stay resident for the rest of the run
+ * (free() alone keeps up to 128 KiB at the top of the heap, and every free page below it).
+ * Never on the way from a command to a relay: it walks the heap and makes system calls.
+ */
+static void
+give_back_memory(void)
+{
+	(void)malloc_trim(0);
+}
 
 static void
 usage(void)
@@ -569,7 +583,7 @@ static enum cmd_reason
 change_keys(struct garaged *g, const char *signer, const struct cmd_admin *op, char *msg,
             size_t msglen)
 {
-	static struct cmd_keyring ring; /* 12 KiB: not on the stack */
+	struct cmd_keyring *ring; /* 13 KiB: not on the stack, nor kept after the change */
 	const struct keyfile_hooks *hooks = NULL;
 	const struct cmd_key *k;
 	enum cmd_reason r;
@@ -584,20 +598,26 @@ change_keys(struct garaged *g, const char *signer, const struct cmd_admin *op, c
 
 	/* The key the verifier checked the signature with: the file must still hold this one. */
 	k = cmd_keyring_find(&g->keys, signer, strlen(signer));
+	ring = malloc(sizeof(*ring));
 	if (k == NULL) {
 		snprintf(msg, msglen, "%s is not among the loaded keys", signer);
 		r = CMD_UNKNOWN_KEY;
+	} else if (ring == NULL) {
+		snprintf(msg, msglen, "out of memory for the new keyring");
+		r = CMD_KEYS_WRITE_FAILED;
 	} else {
 		r = keyfile_change(g->cfg.authorized_keys, k,
-		                   cmd_verifier_time(&g->verifier, command_now(g)), op, hooks,
-		                   &ring, msg, msglen);
+		                   cmd_verifier_time(&g->verifier, command_now(g)), op, hooks, ring,
+		                   msg, msglen);
 	}
 	if (r != CMD_OK) {
+		free(ring);
 		log_warnx("%s %s by %s refused (%s): %s", cmd_admin_op_name(op->op), op->target,
 		          signer, cmd_reason_name(r), msg);
 		return r;
 	}
-	g->keys = ring;
+	authkeys_set_ring(&g->keys, ring);
+	free(ring);
 	log_info("%s: %s %s by %s; %zu authorized key(s) now", g->cfg.authorized_keys,
 	         op->op == CMD_ADMIN_ADD ? "added" : "removed", op->target, signer, g->keys.nkeys);
 	if (msg[0] != '\0')
@@ -1023,6 +1043,7 @@ handle_channel(struct garaged *g)
 		break;
 	case CHANNEL_NEW_CERT:
 		renewal_install(g, &m.new_cert);
+		give_back_memory();
 		break;
 	case CHANNEL_CONNECT_FAILED:
 		renewal_refused(g, m.failed.why);
@@ -1046,9 +1067,11 @@ handle_channel(struct garaged *g)
 			break;
 		case CHANNEL_TOPIC_ADMIN:
 			handle_admin(g, m.cmd.payload, m.cmd.len, m.cmd.retained != 0);
+			give_back_memory();
 			break;
 		default: /* CHANNEL_TOPIC_ENROLL: channel_check() let no other through */
 			handle_enroll(g, m.cmd.payload, m.cmd.len, m.cmd.retained != 0);
+			give_back_memory();
 			break;
 		}
 		break;
@@ -1416,6 +1439,8 @@ spawn_child(struct garaged *g, uint64_t now)
 	if (!send_start(g, g->chan))
 		log_warn("sending START to the network half");
 	log_info("network half started: pid %ld, with %s", (long)pid, what);
+	/* The first one at start-up: after authorized_keys, the state and the user were read. */
+	give_back_memory();
 }
 
 /* Every relay released and every press sequence ended: no command comes while it is gone. */
@@ -1565,6 +1590,7 @@ handle_signals(struct garaged *g, uint64_t now)
 		case SIGHUP:
 			log_info("SIGHUP: reloading %s", g->cfg.authorized_keys);
 			load_keys(g, false);
+			give_back_memory();
 			break;
 		case SIGCHLD:
 			reap_child(g, now);

@@ -1,11 +1,14 @@
 /*
- * keyfile: see keyfile.h. Single-threaded like the rest of the door half: the file's old and
- * new text (64 KiB each) and the keyrings live in static storage, not on the stack.
+ * keyfile: see keyfile.h. The file's old and new text (64 KiB each) and the keyrings are too
+ * large for the stack; they are allocated for one change and freed after it, not kept in
+ * static storage, whose pages would stay resident for the rest of the run after the first
+ * change (a change is rare; garaged.c gives the heap back after one).
  */
 #include "keyfile.h"
 
 #include <errno.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 
@@ -179,29 +182,45 @@ enum cmd_reason
 keyfile_signer_check(const char *path, const struct cmd_key *signer, struct cmd_now now, char *msg,
                      size_t msglen)
 {
-	static struct authkeys_file f;
+	struct authkeys_file *f;
+	enum cmd_reason r;
 	char err[1024];
 
 	msg[0] = '\0';
-	if (authkeys_read(path, &f, err, sizeof(err)) != 0) {
-		snprintf(msg, msglen, "%s", err);
+	f = malloc(sizeof(*f));
+	if (f == NULL) {
+		snprintf(msg, msglen, "%s: out of memory to read it", path);
 		return CMD_KEYS_WRITE_FAILED;
 	}
-	return signer_in_file(path, &f, signer, now, msg, msglen);
+	if (authkeys_read(path, f, err, sizeof(err)) != 0) {
+		snprintf(msg, msglen, "%s", err);
+		r = CMD_KEYS_WRITE_FAILED;
+	} else {
+		r = signer_in_file(path, f, signer, now, msg, msglen);
+	}
+	free(f);
+	return r;
 }
+
+/* What one change works in (190 KiB), allocated by keyfile_change() for its attempts. */
+struct change_work {
+	struct authkeys_file f;
+	struct cmd_keyring want, got;
+	char text[AUTHKEYS_MAX_SIZE + 1], list[CHANNEL_KEYS_MAX];
+};
 
 /*
  * One attempt at keyfile_change(): CMD_KEYS_BUSY when the file changed between its reading and
  * the rename (atomicfile.h's expect), and then nothing was changed.
  */
 static enum cmd_reason
-change_once(const char *path, const struct cmd_key *signer, struct cmd_now now,
-            const struct cmd_admin *op, const struct keyfile_hooks *hooks,
+change_once(struct change_work *w, const char *path, const struct cmd_key *signer,
+            struct cmd_now now, const struct cmd_admin *op, const struct keyfile_hooks *hooks,
             struct cmd_keyring *out_ring, char *msg, size_t msglen)
 {
-	static struct authkeys_file f;
-	static struct cmd_keyring want, got;
-	static char text[AUTHKEYS_MAX_SIZE + 1], list[CHANNEL_KEYS_MAX];
+	struct authkeys_file *f = &w->f;
+	struct cmd_keyring *want = &w->want, *got = &w->got;
+	char *text = w->text, *list = w->list;
 	struct atomicfile_opts opts;
 	char err[1024], perr[256] = "";
 	enum cmd_reason r;
@@ -211,14 +230,14 @@ change_once(const char *path, const struct cmd_key *signer, struct cmd_now now,
 
 	msg[0] = '\0';
 	/* The file as it is now: a hand edit since the last reload counts, and is kept. */
-	if (authkeys_read(path, &f, err, sizeof(err)) != 0) {
+	if (authkeys_read(path, f, err, sizeof(err)) != 0) {
 		snprintf(msg, msglen, "%s", err);
 		return CMD_KEYS_WRITE_FAILED;
 	}
-	r = signer_in_file(path, &f, signer, now, msg, msglen);
+	r = signer_in_file(path, f, signer, now, msg, msglen);
 	if (r != CMD_OK)
 		return r;
-	r = cmd_keyring_apply(&f.ring, op, &want);
+	r = cmd_keyring_apply(&f->ring, op, want);
 	if (r != CMD_OK) {
 		snprintf(msg, msglen, "%s %s: %s", cmd_admin_op_name(op->op), op->target,
 		         cmd_reason_name(r));
@@ -235,7 +254,7 @@ change_once(const char *path, const struct cmd_key *signer, struct cmd_now now,
 			    op->target);
 			return CMD_MALFORMED;
 		}
-		(void)keyfile_list_json(&want, list, sizeof(list), &complete);
+		(void)keyfile_list_json(want, list, sizeof(w->list), &complete);
 		if (!complete) {
 			snprintf(msg, msglen,
 			         "add %s: the key list would be over %u bytes, more than P/D/keys "
@@ -244,7 +263,7 @@ change_once(const char *path, const struct cmd_key *signer, struct cmd_now now,
 			return CMD_TOO_MANY_KEYS;
 		}
 	}
-	if (keyfile_edit(f.text, f.len, &f.ring, op, text, sizeof(text), &len) != 0 ||
+	if (keyfile_edit(f->text, f->len, &f->ring, op, text, sizeof(w->text), &len) != 0 ||
 	    len > AUTHKEYS_MAX_SIZE) {
 		snprintf(msg, msglen, "%s: the new text would be over %u bytes", path,
 		         AUTHKEYS_MAX_SIZE);
@@ -252,17 +271,17 @@ change_once(const char *path, const struct cmd_key *signer, struct cmd_now now,
 	}
 	/* What is written is what was meant: the new text read back is the keyring the change
 	 * makes, key for key, before the file is touched. */
-	if (cmd_keys_parse(&got, text, len, perr, sizeof(perr)) != 0 || !same_ring(&got, &want)) {
+	if (cmd_keys_parse(got, text, len, perr, sizeof(perr)) != 0 || !same_ring(got, want)) {
 		snprintf(msg, msglen, "%s: the new text does not read back as the change (%s)",
 		         path, perr[0] != '\0' ? perr : "other keys");
 		return CMD_KEYS_WRITE_FAILED;
 	}
 	memset(&opts, 0, sizeof(opts));
-	opts.mode = f.st.st_mode & 07777;
+	opts.mode = f->st.st_mode & 07777;
 	opts.set_owner = true;
-	opts.uid = f.st.st_uid;
-	opts.gid = f.st.st_gid;
-	opts.expect = &f.st;
+	opts.uid = f->st.st_uid;
+	opts.gid = f->st.st_gid;
+	opts.expect = &f->st;
 	if (hooks != NULL) {
 		opts.pause = hooks->pause;
 		opts.arg = hooks->arg;
@@ -289,7 +308,7 @@ change_once(const char *path, const struct cmd_key *signer, struct cmd_now now,
 	if (rc > 0)
 		snprintf(msg, msglen, "%s; the change is made, but a power cut soon could undo it",
 		         err);
-	*out_ring = got;
+	*out_ring = *got;
 	return CMD_OK;
 }
 
@@ -299,11 +318,17 @@ keyfile_change(const char *path, const struct cmd_key *signer, struct cmd_now no
                struct cmd_keyring *out_ring, char *msg, size_t msglen)
 {
 	enum cmd_reason r = CMD_KEYS_BUSY;
+	struct change_work *w;
 
 	msg[0] = '\0';
 	if (!op->has_op || (op->op != CMD_ADMIN_ADD && op->op != CMD_ADMIN_REMOVE)) {
 		snprintf(msg, msglen, "%s changes no key", cmd_admin_op_name(op->op));
 		return CMD_NOT_SUPPORTED;
+	}
+	w = malloc(sizeof(*w));
+	if (w == NULL) {
+		snprintf(msg, msglen, "%s: out of memory to change it", path);
+		return CMD_KEYS_WRITE_FAILED;
 	}
 	/*
 	 * A file that changed under the change (the owner's hand edit, or its replacement) is
@@ -311,7 +336,8 @@ keyfile_change(const char *path, const struct cmd_key *signer, struct cmd_now no
 	 * undone by the rename. A file that keeps changing is left to whoever changes it.
 	 */
 	for (unsigned int i = 0; i < KEYFILE_TRIES && r == CMD_KEYS_BUSY; i++)
-		r = change_once(path, signer, now, op, hooks, out_ring, msg, msglen);
+		r = change_once(w, path, signer, now, op, hooks, out_ring, msg, msglen);
+	free(w);
 	if (r == CMD_KEYS_BUSY)
 		snprintf(msg, msglen,
 		         "%s changed each of the %u times the change was made; nothing is changed "
