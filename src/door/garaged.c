@@ -115,14 +115,14 @@ struct garaged {
 	bool drop;
 	uid_t uid;
 	gid_t gid;
-	/* The certificate renewal (certstore.h): the configuration the next network half gets,
-	 * with the pair it uses as certfile and keyfile, and which pair that is; the broker's
+	/* The certificate renewal (certstore.h): the pair the next network half uses and, when it
+	 * is a renewed one, its file, which START gives as certfile and keyfile; the broker's
 	 * refusals of a pair on trial so far and the last one's line; whether the network half was
 	 * told to go for a renewal (then it starts again at once, which is no failure) and when
 	 * it is killed if it has not gone by then; a pair given up that could not be moved aside,
 	 * which is then not used again by this process. */
-	struct config netcfg;
 	enum certstore_pair pair;
+	char pair_path[CONFIG_PATH_MAX];
 	unsigned trial_refusals;
 	char trial_why[CHANNEL_WHY_MAX];
 	bool renew_restart;
@@ -928,8 +928,8 @@ renewal_give_up(struct garaged *g, const char *reason, const char *why)
 	snprintf(msg, sizeof(msg),
 	         "gave up the %s pair %s: %s; garaged goes back to the pair before it, and keeps "
 	         "the one given up as %s/%s",
-	         was == CERTSTORE_ON_TRIAL ? "renewed" : "renewed (in use)", g->netcfg.certfile,
-	         why, g->cfg.state_dir, CERTSTORE_REFUSED);
+	         was == CERTSTORE_ON_TRIAL ? "renewed" : "renewed (in use)", g->pair_path, why,
+	         g->cfg.state_dir, CERTSTORE_REFUSED);
 	log_warnx("renewal: %s", msg);
 	/* The network half that could publish it is the one that failed: the next one does,
 	 * once it is connected with the pair before. */
@@ -1250,9 +1250,10 @@ choose_user(struct garaged *g)
 }
 
 /*
- * The pair the next network half uses (certstore_choose()): into g->netcfg, a copy of the
- * configuration whose certfile and keyfile name it, and g->pair. A pair this process gave up
- * but could not move aside is not taken again. PATH gets a line saying which, for the log.
+ * The pair the next network half uses (certstore_choose()): into g->pair, and the renewed
+ * pair's file into g->pair_path (send_start() names it as certfile and keyfile). A pair this
+ * process gave up but could not move aside is not taken again. PATH gets a line saying which, for
+ * the log.
  */
 static void
 choose_pair(struct garaged *g, char *what, size_t whatlen)
@@ -1265,21 +1266,20 @@ choose_pair(struct garaged *g, char *what, size_t whatlen)
 	if ((p == CERTSTORE_ON_TRIAL && g->avoid_trial) ||
 	    (p == CERTSTORE_RENEWED && g->avoid_renewed))
 		p = CERTSTORE_CONFIGURED;
-	if (p != CERTSTORE_CONFIGURED && strlen(path) >= sizeof(g->netcfg.certfile)) {
+	if (p != CERTSTORE_CONFIGURED && strlen(path) >= sizeof(g->pair_path)) {
 		log_warnx("%s: the path is longer than a certificate path may be (%zu); using "
 		          "certfile and keyfile",
-		          path, sizeof(g->netcfg.certfile) - 1);
+		          path, sizeof(g->pair_path) - 1);
 		p = CERTSTORE_CONFIGURED;
 	}
-	g->netcfg = g->cfg;
 	g->pair = p;
 	if (p == CERTSTORE_CONFIGURED) {
+		g->pair_path[0] = '\0';
 		snprintf(what, whatlen, "certfile %s", g->cfg.certfile);
 		return;
 	}
-	/* Its length was checked above: one file is both. */
-	memcpy(g->netcfg.certfile, path, strlen(path) + 1);
-	memcpy(g->netcfg.keyfile, path, strlen(path) + 1);
+	/* Its length was checked above. */
+	memcpy(g->pair_path, path, strlen(path) + 1);
 	snprintf(what, whatlen, "the renewed pair %s%s", path,
 	         p == CERTSTORE_ON_TRIAL ? ", on trial" : "");
 	/* The key a trial pair holds is no longer pending (a crash between the two steps). */
@@ -1374,24 +1374,37 @@ exec_net_half(const struct garaged *g, int chan, pid_t parent)
 	_exit(CHANNEL_EXIT_FATAL);
 }
 
-/* What a network half just executed is told first (channel.h). */
+/*
+ * What a network half just executed is told first (channel.h): the configuration, with the
+ * renewed pair's file as certfile and keyfile when choose_pair() took one.
+ */
 static bool
 send_start(const struct garaged *g, int chan)
 {
-	static struct channel_start m;
+	/* 9 KiB for one send: on the heap, which spawn_child() gives back, not kept. */
+	struct channel_start *m = calloc(1, sizeof(*m));
+	bool sent;
 
-	memset(&m, 0, sizeof(m));
-	m.hdr = (struct channel_hdr){CHANNEL_START, sizeof(m)};
-	snprintf(m.version, sizeof(m.version), "%s", GARAGED_VERSION);
-	m.config_size = sizeof(m.cfg);
-	m.flags = (g->drop ? CHANNEL_START_DROP : 0) |
-	          (g->pair == CERTSTORE_ON_TRIAL ? CHANNEL_START_TRIAL : 0) |
-	          (g->foreground ? CHANNEL_START_FOREGROUND : 0) |
-	          (g->verbose ? CHANNEL_START_VERBOSE : 0);
-	m.uid = (uint32_t)g->uid;
-	m.gid = (uint32_t)g->gid;
-	m.cfg = g->netcfg;
-	return channel_send(chan, &m, sizeof(m));
+	if (m == NULL)
+		return false;
+	m->hdr = (struct channel_hdr){CHANNEL_START, sizeof(*m)};
+	snprintf(m->version, sizeof(m->version), "%s", GARAGED_VERSION);
+	m->config_size = sizeof(m->cfg);
+	m->flags = (g->drop ? CHANNEL_START_DROP : 0) |
+	           (g->pair == CERTSTORE_ON_TRIAL ? CHANNEL_START_TRIAL : 0) |
+	           (g->foreground ? CHANNEL_START_FOREGROUND : 0) |
+	           (g->verbose ? CHANNEL_START_VERBOSE : 0);
+	m->uid = (uint32_t)g->uid;
+	m->gid = (uint32_t)g->gid;
+	m->cfg = g->cfg;
+	if (g->pair != CERTSTORE_CONFIGURED) {
+		/* One file is both; choose_pair() checked that it fits. */
+		memcpy(m->cfg.certfile, g->pair_path, strlen(g->pair_path) + 1);
+		memcpy(m->cfg.keyfile, g->pair_path, strlen(g->pair_path) + 1);
+	}
+	sent = channel_send(chan, m, sizeof(*m));
+	free(m);
+	return sent;
 }
 
 /*
