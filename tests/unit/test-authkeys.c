@@ -5,7 +5,8 @@
  * the directories above it), what it is (a regular file, not a link, a directory or a FIFO),
  * how big it is, keys that parse but can verify nothing, and the message for each refusal.
  * Every refusal must leave the keyring as it was, byte for byte: that is what keeps the old
- * keys in force after a bad reload.
+ * keys in force after a bad reload. And authkeys_set_ring(), which copies a keyring writing
+ * only the keys in use, makes the keyring an assignment would.
  */
 /* nftw() is X/Open, beyond the POSIX level the build asks for. */
 #define _XOPEN_SOURCE 700
@@ -489,6 +490,37 @@ test_authkeys_load_SmallErrorBuffer(void **state)
 	assert_memory_equal(&ring, &before, sizeof(ring));
 }
 
+/* ---- authkeys_set_ring() ------------------------------------------------------------------ */
+
+/* A keyring of N keys, as cmd_keys_parse() leaves one: zeros past nkeys. */
+static void
+ring_of(struct cmd_keyring *r, size_t n)
+{
+	memset(r, 0, sizeof(*r));
+	for (size_t i = 0; i < n; i++) {
+		snprintf(r->keys[i].kid, sizeof(r->keys[i].kid), "key%zu", i);
+		memset(r->keys[i].pub, (int)(i + 1), sizeof(r->keys[i].pub));
+		r->keys[i].line = (uint32_t)(i + 1);
+	}
+	r->nkeys = n;
+}
+
+/* The keyring after authkeys_set_ring() is the one an assignment makes, byte for byte, whether
+ * it held more keys before (their slots are cleared) or fewer. */
+static void
+test_authkeys_load_SetRingIsAnAssignment(void **state)
+{
+	static const size_t counts[][2] = {{5, 2}, {2, 5}, {0, CMD_MAX_KEYS}, {CMD_MAX_KEYS, 0}};
+
+	for (size_t i = 0; i < sizeof(counts) / sizeof(counts[0]); i++) {
+		ring_of(&ring, counts[i][0]);
+		ring_of(&before, counts[i][1]);
+		authkeys_set_ring(&ring, &before);
+		assert_memory_equal(&ring, &before, sizeof(ring));
+	}
+	(void)state;
+}
+
 static int
 init(void **state)
 {
@@ -518,6 +550,7 @@ main(void)
 	    T(InvalidEd25519PointRefused),
 	    T(MissingFileRefused),
 	    T(SmallErrorBuffer),
+	    T(SetRingIsAnAssignment),
 	};
 
 	return cmocka_run_group_tests(tests, init, NULL);
