@@ -139,7 +139,8 @@ struct garaged {
  * changing a key, a network half's START, a renewal's files): the heap's free pages go back to
  * the system, so that what a rare job used does not stay resident for the rest of the run
  * (free() alone keeps up to 128 KiB at the top of the heap, and every free page below it).
- * Never on the way from a command to a relay: it walks the heap and makes system calls.
+ * Never on the way from a command to a relay, nor for a message whose signature failed: it walks
+ * the heap and makes system calls.
  */
 static void
 give_back_memory(void)
@@ -610,14 +611,17 @@ change_keys(struct garaged *g, const char *signer, const struct cmd_admin *op, c
 		                   cmd_verifier_time(&g->verifier, command_now(g)), op, hooks, ring,
 		                   msg, msglen);
 	}
+	if (r == CMD_OK)
+		authkeys_set_ring(&g->keys, ring);
+	free(ring);
+	/* The file's buffers and the ring are back in the heap, whatever came of the change: back
+	 * to the system with them (a forged message never gets this far). */
+	give_back_memory();
 	if (r != CMD_OK) {
-		free(ring);
 		log_warnx("%s %s by %s refused (%s): %s", cmd_admin_op_name(op->op), op->target,
 		          signer, cmd_reason_name(r), msg);
 		return r;
 	}
-	authkeys_set_ring(&g->keys, ring);
-	free(ring);
 	log_info("%s: %s %s by %s; %zu authorized key(s) now", g->cfg.authorized_keys,
 	         op->op == CMD_ADMIN_ADD ? "added" : "removed", op->target, signer, g->keys.nkeys);
 	if (msg[0] != '\0')
@@ -646,6 +650,7 @@ ask_renewal(struct garaged *g, const char *signer, char *msg, size_t msglen)
 		r = keyfile_signer_check(g->cfg.authorized_keys, k,
 		                         cmd_verifier_time(&g->verifier, command_now(g)), msg,
 		                         msglen);
+		give_back_memory();
 	}
 	if (r != CMD_OK) {
 		log_warnx("renew by %s refused (%s): %s", signer, cmd_reason_name(r), msg);
@@ -1067,11 +1072,9 @@ handle_channel(struct garaged *g)
 			break;
 		case CHANNEL_TOPIC_ADMIN:
 			handle_admin(g, m.cmd.payload, m.cmd.len, m.cmd.retained != 0);
-			give_back_memory();
 			break;
 		default: /* CHANNEL_TOPIC_ENROLL: channel_check() let no other through */
 			handle_enroll(g, m.cmd.payload, m.cmd.len, m.cmd.retained != 0);
-			give_back_memory();
 			break;
 		}
 		break;
