@@ -1502,14 +1502,43 @@ door_cmp(const void *a, const void *b)
 	return strcmp(((const struct door_seen *)a)->name, ((const struct door_seen *)b)->name);
 }
 
+/* What status --watch had shown when its session was lost, to show only what changed since. */
+struct watched {
+	char availability[STATE_MAX + 1];
+	struct door_seen doors[MAX_DOORS];
+	size_t ndoors;
+};
+
+/* A new session's retained state, beside what the last one had shown: one line per change. */
+static void
+watch_changes(struct session *s, const struct watched *was)
+{
+	char when[32];
+	size_t i, j;
+
+	if (strcmp(s->availability, was->availability) != 0)
+		printf("%s device %s: %s\n", stamp(when, sizeof(when)), s->device,
+		       or_unknown(s->availability));
+	for (i = 0; i < s->ndoors; i++) {
+		for (j = 0; j < was->ndoors; j++)
+			if (strcmp(was->doors[j].name, s->doors[i].name) == 0)
+				break;
+		if (j == was->ndoors || strcmp(was->doors[j].state, s->doors[i].state) != 0)
+			printf("%s %s: %s\n", stamp(when, sizeof(when)), s->doors[i].name,
+			       or_unknown(s->doors[i].state));
+	}
+	fflush(stdout);
+}
+
 int
 ctl_status(const struct config *mqtt, const char *device, bool watch)
 {
 	struct session s;
+	struct watched was;
 	uint64_t again;
 	bool strike = false; /* the last session ended with closed_by_broker */
+	bool open = true;
 	size_t i;
-	int rc, saved;
 
 	install_signals();
 	if (session_open(&s, mqtt, device, false) != 0)
@@ -1535,33 +1564,35 @@ ctl_status(const struct config *mqtt, const char *device, bool watch)
 
 	s.watching = watch;
 	while (watch && !interrupted) {
-		bool again_at_once;
+		if (open) {
+			bool again_at_once;
 
-		if (session_pump(&s, UINT64_MAX, 60000U) == 0 || interrupted)
-			continue;
-		/* The broker closed this session soon after it closed the one before: two clients
-		 * with one certificate, each connecting again knocks the other off. This one
-		 * gives way. */
-		again_at_once =
-		    s.closed_by_broker && strike && now_ms() - s.connected_at < TAKEOVER_WINDOW_MS;
-		if (again_at_once)
-			taken_over(
-			    &s,
-			    "the broker ended this session again right after it began, so another "
-			    "client is using");
-		if (s.failed) {
-			/* Refused by the broker, a pin that does not match, or a session taken
-			 * over: retrying is futile. */
-			errline("%s", s.error);
+			if (session_pump(&s, UINT64_MAX, 60000U) == 0 || interrupted)
+				continue;
+			/* The broker closed this session soon after it closed the one before: two
+			 * clients with one certificate, each connecting again knocks the other
+			 * off. This one gives way. */
+			again_at_once = s.closed_by_broker && strike &&
+			                now_ms() - s.connected_at < TAKEOVER_WINDOW_MS;
+			if (again_at_once)
+				taken_over(&s, "the broker ended this session again right after it "
+				               "began, so another client is using");
+			if (s.failed) {
+				/* Refused by the broker, a pin that does not match, or a session
+				 * taken over: retrying is futile. */
+				errline("%s", s.error);
+				session_close(&s);
+				return CTL_EXIT_FAILED;
+			}
+			/* The owner asked to watch: a lost connection is retried, not the end. */
+			errline("%s; connecting again in %u s", s.error, RECONNECT_MS / 1000U);
+			strike = s.closed_by_broker;
+			memcpy(was.availability, s.availability, sizeof(was.availability));
+			memcpy(was.doors, s.doors, sizeof(was.doors));
+			was.ndoors = s.ndoors;
 			session_close(&s);
-			return CTL_EXIT_FAILED;
+			open = false;
 		}
-		/* The owner asked to watch: a lost connection is retried, not the end. */
-		errline("%s; connecting again in %u s", s.error, RECONNECT_MS / 1000U);
-		strike = s.closed_by_broker;
-		s.closed_by_broker = false;
-		s.error[0] = '\0';
-		s.last_log[0] = '\0';
 		for (again = now_ms() + RECONNECT_MS; !interrupted && now_ms() < again;) {
 			struct timespec tick = {0, PROGRESS_MS * 1000000L};
 
@@ -1569,16 +1600,22 @@ ctl_status(const struct config *mqtt, const char *device, bool watch)
 		}
 		if (interrupted)
 			break;
-		tls_handshake_begin(s.tls);
-		rc = mosquitto_reconnect(s.mosq);
-		saved = errno;
-		/* Said on the next turn, rather than "the client is not currently connected". */
-		if (rc != MOSQ_ERR_SUCCESS && !tls_refused(&s))
-			snprintf(s.error, sizeof(s.error), "cannot connect to %s:%u again: %s",
-			         mqtt->host, mqtt->port,
-			         rc == MOSQ_ERR_ERRNO ? strerror(saved) : mosquitto_strerror(rc));
+		/* Every broker of the list again, the most preferred first, as at the start: the
+		 * one this watch was on may be the one that went down, and the device with it
+		 * (docs/brokers.md). Each that fails says why; the next turn tries again. */
+		if (session_open(&s, mqtt, device, false) != 0)
+			continue;
+		if (read_retained(&s, have_status, false) != 0) {
+			errline("%s; connecting again in %u s", s.error, RECONNECT_MS / 1000U);
+			session_close(&s);
+			continue;
+		}
+		watch_changes(&s, &was);
+		s.watching = true;
+		open = true;
 	}
-	session_close(&s);
+	if (open)
+		session_close(&s);
 	return CTL_EXIT_OK;
 }
 

@@ -38,6 +38,15 @@ await "event .*\"type\":\"broker\",\"host\":\"$A\",\"port\":$PORT_A,\"preference
 PORT=$PORT_A online 10 || fail "not online on the first broker"
 pass "online on the preferred broker, and the event says which"
 
+# garagectl takes the same list (below); an owner's `status --watch`, started now on the first
+# broker, must follow the device to the second.
+write_ctl_conf "$T/ctl.conf" "$T/owner.ed.key" owner
+sed -i "s/^host = localhost\$/host = $A:$PORT_A\nhost = localhost:$PORT_B/" "$T/ctl.conf"
+"$GARAGECTL" -c "$T/ctl.conf" status --watch >"$T/watch.out" 2>"$T/watch.err" &
+WATCH_PID=$!
+PIDS+=("$WATCH_PID")
+await 'main: closed' 10 "$T/watch.out" || fail "status --watch showed no state: $(cat "$T/watch.out" "$T/watch.err")"
+
 # The first broker dies (SIGKILL: no goodbye to anyone).
 PORT=$PORT_B watch
 kill -KILL "$BROKER_PID"
@@ -60,13 +69,22 @@ pass "a stale 'offline' (a late will) is corrected to 'online' while connected"
 
 # garagectl takes the same list: the first broker is down, so its one-shot connection goes to
 # the second, and stderr says so.
-write_ctl_conf "$T/ctl.conf" "$T/owner.ed.key" owner
-sed -i "s/^host = localhost\$/host = $A:$PORT_A\nhost = localhost:$PORT_B/" "$T/ctl.conf"
 expect_exit 0 timeout 20 "$GARAGECTL" -c "$T/ctl.conf" status
 grep -q "main.*closed" "$T/out" || fail "garagectl status on the second broker: $(cat "$T/out")"
 grep -q "cannot connect to $A:$PORT_A" "$T/err" || fail "garagectl does not say the first broker failed: $(cat "$T/err")"
 grep -q "trying broker 2 of 2, localhost:$PORT_B" "$T/err" || fail "garagectl does not say it tries the second: $(cat "$T/err")"
 pass "garagectl status with the same list: the first broker down, the answer from the second"
+
+# The watch lost the first broker and went on with the second: a command there shows.
+PORT=$PORT_B pub garage/garage/main/cmd "$(sign owner garage main open "$(date +%s)" "$(nonce)" owner)"
+await 'main: open' 15 "$T/watch.out" ||
+	fail "status --watch did not follow the device to the second broker: $(tail -3 "$T/watch.err")"
+grep -q "trying broker 2 of 2, localhost:$PORT_B" "$T/watch.err" || fail "the watch does not say it tries the second: $(cat "$T/watch.err")"
+# Closed again, as the rest of this test expects it: the watch shows that too.
+PORT=$PORT_B pub garage/garage/main/cmd "$(sign owner garage main close "$(date +%s)" "$(nonce)" owner)"
+await_count 'main: closed' 2 15 "$T/watch.out" || fail "status --watch did not show the door closed again"
+kill -0 "$WATCH_PID" 2>/dev/null || fail "status --watch ended"
+pass "status --watch follows the device from the lost broker to the second"
 
 # No flapping: the first stays down for four probe intervals; garaged probes it (and fails)
 # but never leaves the second, nor connects anew.
