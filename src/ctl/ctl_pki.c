@@ -1349,6 +1349,21 @@ issued_by(const struct ca *ca, X509 *x)
 	return ok;
 }
 
+/*
+ * Whether X is a client certificate as pki issue --client makes it: its extended key usage
+ * names client authentication. sign-requests renews only those: a server certificate's key
+ * (the broker's, which the broker holds) must not buy a client certificate for its name.
+ */
+static bool
+is_client(X509 *x)
+{
+	bool yes = (X509_get_extension_flags(x) & EXFLAG_XKUSAGE) != 0 &&
+	           (X509_get_extended_key_usage(x) & XKU_SSL_CLIENT) != 0;
+
+	ERR_clear_error();
+	return yes;
+}
+
 /* X's serial in the revoked list L[0..N). */
 static bool
 is_revoked(X509 *x, const struct revoked *l, size_t n)
@@ -1405,6 +1420,14 @@ ctl_pki_renewal_check(struct ctl_pki_ca *c, const struct renew_request *req, cha
 		    "the certificate that signed the request (serial %s) was not issued by the "
 		    "CA in %s",
 		    req->info.serial, c->dir);
+		goto out;
+	}
+	if (!is_client(record) || !is_client(req->current)) {
+		snprintf(why, whylen,
+		         "%s is not a client certificate (its extended key usage has no "
+		         "clientAuth): sign-requests renews only the certificates of pki issue "
+		         "--client",
+		         !is_client(record) ? crt : "the certificate that signed the request");
 		goto out;
 	}
 	if (X509_cmp_current_time(X509_get0_notAfter(req->current)) <= 0) {

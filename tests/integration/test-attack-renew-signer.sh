@@ -1,0 +1,81 @@
+#!/bin/bash
+# Attacks on garagectl pki sign-requests (docs/certificates.md, security.md D15), with a real
+# Mosquitto configured by broker-config and a PKI made by garagectl pki. The signer cannot see who
+# wrote a request on P/D/csr: the broker can write any, and so can whoever holds a key this CA
+# certified and reaches that topic. A request here is made with the openssl command exactly as
+# renew.h describes it (a PKCS#10 request, a certificate, that certificate's key's signature over
+# the request's DER) and left retained on garage/garage/csr, as a compromised broker would.
+#
+# 1. The broker's own key (its server certificate, localhost) proves a request for its own name:
+#    sign-requests must not make a client certificate for the broker's identity (which outlives
+#    any re-keying of the broker), nor replace DIR/localhost.crt and move DIR/localhost.key away,
+#    which broker-config copies to Mosquitto.
+source "$(dirname "$0")/../../scripts/testbed.sh"
+[ -x "$GARAGECTL" ] || fail "no garagectl at $GARAGECTL (build first)"
+command -v mosquitto_pub >/dev/null || fail "mosquitto_pub is not installed (run scripts/bootstrap)"
+
+D=$T/pki
+serial_of() { openssl x509 -in "$1" -noout -serial | cut -d= -f2; }
+ctl() { "$GARAGECTL" -c "$T/ctl.conf" "$@"; }
+
+expect_exit 0 "$GARAGECTL" pki init --dir "$D"
+expect_exit 0 "$GARAGECTL" pki issue --dir "$D" --server localhost --ip 127.0.0.1
+for c in garage.local ctl.local; do
+	expect_exit 0 "$GARAGECTL" pki issue --dir "$D" --client "$c"
+done
+PORT=$(free_port)
+(cd "$T" && "$GARAGECTL" broker-config --dir pki --server localhost --port "$PORT" \
+	--device garage:garage.local --controller ctl.local) >"$T/out" 2>"$T/err" ||
+	fail "broker-config: $(cat "$T/err")"
+{ echo "user root"; sed -e '/^user[[:space:]]/d' \
+	-e 's/^listener[[:space:]]\+\([0-9]\+\)\([[:space:]].*\)\?$/listener \1 127.0.0.1/' "$D/mosquitto.conf"; } >"$T/run.conf"
+mosquitto -c "$T/run.conf" >>"$T/mosquitto.log" 2>&1 &
+PIDS+=("$!")
+for _ in $(seq 50); do ss -ltn | grep -q "127.0.0.1:$PORT " && break; sleep 0.1; done
+ss -ltn | grep -q "127.0.0.1:$PORT " || fail "Mosquitto did not start: $(tail -3 "$T/mosquitto.log")"
+cat >"$T/ctl.conf" <<CONF
+[mqtt]
+host = localhost
+port = $PORT
+cafile = $D/ca.crt
+certfile = $D/ctl.local.crt
+keyfile = $D/ctl.local.key
+topic_prefix = garage
+CONF
+
+# request NAME PROOF_CRT PROOF_KEY OUT [NEWKEY]: a renewal request for CN=NAME with a new EC key
+# (NEWKEY, made when missing), proved by PROOF_KEY, whose certificate is PROOF_CRT.
+request() {
+	local k=${5:-$T/new.$RANDOM.key}
+	[ -f "$k" ] || openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256 -out "$k" 2>/dev/null ||
+		fail "cannot make a key"
+	openssl req -new -key "$k" -subj "/CN=$1" -out "$4.csr" 2>/dev/null &&
+		openssl req -in "$4.csr" -outform DER -out "$4.der" &&
+		openssl dgst -sha256 -sign "$3" -out "$4.sig" "$4.der" || fail "cannot make the request for $1"
+	{
+		cat "$4.csr"
+		openssl x509 -in "$2"
+		echo "-----BEGIN GARAGED RENEWAL SIGNATURE-----"
+		base64 -w 64 "$4.sig"
+		echo "-----END GARAGED RENEWAL SIGNATURE-----"
+	} >"$4"
+}
+# retained FILE: FILE on garage/garage/csr, retained (as the device, which may write it: the
+# signer cannot tell who did).
+retained() { AS=garage.local pub garage/garage/csr "$(cat "$1")" -r || fail "cannot publish $1"; }
+sums() { (cd "$D" && sha256sum ./*.crt* ./*.key* revoked 2>/dev/null); }
+
+# --- 1. the broker's key asks for its own name ---------------------------------------------------
+request localhost "$D/localhost.crt" "$D/localhost.key" "$T/broker.req"
+before=$(sums)
+BROKER_SERIAL=$(serial_of "$D/localhost.crt")
+retained "$T/broker.req"
+ctl pki sign-requests --dir "$D" --yes >"$T/out" 2>"$T/err" </dev/null
+[ "$(serial_of "$D/localhost.crt")" = "$BROKER_SERIAL" ] ||
+	fail "sign-requests replaced the broker's certificate with a client one: $(cat "$T/out")"
+[ -f "$D/localhost.key" ] || fail "sign-requests moved the broker's key away"
+[ "$(sums)" = "$before" ] || fail "sign-requests changed DIR for the broker's request: $(cat "$T/out")"
+grep -q 'signed localhost' "$T/out" && fail "sign-requests signed a certificate for the broker's identity: $(cat "$T/out")"
+grep -q 'not a client certificate' "$T/err" || fail "sign-requests does not say why it refused: $(cat "$T/err")"
+pass "a request proved by the broker's server certificate is refused; DIR/localhost.crt and .key untouched"
+AS=garage.local pub garage/garage/csr "" -r || fail "cannot clear the request"
