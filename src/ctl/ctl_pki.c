@@ -1462,6 +1462,59 @@ out:
 	return ret;
 }
 
+/* Whether DIR/CN SUFFIX is a certificate of this CA for REQ's key; *out gets it when it is. */
+static bool
+certifies(struct ctl_pki_ca *c, const struct renew_request *req, const char *suffix, X509 **out)
+{
+	char path[PATH_MAX], err[ERR_MAX];
+	X509 *x;
+	bool yes;
+
+	*out = NULL;
+	if (path_join(path, sizeof(path), c->dir, req->cn, suffix, err, sizeof(err)) != 0 ||
+	    access(path, F_OK) != 0 || (x = load_cert(path, err, sizeof(err))) == NULL) {
+		ERR_clear_error();
+		return false;
+	}
+	yes = issued_by(&c->ca, x) && X509_get0_pubkey(x) != NULL &&
+	      EVP_PKEY_eq(X509_get0_pubkey(x), X509_REQ_get0_pubkey(req->req)) == 1;
+	ERR_clear_error();
+	if (yes)
+		*out = x;
+	else
+		X509_free(x);
+	return yes;
+}
+
+int
+ctl_pki_renewal_answered(struct ctl_pki_ca *c, const struct renew_request *req, X509 **again,
+                         char *why, size_t whylen)
+{
+	X509 *old = NULL;
+
+	*again = NULL;
+	if (certifies(c, req, ".crt", again)) {
+		if (X509_cmp_current_time(X509_get0_notAfter(*again)) > 0)
+			return 1;
+		X509_free(*again);
+		*again = NULL;
+		snprintf(
+		    why, whylen,
+		    "its key was certified before, and that certificate has expired; the device "
+		    "asks again with a new key (garagectl renew)");
+		return -1;
+	}
+	if (certifies(c, req, ".crt.previous", &old)) {
+		X509_free(old);
+		snprintf(why, whylen,
+		         "its key is the one of %s.crt.previous: an old request, answered before, "
+		         "put back on the topic; nothing signed",
+		         req->cn);
+		return -1;
+	}
+	return 0;
+}
+
 /* Whether DIR's key file KEY is the private key of X (a file that is not there is not). */
 static bool
 key_of(const char *key, X509 *x)

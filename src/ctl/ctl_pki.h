@@ -59,6 +59,16 @@ int ctl_pki_renewal_check(struct ctl_pki_ca *ca, const struct renew_request *req
                           size_t whylen);
 
 /*
+ * Whether REQ was answered before: its key is the one DIR/CN.crt certifies (the device did not
+ * get that answer, or the request is a copy kept and put back): 1 with that certificate in
+ * *again (X509_free), to send again, since signing it anew would push the certificate the device
+ * uses out of DIR's records and out of reach of pki revoke NAME. Its key is the one of
+ * DIR/CN.crt.previous (an older request put back): -1 with why. 0 when it is a new key.
+ */
+int ctl_pki_renewal_answered(struct ctl_pki_ca *ca, const struct renew_request *req, X509 **again,
+                             char *why, size_t whylen);
+
+/*
  * Signs REQ's key for its CN as pki issue signs a client certificate (DAYS from now, never past
  * the CA), and records it: DIR/CN.crt is the new certificate, DIR/CN.crt.previous the one that
  * signed the request, and DIR/CN.key, when it is that one's key, becomes DIR/CN.key.previous.

@@ -74,6 +74,21 @@ one(struct ctl_renewals *r, struct ctl_pki_ca *ca, const struct ctl_csr *c, bool
 		ctl_failed("device %s: its request for %s is refused: %s", c->device, req.cn, why);
 		goto out;
 	}
+	switch (ctl_pki_renewal_answered(ca, &req, &x, why, sizeof(why))) {
+	case 1:
+		renew_cert_info(x, &info);
+		printf(
+		    "device %s: its request for %s was signed before (serial %s, valid until %s); "
+		    "sending that certificate again, nothing new signed or recorded\n",
+		    c->device, req.cn, info.serial, info.not_after);
+		fflush(stdout);
+		goto send;
+	case -1:
+		ctl_failed("device %s: its request for %s is refused: %s", c->device, req.cn, why);
+		goto out;
+	default:
+		break;
+	}
 	(void)renew_key_acceptable(X509_REQ_get0_pubkey(req.req), what, sizeof(what));
 	printf("device %s: a request for %s (a new %s key), proved by its certificate serial %s "
 	       "(valid until %s)\n",
@@ -91,14 +106,15 @@ one(struct ctl_renewals *r, struct ctl_pki_ca *ca, const struct ctl_csr *c, bool
 		goto out;
 	}
 	renew_cert_info(x, &info);
-	if (renew_cert_pem(x, &pem, &pemlen) != 0) {
-		ctl_failed("device %s: cannot encode the certificate", c->device);
-		goto out;
-	}
 	printf("device %s: signed %s's certificate serial %s, valid until %s; recorded (the one "
 	       "before is kept as %s.crt.previous)\n",
 	       c->device, req.cn, info.serial, info.not_after, req.cn);
 	fflush(stdout);
+send:
+	if (renew_cert_pem(x, &pem, &pemlen) != 0) {
+		ctl_failed("device %s: cannot encode the certificate", c->device);
+		goto out;
+	}
 	switch (ctl_renewals_send(r, c->device, pem, pemlen, info.serial, reason, sizeof(reason),
 	                          detail, sizeof(detail))) {
 	case CTL_RENEWAL_ACCEPTED:
@@ -117,7 +133,7 @@ one(struct ctl_renewals *r, struct ctl_pki_ca *ca, const struct ctl_csr *c, bool
 		shown(show, sizeof(show), detail);
 		ctl_failed(
 		    "device %s did not answer within 10 s%s%s; if it was offline, its request "
-		    "is still there and the next run signs it again",
+		    "is still there and the next run sends it again",
 		    c->device, show[0] != '\0' ? ": " : "", show);
 		break;
 	}

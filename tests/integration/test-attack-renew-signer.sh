@@ -10,6 +10,11 @@
 #    sign-requests must not make a client certificate for the broker's identity (which outlives
 #    any re-keying of the broker), nor replace DIR/localhost.crt and move DIR/localhost.key away,
 #    which broker-config copies to Mosquitto.
+# 2. The device's own request, replayed after it was answered (the broker keeps a copy and
+#    retains it again): sign-requests must not sign the same key again, which moved the
+#    certificate the device uses out of DIR's records (garage.local.crt and .crt.previous), so
+#    that revoking the device (pki revoke NAME, and --previous) left it valid: a stolen device
+#    kept the broker for a year. A request already answered gets the same certificate again.
 source "$(dirname "$0")/../../scripts/testbed.sh"
 [ -x "$GARAGECTL" ] || fail "no garagectl at $GARAGECTL (build first)"
 command -v mosquitto_pub >/dev/null || fail "mosquitto_pub is not installed (run scripts/bootstrap)"
@@ -62,7 +67,17 @@ request() {
 }
 # retained FILE: FILE on garage/garage/csr, retained (as the device, which may write it: the
 # signer cannot tell who did).
-retained() { AS=garage.local pub garage/garage/csr "$(cat "$1")" -r || fail "cannot publish $1"; }
+# The device's own copy of its pair: sign-requests moves DIR's key away when it signs.
+mkdir "$T/dev" && cp "$D/garage.local.crt" "$D/garage.local.key" "$T/dev/" || fail "cannot copy the device's pair"
+retained() {
+	mosquitto_pub -h localhost -p "$PORT" --cafile "$D/ca.crt" --cert "$T/dev/garage.local.crt" \
+		--key "$T/dev/garage.local.key" -t garage/garage/csr -f "$1" -r -q 1 || fail "cannot publish $1"
+}
+# cleared: the retained request removed (an empty retained message), as the device does.
+cleared() {
+	mosquitto_pub -h localhost -p "$PORT" --cafile "$D/ca.crt" --cert "$T/dev/garage.local.crt" \
+		--key "$T/dev/garage.local.key" -t garage/garage/csr -n -r -q 1 || fail "cannot clear the request"
+}
 sums() { (cd "$D" && sha256sum ./*.crt* ./*.key* revoked 2>/dev/null); }
 
 # --- 1. the broker's key asks for its own name ---------------------------------------------------
@@ -78,4 +93,29 @@ ctl pki sign-requests --dir "$D" --yes >"$T/out" 2>"$T/err" </dev/null
 grep -q 'signed localhost' "$T/out" && fail "sign-requests signed a certificate for the broker's identity: $(cat "$T/out")"
 grep -q 'not a client certificate' "$T/err" || fail "sign-requests does not say why it refused: $(cat "$T/err")"
 pass "a request proved by the broker's server certificate is refused; DIR/localhost.crt and .key untouched"
-AS=garage.local pub garage/garage/csr "" -r || fail "cannot clear the request"
+cleared
+
+# --- 2. the device's request answered, then replayed ---------------------------------------------
+OLD_SERIAL=$(serial_of "$D/garage.local.crt")
+request garage.local "$T/dev/garage.local.crt" "$T/dev/garage.local.key" "$T/device.req" "$T/k1.key"
+retained "$T/device.req"
+# Nobody answers for the device here: sign-requests signs, records and then waits 10 s in vain.
+ctl pki sign-requests --dir "$D" --yes >"$T/out" 2>"$T/err" </dev/null
+grep -q "^device garage: signed garage.local's certificate" "$T/out" || fail "the device's request was not signed: $(cat "$T/out" "$T/err")"
+SERIAL1=$(serial_of "$D/garage.local.crt")
+[ "$SERIAL1" != "$OLD_SERIAL" ] || fail "DIR/garage.local.crt is still the old certificate"
+[ "$(openssl x509 -in "$D/garage.local.crt" -noout -pubkey)" = "$(openssl pkey -in "$T/k1.key" -pubout)" ] ||
+	fail "the new certificate is not for the requested key"
+cp "$D/garage.local.crt" "$T/c1.crt"
+# The device installed it and cleared its request; the broker puts the old one back.
+cleared
+retained "$T/device.req"
+ctl pki sign-requests --dir "$D" --yes >"$T/out2" 2>"$T/err2" </dev/null
+# The owner hears the device was stolen and revokes it, as security.md says.
+expect_exit 0 "$GARAGECTL" pki revoke --dir "$D" garage.local
+expect_exit 0 "$GARAGECTL" pki revoke --dir "$D" garage.local --previous
+grep -q "^$SERIAL1 " "$D/revoked" || grep -q "$SERIAL1" "$D/revoked" ||
+	fail "after pki revoke garage.local (and --previous) the certificate the device uses ($SERIAL1) is not revoked: DIR holds $(serial_of "$D/garage.local.crt") and $(serial_of "$D/garage.local.crt.previous")"
+openssl crl -in "$D/crl.pem" -noout -text | grep -q "Serial Number: $SERIAL1" || fail "the CRL does not list $SERIAL1"
+grep -q "signed before" "$T/out2" || fail "sign-requests does not say the replayed request was answered before: $(cat "$T/out2" "$T/err2")"
+pass "a replayed request answered before: nothing signed again, the records keep $SERIAL1, and revoking the device revokes it"
