@@ -128,6 +128,10 @@ struct garaged {
 	bool renew_restart;
 	uint64_t renew_kill_at;
 	bool avoid_trial, avoid_renewed;
+	/* A renewed pair whose network half could not start: set aside (avoid_*) but not given up
+	 * until a network half starts with the pair before it (running()). A cafile or a
+	 * password_file that cannot be read fails every pair, and must not cost the renewed one. */
+	bool suspect_trial, suspect_renewed;
 	/* A renewal event made while no network half could publish it (a pair given up: the
 	 * one that failed is going), sent at the next one's CONNECTED; already logged. */
 	char renew_later[EVENT_MAX];
@@ -792,9 +796,21 @@ hostile(struct garaged *g, const char *why, long n)
  * The network half is up: without capabilities, as its user, in its filter. The first time,
  * garaged has started, and systemd (Type=notify) hears it.
  */
+static void renewal_give_up(struct garaged *g, enum certstore_pair was, const char *reason,
+                            const char *why);
+
 static void
 running(struct garaged *g)
 {
+	const char *why = "the network half could not start with it, and starts with the pair "
+	                  "before it";
+
+	/* The pair before a suspect one starts: the fault was that pair's. */
+	if (g->suspect_trial)
+		renewal_give_up(g, CERTSTORE_ON_TRIAL, "load_failed", why);
+	if (g->suspect_renewed)
+		renewal_give_up(g, CERTSTORE_RENEWED, "load_failed", why);
+	g->suspect_trial = g->suspect_renewed = false;
 	g->child_running = true;
 	if (!g->ready)
 		log_info("ready: the network half (pid %ld) runs as uid %u", (long)g->child,
@@ -910,15 +926,14 @@ renewal_install(struct garaged *g, const struct channel_new_cert *c)
 }
 
 /*
- * Gives up the pair in use (REASON: connect_failed, load_failed; WHY: what happened) for the
- * one before it: the renewed pair before it, or certfile and keyfile. The next network half
+ * Gives up the renewed pair WAS (REASON: connect_failed, load_failed; WHY: what happened) for
+ * the one before it: the renewed pair before it, or certfile and keyfile. The next network half
  * uses that; the caller sees that one starts.
  */
 static void
-renewal_give_up(struct garaged *g, const char *reason, const char *why)
+renewal_give_up(struct garaged *g, enum certstore_pair was, const char *reason, const char *why)
 {
 	char err[CONFIG_ERROR_MAX], msg[CHANNEL_WHY_MAX + CONFIG_PATH_MAX + 256];
-	enum certstore_pair was = g->pair;
 
 	if (was == CERTSTORE_CONFIGURED)
 		return;
@@ -929,11 +944,16 @@ renewal_give_up(struct garaged *g, const char *reason, const char *why)
 			g->avoid_trial = true;
 		else
 			g->avoid_renewed = true;
+	} else if (was == CERTSTORE_ON_TRIAL) {
+		g->avoid_trial = false; /* a later renewal's trial pair is tried */
+	} else {
+		g->avoid_renewed = false; /* the renewed pair before it, if any, is this name now */
 	}
 	snprintf(msg, sizeof(msg),
-	         "gave up the %s pair %s: %s; garaged goes back to the pair before it, and keeps "
-	         "the one given up as %s/%s",
-	         was == CERTSTORE_ON_TRIAL ? "renewed" : "renewed (in use)", g->pair_path, why,
+	         "gave up the %s pair %s/%s: %s; garaged goes back to the pair before it, and "
+	         "keeps the one given up as %s/%s",
+	         was == CERTSTORE_ON_TRIAL ? "renewed" : "renewed (in use)", g->cfg.state_dir,
+	         was == CERTSTORE_ON_TRIAL ? CERTSTORE_TRIAL : CERTSTORE_PAIR, why,
 	         g->cfg.state_dir, CERTSTORE_REFUSED);
 	log_warnx("renewal: %s", msg);
 	/* The network half that could publish it is the one that failed: the next one does,
@@ -942,7 +962,8 @@ renewal_give_up(struct garaged *g, const char *reason, const char *why)
 	                                   "reverted", NULL, NULL, NULL, reason, msg);
 	if (g->renew_later_len > 0)
 		log_info("event %s", g->renew_later);
-	g->pair = CERTSTORE_CONFIGURED;
+	if (g->pair == was)
+		g->pair = CERTSTORE_CONFIGURED;
 	g->trial_refusals = 0;
 	g->quick_deaths = 0;
 }
@@ -975,7 +996,7 @@ renewal_refused(struct garaged *g, const char *why)
 	          TRIAL_ATTEMPTS, why);
 	if (g->trial_refusals < TRIAL_ATTEMPTS)
 		return;
-	renewal_give_up(g, "connect_failed", g->trial_why);
+	renewal_give_up(g, CERTSTORE_ON_TRIAL, "connect_failed", g->trial_why);
 	/* Its network half goes now; the next one starts at once with the pair before. */
 	g->renew_restart = true;
 	g->renew_kill_at = UINT64_MAX;
@@ -1534,10 +1555,17 @@ reap_child(struct garaged *g, uint64_t now)
 		}
 		if (WIFEXITED(status) && WEXITSTATUS(status) == CHANNEL_EXIT_FATAL &&
 		    g->pair != CERTSTORE_CONFIGURED) {
-			/* A renewed pair it cannot load: the one before it, rather than stopping.
-			 */
-			renewal_give_up(g, "load_failed",
-			                "the network half cannot load it (the log says why)");
+			/* A renewed pair it could not start with: the one before it, rather than
+			 * stopping; the renewed one is given up only once that one starts
+			 * (running()), since what failed may be no pair's (cafile). */
+			log_warnx("renewal: the network half could not start with the renewed pair "
+			          "%s; trying the pair before it, which decides whether this one "
+			          "is at fault",
+			          g->pair_path);
+			if (g->pair == CERTSTORE_ON_TRIAL)
+				g->suspect_trial = g->avoid_trial = true;
+			else
+				g->suspect_renewed = g->avoid_renewed = true;
 			g->restart_at = now;
 			continue;
 		}
@@ -1545,7 +1573,12 @@ reap_child(struct garaged *g, uint64_t now)
 			/* A certificate or key that cannot be loaded: fatal, as before the split.
 			 */
 			close_doors(g);
-			log_fatalx("the network half cannot start (see above)");
+			log_fatalx(
+			    "the network half cannot start (see above)%s",
+			    g->suspect_trial || g->suspect_renewed
+			        ? ", with the renewed pair or the one before it: the renewed "
+			          "pair stays in state_dir, for the next start"
+			        : "");
 		}
 		if (g->child_hostile && g->ready) {
 			/*
