@@ -407,9 +407,8 @@ out:
 	return r;
 }
 
-/* Whether X chains to STORE's CA for client authentication, dates aside: 0, or the reason. */
-static enum renew_reason
-chain_check(X509_STORE *store, X509 *x, char *msg, size_t msglen)
+enum renew_reason
+renew_chain_check(X509_STORE *store, X509 *x, char *msg, size_t msglen)
 {
 	X509_STORE_CTX *sctx = X509_STORE_CTX_new();
 	enum renew_reason r = RENEW_WRONG_CA;
@@ -478,7 +477,7 @@ renew_cert_check(const void *buf, size_t len, X509_STORE *store, EVP_PKEY *pendi
 	if (pending == NULL) {
 		r = refuse(RENEW_NOTHING_PENDING, msg, msglen,
 		           "no renewal is pending: the device asked for no certificate");
-	} else if ((r = chain_check(store, x, msg, msglen)) != RENEW_OK) {
+	} else if ((r = renew_chain_check(store, x, msg, msglen)) != RENEW_OK) {
 		/* msg says which */
 	} else if (X509_get0_pubkey(x) == NULL || EVP_PKEY_eq(X509_get0_pubkey(x), pending) != 1) {
 		r = refuse(RENEW_WRONG_KEY, msg, msglen,

@@ -137,6 +137,12 @@ enum renew_reason renew_cert_check(const void *buf, size_t len, X509_STORE *stor
                                    EVP_PKEY *pending, const char *cn, int64_t now, X509 **out,
                                    struct renew_cert_info *info, char *msg, size_t msglen);
 
+/*
+ * Whether X chains to STORE's CA for client authentication, its dates aside: RENEW_OK, or
+ * RENEW_WRONG_CA or RENEW_NOT_CLIENT with a sentence in msg (renew_cert_check()'s first checks).
+ */
+enum renew_reason renew_chain_check(X509_STORE *store, X509 *x, char *msg, size_t msglen);
+
 /* X as PEM into *out (malloc'd, NUL-terminated) and *outlen: 0, or -1. */
 int renew_cert_pem(X509 *x, char **out, size_t *outlen);
 

@@ -82,6 +82,8 @@
 #define REFRESH_EVERY_MS 1000U
 /* How often the certificate's end is looked at again while connected. */
 #define RENEW_CHECK_MS (24U * 3600U * 1000U)
+/* The renewed pair in use in state_dir (certstore.h's CERTSTORE_PAIR, which the door owns). */
+#define RENEWED_PAIR_FILE "client.pem"
 
 _Static_assert(RENEW_SERIAL_MAX <= sizeof(((struct channel_new_cert *)0)->serial), "serial");
 _Static_assert(RENEW_DATE_MAX <= sizeof(((struct channel_new_cert *)0)->not_after), "date");
@@ -582,6 +584,20 @@ renewal_load(struct nethalf *n)
 		log_warnx("the certificate %s has no single usable CN: a renewed one could not be "
 		          "checked, so none will be accepted",
 		          n->cfg->certfile);
+	/*
+	 * A renewed pair from state_dir is judged again, by this half before it reads a byte from
+	 * the network: the half that passed it to the door half may have been taken over, and a
+	 * broker that lets anything in would have it promoted. One that does not chain to cafile
+	 * for client authentication is not used (exit 78: the door half gives it up once the pair
+	 * before it starts).
+	 */
+	snprintf(path, sizeof(path), "%s/%s", n->cfg->state_dir, RENEWED_PAIR_FILE);
+	if ((n->trial || strcmp(n->cfg->certfile, path) == 0) &&
+	    renew_chain_check(SSL_CTX_get_cert_store(ssl_ctx(n)),
+	                      SSL_CTX_get0_certificate(ssl_ctx(n)), err, sizeof(err)) != RENEW_OK) {
+		log_warnx("the renewed pair %s is not used: %s", n->cfg->certfile, err);
+		_exit(CHANNEL_EXIT_FATAL);
+	}
 	if (n->trial)
 		return;
 	snprintf(path, sizeof(path), "%s/%s", n->cfg->state_dir, CHANNEL_PENDING_KEY_FILE);
@@ -860,7 +876,7 @@ again:
 static void
 test_inject(struct nethalf *n, const char *path)
 {
-	static unsigned char buf[8192];
+	static unsigned char buf[CHANNEL_MSG_MAX]; /* the largest message: a NEW_CERT too */
 	ssize_t len;
 	int fd = open(path, O_RDONLY | O_CLOEXEC);
 
