@@ -1148,9 +1148,67 @@ crlfile_configured(const char *dir)
 	return yes;
 }
 
+/*
+ * The certificates in OLDER (DIR/NAME.crt.older, keep_older()) that CA signed, added to the
+ * revoked list *L (*N entries) as revoked at NOW unless they are in it; *ADDED counts them.
+ * 0, or -1 with err.
+ */
+static int
+older_add(const struct ca *ca, const char *older, const char *name, const char *now,
+          struct revoked **l, size_t *n, size_t *added, char *err, size_t errlen)
+{
+	struct revoked *grown;
+	struct ctl_blob b;
+	BIGNUM *bn;
+	char *hex;
+	bool found;
+	size_t k;
+	BIO *bio;
+	X509 *x;
+	int r = 0;
+
+	*added = 0;
+	if (access(older, F_OK) != 0)
+		return 0;
+	if (ctl_read_file(older, false, &b, err, errlen) != 0)
+		return -1;
+	bio = BIO_new_mem_buf(b.p, (int)b.len);
+	while (r == 0 && bio != NULL &&
+	       (x = PEM_read_bio_X509(bio, NULL, no_passphrase, NULL)) != NULL) {
+		bn = NULL;
+		hex = NULL;
+		if (X509_verify(x, ca->key) == 1 && X509_check_issued(ca->cert, x) == X509_V_OK &&
+		    (bn = ASN1_INTEGER_to_BN(X509_get0_serialNumber(x), NULL)) != NULL &&
+		    (hex = BN_bn2hex(bn)) != NULL && serial_hex_valid(hex)) {
+			for (k = 0, found = false; k < *n && !found; k++)
+				found = strcmp((*l)[k].serial, hex) == 0;
+			if (!found && (grown = realloc(*l, (*n + 1) * sizeof(**l))) == NULL) {
+				snprintf(err, errlen, "out of memory");
+				r = -1;
+			} else if (!found) {
+				*l = grown;
+				snprintf((*l)[*n].serial, sizeof((*l)[*n].serial), "%s", hex);
+				snprintf((*l)[*n].when, sizeof((*l)[*n].when), "%s", now);
+				snprintf((*l)[*n].name, sizeof((*l)[*n].name), "%s", name);
+				(*n)++;
+				(*added)++;
+			}
+		}
+		OPENSSL_free(hex);
+		BN_free(bn);
+		X509_free(x);
+	}
+	ERR_clear_error();
+	BIO_free(bio);
+	ctl_blob_free(&b);
+	return r;
+}
+
 static int
 pki_revoke(int argc, char *argv[])
 {
+	char older[PATH_MAX];
+	size_t extra = 0;
 	const char *dir = NULL, *name = NULL, *v;
 	char crt[PATH_MAX], list[PATH_MAX], crlpath[PATH_MAX], err[ERR_MAX], why[256], when[64],
 	    now[WHEN_LEN + 1];
@@ -1200,7 +1258,8 @@ pki_revoke(int argc, char *argv[])
 	if (path_join(crt, sizeof(crt), dir, name, previous ? ".crt.previous" : ".crt", err,
 	              sizeof(err)) != 0 ||
 	    path_join(list, sizeof(list), dir, "revoked", "", err, sizeof(err)) != 0 ||
-	    path_join(crlpath, sizeof(crlpath), dir, "crl", ".pem", err, sizeof(err)) != 0)
+	    path_join(crlpath, sizeof(crlpath), dir, "crl", ".pem", err, sizeof(err)) != 0 ||
+	    path_join(older, sizeof(older), dir, name, ".crt.older", err, sizeof(err)) != 0)
 		return ctl_usage_error("%s", err);
 	if (ca_load(dir, &ca, err, sizeof(err)) != 0)
 		return ctl_failed("%s", err);
@@ -1238,6 +1297,12 @@ pki_revoke(int argc, char *argv[])
 	}
 	for (k = 0; k < n; k++)
 		already = already || strcmp(l[k].serial, hex) == 0;
+	t = time(NULL);
+	if (gmtime_r(&t, &tm) == NULL ||
+	    strftime(now, sizeof(now), "%Y%m%d%H%M%SZ", &tm) != WHEN_LEN) {
+		ctl_failed("cannot read the clock");
+		goto out;
+	}
 	if (!already) {
 		grown = realloc(l, (n + 1) * sizeof(*l));
 		if (grown == NULL) {
@@ -1245,23 +1310,22 @@ pki_revoke(int argc, char *argv[])
 			goto out;
 		}
 		l = grown;
-		t = time(NULL);
-		if (gmtime_r(&t, &tm) == NULL ||
-		    strftime(now, sizeof(now), "%Y%m%d%H%M%SZ", &tm) != WHEN_LEN) {
-			ctl_failed("cannot read the clock");
-			goto out;
-		}
 		snprintf(l[n].serial, sizeof(l[n].serial), "%s", hex);
 		snprintf(l[n].when, sizeof(l[n].when), "%s", now);
 		snprintf(l[n].name, sizeof(l[n].name), "%s", name);
 		n++;
+	}
+	/* Certificates of NAME that renewals took out of its two records while still valid. */
+	if (older_add(&ca, older, name, now, &l, &n, &extra, err, sizeof(err)) != 0) {
+		ctl_failed("%s", err);
+		goto out;
 	}
 	if ((pem = crl_make(&ca, l, n, number + 1, days, &next, &pemlen)) == NULL) {
 		ctl_failed("cannot make the CRL%s", ctl_ssl_reason(why, sizeof(why)));
 		goto out;
 	}
 	/* The list first: it is the record the CRL is made from, and it can be made again. */
-	if ((!already && revoked_write(list, l, n, err, sizeof(err)) != 0) ||
+	if (((!already || extra > 0) && revoked_write(list, l, n, err, sizeof(err)) != 0) ||
 	    ctl_write_file(crlpath, pem, pemlen, 0644, err, sizeof(err)) != 0) {
 		ctl_failed("%s", err);
 		goto out;
@@ -1272,6 +1336,10 @@ pki_revoke(int argc, char *argv[])
 	else
 		printf("revoked %s%s (serial %s); recorded in %s\n", name,
 		       previous ? "'s previous certificate" : "", hex, list);
+	if (extra > 0)
+		printf("revoked %zu more certificate(s) of %s that a renewal replaced while still "
+		       "valid, kept in %s\n",
+		       extra, name, older);
 	printf("wrote %s (CRL number %lld, %zu revoked, next update %s)\n", crlpath,
 	       (long long)(number + 1), n, time_text(next, when, sizeof(when)));
 	if (!crlfile_configured(dir))
@@ -1534,10 +1602,47 @@ key_of(const char *key, X509 *x)
 	return yes;
 }
 
+/*
+ * DIR/CN.crt.older: every certificate of CN that a renewal took out of CN.crt and
+ * CN.crt.previous while it was still valid (a device's request answered with a certificate it
+ * never installed, or an old request put back on P/D/csr). pki revoke CN, with or without
+ * --previous, revokes them too: nothing this CA signed for a name is out of reach of revoking it.
+ * Appends the certificate at PATH unless it is PROOF (which stays, as CN.crt.previous) or has
+ * expired. 0, or -1 with err.
+ */
+static int
+keep_older(const char *older, const char *path, X509 *proof, char *err, size_t errlen)
+{
+	char why[ERR_MAX];
+	X509 *x;
+	FILE *f;
+	int fd, r = 0;
+
+	if (access(path, F_OK) != 0 || (x = load_cert(path, why, sizeof(why))) == NULL)
+		return 0; /* none, or not a certificate: nothing this CA can revoke */
+	if (X509_cmp(x, proof) != 0 && X509_cmp_current_time(X509_get0_notAfter(x)) > 0) {
+		fd = open(older, O_WRONLY | O_APPEND | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0644);
+		f = fd >= 0 ? fdopen(fd, "a") : NULL;
+		if (f == NULL || PEM_write_X509(f, x) != 1 || fflush(f) != 0 || fsync(fd) != 0) {
+			snprintf(err, errlen, "cannot keep %s in %s: %s", path, older,
+			         errno != 0 ? strerror(errno) : "cannot encode it");
+			r = -1;
+		}
+		if (f != NULL)
+			fclose(f);
+		else if (fd >= 0)
+			close(fd);
+	}
+	ERR_clear_error();
+	X509_free(x);
+	return r;
+}
+
 X509 *
 ctl_pki_renewal_sign(struct ctl_pki_ca *c, const struct renew_request *req, int days, char *err,
                      size_t errlen)
 {
+	char older[PATH_MAX];
 	char crt[PATH_MAX], key[PATH_MAX], prev_crt[PATH_MAX], prev_key[PATH_MAX], why[256];
 	EVP_PKEY *pub = X509_REQ_get0_pubkey(req->req);
 	bool clamped = false;
@@ -1548,7 +1653,8 @@ ctl_pki_renewal_sign(struct ctl_pki_ca *c, const struct renew_request *req, int 
 	    path_join(prev_crt, sizeof(prev_crt), c->dir, req->cn, ".crt.previous", err, errlen) !=
 	        0 ||
 	    path_join(prev_key, sizeof(prev_key), c->dir, req->cn, ".key.previous", err, errlen) !=
-	        0)
+	        0 ||
+	    path_join(older, sizeof(older), c->dir, req->cn, ".crt.older", err, errlen) != 0)
 		return NULL;
 	if (pub == NULL ||
 	    (x = make_leaf(&c->ca, pub, req->cn, false, "", days, &clamped)) == NULL) {
@@ -1562,7 +1668,10 @@ ctl_pki_renewal_sign(struct ctl_pki_ca *c, const struct renew_request *req, int 
 	 * revoke --previous revokes it then). The key pki issue once made for that one goes with
 	 * it: from now on the device makes its own, and DIR never has them.
 	 */
-	if (write_cert_pem(prev_crt, req->current, err, errlen) != 0)
+	errno = 0;
+	if (keep_older(older, crt, req->current, err, errlen) != 0 ||
+	    keep_older(older, prev_crt, req->current, err, errlen) != 0 ||
+	    write_cert_pem(prev_crt, req->current, err, errlen) != 0)
 		goto fail;
 	if (key_of(key, req->current) && rename(key, prev_key) != 0) {
 		snprintf(err, errlen, "cannot keep %s as %s: %s", key, prev_key, strerror(errno));

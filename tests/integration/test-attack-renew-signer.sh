@@ -15,6 +15,11 @@
 #    certificate the device uses out of DIR's records (garage.local.crt and .crt.previous), so
 #    that revoking the device (pki revoke NAME, and --previous) left it valid: a stolen device
 #    kept the broker for a year. A request already answered gets the same certificate again.
+# 3. The same with a request the device replaced before it was answered (garagectl renew twice;
+#    the broker kept the first): its key is in neither record, so it is signed, and the
+#    certificate the device installed meanwhile left DIR's two records all the same. Whatever
+#    leaves them while still valid is kept in DIR/NAME.crt.older, which pki revoke NAME (and
+#    --previous) revokes too.
 source "$(dirname "$0")/../../scripts/testbed.sh"
 [ -x "$GARAGECTL" ] || fail "no garagectl at $GARAGECTL (build first)"
 command -v mosquitto_pub >/dev/null || fail "mosquitto_pub is not installed (run scripts/bootstrap)"
@@ -35,7 +40,8 @@ PORT=$(free_port)
 { echo "user root"; sed -e '/^user[[:space:]]/d' \
 	-e 's/^listener[[:space:]]\+\([0-9]\+\)\([[:space:]].*\)\?$/listener \1 127.0.0.1/' "$D/mosquitto.conf"; } >"$T/run.conf"
 mosquitto -c "$T/run.conf" >>"$T/mosquitto.log" 2>&1 &
-PIDS+=("$!")
+BROKER_PID=$!
+PIDS+=("$BROKER_PID")
 for _ in $(seq 50); do ss -ltn | grep -q "127.0.0.1:$PORT " && break; sleep 0.1; done
 ss -ltn | grep -q "127.0.0.1:$PORT " || fail "Mosquitto did not start: $(tail -3 "$T/mosquitto.log")"
 cat >"$T/ctl.conf" <<CONF
@@ -119,3 +125,33 @@ grep -q "^$SERIAL1 " "$D/revoked" || grep -q "$SERIAL1" "$D/revoked" ||
 openssl crl -in "$D/crl.pem" -noout -text | grep -q "Serial Number: $SERIAL1" || fail "the CRL does not list $SERIAL1"
 grep -q "signed before" "$T/out2" || fail "sign-requests does not say the replayed request was answered before: $(cat "$T/out2" "$T/err2")"
 pass "a replayed request answered before: nothing signed again, the records keep $SERIAL1, and revoking the device revokes it"
+
+# --- 3. a request the device replaced, put back after the renewal ----------------------------------
+expect_exit 0 "$GARAGECTL" pki issue --dir "$D" --client side.local
+mkdir "$T/side" && cp "$D/side.local.crt" "$D/side.local.key" "$T/side/" || fail "cannot copy side.local's pair"
+(cd "$T" && "$GARAGECTL" broker-config --dir pki --server localhost --port "$PORT" \
+	--device garage:garage.local --device side:side.local --controller ctl.local) >"$T/out" 2>"$T/err" ||
+	fail "broker-config: $(cat "$T/err")"
+reloads=$(count ': Reloading config\.$' "$T/mosquitto.log")
+kill -HUP "$BROKER_PID" || fail "cannot reload Mosquitto"
+await_count ': Reloading config\.$' $((reloads + 1)) 10 "$T/mosquitto.log" || fail "Mosquitto did not reload"
+# side's first request (k2) is replaced by a second (k3) before the owner signs; the broker keeps k2's.
+request side.local "$T/side/side.local.crt" "$T/side/side.local.key" "$T/side2.req" "$T/k2.key"
+request side.local "$T/side/side.local.crt" "$T/side/side.local.key" "$T/side3.req" "$T/k3.key"
+side_retained() {
+	mosquitto_pub -h localhost -p "$PORT" --cafile "$D/ca.crt" --cert "$T/side/side.local.crt" \
+		--key "$T/side/side.local.key" -t garage/side/csr -f "$1" -r -q 1 || fail "cannot publish $1"
+}
+side_retained "$T/side3.req"
+ctl pki sign-requests --dir "$D" --yes >"$T/out" 2>"$T/err" </dev/null
+grep -q "^device side: signed side.local's certificate" "$T/out" || fail "side's request was not signed: $(cat "$T/out" "$T/err")"
+SIDE1=$(serial_of "$D/side.local.crt")
+# side installed it; the broker puts back the request it replaced.
+side_retained "$T/side2.req"
+ctl pki sign-requests --dir "$D" --yes >"$T/out" 2>"$T/err" </dev/null
+expect_exit 0 "$GARAGECTL" pki revoke --dir "$D" side.local
+expect_exit 0 "$GARAGECTL" pki revoke --dir "$D" side.local --previous
+grep -q "$SIDE1" "$D/revoked" ||
+	fail "after pki revoke side.local (and --previous) the certificate side uses ($SIDE1) is not revoked"
+openssl crl -in "$D/crl.pem" -noout -text | grep -q "Serial Number: $SIDE1" || fail "the CRL does not list $SIDE1"
+pass "a replaced request put back: the certificate in use leaves the two records, is kept in side.local.crt.older, and revoked with the name"
