@@ -125,6 +125,8 @@ struct channel_keys {
  * awaited, and where every new network half looks for it (before it drops its privileges).
  */
 #define CHANNEL_PENDING_KEY_FILE "client.key.pending"
+/* The renewed pair in use there (certstore.h), which each network half judges again. */
+#define CHANNEL_RENEWED_PAIR_FILE "client.pem"
 
 enum channel_trigger {
 	CHANNEL_TRIGGER_EXPIRY = 0, /* the certificate is within [mqtt] renew_before_days */

@@ -1700,7 +1700,8 @@ ctl_renewals_send(struct ctl_renewals *r, const char *device, const char *pem, s
 	s->cert_device = device;
 	s->cert_serial = serial;
 	/* QoS 1, not retained: the device is online, since it just asked; if it is not, the
-	 * request stays on P/D/csr and the next run signs it again. */
+	 * request stays on P/D/csr and the next run sends the same certificate again (a request
+	 * whose key NAME.crt already certifies is answered, never signed twice: ctl_pki.c). */
 	rc = mosquitto_publish(s->mosq, &s->pub_mid, topic, (int)len, pem, 1, false);
 	if (rc != MOSQ_ERR_SUCCESS) {
 		snprintf(detail, detaillen, "cannot publish on %s: %s", topic,

@@ -27,7 +27,7 @@
 
 #define CERTSTORE_PENDING  CHANNEL_PENDING_KEY_FILE
 #define CERTSTORE_TRIAL    "client.pem.trial"
-#define CERTSTORE_PAIR     "client.pem"
+#define CERTSTORE_PAIR     CHANNEL_RENEWED_PAIR_FILE
 #define CERTSTORE_PREVIOUS "client.pem.previous"
 #define CERTSTORE_REFUSED  "client.pem.refused"
 

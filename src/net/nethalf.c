@@ -82,8 +82,6 @@
 #define REFRESH_EVERY_MS 1000U
 /* How often the certificate's end is looked at again while connected. */
 #define RENEW_CHECK_MS (24U * 3600U * 1000U)
-/* The renewed pair in use in state_dir (certstore.h's CERTSTORE_PAIR, which the door owns). */
-#define RENEWED_PAIR_FILE "client.pem"
 
 _Static_assert(RENEW_SERIAL_MAX <= sizeof(((struct channel_new_cert *)0)->serial), "serial");
 _Static_assert(RENEW_DATE_MAX <= sizeof(((struct channel_new_cert *)0)->not_after), "date");
@@ -591,7 +589,7 @@ renewal_load(struct nethalf *n)
 	 * for client authentication is not used (exit 78: the door half gives it up once the pair
 	 * before it starts).
 	 */
-	snprintf(path, sizeof(path), "%s/%s", n->cfg->state_dir, RENEWED_PAIR_FILE);
+	snprintf(path, sizeof(path), "%s/%s", n->cfg->state_dir, CHANNEL_RENEWED_PAIR_FILE);
 	if ((n->trial || strcmp(n->cfg->certfile, path) == 0) &&
 	    renew_chain_check(SSL_CTX_get_cert_store(ssl_ctx(n)),
 	                      SSL_CTX_get0_certificate(ssl_ctx(n)), err, sizeof(err)) != RENEW_OK) {
