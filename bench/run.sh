@@ -28,9 +28,9 @@ export TESTBED_DIR=${TESTBED_DIR:-$BUILD/bench/testbed}
 need_tool strace strace
 
 N_LAT=${BENCH_COMMANDS:-500}    # commands for the latency figures (SPEC: at least 500)
-N_STAGES=${BENCH_STAGES:-200}   # commands through the stages build
-N_ALONE=${BENCH_ALONE:-200}     # commands for each end-to-end figure (garaged, mosquitto_sub alone)
-N_PAIR=100                      # commands with two plain subscribers (the broker's fan-out)
+N_STAGES=${BENCH_STAGES:-100}   # commands through the stages build
+N_ALONE=${BENCH_ALONE:-150}     # commands for each end-to-end figure (garaged, mosquitto_sub alone)
+N_PAIR=50                       # commands with two plain subscribers (the broker's fan-out)
 N_FLOOD_VALID=50                # valid commands during the flood
 FLOODERS=5                      # mosquitto_pub -l processes, each at 1/FLOODERS of the rate
 FLOOD_RATES=${BENCH_FLOOD_RATES:-5000 10000 20000} # forged commands a second, all flooders
@@ -78,6 +78,8 @@ start_broker
 # flood-revoke fix): the valid commands take turns over enough keys, 30 commands each.
 VALID_TOTAL=$((N_LAT + N_ALONE + N_PAIR + N_STAGES + N_FLOOD_VALID * $(echo "$FLOOD_RATES" | wc -w)))
 NKEYS=$(((VALID_TOTAL + 29) / 30))
+# authorized_keys holds at most 32 keys (CMD_MAX_KEYS): 960 commands in all.
+[ "$NKEYS" -le 32 ] || fail "$VALID_TOTAL valid commands need $NKEYS keys, more than authorized_keys holds (32); lower BENCH_COMMANDS, BENCH_ALONE or BENCH_STAGES"
 : >"$T/authorized_keys"
 for k in $(seq 0 $((NKEYS - 1))); do
 	keypair "bench$k"
