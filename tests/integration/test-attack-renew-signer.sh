@@ -37,13 +37,7 @@ PORT=$(free_port)
 (cd "$T" && "$GARAGECTL" broker-config --dir pki --server localhost --port "$PORT" \
 	--device garage:garage.local --controller ctl.local) >"$T/out" 2>"$T/err" ||
 	fail "broker-config: $(cat "$T/err")"
-{ echo "user root"; sed -e '/^user[[:space:]]/d' \
-	-e 's/^listener[[:space:]]\+\([0-9]\+\)\([[:space:]].*\)\?$/listener \1 127.0.0.1/' "$D/mosquitto.conf"; } >"$T/run.conf"
-mosquitto -c "$T/run.conf" >>"$T/mosquitto.log" 2>&1 &
-BROKER_PID=$!
-PIDS+=("$BROKER_PID")
-for _ in $(seq 50); do ss -ltn | grep -q "127.0.0.1:$PORT " && break; sleep 0.1; done
-ss -ltn | grep -q "127.0.0.1:$PORT " || fail "Mosquitto did not start: $(tail -3 "$T/mosquitto.log")"
+broker_from_config "$D/mosquitto.conf"
 cat >"$T/ctl.conf" <<CONF
 [mqtt]
 host = localhost

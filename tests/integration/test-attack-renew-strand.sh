@@ -31,15 +31,7 @@ bc() {
 		--device garage:garage.local --controller ctl.local --homeassistant ha.local \
 		--homeassistant watch.local) >"$T/out" 2>"$T/err" || fail "broker-config: $(cat "$T/err")"
 }
-broker() {
-	{ echo "user root"; sed -e '/^user[[:space:]]/d' \
-		-e 's/^listener[[:space:]]\+\([0-9]\+\)\([[:space:]].*\)\?$/listener \1 127.0.0.1/' "$D/mosquitto.conf"; } >"$T/run.conf"
-	mosquitto -c "$T/run.conf" >>"$T/mosquitto.log" 2>&1 &
-	BROKER_PID=$!
-	PIDS+=("$BROKER_PID")
-	for _ in $(seq 50); do ss -ltn | grep -q "127.0.0.1:$PORT " && return 0; sleep 0.1; done
-	fail "Mosquitto refused the generated config: $(tail -3 "$T/mosquitto.log")"
-}
+broker() { broker_from_config "$D/mosquitto.conf"; }
 bc
 broker
 

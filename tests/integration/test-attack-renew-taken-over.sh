@@ -29,16 +29,8 @@ PORT=$(free_port)
 (cd "$T" && "$GARAGECTL" broker-config --dir pki --server localhost --port "$PORT" \
 	--device garage:garage.local --controller ctl.local --homeassistant ha.local) >"$T/out" 2>"$T/err" ||
 	fail "broker-config: $(cat "$T/err")"
-# run CONF: Mosquitto as root on loopback with CONF, until it listens.
-run() {
-	{ echo "user root"; sed -e '/^user[[:space:]]/d' \
-		-e 's/^listener[[:space:]]\+\([0-9]\+\)\([[:space:]].*\)\?$/listener \1 127.0.0.1/' "$1"; } >"$T/run.conf"
-	mosquitto -c "$T/run.conf" >>"$T/mosquitto.log" 2>&1 &
-	BROKER_PID=$!
-	PIDS+=("$BROKER_PID")
-	for _ in $(seq 50); do ss -ltn | grep -q "127.0.0.1:$PORT " && return 0; sleep 0.1; done
-	fail "Mosquitto did not start with $1: $(tail -3 "$T/mosquitto.log")"
-}
+# run CONF: Mosquitto as root on loopback with CONF, until it listens (testbed.sh).
+run() { BROKER_RUN=$T/run.conf broker_from_config "$1"; }
 stop_broker() {
 	kill "$BROKER_PID" && wait "$BROKER_PID" 2>/dev/null
 	for _ in $(seq 50); do ss -ltn | grep -q "127.0.0.1:$PORT " || return 0; sleep 0.1; done
