@@ -92,6 +92,35 @@ sign_next() {
 	SIGNED=$((SIGNED + 1))
 	sign "$k" garage main toggle "${2:-$now}" "$1" "$k"
 }
+# sign_commands FILE N [TS]: N signed toggles in FILE, a line each (sign_next), their nonces in
+# FILE.nonces, in the same order.
+sign_commands() {
+	local n
+	: >"$1"; : >"$1.nonces"
+	for _ in $(seq "$2"); do
+		n=$(nonce); echo "$n" >>"$1.nonces"
+		sign_next "$n" "${3:-${now:-$(date +%s)}}" >>"$1"; echo >>"$1"
+	done
+	[ "$(lines "$1")" -eq "$2" ] || fail "signing $1"
+}
+# publish_paced FILE [SENT]: FILE's lines on the command topic, 8 a second (one every 125 ms:
+# room for the 50 ms pulse and a late delivery, so that each presses), at QoS 1, as a
+# controller publishes them; pace.py stamps each in SENT when given.
+publish_paced() {
+	# shellcheck disable=SC2046
+	python3 bench/pace.py 8 "$1" ${2:+"$2"} | mosquitto_pub $(mq ctl.local) -t "$CMD_TOPIC" -q 1 -l \
+		|| fail "publishing $1"
+}
+# send_paced LABEL FILE [SENT]: publish_paced, then until each of FILE's commands pressed the
+# relay (bounded; said when not). SKIP: the relay edges before them, for stats.py.
+send_paced() {
+	local n
+	n=$(lines "$2.nonces")
+	SKIP=$(relay_edges)
+	publish_paced "$2" "${3:-}"
+	await_edges $((SKIP + n)) 10 || say "$1: only $(($(relay_edges) - SKIP)) of $n commands pressed the relay"
+	sleep 0.2
+}
 # Every command presses (toggle, no minimum interval); pre-signed commands stay fresh for the
 # whole run (clock_skew at its maximum); keepalive 60 s for the idle figure.
 RELAY_PULSE_MS=50 SIM_TRAVEL_MS=1000 KEEPALIVE=60 write_conf "min_pulse_interval_ms = 0"
@@ -149,24 +178,14 @@ say "connect_mosquitto_sub_ms runs: ${sms[*]}"
 # reads the line) to a plain subscriber's receipt, with nothing else subscribed to the command
 # topic and no garaged running: the reference for e2e_garaged below, through the same publisher,
 # broker, TLS and filter (garaged's own, P/D/+/cmd), with commands of the same size.
-sign_alone() { # sign_alone FILE: N_ALONE signed commands in FILE, their nonces in FILE.nonces
-	local n
-	: >"$1"; : >"$1.nonces"
-	for _ in $(seq "$N_ALONE"); do
-		n=$(nonce); echo "$n" >>"$1.nonces"
-		sign_next "$n" "${now:-$(date +%s)}" >>"$1"; echo >>"$1"
-	done
-}
-sign_alone "$T/sub-alone.cmds"
+sign_commands "$T/sub-alone.cmds" "$N_ALONE"
 say "end to end: $N_ALONE commands to a plain subscriber alone, one every 125 ms"
 # shellcheck disable=SC2046
 mosquitto_sub $(mq ctl.local) -t "garage/garage/+/cmd" -F '%U %p' >"$T/sub-alone.arrivals" 2>/dev/null &
 SUB_PID=$!
 PIDS+=("$SUB_PID")
 sleep 0.5
-# shellcheck disable=SC2046
-python3 bench/pace.py 8 "$T/sub-alone.cmds" "$T/sub-alone.sent" | mosquitto_pub $(mq ctl.local) -t "$CMD_TOPIC" -q 1 -l \
-	|| fail "publishing to the plain subscriber"
+publish_paced "$T/sub-alone.cmds" "$T/sub-alone.sent"
 await_lines "$T/sub-alone.arrivals" "$N_ALONE" 10 || say "end to end: the subscriber got only $(lines "$T/sub-alone.arrivals") of $N_ALONE"
 stop_pid "$SUB_PID"
 read -r sp50 sp99 < <(python3 bench/stats.py pair "$T/sub-alone.sent" "$T/sub-alone.arrivals" "$T/sub-alone.cmds.nonces")
@@ -214,18 +233,9 @@ PIDS+=("$STRACE_PID")
 idle_t0=$EPOCHREALTIME
 
 now=$(date +%s)
-: >"$T/lat.cmds"; : >"$T/lat.nonces"
-for i in $(seq "$N_LAT"); do
-	n=$(nonce); echo "$n" >>"$T/lat.nonces"
-	sign_next "$n" >>"$T/lat.cmds"; echo >>"$T/lat.cmds"
-done
-[ "$(lines "$T/lat.cmds")" -eq "$N_LAT" ] || fail "signing the bench commands"
-sign_alone "$T/garaged-alone.cmds"
-: >"$T/pair.cmds"; : >"$T/pair.nonces"
-for i in $(seq "$N_PAIR"); do
-	n=$(nonce); echo "$n" >>"$T/pair.nonces"
-	sign_next "$n" >>"$T/pair.cmds"; echo >>"$T/pair.cmds"
-done
+sign_commands "$T/lat.cmds" "$N_LAT"
+sign_commands "$T/garaged-alone.cmds" "$N_ALONE"
+sign_commands "$T/pair.cmds" "$N_PAIR"
 left=$(awk -v a="$idle_t0" -v b="$EPOCHREALTIME" -v s="$IDLE_S" 'BEGIN { d = s - (b - a); print (d > 0 ? d : 0) }')
 sleep "$left"
 kill -INT "$STRACE_PID"
@@ -239,34 +249,23 @@ say "idle: $calls system calls in ${idle_s}s: $(awk 'NR > 2 && $NF != "total" &&
 # --- e2e_garaged: the same as e2e_mosquitto_sub, to garaged's relay edge, garaged the only
 # subscriber of the command topic. latency_overhead_alone: the difference of the two, what
 # garaged adds over a client that only receives, each served by the broker alone.
-skip=$(relay_edges)
 say "end to end: $N_ALONE signed commands to garaged alone, one every 125 ms"
-# shellcheck disable=SC2046
-python3 bench/pace.py 8 "$T/garaged-alone.cmds" "$T/garaged-alone.sent" | mosquitto_pub $(mq ctl.local) -t "$CMD_TOPIC" -q 1 -l \
-	|| fail "publishing the commands"
-await_edges $((skip + N_ALONE)) 10 || say "end to end: only $(($(relay_edges) - skip)) of $N_ALONE commands pressed the relay"
-sleep 0.2
-read -r gp50 gp99 n miss < <(python3 bench/stats.py latency "$T/garaged-alone.sent" "$T/garaged-alone.cmds.nonces" "$T/sim.log" "$skip" us)
+send_paced "end to end" "$T/garaged-alone.cmds" "$T/garaged-alone.sent"
+read -r gp50 gp99 n miss < <(python3 bench/stats.py latency "$T/garaged-alone.sent" "$T/garaged-alone.cmds.nonces" "$T/sim.log" "$SKIP" us)
 result e2e_garaged_p50_us "$gp50" us
 result e2e_garaged_p99_us "$gp99" us
 result latency_overhead_alone_p50_us "$(awk -v a="$gp50" -v b="$sp50" 'BEGIN { printf "%.1f", a - b }')" us
 result latency_overhead_alone_p99_us "$(awk -v a="$gp99" -v b="$sp99" 'BEGIN { printf "%.1f", a - b }')" us
 
-# --- latency_overhead: N_LAT pre-signed toggles, one every 125 ms, timestamped on arrival by a
-# plain subscriber. The spacing leaves room for the 50 ms pulse and a late delivery, so that
-# each command is accepted and presses (a press while the relay is energised is rate_limited).
+# --- latency_overhead: N_LAT pre-signed toggles, one every 125 ms (publish_paced), timestamped
+# on arrival by a plain subscriber.
 # shellcheck disable=SC2046
 mosquitto_sub $(mq ctl.local) -t "$CMD_TOPIC" -F '%U %p' >"$T/arrivals" 2>/dev/null &
 PIDS+=("$!")
 sleep 0.5
-skip=$(relay_edges)
 say "latency: $N_LAT signed commands, one every 125 ms"
-# shellcheck disable=SC2046
-python3 bench/pace.py 8 "$T/lat.cmds" | mosquitto_pub $(mq ctl.local) -t "$CMD_TOPIC" -q 1 -l \
-	|| fail "publishing the commands"
-await_edges $((skip + N_LAT)) 10 || say "latency: only $(($(relay_edges) - skip)) of $N_LAT commands pressed the relay"
-sleep 0.2
-read -r p50 p99 n miss < <(python3 bench/stats.py latency "$T/arrivals" "$T/lat.nonces" "$T/sim.log" "$skip" us)
+send_paced latency "$T/lat.cmds"
+read -r p50 p99 n miss < <(python3 bench/stats.py latency "$T/arrivals" "$T/lat.cmds.nonces" "$T/sim.log" "$SKIP" us)
 result latency_overhead_p50_us "$p50" us
 result latency_overhead_p99_us "$p99" us
 say "latency: $n commands measured, $miss unmatched"
@@ -281,15 +280,10 @@ SUB2_PID=$!
 PIDS+=("$SUB2_PID")
 sleep 0.5
 from=$(lines "$T/arrivals")
-skip=$(relay_edges)
-# shellcheck disable=SC2046
-python3 bench/pace.py 8 "$T/pair.cmds" | mosquitto_pub $(mq ctl.local) -t "$CMD_TOPIC" -q 1 -l \
-	|| fail "publishing the commands"
-await_edges $((skip + N_PAIR)) 10 || say "pair: only $(($(relay_edges) - skip)) of $N_PAIR commands pressed the relay"
-sleep 0.2
+send_paced pair "$T/pair.cmds"
 stop_pid "$SUB2_PID"
 tail -n +$((from + 1)) "$T/arrivals" >"$T/arrivals.pair"
-say "pair: a second plain subscriber behind the first, p50 p99 us: $(python3 bench/stats.py pair "$T/arrivals.pair" "$T/arrivals2" "$T/pair.nonces"); garaged's overhead meanwhile, p50 p99 us: $(python3 bench/stats.py latency "$T/arrivals.pair" "$T/pair.nonces" "$T/sim.log" "$skip" us | cut -d' ' -f1-2)"
+say "pair: a second plain subscriber behind the first, p50 p99 us: $(python3 bench/stats.py pair "$T/arrivals.pair" "$T/arrivals2" "$T/pair.cmds.nonces"); garaged's overhead meanwhile, p50 p99 us: $(python3 bench/stats.py latency "$T/arrivals.pair" "$T/pair.cmds.nonces" "$T/sim.log" "$SKIP" us | cut -d' ' -f1-2)"
 
 # --- flood: N_FLOOD_VALID valid commands while RATE forged ones a second arrive from FLOODERS
 # publishers (QoS 0, as fast as the broker takes them), each forgery a full verification. Beside
@@ -304,11 +298,7 @@ flood_phase() {
 	local log0 mlog0 drops refused
 	sleep 0.5
 	skip=$(relay_edges)
-	: >"$T/flood.cmds"; : >"$T/flood.nonces"
-	for _ in $(seq "$N_FLOOD_VALID"); do
-		n=$(nonce); echo "$n" >>"$T/flood.nonces"
-		sign_next "$n" >>"$T/flood.cmds"; echo >>"$T/flood.cmds"
-	done
+	sign_commands "$T/flood.cmds" "$N_FLOOD_VALID"
 	say "flood: $rate forged commands a second for ${FLOOD_S}s, $N_FLOOD_VALID valid ones among them"
 	make_forgeries "$rate"
 	fpids=()
@@ -321,9 +311,7 @@ flood_phase() {
 		PIDS+=("$!")
 	done
 	sleep 1.5
-	# shellcheck disable=SC2046
-	python3 bench/pace.py 8 "$T/flood.cmds" | mosquitto_pub $(mq ctl.local) -t "$CMD_TOPIC" -q 1 -l \
-		|| fail "publishing the valid commands"
+	publish_paced "$T/flood.cmds"
 	for p in "${fpids[@]}"; do wait "$p"; done
 	g1=$(( $(cpu_ticks "$GARAGED_PID") + ($NET_PID == $GARAGED_PID ? 0 : $(cpu_ticks "$NET_PID")) )); b1=$(cpu_ticks "$BROKER_PID"); f1=$EPOCHREALTIME
 	await_edges $((skip + N_FLOOD_VALID)) 20 || say "flood: only $(($(relay_edges) - skip)) of $N_FLOOD_VALID valid commands pressed the relay"
@@ -334,10 +322,10 @@ flood_phase() {
 		[ "$(tail -n +$((log0 + 1)) "$T/garaged.log" | grep -c '"reason":"bad_signature"')" = "$refused" ] && break
 	done
 	sleep 0.2
-	read -r fp50 fp99 n miss < <(python3 bench/stats.py latency "$T/arrivals" "$T/flood.nonces" "$T/sim.log" "$skip" ms)
-	seen=$(python3 bench/stats.py rate "$T/arrivals" "$T/flood.nonces" "$from")
-	got=$(tail -n +$((from + 1)) "$T/arrivals" | grep -c -F -f "$T/flood.nonces")
-	obeyed=$(tail -n +$((log0 + 1)) "$T/garaged.log" | grep '"result":"accepted"' | grep -c -F -f "$T/flood.nonces")
+	read -r fp50 fp99 n miss < <(python3 bench/stats.py latency "$T/arrivals" "$T/flood.cmds.nonces" "$T/sim.log" "$skip" ms)
+	seen=$(python3 bench/stats.py rate "$T/arrivals" "$T/flood.cmds.nonces" "$from")
+	got=$(tail -n +$((from + 1)) "$T/arrivals" | grep -c -F -f "$T/flood.cmds.nonces")
+	obeyed=$(tail -n +$((log0 + 1)) "$T/garaged.log" | grep '"result":"accepted"' | grep -c -F -f "$T/flood.cmds.nonces")
 	# The device's client id is garaged-<device id> (mqtt.c).
 	drops=$(tail -n +$((mlog0 + 1)) "$T/mosquitto.log" | grep -c 'Outgoing messages are being dropped for client garaged-garage')
 	refused=$(tail -n +$((log0 + 1)) "$T/garaged.log" | grep -c '"reason":"bad_signature"')
@@ -371,21 +359,11 @@ before=$(lines "$T/connect.log")
 await_lines "$T/connect.log" $((before + 1)) 10 || fail "the stages build did not connect"
 # Signed after its start: garaged refuses a command stamped before it started (stale).
 sleep 1
-stages_ts=$(date +%s)
-: >"$T/stages.cmds"; : >"$T/stages.nonces"
-for _ in $(seq "$N_STAGES"); do
-	n=$(nonce); echo "$n" >>"$T/stages.nonces"
-	sign_next "$n" "$stages_ts" >>"$T/stages.cmds"; echo >>"$T/stages.cmds"
-done
+sign_commands "$T/stages.cmds" "$N_STAGES" "$(date +%s)"
 from=$(lines "$T/arrivals")
-skip=$(relay_edges)
-# shellcheck disable=SC2046
-python3 bench/pace.py 8 "$T/stages.cmds" | mosquitto_pub $(mq ctl.local) -t "$CMD_TOPIC" -q 1 -l \
-	|| fail "publishing the stages commands"
-await_edges $((skip + N_STAGES)) 10 || say "stages: only $(($(relay_edges) - skip)) of $N_STAGES commands pressed the relay"
-sleep 0.2
+send_paced stages "$T/stages.cmds"
 stop_pid "$GARAGED_PID"
-python3 bench/stats.py stages "$T/garaged-stages.log" "$T/arrivals" "$T/stages.nonces" "$from" \
+python3 bench/stats.py stages "$T/garaged-stages.log" "$T/arrivals" "$T/stages.cmds.nonces" "$from" \
 	| tee -a "$RESULTS" >&2
 
 echo
