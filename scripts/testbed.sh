@@ -509,6 +509,23 @@ keypair() {
 	openssl genpkey -algorithm ed25519 -out "$T/$1.ed.key" 2>/dev/null || fail "ed25519 keygen"
 	PUB_B64=$(openssl pkey -in "$T/$1.ed.key" -pubout -outform DER 2>/dev/null | tail -c 32 | base64 -w0)
 }
+# keypairs NAME...: keypair for each, its private key 0600 (garagectl refuses one that others can
+# read), its public key in PUB_NAME.
+keypairs() {
+	local k
+	for k in "$@"; do
+		keypair "$k"
+		chmod 600 "$T/$k.ed.key"
+		declare -g "PUB_$k=$PUB_B64"
+	done
+}
+# keys_in_state: after write_conf, garaged.conf's authorized_keys in the state directory (0700)
+# instead, where garaged manages it, as docs/setup.md installs it; KEYS is its path.
+keys_in_state() {
+	KEYS=$T/state/authorized_keys
+	mkdir -p -m 0700 "$T/state"
+	sed -i "s|^authorized_keys = .*|authorized_keys = $KEYS|" "$T/garaged.conf"
+}
 nonce() { head -c 12 /dev/urandom | basenc --base64url -w0 | tr -d '='; }
 # sign KEYNAME DEVICE DOOR ACTION TS NONCE KID: prints the signed command of SPEC.
 sign() {

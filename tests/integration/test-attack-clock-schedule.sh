@@ -18,11 +18,7 @@ if ! ldd "$GARAGED" | grep -q libasan; then
 fi
 make_pki
 start_broker
-for k in alice walker; do
-	keypair "$k"
-	chmod 600 "$T/$k.ed.key"
-	declare "PUB_$k=$PUB_B64"
-done
+keypairs alice walker
 write_conf "min_pulse_interval_ms = 0"
 now() { date +%s; }
 # hm MINUTES: the device's local time of day that many minutes from now.

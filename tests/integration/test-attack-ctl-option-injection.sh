@@ -17,15 +17,9 @@ source "$(dirname "$0")/../../scripts/testbed.sh"
 [ -x "$GARAGECTL" ] || fail "no garagectl at $GARAGECTL (build first)"
 make_pki
 start_broker
-for k in alice eve; do
-	keypair "$k"
-	chmod 600 "$T/$k.ed.key"
-	declare "PUB_$k=$PUB_B64"
-done
+keypairs alice eve
 write_conf
-KEYS=$T/state/authorized_keys
-mkdir -p -m 0700 "$T/state"
-sed -i "s|^authorized_keys = .*|authorized_keys = $KEYS|" "$T/garaged.conf"
+keys_in_state
 printf 'ed25519 %s alice admin\n' "$PUB_alice" >"$KEYS"
 chmod 600 "$KEYS"
 cat >"$T/ctl.conf" <<CONF

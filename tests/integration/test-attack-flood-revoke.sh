@@ -16,15 +16,9 @@
 source "$(dirname "$0")/../../scripts/testbed.sh"
 make_pki
 start_broker
-for k in alice guest; do
-	keypair "$k"
-	chmod 600 "$T/$k.ed.key"
-	declare "PUB_$k=$PUB_B64"
-done
+keypairs alice guest
 write_conf "min_pulse_interval_ms = 0"
-KEYS=$T/state/authorized_keys
-mkdir -p -m 0700 "$T/state"
-sed -i "s|^authorized_keys = .*|authorized_keys = $KEYS|" "$T/garaged.conf"
+keys_in_state
 printf 'ed25519 %s alice admin\ned25519 %s guest actions=stop\n' "$PUB_alice" "$PUB_guest" >"$KEYS"
 chmod 600 "$KEYS"
 now() { date +%s; }

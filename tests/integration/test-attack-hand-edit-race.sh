@@ -18,15 +18,9 @@ if ! ldd "$GARAGED" | grep -q libasan; then
 fi
 make_pki
 start_broker
-for k in alice bob carol; do
-	keypair "$k"
-	chmod 600 "$T/$k.ed.key"
-	declare "PUB_$k=$PUB_B64"
-done
+keypairs alice bob carol
 write_conf "min_pulse_interval_ms = 0"
-KEYS=$T/state/authorized_keys
-mkdir -p -m 0700 "$T/state"
-sed -i "s|^authorized_keys = .*|authorized_keys = $KEYS|" "$T/garaged.conf"
+keys_in_state
 printf 'ed25519 %s alice admin\ned25519 %s bob\n' "$PUB_alice" "$PUB_bob" >"$KEYS"
 chmod 600 "$KEYS"
 now() { date +%s; }

@@ -15,15 +15,9 @@
 source "$(dirname "$0")/../../scripts/testbed.sh"
 make_pki
 start_broker
-for k in alice oldadmin carol; do
-	keypair "$k"
-	chmod 600 "$T/$k.ed.key"
-	declare "PUB_$k=$PUB_B64"
-done
+keypairs alice oldadmin carol
 write_conf
-KEYS=$T/state/authorized_keys
-mkdir -p -m 0700 "$T/state"
-sed -i "s|^authorized_keys = .*|authorized_keys = $KEYS|" "$T/garaged.conf"
+keys_in_state
 printf 'ed25519 %s alice admin\ned25519 %s oldadmin not_after=2020-01-01T00:00:00Z admin\n' \
 	"$PUB_alice" "$PUB_oldadmin" >"$KEYS"
 chmod 600 "$KEYS"

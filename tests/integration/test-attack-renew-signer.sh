@@ -38,15 +38,7 @@ PORT=$(free_port)
 	--device garage:garage.local --controller ctl.local) >"$T/out" 2>"$T/err" ||
 	fail "broker-config: $(cat "$T/err")"
 broker_from_config "$D/mosquitto.conf"
-cat >"$T/ctl.conf" <<CONF
-[mqtt]
-host = localhost
-port = $PORT
-cafile = $D/ca.crt
-certfile = $D/ctl.local.crt
-keyfile = $D/ctl.local.key
-topic_prefix = garage
-CONF
+write_ctl_conf "$T/ctl.conf"
 
 # request NAME PROOF_CRT PROOF_KEY OUT [NEWKEY]: a renewal request for CN=NAME with a new EC key
 # (NEWKEY, made when missing), proved by PROOF_KEY, whose certificate is PROOF_CRT.

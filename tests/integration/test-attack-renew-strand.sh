@@ -41,15 +41,7 @@ write_conf
 sed -i -e "s#^\(cafile\|certfile\|keyfile\) = $D/#\1 = $T/device/#" \
 	-e 's/^topic_prefix = garage$/topic_prefix = garage\nreconnect_min_ms = 100\nreconnect_max_s = 1/' "$T/garaged.conf"
 [ "$(grep -c "= $T/device/" "$T/garaged.conf")" = 3 ] || fail "garaged.conf does not name the copies"
-cat >"$T/ctl.conf" <<CONF
-[mqtt]
-host = localhost
-port = $PORT
-cafile = $D/ca.crt
-certfile = $D/ctl.local.crt
-keyfile = $D/ctl.local.key
-topic_prefix = garage
-CONF
+write_ctl_conf "$T/ctl.conf"
 WATCH_AS=watch.local watch
 
 # --- renewed, installed, the old certificate revoked on the broker --------------------------------

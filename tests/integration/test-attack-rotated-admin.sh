@@ -16,15 +16,9 @@
 source "$(dirname "$0")/../../scripts/testbed.sh"
 make_pki
 start_broker
-for k in alice alicenew thief; do
-	keypair "$k"
-	chmod 600 "$T/$k.ed.key"
-	declare "PUB_$k=$PUB_B64"
-done
+keypairs alice alicenew thief
 write_conf
-KEYS=$T/state/authorized_keys
-mkdir -p -m 0700 "$T/state"
-sed -i "s|^authorized_keys = .*|authorized_keys = $KEYS|" "$T/garaged.conf"
+keys_in_state
 printf 'ed25519 %s alice admin\n' "$PUB_alice" >"$KEYS"
 chmod 600 "$KEYS"
 now() { date +%s; }

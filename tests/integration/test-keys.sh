@@ -10,18 +10,12 @@
 source "$(dirname "$0")/../../scripts/testbed.sh"
 make_pki
 start_broker
-for k in alice bob guest night day ladmin; do
-	keypair "$k"
-	chmod 600 "$T/$k.ed.key"
-	declare "PUB_$k=$PUB_B64"
-done
+keypairs alice bob guest night day ladmin
 # Presses as close together as the test sends them.
 write_conf "min_pulse_interval_ms = 0"
 # The file garaged manages, in its state directory (0700, the service user's), as docs/setup.md
 # installs it: the owner's key marked admin, the owner's comments around it.
-KEYS=$T/state/authorized_keys
-mkdir -p -m 0700 "$T/state"
-sed -i "s|^authorized_keys = .*|authorized_keys = $KEYS|" "$T/garaged.conf"
+keys_in_state
 printf '# the owner, by hand\ned25519 %s alice admin\n\n# keys below are managed with garagectl keys\n' \
 	"$PUB_alice" >"$KEYS"
 chmod 600 "$KEYS"

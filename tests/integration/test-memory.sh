@@ -15,16 +15,10 @@ source "$(dirname "$0")/../../scripts/testbed.sh"
 ALLOWED=(g:garaged.c chan_out:garaged.c keys_out:garaged.c m:garaged.c text:state.c text:invites.c)
 make_pki
 start_broker
-for k in alice bob; do
-	keypair "$k"
-	chmod 600 "$T/$k.ed.key"
-	declare "PUB_$k=$PUB_B64"
-done
+keypairs alice bob
 write_conf "min_pulse_interval_ms = 0"
 # The file garaged manages (docs/setup.md): in its state directory, with an admin key.
-KEYS=$T/state/authorized_keys
-mkdir -p -m 0700 "$T/state"
-sed -i "s|^authorized_keys = .*|authorized_keys = $KEYS|" "$T/garaged.conf"
+keys_in_state
 printf '# the owner\ned25519 %s alice admin\n' "$PUB_alice" >"$KEYS"
 chmod 600 "$KEYS"
 watch

@@ -77,20 +77,7 @@ sed -i -e "s#^\(cafile\|certfile\|keyfile\) = $D/#\1 = $T/device/#" \
 keypair alice
 chmod 600 "$T/alice.ed.key"
 echo "ed25519 $PUB_B64 alice admin" >"$T/authorized_keys"
-cat >"$T/ctl.conf" <<CONF
-[mqtt]
-host = localhost
-port = $PORT
-cafile = $D/ca.crt
-certfile = $D/ctl.local.crt
-keyfile = $D/ctl.local.key
-topic_prefix = garage
-
-[signing]
-key = $T/alice.ed.key
-kid = alice
-device = garage
-CONF
+write_ctl_conf "$T/ctl.conf" "$T/alice.ed.key" alice
 # The state_dir's files (certstore.h), their names and sums: what a refusal must leave as it was.
 state_sum() { (cd "$STATE" && for f in client.*; do [ -e "$f" ] && stat -c '%n %a %U %s' "$f" && sha256sum "$f"; done) 2>/dev/null; }
 owner=root

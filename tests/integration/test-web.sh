@@ -153,9 +153,7 @@ OWNER_PUB=$PUB_B64
 write_conf
 # The file garaged manages (an enrollment adds to it), in its state directory as docs/setup.md
 # installs it, so that garaged may write it under the unit's mode too.
-KEYS=$T/state/authorized_keys
-mkdir -p -m 0700 "$T/state"
-sed -i "s|^authorized_keys = .*|authorized_keys = $KEYS|" "$T/garaged.conf"
+keys_in_state
 echo "ed25519 $OWNER_PUB owner admin" >"$KEYS"
 chmod 600 "$KEYS"
 start_garaged
