@@ -502,7 +502,7 @@ mdns_lookup_pollfds(const struct mdns_lookup *l, struct pollfd pfd[2])
 	size_t i;
 
 	for (i = 0; i < 2; i++)
-		pfd[i] = (struct pollfd){.fd = l != NULL ? l->fd[i] : -1, .events = POLLIN};
+		pfd[i] = (struct pollfd){.fd = l->fd[i], .events = POLLIN};
 }
 
 uint64_t

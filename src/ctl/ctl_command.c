@@ -233,6 +233,16 @@ stamp(char *buf, size_t size)
 	return buf;
 }
 
+/* status --watch: one line for a change, "TIME [PREFIX]NAME: VALUE". */
+static void
+watch_line(const char *prefix, const char *name, const char *value)
+{
+	char when[32];
+
+	printf("%s %s%s: %s\n", stamp(when, sizeof(when)), prefix, name, or_unknown(value));
+	fflush(stdout);
+}
+
 static void
 on_log(struct mosquitto *mosq, void *obj, int level, const char *str)
 {
@@ -701,7 +711,7 @@ static void
 on_message(struct mosquitto *mosq, void *obj, const struct mosquitto_message *msg)
 {
 	struct session *s = obj;
-	char name[CONFIG_NAME_MAX + 1], value[STATE_MAX + 1], when[32];
+	char name[CONFIG_NAME_MAX + 1], value[STATE_MAX + 1];
 	struct door_seen *d;
 
 	(void)mosq;
@@ -731,11 +741,8 @@ on_message(struct mosquitto *mosq, void *obj, const struct mosquitto_message *ms
 	}
 	copy_shown(value, sizeof(value), msg->payload, (size_t)msg->payloadlen);
 	if (strcmp(msg->topic, s->t_avail) == 0) {
-		if (s->watching && strcmp(s->availability, value) != 0) {
-			printf("%s device %s: %s\n", stamp(when, sizeof(when)), s->device,
-			       or_unknown(value));
-			fflush(stdout);
-		}
+		if (s->watching && strcmp(s->availability, value) != 0)
+			watch_line("device ", s->device, value);
 		memcpy(s->availability, value, sizeof(value));
 		s->last_msg = now_ms();
 		return;
@@ -746,10 +753,8 @@ on_message(struct mosquitto *mosq, void *obj, const struct mosquitto_message *ms
 	d = door_find(s, name, msg->payloadlen > 0);
 	if (d == NULL)
 		return;
-	if (s->watching && strcmp(d->state, value) != 0) {
-		printf("%s %s: %s\n", stamp(when, sizeof(when)), name, or_unknown(value));
-		fflush(stdout);
-	}
+	if (s->watching && strcmp(d->state, value) != 0)
+		watch_line("", name, value);
 	memcpy(d->state, value, sizeof(value));
 	if (msg->retain)
 		memcpy(d->retained, value, sizeof(value));
@@ -1513,21 +1518,17 @@ struct watched {
 static void
 watch_changes(struct session *s, const struct watched *was)
 {
-	char when[32];
 	size_t i, j;
 
 	if (strcmp(s->availability, was->availability) != 0)
-		printf("%s device %s: %s\n", stamp(when, sizeof(when)), s->device,
-		       or_unknown(s->availability));
+		watch_line("device ", s->device, s->availability);
 	for (i = 0; i < s->ndoors; i++) {
 		for (j = 0; j < was->ndoors; j++)
 			if (strcmp(was->doors[j].name, s->doors[i].name) == 0)
 				break;
 		if (j == was->ndoors || strcmp(was->doors[j].state, s->doors[i].state) != 0)
-			printf("%s %s: %s\n", stamp(when, sizeof(when)), s->doors[i].name,
-			       or_unknown(s->doors[i].state));
+			watch_line("", s->doors[i].name, s->doors[i].state);
 	}
-	fflush(stdout);
 }
 
 int

@@ -1081,8 +1081,7 @@ sandbox(void)
 	size_t i;
 	int nr, rc = 0;
 
-	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0)
-		log_fatal("PR_SET_NO_NEW_PRIVS");
+	/* no_new_privs is already set, for the first filter (refuse_wakeup_pair()). */
 #ifdef RUNNING_ON_VALGRIND
 	/* Valgrind cannot run a seccomp filter (it refuses the system call): the memory checks
 	 * of test-valgrind run without it. Nobody runs the device under valgrind. */
